@@ -1,0 +1,42 @@
+import type { Effect } from "effect"
+import { Context, Schema } from "effect"
+import { Millis, Target } from "./Ids.js"
+import type { StoreError } from "./StoreError.js"
+
+export const BreakerStatus = Schema.Literal("closed", "open", "half_open")
+export type BreakerStatus = typeof BreakerStatus.Type
+
+/** A target's circuit breaker, persisted so it survives restarts. */
+export class BreakerState extends Schema.Class<BreakerState>("BreakerState")({
+  target: Target,
+  state: BreakerStatus,
+  consecutiveFailures: Schema.Int.pipe(Schema.nonNegative()),
+  openedAt: Schema.NullOr(Millis),
+  /** When the next health probe is due while open. */
+  nextProbeAt: Schema.NullOr(Millis),
+  /** Failed probes since the breaker opened: drives the probe backoff. */
+  probeAttempt: Schema.Int.pipe(Schema.nonNegative()),
+  lastError: Schema.NullOr(Schema.String),
+  updatedAt: Millis
+}) {}
+
+export const closedBreaker = (target: Target, now: number): BreakerState =>
+  new BreakerState({
+    target,
+    state: "closed",
+    consecutiveFailures: 0,
+    openedAt: null,
+    nextProbeAt: null,
+    probeAttempt: 0,
+    lastError: null,
+    updatedAt: now
+  })
+
+export interface BreakerStoreService {
+  /** The stored state, or a closed breaker when none is stored. */
+  readonly get: (target: Target) => Effect.Effect<BreakerState, StoreError>
+  readonly put: (state: BreakerState) => Effect.Effect<void, StoreError>
+}
+
+/** Persistence of the per-target circuit breaker state (`closed` / `open` / `half_open`). */
+export class BreakerStore extends Context.Tag("@plexsync/domain/BreakerStore")<BreakerStore, BreakerStoreService>() {}

@@ -1,0 +1,84 @@
+import type { Effect, Option } from "effect"
+import { Context, Schema } from "effect"
+import type { PlexError } from "./Errors.js"
+
+export class PlexSection extends Schema.Class<PlexSection>("PlexSection")({
+  key: Schema.String,
+  title: Schema.String,
+  /** `movie`, `show`, `artist`, `photo`. */
+  type: Schema.String,
+  /** Root folders as Plex sees them: what the path map maps to. */
+  locations: Schema.Array(Schema.String)
+}) {}
+
+/** A Plex video item with the fields plexsync reads and writes. */
+export class PlexItem extends Schema.Class<PlexItem>("PlexItem")({
+  ratingKey: Schema.String,
+  sectionKey: Schema.NullOr(Schema.String),
+  title: Schema.String,
+  summary: Schema.NullOr(Schema.String),
+  studio: Schema.NullOr(Schema.String),
+  /** `YYYY-MM-DD` */
+  originallyAvailableAt: Schema.NullOr(Schema.String),
+  /** 0–10, the token user's rating. */
+  userRating: Schema.NullOr(Schema.Number),
+  thumb: Schema.NullOr(Schema.String),
+  genres: Schema.Array(Schema.String),
+  actors: Schema.Array(Schema.String),
+  collections: Schema.Array(Schema.String),
+  /** `Media[].Part[].file` */
+  files: Schema.Array(Schema.String),
+  /** Names of locked fields (`title`, `genre`, `thumb`, …). */
+  lockedFields: Schema.Array(Schema.String)
+}) {}
+
+export const PlexScalarField = Schema.Literal("title", "summary", "studio", "originallyAvailableAt")
+export type PlexScalarField = typeof PlexScalarField.Type
+
+export const PlexTagField = Schema.Literal("genre", "actor", "collection")
+export type PlexTagField = typeof PlexTagField.Type
+
+/**
+ * One edit request. Scalars set (`null` clears); each tag list given is the complete wanted list (Plex
+ * replaces lists), with the names to remove listed explicitly. Every field sent is locked when `lock`.
+ */
+export interface PlexEdit {
+  readonly scalars: Partial<Record<PlexScalarField, string | null>>
+  readonly tags: Partial<
+    Record<PlexTagField, { readonly set: ReadonlyArray<string>; readonly remove: ReadonlyArray<string> }>
+  >
+  readonly lock: boolean
+}
+
+export interface PlexHealth {
+  readonly version: string
+  readonly machineIdentifier: string
+  readonly sections: number
+}
+
+export interface PlexClientService {
+  /** Deep health: lists the sections with the token, so a bad token fails here. */
+  readonly health: Effect.Effect<PlexHealth, PlexError>
+  readonly sections: Effect.Effect<ReadonlyArray<PlexSection>, PlexError>
+  /** Items of a section whose `Part.file` is exactly `path` (Plex's `file` filter, then verified). */
+  readonly findByFile: (sectionKey: string, path: string) => Effect.Effect<ReadonlyArray<PlexItem>, PlexError>
+  /** The item with its tags and locked fields; none when Plex answers 404. */
+  readonly getItem: (ratingKey: string) => Effect.Effect<Option.Option<PlexItem>, PlexError>
+  /** One page of a whole section's video items (0-based `start`). */
+  readonly listSection: (
+    sectionKey: string,
+    options: { readonly start: number; readonly size: number }
+  ) => Effect.Effect<{ readonly items: ReadonlyArray<PlexItem>; readonly totalSize: number }, PlexError>
+  /** All scalar and tag changes in one request. */
+  readonly edit: (item: PlexItem, edit: PlexEdit) => Effect.Effect<void, PlexError>
+  /** 0–10; null clears the rating. */
+  readonly rate: (ratingKey: string, rating: number | null) => Effect.Effect<void, PlexError>
+  readonly uploadPoster: (
+    ratingKey: string,
+    image: { readonly bytes: Uint8Array; readonly contentType: string }
+  ) => Effect.Effect<void, PlexError>
+  /** Asks Plex to scan one folder of a section (async on Plex's side). */
+  readonly scan: (sectionKey: string, folder: string) => Effect.Effect<void, PlexError>
+}
+
+export class PlexClient extends Context.Tag("@plexsync/domain/PlexClient")<PlexClient, PlexClientService>() {}

@@ -1,0 +1,72 @@
+import type { Effect, Option } from "effect"
+import { Context } from "effect"
+import type { ErrorTag } from "./Errors.js"
+import type { DeadLetterId, OutageId, SceneId } from "./Ids.js"
+import type { LeaseLost, RowDecodeError, StoreError } from "./StoreError.js"
+import type { ClaimedJob, EnqueueInput, EnqueueResult, QueueCounts, SyncJob } from "./SyncJob.js"
+
+export interface JobFailure {
+  readonly tag: ErrorTag
+  readonly message: string
+  /** The encoded tagged error, kept in the DLQ for a person to read. */
+  readonly detail?: unknown
+}
+
+export interface SyncQueueService {
+  /** Queues a sync; coalesces into the scene's queued job if it has one (the earlier due time wins). */
+  readonly enqueue: (input: EnqueueInput) => Effect.Effect<EnqueueResult, StoreError>
+  /** Many at once, in one transaction. */
+  readonly enqueueMany: (
+    inputs: ReadonlyArray<EnqueueInput>
+  ) => Effect.Effect<{ readonly inserted: number; readonly coalesced: number }, StoreError>
+  /**
+   * Claims up to `limit` due jobs in due-time order with a lease of `leaseMs`. Jobs whose lease expired
+   * are claimable again (crash recovery); a scene with a live running job is not claimed twice.
+   */
+  readonly claim: (
+    options: { readonly limit: number; readonly leaseMs: number }
+  ) => Effect.Effect<ReadonlyArray<ClaimedJob>, StoreError>
+  /** Extends a live lease. Fails with `LeaseLost` when the lease was lost. */
+  readonly renew: (claimed: ClaimedJob, leaseMs: number) => Effect.Effect<void, StoreError | LeaseLost>
+  /** The job is done: it leaves the table. */
+  readonly complete: (claimed: ClaimedJob) => Effect.Effect<void, StoreError | LeaseLost>
+  /**
+   * Back to the queue, due at `availableAt`. `countAttempt: false` with `held: true` is a job held by an
+   * open breaker: no attempt is spent and `heldSince` is kept from the first hold.
+   */
+  readonly retryLater: (
+    claimed: ClaimedJob,
+    options: {
+      readonly availableAt: number
+      readonly failure: JobFailure
+      readonly countAttempt: boolean
+      readonly held: boolean
+    }
+  ) => Effect.Effect<void, StoreError | LeaseLost>
+  /** Back to the queue unchanged and due now (shutdown, or a job claimed but not started). */
+  readonly release: (claimed: ClaimedJob) => Effect.Effect<void, StoreError | LeaseLost>
+  /** Moves the job to the DLQ in one transaction (delete + insert). */
+  readonly deadLetter: (
+    claimed: ClaimedJob,
+    options: { readonly failure: JobFailure; readonly outageId: OutageId | null; readonly countAttempt: boolean }
+  ) => Effect.Effect<DeadLetterId, StoreError | LeaseLost>
+  /**
+   * Moves every queued job held since before `heldBefore` to the DLQ with the given failure and outage:
+   * a long outage ends in the DLQ under the outage class, where outage recovery finds it.
+   */
+  readonly deadLetterHeld: (
+    options: { readonly heldBefore: number; readonly failure: JobFailure; readonly outageId: OutageId | null }
+  ) => Effect.Effect<number, StoreError>
+  readonly counts: Effect.Effect<QueueCounts, StoreError>
+  /** The due time of the next queued job, if any. */
+  readonly nextDueAt: Effect.Effect<Option.Option<number>, StoreError>
+  /** Which of these scenes have a queued or running job: an indexed lookup, not a scan of the queue. */
+  readonly activeScenes: (sceneIds: ReadonlyArray<SceneId>) => Effect.Effect<ReadonlySet<SceneId>, StoreError>
+  readonly get: (id: number) => Effect.Effect<Option.Option<SyncJob>, StoreError | RowDecodeError>
+  /** Jobs in due order (for `status` and tests). */
+  readonly list: (
+    options: { readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<SyncJob>, StoreError>
+}
+
+export class SyncQueue extends Context.Tag("@plexsync/domain/SyncQueue")<SyncQueue, SyncQueueService>() {}

@@ -1,0 +1,92 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Backoff, ErrorPolicy, Errors } from "@plexsync/domain"
+
+describe("error policy", () => {
+  it("has a rule for every tag of the taxonomy", () => {
+    for (const tag of Errors.allErrorTags) {
+      assert.isDefined(ErrorPolicy.errorPolicy[tag], tag)
+    }
+  })
+
+  for (const tag of Errors.allErrorTags) {
+    const rule = ErrorPolicy.errorPolicy[tag]
+    it(`${tag} (${rule.recovery}) is selected by recovery only when its class allows`, () => {
+      const safe = ErrorPolicy.errorTagsForRecovery({ includeOptional: false })
+      const withOptional = ErrorPolicy.errorTagsForRecovery({ includeOptional: true })
+      const narrowed = ErrorPolicy.recoverableTags([tag])
+      switch (rule.recovery) {
+        case "permanent":
+        case "none":
+          assert.notInclude(safe, tag)
+          assert.notInclude(withOptional, tag)
+          assert.deepStrictEqual(narrowed, [])
+          break
+        case "safe":
+          assert.include(safe, tag)
+          assert.include(withOptional, tag)
+          assert.deepStrictEqual(narrowed, [tag])
+          break
+        case "optional":
+          assert.notInclude(safe, tag)
+          assert.include(withOptional, tag)
+          assert.deepStrictEqual(narrowed, [tag])
+          break
+      }
+    })
+  }
+
+  it("keeps the seed's classes: PlexServerDown safe; auth, permission, permanent never recovered", () => {
+    assert.deepStrictEqual([...ErrorPolicy.safeRecoveryTags].sort(), ["PlexServerDown", "StashUnavailable"])
+    for (const tag of ["PlexAuthError", "PlexPermanentError", "PlexPermissionError", "MatchAmbiguous"] as const) {
+      assert.strictEqual(ErrorPolicy.errorPolicy[tag].recovery, "permanent")
+    }
+  })
+
+  it("never lets NotFound count toward a breaker; outage classes count toward their target", () => {
+    assert.deepStrictEqual(ErrorPolicy.errorPolicy.PlexNotFound.breaker, { _tag: "None" })
+    assert.deepStrictEqual(ErrorPolicy.errorPolicy.PlexServerDown.breaker, { _tag: "Counts", target: "plex" })
+    assert.deepStrictEqual(ErrorPolicy.errorPolicy.StashUnavailable.breaker, { _tag: "Counts", target: "stash" })
+  })
+
+  it("NotFound retries 12 times from 30 s, capped at 10 min", () => {
+    assert.deepStrictEqual(ErrorPolicy.errorPolicy.PlexNotFound.retry, {
+      _tag: "Retry",
+      baseMs: 30_000,
+      capMs: 600_000,
+      maxAttempts: 12
+    })
+  })
+})
+
+describe("full-jitter backoff", () => {
+  const params = { baseMs: 30_000, capMs: 300_000 }
+
+  it("is uniform between 0 and min(cap, base·2^(attempt−1))", () => {
+    assert.strictEqual(Backoff.fullJitter({ ...params, attempt: 1, random: () => 0 }), 0)
+    assert.strictEqual(Backoff.fullJitter({ ...params, attempt: 1, random: () => 0.5 }), 15_000)
+    assert.strictEqual(Backoff.fullJitter({ ...params, attempt: 3, random: () => 0.5 }), 60_000)
+    // capped from attempt 5 on (30 s · 2^4 = 480 s > 300 s)
+    assert.strictEqual(Backoff.fullJitter({ ...params, attempt: 5, random: () => 0.5 }), 150_000)
+    assert.strictEqual(Backoff.fullJitter({ ...params, attempt: 500, random: () => 0.5 }), 150_000)
+  })
+
+  it("never exceeds the ceiling nor goes negative, whatever the random source returns", () => {
+    for (const r of [-1, 0, 0.999999, 1, 2, Number.NaN]) {
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const wait = Backoff.fullJitter({ ...params, attempt, random: () => r })
+        const ceiling = Backoff.backoffCeiling({ ...params, attempt })
+        assert.isTrue(wait >= 0 && wait <= ceiling, `r=${r} attempt=${attempt} wait=${wait}`)
+      }
+    }
+  })
+
+  it("spreads retries: a seeded source gives distinct waits", () => {
+    let seed = 42
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const waits = new Set(Array.from({ length: 50 }, () => Backoff.fullJitter({ ...params, attempt: 4, random })))
+    assert.isAbove(waits.size, 40)
+  })
+})

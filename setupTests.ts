@@ -1,0 +1,3 @@
+import * as it from "@effect/vitest"
+
+it.addEqualityTesters()
