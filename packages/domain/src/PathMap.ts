@@ -1,0 +1,165 @@
+import { Option, ParseResult, Schema } from "effect"
+import type { PlexSection } from "./PlexClient.js"
+
+/**
+ * `PLEXSYNC_PATH_MAP`: `stashPrefix=>plexPrefix;…` rewrites a file path as Stash sees it into the path Plex sees
+ * (Docker mounts, a NAS share seen from two machines). The longest matching prefix wins; a prefix matches whole
+ * path segments only (`/data/a` does not match `/data/ab/x`).
+ */
+export class PathMapping extends Schema.Class<PathMapping>("PathMapping")({
+  stashPrefix: Schema.NonEmptyTrimmedString,
+  plexPrefix: Schema.NonEmptyTrimmedString
+}) {}
+
+export const PathMap = Schema.Array(PathMapping)
+export type PathMap = typeof PathMap.Type
+
+const describeEntry = (index: number, raw: string) => `entry ${index + 1} ("${raw}")`
+
+/** Decodes the `stashPrefix=>plexPrefix;…` form; errors name the bad entry. An empty string is an empty map. */
+export const PathMapFromString = Schema.transformOrFail(Schema.String, PathMap, {
+  strict: true,
+  decode: (text, _, ast) => {
+    const entries = text.split(";").map((raw) => raw.trim())
+    const out: Array<PathMapping> = []
+    const seen = new Map<string, number>()
+    for (let i = 0; i < entries.length; i++) {
+      const raw = entries[i]!
+      if (raw === "") continue
+      const fail = (why: string) =>
+        ParseResult.fail(
+          new ParseResult.Type(
+            ast,
+            text,
+            `${describeEntry(i, raw)} ${why}; expected stashPrefix=>plexPrefix, entries separated by ";"`
+          )
+        )
+      const parts = raw.split("=>")
+      if (parts.length !== 2) return fail(parts.length < 2 ? "has no \"=>\"" : "has more than one \"=>\"")
+      const stashPrefix = parts[0]!.trim()
+      const plexPrefix = parts[1]!.trim()
+      if (stashPrefix === "") return fail("has an empty Stash prefix")
+      if (plexPrefix === "") return fail("has an empty Plex prefix")
+      const key = comparable(stripTrailingSeparator(normalise(stashPrefix)), isWindowsPath(stashPrefix))
+      const earlier = seen.get(key)
+      if (earlier !== undefined) {
+        return fail(`repeats the Stash prefix of ${describeEntry(earlier, entries[earlier]!)}`)
+      }
+      seen.set(key, i)
+      out.push(new PathMapping({ stashPrefix, plexPrefix }))
+    }
+    return ParseResult.succeed(out)
+  },
+  encode: (map) => ParseResult.succeed(map.map((m) => `${m.stashPrefix}=>${m.plexPrefix}`).join(";"))
+})
+
+/** Parses a path map, with a message naming the bad entry on failure. */
+export const parsePathMap = Schema.decodeUnknownEither(PathMapFromString)
+
+/** A Windows path: a drive letter, a UNC share, or backslashes. */
+export const isWindowsPath = (path: string): boolean =>
+  /^[A-Za-z]:([\\/]|$)/.test(path) || path.startsWith("\\\\") || path.includes("\\")
+
+/** Forward slashes, no `\\?\` long-path prefix, no doubled separators (a UNC path keeps its leading two). */
+export const normalise = (path: string): string => {
+  let p = path.trim()
+  if (p.startsWith("\\\\?\\UNC\\")) p = "\\\\" + p.slice(8)
+  else if (p.startsWith("\\\\?\\")) p = p.slice(4)
+  const unc = p.startsWith("\\\\") || p.startsWith("//")
+  p = p.replace(/\\/g, "/").replace(/\/{2,}/g, "/")
+  return unc ? "/" + p : p
+}
+
+const stripTrailingSeparator = (path: string): string =>
+  path.length > 1 && path.endsWith("/") && !/^[A-Za-z]:\/$/.test(path) ? path.slice(0, -1) : path
+
+/** Windows paths compare without regard to case. */
+const comparable = (normalisedPath: string, windows: boolean): string =>
+  windows ? normalisedPath.toLowerCase() : normalisedPath
+
+/**
+ * The key two paths are compared by: normalised separators, and case-folded for Windows paths. Plex's
+ * `Part.file` and a mapped Stash path that name the same file have the same key.
+ */
+export const pathKey = (path: string): string => comparable(normalise(path), isWindowsPath(path))
+
+/** True when `prefix` is `path` or a whole-segment prefix of it. Both already normalised and comparable. */
+const segmentPrefix = (prefix: string, path: string): boolean => {
+  const p = stripTrailingSeparator(prefix)
+  if (p === "/") return path.startsWith("/")
+  return path === p || path.startsWith(p.endsWith("/") ? p : p + "/")
+}
+
+export interface MappedPath {
+  /** The path as Plex sees it. */
+  readonly path: string
+  /** The mapping used, if any (none: the path is passed through unchanged). */
+  readonly mapping: Option.Option<PathMapping>
+}
+
+/** Rewrites a Stash path with the longest matching prefix; a path no prefix matches is passed through. */
+export const mapPath = (map: PathMap, stashPath: string): MappedPath => {
+  const windows = isWindowsPath(stashPath)
+  const path = comparable(normalise(stashPath), windows)
+  let best: PathMapping | undefined
+  let bestLength = -1
+  for (const mapping of map) {
+    const prefix = comparable(
+      stripTrailingSeparator(normalise(mapping.stashPrefix)),
+      isWindowsPath(mapping.stashPrefix)
+    )
+    if (segmentPrefix(prefix, path) && prefix.length > bestLength) {
+      best = mapping
+      bestLength = prefix.length
+    }
+  }
+  if (best === undefined) return { path: stashPath, mapping: Option.none() }
+  // Keep the original spelling of the rest of the path; only the prefix is replaced.
+  const original = normalise(stashPath)
+  const rest = original.slice(bestLength).replace(/^\/+/, "")
+  const plexPrefix = stripTrailingSeparator(normalise(best.plexPrefix))
+  let mapped = rest === "" ? plexPrefix : plexPrefix.endsWith("/") ? plexPrefix + rest : `${plexPrefix}/${rest}`
+  if (isWindowsPath(best.plexPrefix)) mapped = mapped.replace(/\//g, "\\")
+  return { path: mapped, mapping: Option.some(best) }
+}
+
+/** The final path segment (file name). */
+export const basename = (path: string): string => {
+  const n = normalise(path)
+  const i = n.lastIndexOf("/")
+  return i === -1 ? n : n.slice(i + 1)
+}
+
+/** The folder holding a file (for a partial scan). */
+export const dirname = (path: string): string => {
+  const windows = isWindowsPath(path)
+  const n = normalise(path)
+  const i = n.lastIndexOf("/")
+  const dir = i <= 0 ? (i === 0 ? "/" : n) : n.slice(0, i)
+  return windows ? dir.replace(/\//g, "\\") : dir
+}
+
+export interface SectionChoice {
+  readonly section: PlexSection
+  readonly location: string
+}
+
+/** The section whose root folder (`Location`) is the longest prefix of the Plex path. */
+export const sectionForPath = (
+  sections: ReadonlyArray<PlexSection>,
+  plexPath: string
+): Option.Option<SectionChoice> => {
+  const key = pathKey(plexPath)
+  let best: SectionChoice | undefined
+  let bestLength = -1
+  for (const section of sections) {
+    for (const location of section.locations) {
+      const prefix = stripTrailingSeparator(pathKey(location))
+      if (segmentPrefix(prefix, key) && prefix.length > bestLength) {
+        best = { section, location }
+        bestLength = prefix.length
+      }
+    }
+  }
+  return Option.fromNullable(best)
+}
