@@ -1,0 +1,116 @@
+import type { MetricPair } from "effect"
+import { MetricKeyType, MetricState, Option } from "effect"
+
+/** Prometheus text exposition format 0.0.4: what `GET /metrics` answers. */
+
+export const contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+export type Labels = Readonly<Record<string, string>>
+
+export interface Sample {
+  /** Appended to the family name (`_bucket`, `_sum`, `_count`). */
+  readonly suffix?: string
+  readonly labels: Labels
+  readonly value: number
+}
+
+export interface Family {
+  readonly name: string
+  readonly help: string
+  readonly type: "counter" | "gauge" | "histogram" | "summary" | "untyped"
+  readonly samples: ReadonlyArray<Sample>
+}
+
+const sanitizeName = (name: string) => {
+  const cleaned = name.replace(/[^a-zA-Z0-9_:]/g, "_")
+  return /^[a-zA-Z_:]/.test(cleaned) ? cleaned : `_${cleaned}`
+}
+
+const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, "\\\"")
+const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
+
+const formatValue = (value: number) =>
+  Number.isNaN(value) ? "NaN" : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : String(value)
+
+const formatLabels = (labels: Labels) => {
+  const entries = Object.entries(labels)
+  if (entries.length === 0) return ""
+  return `{${entries.map(([k, v]) => `${sanitizeName(k)}="${escapeLabel(v)}"`).join(",")}}`
+}
+
+/** Renders families; samples of one family name are kept together, as the format requires. */
+export const render = (families: ReadonlyArray<Family>): string => {
+  const merged = new Map<string, { help: string; type: Family["type"]; samples: Array<Sample> }>()
+  for (const family of families) {
+    const name = sanitizeName(family.name)
+    const existing = merged.get(name)
+    if (existing) existing.samples.push(...family.samples)
+    else merged.set(name, { help: family.help, type: family.type, samples: [...family.samples] })
+  }
+  const lines: Array<string> = []
+  for (const [name, family] of merged) {
+    lines.push(`# HELP ${name} ${escapeHelp(family.help)}`)
+    lines.push(`# TYPE ${name} ${family.type}`)
+    for (const sample of family.samples) {
+      lines.push(`${name}${sample.suffix ?? ""}${formatLabels(sample.labels)} ${formatValue(sample.value)}`)
+    }
+  }
+  return lines.join("\n") + "\n"
+}
+
+const toNumber = (value: number | bigint) => typeof value === "bigint" ? Number(value) : value
+
+/** Effect's metric registry (`Metric.snapshot`) as Prometheus families. */
+export const fromSnapshot = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): Array<Family> =>
+  pairs.flatMap((pair): Array<Family> => {
+    const key = pair.metricKey
+    const name = key.name
+    const help = Option.getOrElse(key.description, () => name)
+    const labels: Labels = Object.fromEntries(key.tags.map((tag) => [tag.key, tag.value]))
+    const state = pair.metricState
+    if (MetricState.isCounterState(state)) {
+      return [{ name, help, type: "counter", samples: [{ labels, value: toNumber(state.count) }] }]
+    }
+    if (MetricState.isGaugeState(state)) {
+      return [{ name, help, type: "gauge", samples: [{ labels, value: toNumber(state.value) }] }]
+    }
+    if (MetricState.isHistogramState(state)) {
+      const buckets: Array<Sample> = state.buckets
+        .filter(([bound]) => Number.isFinite(bound))
+        .map(([bound, count]) => ({ suffix: "_bucket", labels: { ...labels, le: formatValue(bound) }, value: count }))
+      buckets.push({ suffix: "_bucket", labels: { ...labels, le: "+Inf" }, value: state.count })
+      return [{
+        name,
+        help,
+        type: "histogram",
+        samples: [
+          ...buckets,
+          { suffix: "_sum", labels, value: state.sum },
+          { suffix: "_count", labels, value: state.count }
+        ]
+      }]
+    }
+    if (MetricState.isSummaryState(state)) {
+      return [{
+        name,
+        help,
+        type: "summary",
+        samples: [
+          ...state.quantiles.flatMap(([q, v]) =>
+            Option.isSome(v) ? [{ labels: { ...labels, quantile: String(q) }, value: v.value }] : []
+          ),
+          { suffix: "_sum", labels, value: state.sum },
+          { suffix: "_count", labels, value: state.count }
+        ]
+      }]
+    }
+    if (MetricState.isFrequencyState(state) && MetricKeyType.isFrequencyKey(key.keyType)) {
+      return [{
+        name,
+        help,
+        type: "counter",
+        samples: Array.from(state.occurrences, ([value, count]) => ({ labels: { ...labels, value }, value: count }))
+      }]
+    }
+    return []
+  })
