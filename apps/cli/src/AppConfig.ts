@@ -1,0 +1,602 @@
+import { FileSystem } from "@effect/platform"
+import { Context, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import * as NodePath from "node:path"
+import { DurationFromString, durationHint } from "./Duration.js"
+import { didYouMean } from "./Suggest.js"
+
+/**
+ * plexsync's configuration: every `PLEXSYNC_*` environment variable of CONTRACT.md, optionally a JSON or YAML
+ * file (`--config FILE` or `PLEXSYNC_CONFIG`) with the same keys in camelCase. The environment wins over the
+ * file. Everything is checked at start: any malformed value, unknown `PLEXSYNC_*` variable or unknown file key
+ * stops the command (exit 2) with a message naming it. Missing values are refused later, only by the commands
+ * that need them (`requirePlexToken`).
+ */
+
+export const SyncField = Schema.Literal(
+  "title",
+  "summary",
+  "studio",
+  "date",
+  "rating",
+  "tags",
+  "performers",
+  "collections",
+  "poster"
+)
+export type SyncField = typeof SyncField.Type
+export const allSyncFields: ReadonlyArray<SyncField> = SyncField.literals
+
+export const LogLevelName = Schema.Literal("debug", "info", "warning", "error")
+export type LogLevelName = typeof LogLevelName.Type
+
+/** One rewrite of `PLEXSYNC_PATH_MAP`: a Stash path starting with `stashPrefix` is seen by Plex under `plexPrefix`. */
+export interface PathRule {
+  readonly stashPrefix: string
+  readonly plexPrefix: string
+}
+
+export type ReconcileInterval =
+  | { readonly _tag: "Never" }
+  | { readonly _tag: "Every"; readonly name: string; readonly interval: Duration.Duration }
+
+export type ReconcileScope =
+  | { readonly _tag: "All" }
+  | { readonly _tag: "Recent"; readonly name: string; readonly within: Duration.Duration }
+
+export interface HttpAddr {
+  readonly host: string
+  readonly port: number
+}
+
+export interface AppConfigShape {
+  /** The config file read, if any (absolute path). */
+  readonly configFile: Option.Option<string>
+  readonly dataDir: string
+  /** `<dataDir>/plexsync.db` */
+  readonly databaseFile: string
+  readonly stashUrl: string
+  readonly stashApiKey: Option.Option<Redacted.Redacted<string>>
+  readonly plexUrl: string
+  readonly plexToken: Option.Option<Redacted.Redacted<string>>
+  /** Section titles to match in; empty = every movie section. */
+  readonly plexLibraries: ReadonlyArray<string>
+  readonly pathMap: ReadonlyArray<PathRule>
+  readonly fields: ReadonlyArray<SyncField>
+  readonly preservePlexEdits: boolean
+  readonly strictMatching: boolean
+  readonly concurrency: number
+  readonly httpAddr: HttpAddr
+  readonly webhookSecret: Option.Option<Redacted.Redacted<string>>
+  readonly logLevel: LogLevelName
+  readonly pollInterval: Duration.Duration
+  readonly lease: Duration.Duration
+  readonly holdLimit: Duration.Duration
+  readonly breakerThreshold: number
+  readonly probeMin: Duration.Duration
+  readonly probeMax: Duration.Duration
+  readonly rampFrom: number
+  readonly rampTo: number
+  readonly rampOver: Duration.Duration
+  readonly dlqRetention: Duration.Duration
+  readonly reconcileInterval: ReconcileInterval
+  readonly reconcileScope: ReconcileScope
+  readonly shutdownGrace: Duration.Duration
+}
+
+export class AppConfig extends Context.Tag("@plexsync/cli/AppConfig")<AppConfig, AppConfigShape>() {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+
+/** One bad setting: where it came from (a variable, or a key of the file), its value (unless secret), what is allowed. */
+export interface ConfigProblem {
+  readonly where: string
+  /** The value as given; none for secrets and for unknown names. */
+  readonly value: Option.Option<string>
+  readonly problem: string
+}
+
+const renderProblem = (p: ConfigProblem): string =>
+  Option.match(p.value, {
+    onNone: () => `${p.where}: ${p.problem}`,
+    onSome: (v) => `${p.where}=${JSON.stringify(v)}: ${p.problem}`
+  })
+
+/** The configuration is malformed: exit 2, nothing runs. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly problems: ReadonlyArray<ConfigProblem>
+}> {
+  override get message(): string {
+    return this.problems.map(renderProblem).join("\n")
+  }
+}
+
+/** The config file cannot be read or parsed. */
+export class ConfigFileError extends Data.TaggedError("ConfigFileError")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `config file ${this.path}: ${this.reason}`
+  }
+}
+
+/** A value this command needs is not set. */
+export class ConfigMissing extends Data.TaggedError("ConfigMissing")<{
+  readonly variable: string
+  readonly why: string
+}> {
+  override get message(): string {
+    return `${this.variable} is not set: ${this.why}. Set it in the environment or in the config file (${
+      envToKey(this.variable)
+    }).`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Value schemas (each accepts the string form of the environment, and the natural YAML/JSON form of the file)
+
+const Trimmed = Schema.String.pipe(Schema.filter((s) => s.trim() === s && s.length > 0))
+
+const HttpUrl = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s, _, ast) => {
+    try {
+      const url = new URL(s.trim())
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        return ParseResult.fail(new ParseResult.Type(ast, s))
+      }
+      return ParseResult.succeed(url.toString().replace(/\/+$/, ""))
+    } catch {
+      return ParseResult.fail(new ParseResult.Type(ast, s))
+    }
+  },
+  encode: ParseResult.succeed
+})
+
+const Secret = Schema.String.pipe(
+  // A header value cannot carry control characters; a trailing newline from a file is the usual cause.
+  Schema.filter((s) => s.length > 0 && ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+)
+
+const boundedInt = (min: number, max: number) =>
+  Schema.Union(Schema.Int, Schema.NumberFromString.pipe(Schema.int())).pipe(Schema.between(min, max))
+
+const positiveNumber = (max: number) =>
+  Schema.Union(Schema.Number, Schema.NumberFromString).pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(max))
+
+const BoolFromString = Schema.transformOrFail(Schema.String, Schema.Boolean, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const v = s.trim().toLowerCase()
+    if (["true", "1", "yes", "on"].includes(v)) return ParseResult.succeed(true)
+    if (["false", "0", "no", "off"].includes(v)) return ParseResult.succeed(false)
+    return ParseResult.fail(new ParseResult.Type(ast, s))
+  },
+  encode: (b) => ParseResult.succeed(String(b))
+})
+const Bool = Schema.Union(Schema.Boolean, BoolFromString)
+
+const CommaList = Schema.transform(Schema.String, Schema.Array(Schema.String), {
+  strict: true,
+  decode: (s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0),
+  encode: (xs) => xs.join(",")
+})
+const StringList = Schema.Union(Schema.Array(Trimmed), CommaList)
+
+const Fields = Schema.Union(Schema.Array(SyncField), CommaList.pipe(Schema.compose(Schema.Array(SyncField))))
+
+const LogLevel = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s) => {
+    const v = s.trim().toLowerCase()
+    return v === "warn" ? "warning" : v
+  },
+  encode: (s) => s
+}).pipe(Schema.compose(LogLevelName))
+
+const parsePathMap = (text: string): Array<PathRule> | undefined => {
+  const rules: Array<PathRule> = []
+  for (const segment of text.split(";")) {
+    if (segment.trim() === "") continue
+    const parts = segment.split("=>")
+    if (parts.length !== 2) return undefined
+    const stashPrefix = parts[0]!.trim()
+    const plexPrefix = parts[1]!.trim()
+    if (stashPrefix === "" || plexPrefix === "") return undefined
+    rules.push({ stashPrefix, plexPrefix })
+  }
+  return rules
+}
+
+const PathMapFromString = Schema.transformOrFail(
+  Schema.String,
+  Schema.Array(Schema.Struct({ stashPrefix: Schema.String, plexPrefix: Schema.String })),
+  {
+    strict: true,
+    decode: (s, _, ast) => {
+      const rules = parsePathMap(s)
+      return rules === undefined ? ParseResult.fail(new ParseResult.Type(ast, s)) : ParseResult.succeed(rules)
+    },
+    encode: (rules) => ParseResult.succeed(rules.map((r) => `${r.stashPrefix}=>${r.plexPrefix}`).join(";"))
+  }
+)
+const PathMapFromRecord = Schema.transformOrFail(
+  Schema.Record({ key: Schema.String, value: Schema.String }),
+  Schema.Array(Schema.Struct({ stashPrefix: Schema.String, plexPrefix: Schema.String })),
+  {
+    strict: true,
+    decode: (record, _, ast) => {
+      const rules = Object.entries(record).map(([stashPrefix, plexPrefix]) => ({ stashPrefix, plexPrefix }))
+      return rules.some((r) => r.stashPrefix.trim() === "" || r.plexPrefix.trim() === "")
+        ? ParseResult.fail(new ParseResult.Type(ast, record))
+        : ParseResult.succeed(rules)
+    },
+    encode: (rules) => ParseResult.succeed(Object.fromEntries(rules.map((r) => [r.stashPrefix, r.plexPrefix])))
+  }
+)
+const PathMap = Schema.Union(PathMapFromString, PathMapFromRecord)
+
+const HttpAddrFromString = Schema.transformOrFail(
+  Schema.String,
+  Schema.Struct({ host: Schema.String, port: Schema.Int }),
+  {
+    strict: true,
+    decode: (s, _, ast) => {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s.trim())
+      const port = m === null ? NaN : Number(m[2])
+      if (m === null || port > 65535) return ParseResult.fail(new ParseResult.Type(ast, s))
+      return ParseResult.succeed({ host: m[1]!.replace(/^\[|\]$/g, ""), port })
+    },
+    encode: (a) => ParseResult.succeed(`${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`)
+  }
+)
+
+const PositiveDuration = DurationFromString.pipe(Schema.filter((d) => Duration.toMillis(d) > 0))
+
+const ReconcileIntervalFromString = Schema.transformOrFail(Schema.String, Schema.Any, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const v = s.trim().toLowerCase()
+    if (v === "never") return ParseResult.succeed({ _tag: "Never" } satisfies ReconcileInterval)
+    const named: Record<string, string> = { hourly: "1h", daily: "1d", weekly: "7d" }
+    const text = named[v] ?? v
+    return Schema.decodeEither(PositiveDuration)(text).pipe(
+      Either.map((interval): ReconcileInterval => ({ _tag: "Every", name: v, interval })),
+      Either.mapLeft(() => new ParseResult.Type(ast, s))
+    )
+  },
+  encode: (a: ReconcileInterval) => ParseResult.succeed(a._tag === "Never" ? "never" : a.name)
+})
+
+const ReconcileScopeFromString = Schema.transformOrFail(Schema.String, Schema.Any, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const v = s.trim().toLowerCase()
+    if (v === "all") return ParseResult.succeed({ _tag: "All" } satisfies ReconcileScope)
+    return Schema.decodeEither(PositiveDuration)(v).pipe(
+      Either.map((within): ReconcileScope => ({ _tag: "Recent", name: v, within })),
+      Either.mapLeft(() => new ParseResult.Type(ast, s))
+    )
+  },
+  encode: (a: ReconcileScope) => ParseResult.succeed(a._tag === "All" ? "all" : a.name)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// The settings table
+
+interface Setting {
+  /** camelCase key of the file; the variable is derived from it. */
+  readonly key: string
+  readonly schema: Schema.Schema<any, any>
+  /** What is allowed, for the error message. */
+  readonly allowed: string
+  /** Default in the same string form a user would write; undefined = no default (none). */
+  readonly default?: string
+  readonly secret?: boolean
+}
+
+const settings: ReadonlyArray<Setting> = [
+  { key: "dataDir", schema: Trimmed, allowed: "a directory path" },
+  { key: "stashUrl", schema: HttpUrl, allowed: "an http:// or https:// URL", default: "http://127.0.0.1:9999" },
+  { key: "stashApiKey", schema: Secret, allowed: "the Stash API key, on one line", secret: true },
+  { key: "plexUrl", schema: HttpUrl, allowed: "an http:// or https:// URL", default: "http://127.0.0.1:32400" },
+  { key: "plexToken", schema: Secret, allowed: "the X-Plex-Token, on one line", secret: true },
+  { key: "plexLibraries", schema: StringList, allowed: "comma-separated Plex library titles" },
+  {
+    key: "pathMap",
+    schema: PathMap,
+    allowed: "stashPrefix=>plexPrefix pairs separated by ';', e.g. /data/=>/media/"
+  },
+  {
+    key: "fields",
+    schema: Fields,
+    allowed: `a comma-separated list of ${allSyncFields.join(", ")}`,
+    default: allSyncFields.join(",")
+  },
+  { key: "preservePlexEdits", schema: Bool, allowed: "true or false", default: "false" },
+  { key: "strictMatching", schema: Bool, allowed: "true or false", default: "true" },
+  { key: "concurrency", schema: boundedInt(1, 64), allowed: "a whole number from 1 to 64", default: "4" },
+  { key: "httpAddr", schema: HttpAddrFromString, allowed: "host:port, e.g. 127.0.0.1:8765", default: "127.0.0.1:8765" },
+  { key: "webhookSecret", schema: Secret, allowed: "a secret on one line", secret: true },
+  { key: "logLevel", schema: LogLevel, allowed: "debug, info, warning or error", default: "info" },
+  { key: "pollInterval", schema: PositiveDuration, allowed: durationHint, default: "30s" },
+  { key: "lease", schema: PositiveDuration, allowed: durationHint, default: "15s" },
+  { key: "holdLimit", schema: PositiveDuration, allowed: durationHint, default: "72h" },
+  { key: "breakerThreshold", schema: boundedInt(1, 1000), allowed: "a whole number from 1 to 1000", default: "5" },
+  { key: "probeMin", schema: PositiveDuration, allowed: durationHint, default: "5s" },
+  { key: "probeMax", schema: PositiveDuration, allowed: durationHint, default: "60s" },
+  { key: "rampFrom", schema: positiveNumber(100_000), allowed: "jobs per second, a number above 0", default: "5" },
+  { key: "rampTo", schema: positiveNumber(100_000), allowed: "jobs per second, a number above 0", default: "20" },
+  { key: "rampOver", schema: PositiveDuration, allowed: durationHint, default: "300s" },
+  { key: "dlqRetention", schema: PositiveDuration, allowed: durationHint, default: "30d" },
+  {
+    key: "reconcileInterval",
+    schema: ReconcileIntervalFromString,
+    allowed: `never, hourly, daily, weekly, or ${durationHint}`,
+    default: "never"
+  },
+  {
+    key: "reconcileScope",
+    schema: ReconcileScopeFromString,
+    allowed: `all, or ${durationHint} (scenes changed that recently)`,
+    default: "24h"
+  },
+  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" }
+]
+
+/** `plexUrl` → `PLEXSYNC_PLEX_URL` */
+export const keyToEnv = (key: string): string => `PLEXSYNC_${key.replace(/([A-Z])/g, "_$1").toUpperCase()}`
+/** `PLEXSYNC_PLEX_URL` → `plexUrl` */
+export const envToKey = (variable: string): string =>
+  variable.replace(/^PLEXSYNC_/, "").toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+
+/** Names the environment may carry besides the settings. */
+export const configFileVariable = "PLEXSYNC_CONFIG"
+export const settingKeys: ReadonlyArray<string> = settings.map((s) => s.key)
+export const settingVariables: ReadonlyArray<string> = [...settings.map((s) => keyToEnv(s.key)), configFileVariable]
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decoding
+
+export interface ConfigSources {
+  /** The process environment (only `PLEXSYNC_*`, `HOME` and `XDG_DATA_HOME` are read). */
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** The parsed config file, if one was given. */
+  readonly file: Option.Option<{ readonly path: string; readonly values: unknown }>
+  /** Relative paths resolve against this. */
+  readonly cwd: string
+  /** Fallback home directory when `HOME` is unset. */
+  readonly homedir: string
+  /** Extra `PLEXSYNC_*` variables a caller accepts (the scheduler's own, tests' own, …). */
+  readonly extraVariables?: ReadonlyArray<string>
+}
+
+const defaultDataDir = (env: ConfigSources["env"], homedir: string): string => {
+  const xdg = env.XDG_DATA_HOME
+  if (xdg !== undefined && NodePath.isAbsolute(xdg)) return NodePath.join(xdg, "plexsync")
+  return NodePath.join(env.HOME !== undefined && env.HOME !== "" ? env.HOME : homedir, ".local", "share", "plexsync")
+}
+
+const expandHome = (path: string, home: string): string =>
+  path === "~" ? home : path.startsWith("~/") ? NodePath.join(home, path.slice(2)) : path
+
+/** Decodes the whole configuration from its sources, reporting every problem at once. */
+export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfigShape, ConfigError> => {
+  const problems: Array<ConfigProblem> = []
+  const known = new Set([...settingVariables, ...(sources.extraVariables ?? [])])
+
+  for (const name of Object.keys(sources.env).sort()) {
+    if (name.startsWith("PLEXSYNC_") && !known.has(name)) {
+      problems.push({
+        where: name,
+        value: Option.none(),
+        problem: `not a plexsync setting${didYouMean(name, [...known])}`
+      })
+    }
+  }
+
+  let fileValues: Record<string, unknown> = {}
+  const filePath = Option.map(sources.file, (f) => f.path)
+  if (Option.isSome(sources.file)) {
+    const { path, values } = sources.file.value
+    if (values === null || values === undefined) {
+      fileValues = {}
+    } else if (typeof values !== "object" || Array.isArray(values)) {
+      problems.push({
+        where: `config file ${path}`,
+        value: Option.none(),
+        problem: "expected a mapping of settings (plexUrl: …, pathMap: …)"
+      })
+    } else {
+      fileValues = values as Record<string, unknown>
+      for (const key of Object.keys(fileValues)) {
+        if (!settingKeys.includes(key)) {
+          problems.push({
+            where: `key ${JSON.stringify(key)} in ${path}`,
+            value: Option.none(),
+            problem: `not a plexsync setting${didYouMean(key, settingKeys)}`
+          })
+        }
+      }
+    }
+  }
+
+  const home = sources.env.HOME !== undefined && sources.env.HOME !== "" ? sources.env.HOME : sources.homedir
+  const decoded: Record<string, unknown> = {}
+  for (const setting of settings) {
+    const variable = keyToEnv(setting.key)
+    const envValue = sources.env[variable]
+    // An empty variable counts as unset: `PLEXSYNC_PLEX_TOKEN=` in an env file means "not given".
+    const fromEnv = envValue !== undefined && envValue !== ""
+    const fromFile = !fromEnv && Object.prototype.hasOwnProperty.call(fileValues, setting.key) &&
+      fileValues[setting.key] !== null
+    const raw: unknown = fromEnv ? envValue : fromFile ? fileValues[setting.key] : setting.default
+    if (raw === undefined) continue
+    const where = fromEnv ? variable : fromFile ? `${setting.key} in ${Option.getOrElse(filePath, () => "")}` : variable
+    const result = Schema.decodeUnknownEither(setting.schema)(raw)
+    if (Either.isLeft(result)) {
+      const shown = setting.secret === true
+        ? Option.none()
+        : Option.some(typeof raw === "string" ? raw : JSON.stringify(raw))
+      problems.push({
+        where: setting.secret === true ? `${where} (value hidden)` : where,
+        value: shown,
+        problem: `expected ${setting.allowed}`
+      })
+      continue
+    }
+    decoded[setting.key] = setting.secret === true ? Redacted.make(result.right as string) : result.right
+  }
+
+  if (problems.length === 0) {
+    const probeMin = decoded.probeMin as Duration.Duration
+    const probeMax = decoded.probeMax as Duration.Duration
+    if (Duration.greaterThan(probeMin, probeMax)) {
+      problems.push({
+        where: "PLEXSYNC_PROBE_MIN / PLEXSYNC_PROBE_MAX",
+        value: Option.none(),
+        problem: "the minimum probe interval is longer than the maximum"
+      })
+    }
+    if ((decoded.rampFrom as number) > (decoded.rampTo as number)) {
+      problems.push({
+        where: "PLEXSYNC_RAMP_FROM / PLEXSYNC_RAMP_TO",
+        value: Option.none(),
+        problem: "the ramp starts above where it ends"
+      })
+    }
+  }
+  if (problems.length > 0) return Either.left(new ConfigError({ problems }))
+
+  const dataDir = decoded.dataDir === undefined
+    ? defaultDataDir(sources.env, sources.homedir)
+    : NodePath.resolve(sources.cwd, expandHome(decoded.dataDir as string, home))
+  const optionalSecret = (key: string) => Option.fromNullable(decoded[key] as Redacted.Redacted<string> | undefined)
+  return Either.right({
+    configFile: filePath,
+    dataDir,
+    databaseFile: NodePath.join(dataDir, "plexsync.db"),
+    stashUrl: decoded.stashUrl as string,
+    stashApiKey: optionalSecret("stashApiKey"),
+    plexUrl: decoded.plexUrl as string,
+    plexToken: optionalSecret("plexToken"),
+    plexLibraries: (decoded.plexLibraries as ReadonlyArray<string> | undefined) ?? [],
+    pathMap: (decoded.pathMap as ReadonlyArray<PathRule> | undefined) ?? [],
+    fields: dedupe(decoded.fields as ReadonlyArray<SyncField>),
+    preservePlexEdits: decoded.preservePlexEdits as boolean,
+    strictMatching: decoded.strictMatching as boolean,
+    concurrency: decoded.concurrency as number,
+    httpAddr: decoded.httpAddr as HttpAddr,
+    webhookSecret: optionalSecret("webhookSecret"),
+    logLevel: decoded.logLevel as LogLevelName,
+    pollInterval: decoded.pollInterval as Duration.Duration,
+    lease: decoded.lease as Duration.Duration,
+    holdLimit: decoded.holdLimit as Duration.Duration,
+    breakerThreshold: decoded.breakerThreshold as number,
+    probeMin: decoded.probeMin as Duration.Duration,
+    probeMax: decoded.probeMax as Duration.Duration,
+    rampFrom: decoded.rampFrom as number,
+    rampTo: decoded.rampTo as number,
+    rampOver: decoded.rampOver as Duration.Duration,
+    dlqRetention: decoded.dlqRetention as Duration.Duration,
+    reconcileInterval: decoded.reconcileInterval as ReconcileInterval,
+    reconcileScope: decoded.reconcileScope as ReconcileScope,
+    shutdownGrace: decoded.shutdownGrace as Duration.Duration
+  })
+}
+
+const dedupe = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
+
+// ---------------------------------------------------------------------------------------------------------------
+// The config file
+
+/** Parses a config file's text: `.json` as JSON, anything else as YAML (which also reads JSON). */
+export const parseConfigText = (
+  path: string,
+  text: string
+): Effect.Effect<unknown, ConfigFileError> =>
+  Effect.gen(function*() {
+    if (path.toLowerCase().endsWith(".json")) {
+      return yield* Effect.try({
+        try: () => JSON.parse(text) as unknown,
+        catch: (e) => new ConfigFileError({ path, reason: `not valid JSON (${(e as Error).message})` })
+      })
+    }
+    const YAML = yield* Effect.promise(() => import("yaml"))
+    const doc = YAML.parseDocument(text, { uniqueKeys: true })
+    if (doc.errors.length > 0) {
+      const first = doc.errors[0]!
+      const line = first.linePos?.[0]
+      return yield* new ConfigFileError({
+        path,
+        reason: `not valid YAML${line ? ` at line ${line.line}, column ${line.col}` : ""} (${
+          first.message.split("\n")[0]
+        })`
+      })
+    }
+    return doc.toJS() as unknown
+  })
+
+export interface LoadOptions {
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** `--config FILE` from the command line; wins over `PLEXSYNC_CONFIG`. */
+  readonly configFlag: Option.Option<string>
+  readonly cwd: string
+  readonly homedir: string
+  readonly extraVariables?: ReadonlyArray<string>
+}
+
+/** Reads the file (if any) and decodes the whole configuration. */
+export const loadAppConfig = (
+  options: LoadOptions
+): Effect.Effect<AppConfigShape, ConfigError | ConfigFileError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fromEnv = options.env[configFileVariable]
+    const given = Option.orElse(
+      options.configFlag,
+      () => fromEnv !== undefined && fromEnv !== "" ? Option.some(fromEnv) : Option.none()
+    )
+    let file: ConfigSources["file"] = Option.none()
+    if (Option.isSome(given)) {
+      const path = NodePath.resolve(options.cwd, given.value)
+      const fs = yield* FileSystem.FileSystem
+      const text = yield* fs.readFileString(path).pipe(
+        Effect.mapError((e) =>
+          new ConfigFileError({
+            path,
+            reason: e._tag === "SystemError" && e.reason === "NotFound"
+              ? "no such file"
+              : e._tag === "SystemError" && e.reason === "PermissionDenied"
+              ? "permission denied"
+              : "cannot be read"
+          })
+        )
+      )
+      const values = yield* parseConfigText(path, text)
+      file = Option.some({ path, values })
+    }
+    const sources: ConfigSources = {
+      env: options.env,
+      file,
+      cwd: options.cwd,
+      homedir: options.homedir,
+      ...(options.extraVariables === undefined ? {} : { extraVariables: options.extraVariables })
+    }
+    return yield* decodeAppConfig(sources)
+  })
+
+export const layer = (
+  options: LoadOptions
+): Layer.Layer<AppConfig, ConfigError | ConfigFileError, FileSystem.FileSystem> =>
+  Layer.effect(AppConfig, loadAppConfig(options))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requirements of individual commands
+
+export const requirePlexToken = (config: AppConfigShape): Effect.Effect<Redacted.Redacted<string>, ConfigMissing> =>
+  Option.match(config.plexToken, {
+    onNone: () =>
+      Effect.fail(new ConfigMissing({ variable: "PLEXSYNC_PLEX_TOKEN", why: "it is needed to talk to Plex" })),
+    onSome: Effect.succeed
+  })

@@ -1,0 +1,261 @@
+import { NodeFileSystem } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Either, Option, Redacted } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { AppConfigShape, ConfigError, ConfigSources } from "../src/AppConfig.js"
+import { decodeAppConfig, envToKey, keyToEnv, loadAppConfig, requirePlexToken } from "../src/AppConfig.js"
+
+const base = (env: Record<string, string>, file?: unknown): ConfigSources => ({
+  env: { HOME: "/home/u", ...env },
+  file: file === undefined ? Option.none() : Option.some({ path: "/etc/plexsync.yml", values: file }),
+  cwd: "/work",
+  homedir: "/fallback"
+})
+
+const ok = (sources: ConfigSources): AppConfigShape => {
+  const result = decodeAppConfig(sources)
+  if (Either.isLeft(result)) assert.fail(result.left.message)
+  return result.right
+}
+const bad = (sources: ConfigSources): ConfigError => {
+  const result = decodeAppConfig(sources)
+  if (Either.isRight(result)) assert.fail("expected the configuration to be refused")
+  return result.left
+}
+
+describe("AppConfig", () => {
+  it("gives the contract's defaults when nothing is set", () => {
+    const c = ok(base({}))
+    assert.strictEqual(c.dataDir, "/home/u/.local/share/plexsync")
+    assert.strictEqual(c.databaseFile, "/home/u/.local/share/plexsync/plexsync.db")
+    assert.strictEqual(c.stashUrl, "http://127.0.0.1:9999")
+    assert.strictEqual(c.plexUrl, "http://127.0.0.1:32400")
+    assert.isTrue(Option.isNone(c.plexToken))
+    assert.deepStrictEqual(c.fields, [
+      "title",
+      "summary",
+      "studio",
+      "date",
+      "rating",
+      "tags",
+      "performers",
+      "collections",
+      "poster"
+    ])
+    assert.strictEqual(c.concurrency, 4)
+    assert.isFalse(c.preservePlexEdits)
+    assert.isTrue(c.strictMatching)
+    assert.deepStrictEqual(c.httpAddr, { host: "127.0.0.1", port: 8765 })
+    assert.strictEqual(c.logLevel, "info")
+    assert.strictEqual(Duration.toMillis(c.pollInterval), 30_000)
+    assert.strictEqual(Duration.toMillis(c.lease), 15_000)
+    assert.strictEqual(Duration.toMillis(c.holdLimit), 72 * 3_600_000)
+    assert.strictEqual(c.breakerThreshold, 5)
+    assert.strictEqual(Duration.toMillis(c.probeMin), 5000)
+    assert.strictEqual(Duration.toMillis(c.probeMax), 60_000)
+    assert.strictEqual(c.rampFrom, 5)
+    assert.strictEqual(c.rampTo, 20)
+    assert.strictEqual(Duration.toMillis(c.rampOver), 300_000)
+    assert.strictEqual(Duration.toMillis(c.dlqRetention), 30 * 86_400_000)
+    assert.deepStrictEqual(c.reconcileInterval, { _tag: "Never" })
+    assert.strictEqual(c.reconcileScope._tag, "Recent")
+    assert.strictEqual(Duration.toMillis(c.shutdownGrace), 10_000)
+  })
+
+  it("uses XDG_DATA_HOME for the data directory when it is absolute", () => {
+    assert.strictEqual(ok(base({ XDG_DATA_HOME: "/xdg" })).dataDir, "/xdg/plexsync")
+    assert.strictEqual(ok(base({ XDG_DATA_HOME: "relative" })).dataDir, "/home/u/.local/share/plexsync")
+    assert.strictEqual(ok(base({ PLEXSYNC_DATA_DIR: "data" })).databaseFile, "/work/data/plexsync.db")
+  })
+
+  it("decodes every kind of value from the environment", () => {
+    const c = ok(base({
+      PLEXSYNC_PLEX_TOKEN: "tok",
+      PLEXSYNC_PLEX_LIBRARIES: "Movies, Scenes ,",
+      PLEXSYNC_PATH_MAP: "/data/=>/media/;/other=>/x;",
+      PLEXSYNC_FIELDS: "title,rating",
+      PLEXSYNC_PRESERVE_PLEX_EDITS: "yes",
+      PLEXSYNC_STRICT_MATCHING: "0",
+      PLEXSYNC_CONCURRENCY: "8",
+      PLEXSYNC_HTTP_ADDR: "[::1]:9000",
+      PLEXSYNC_LOG_LEVEL: "WARN",
+      PLEXSYNC_POLL_INTERVAL: "1m30s",
+      PLEXSYNC_RECONCILE_INTERVAL: "daily",
+      PLEXSYNC_RECONCILE_SCOPE: "all",
+      PLEXSYNC_PLEX_URL: "https://plex.local:32400/"
+    }))
+    assert.strictEqual(Redacted.value(Option.getOrThrow(c.plexToken)), "tok")
+    assert.deepStrictEqual(c.plexLibraries, ["Movies", "Scenes"])
+    assert.deepStrictEqual(c.pathMap, [{ stashPrefix: "/data/", plexPrefix: "/media/" }, {
+      stashPrefix: "/other",
+      plexPrefix: "/x"
+    }])
+    assert.deepStrictEqual(c.fields, ["title", "rating"])
+    assert.isTrue(c.preservePlexEdits)
+    assert.isFalse(c.strictMatching)
+    assert.strictEqual(c.concurrency, 8)
+    assert.deepStrictEqual(c.httpAddr, { host: "::1", port: 9000 })
+    assert.strictEqual(c.logLevel, "warning")
+    assert.strictEqual(Duration.toMillis(c.pollInterval), 90_000)
+    assert.strictEqual(c.reconcileInterval._tag, "Every")
+    assert.strictEqual(
+      c.reconcileInterval._tag === "Every" ? Duration.toMillis(c.reconcileInterval.interval) : 0,
+      86_400_000
+    )
+    assert.deepStrictEqual(c.reconcileScope, { _tag: "All" })
+    assert.strictEqual(c.plexUrl, "https://plex.local:32400")
+  })
+
+  it("refuses a malformed value naming the variable, the value and what is allowed", () => {
+    const e = bad(base({ PLEXSYNC_CONCURRENCY: "lots" }))
+    assert.strictEqual(e.message, "PLEXSYNC_CONCURRENCY=\"lots\": expected a whole number from 1 to 64")
+    const d = bad(base({ PLEXSYNC_LEASE: "15" }))
+    assert.include(d.message, "PLEXSYNC_LEASE=\"15\"")
+    assert.include(d.message, "500ms, 30s")
+  })
+
+  it("reports every problem at once", () => {
+    const e = bad(base({
+      PLEXSYNC_CONCURRENCY: "0",
+      PLEXSYNC_PATH_MAP: "/data/",
+      PLEXSYNC_FIELDS: "title,colour",
+      PLEXSYNC_RECONCILE_INTERVAL: "fortnightly",
+      PLEXSYNC_PLEX_URL: "ftp://x",
+      PLEXSYNC_HTTP_ADDR: "8765",
+      PLEXSYNC_STRICT_MATCHING: "maybe"
+    }))
+    const where = e.problems.map((p) => p.where).sort()
+    assert.deepStrictEqual(where, [
+      "PLEXSYNC_CONCURRENCY",
+      "PLEXSYNC_FIELDS",
+      "PLEXSYNC_HTTP_ADDR",
+      "PLEXSYNC_PATH_MAP",
+      "PLEXSYNC_PLEX_URL",
+      "PLEXSYNC_RECONCILE_INTERVAL",
+      "PLEXSYNC_STRICT_MATCHING"
+    ])
+  })
+
+  it("refuses an unknown PLEXSYNC_ variable and suggests the likely one", () => {
+    const e = bad(base({ PLEXSYNC_PLEX_TOKN: "x" }))
+    assert.strictEqual(e.message, "PLEXSYNC_PLEX_TOKN: not a plexsync setting (did you mean PLEXSYNC_PLEX_TOKEN?)")
+    assert.notInclude(e.message, "\"x\"")
+    // variables of other programs are not ours to judge
+    ok(base({ PLEX_TOKEN: "x", OTHER_PLEXSYNC_THING: "y" }))
+    // a caller may accept its own extra variables
+    ok({ ...base({ PLEXSYNC_DEMO_SEED: "1" }), extraVariables: ["PLEXSYNC_DEMO_SEED"] })
+  })
+
+  it("never prints a secret's value, even when it is malformed", () => {
+    const e = bad(base({ PLEXSYNC_PLEX_TOKEN: "sekrit\nvalue", PLEXSYNC_WEBHOOK_SECRET: "a\u0007b" }))
+    assert.notInclude(e.message, "sekrit")
+    assert.notInclude(e.message, "a\u0007b")
+    assert.include(e.message, "PLEXSYNC_PLEX_TOKEN (value hidden)")
+    assert.include(e.message, "PLEXSYNC_WEBHOOK_SECRET (value hidden)")
+    const c = ok(base({ PLEXSYNC_PLEX_TOKEN: "sekrit" }))
+    assert.notInclude(String(c.plexToken), "sekrit")
+    assert.notInclude(JSON.stringify(c), "sekrit")
+  })
+
+  it("treats an empty variable as unset", () => {
+    const c = ok(base({ PLEXSYNC_PLEX_TOKEN: "", PLEXSYNC_CONCURRENCY: "" }))
+    assert.isTrue(Option.isNone(c.plexToken))
+    assert.strictEqual(c.concurrency, 4)
+  })
+
+  it("reads the file's camelCase keys in their natural types; the environment wins", () => {
+    const c = ok(base({ PLEXSYNC_CONCURRENCY: "2" }, {
+      plexUrl: "http://plex:32400",
+      concurrency: 9,
+      strictMatching: false,
+      plexLibraries: ["Movies, Old", "New"],
+      pathMap: { "/data/": "/media/" },
+      fields: ["title"],
+      rampFrom: 1.5,
+      plexToken: "from-file"
+    }))
+    assert.strictEqual(c.plexUrl, "http://plex:32400")
+    assert.strictEqual(c.concurrency, 2)
+    assert.isFalse(c.strictMatching)
+    assert.deepStrictEqual(c.plexLibraries, ["Movies, Old", "New"])
+    assert.deepStrictEqual(c.pathMap, [{ stashPrefix: "/data/", plexPrefix: "/media/" }])
+    assert.deepStrictEqual(c.fields, ["title"])
+    assert.strictEqual(c.rampFrom, 1.5)
+    assert.strictEqual(Redacted.value(Option.getOrThrow(c.plexToken)), "from-file")
+    assert.deepStrictEqual(c.configFile, Option.some("/etc/plexsync.yml"))
+  })
+
+  it("refuses an unknown key in the file, naming it", () => {
+    const e = bad(base({}, { plexUrl: "http://x", plexURL: "http://y" }))
+    assert.strictEqual(
+      e.message,
+      "key \"plexURL\" in /etc/plexsync.yml: not a plexsync setting (did you mean plexUrl?)"
+    )
+    const v = bad(base({}, { concurrency: "many" }))
+    assert.strictEqual(v.message, "concurrency in /etc/plexsync.yml=\"many\": expected a whole number from 1 to 64")
+    const notMap = bad(base({}, ["plexUrl"]))
+    assert.include(notMap.message, "expected a mapping")
+  })
+
+  it("checks settings that only make sense together", () => {
+    assert.include(bad(base({ PLEXSYNC_PROBE_MIN: "2m" })).message, "PLEXSYNC_PROBE_MIN / PLEXSYNC_PROBE_MAX")
+    assert.include(bad(base({ PLEXSYNC_RAMP_FROM: "50" })).message, "PLEXSYNC_RAMP_FROM / PLEXSYNC_RAMP_TO")
+  })
+
+  it("names variables and keys the same way", () => {
+    assert.strictEqual(keyToEnv("plexUrl"), "PLEXSYNC_PLEX_URL")
+    assert.strictEqual(keyToEnv("preservePlexEdits"), "PLEXSYNC_PRESERVE_PLEX_EDITS")
+    assert.strictEqual(envToKey("PLEXSYNC_DLQ_RETENTION"), "dlqRetention")
+  })
+
+  it.effect("a command needing Plex refuses a missing token with a message naming the variable", () =>
+    Effect.gen(function*() {
+      const missing = yield* Effect.flip(requirePlexToken(ok(base({}))))
+      assert.include(missing.message, "PLEXSYNC_PLEX_TOKEN is not set")
+      const token = yield* requirePlexToken(ok(base({ PLEXSYNC_PLEX_TOKEN: "t" })))
+      assert.strictEqual(Redacted.value(token), "t")
+    }))
+})
+
+describe("loadAppConfig", () => {
+  const withFile = (name: string, text: string) => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-config-"))
+    const file = Path.join(dir, name)
+    Fs.writeFileSync(file, text)
+    return { dir, file }
+  }
+  const load = (env: Record<string, string>, flag?: string) =>
+    loadAppConfig({
+      env,
+      configFlag: Option.fromNullable(flag),
+      cwd: "/",
+      homedir: "/h"
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+
+  it.effect("reads YAML from --config and JSON from PLEXSYNC_CONFIG", () =>
+    Effect.gen(function*() {
+      const yaml = withFile("c.yaml", "plexUrl: http://yaml:1\nconcurrency: 3\npathMap: /a=>/b\n")
+      const json = withFile("c.json", JSON.stringify({ plexUrl: "http://json:1" }))
+      const fromFlag = yield* load({ PLEXSYNC_CONFIG: json.file }, yaml.file)
+      assert.strictEqual(fromFlag.plexUrl, "http://yaml:1")
+      assert.strictEqual(fromFlag.concurrency, 3)
+      const fromEnv = yield* load({ PLEXSYNC_CONFIG: json.file })
+      assert.strictEqual(fromEnv.plexUrl, "http://json:1")
+    }))
+
+  it.effect("says which file is missing or unparsable", () =>
+    Effect.gen(function*() {
+      const missing = yield* Effect.flip(load({}, "/nonexistent/plexsync.yml"))
+      assert.strictEqual(missing.message, "config file /nonexistent/plexsync.yml: no such file")
+      const broken = withFile("b.yml", "plexUrl: [unclosed\n")
+      const yamlError = yield* Effect.flip(load({}, broken.file))
+      assert.include(yamlError.message, "not valid YAML")
+      const badJson = withFile("b.json", "{ plexUrl: 1 }")
+      const jsonError = yield* Effect.flip(load({}, badJson.file))
+      assert.include(jsonError.message, "not valid JSON")
+      const dup = withFile("d.yml", "plexUrl: http://a\nplexUrl: http://b\n")
+      assert.include((yield* Effect.flip(load({}, dup.file))).message, "not valid YAML")
+    }))
+})
