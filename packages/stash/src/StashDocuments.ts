@@ -1,0 +1,132 @@
+/**
+ * Every GraphQL document the Stash client sends. Values always travel as `variables`; nothing here is
+ * ever built from user data, so a quote in a title or path cannot break a query.
+ *
+ * Scene documents come in two variants: `groups` (Stash ≥ v0.27) and `movies` (older servers, where
+ * `groups` does not exist). The client asks the server which one it has.
+ */
+
+export type SceneListField = "groups" | "movies"
+
+const sceneFields = (list: SceneListField): string => {
+  const collection = list === "groups"
+    ? "groups { group { id name } scene_index }"
+    : "movies { movie { id name } scene_index }"
+  return `fragment SceneSync on Scene {
+  id
+  title
+  details
+  date
+  rating100
+  created_at
+  updated_at
+  studio { id name }
+  performers { id name }
+  tags { id name }
+  ${collection}
+  files { path }
+  paths { screenshot }
+}`
+}
+
+export const health = `query StashHealth {
+  version { version }
+  systemStatus { status }
+}`
+
+/** Which of `groups` / `movies` this server's `Scene` type has. */
+export const sceneFieldNames = `query StashSceneFields {
+  __type(name: "Scene") { fields { name } }
+}`
+
+/**
+ * Existing scene ids within an inclusive id range. `findScenes(ids:)` cannot answer "which of these
+ * exist": it fails the whole query when one id is missing. A range filter with `per_page: -1` can, and
+ * selects only `id`.
+ */
+export const sceneIdsInRange = `query SceneIdsInRange($low: Int!, $high: Int!) {
+  findScenes(
+    scene_filter: { id: { value: $low, value2: $high, modifier: BETWEEN } }
+    filter: { per_page: -1 }
+  ) {
+    scenes { id }
+  }
+}`
+
+/** Existence of one scene whose id does not fit GraphQL's 32-bit `Int` (the range filter cannot express it). */
+export const sceneExists = `query SceneExists($id: ID!) {
+  findScene(id: $id) { id }
+}`
+
+/** The change feed without a watermark: every scene, oldest `updated_at` first. */
+export const scenesUpdatedAll = `query ScenesUpdatedAll($page: Int!, $perPage: Int!) {
+  findScenes(filter: { page: $page, per_page: $perPage, sort: "updated_at", direction: ASC }) {
+    count
+    scenes { id updated_at }
+  }
+}`
+
+/** The change feed: `updated_at` is compared by Stash as a string, so `$since` must be a string Stash returned. */
+export const scenesUpdatedSince = `query ScenesUpdatedSince($since: String!, $page: Int!, $perPage: Int!) {
+  findScenes(
+    scene_filter: { updated_at: { value: $since, modifier: GREATER_THAN } }
+    filter: { page: $page, per_page: $perPage, sort: "updated_at", direction: ASC }
+  ) {
+    count
+    scenes { id updated_at }
+  }
+}`
+
+export interface SceneDocuments {
+  readonly sceneById: string
+  readonly scenesByIds: string
+  /** Sorted by `id`: unique, so pages neither overlap nor skip while nothing is deleted. */
+  readonly scenesPage: string
+  readonly scenesCreatedSince: string
+}
+
+export const sceneDocuments = (list: SceneListField): SceneDocuments => {
+  const fragment = sceneFields(list)
+  return {
+    sceneById: `query SceneById($id: ID!) {
+  findScene(id: $id) { ...SceneSync }
+}
+${fragment}`,
+    scenesByIds: `query ScenesByIds($ids: [ID!]!) {
+  findScenes(ids: $ids) {
+    scenes { ...SceneSync }
+  }
+}
+${fragment}`,
+    scenesPage: `query ScenesPage($page: Int!, $perPage: Int!) {
+  findScenes(filter: { page: $page, per_page: $perPage, sort: "id", direction: ASC }) {
+    count
+    scenes { ...SceneSync }
+  }
+}
+${fragment}`,
+    scenesCreatedSince: `query ScenesCreatedSince($since: String!, $page: Int!, $perPage: Int!) {
+  findScenes(
+    scene_filter: { created_at: { value: $since, modifier: GREATER_THAN } }
+    filter: { page: $page, per_page: $perPage, sort: "id", direction: ASC }
+  ) {
+    count
+    scenes { ...SceneSync }
+  }
+}
+${fragment}`
+  }
+}
+
+/** Every document the client can send, for tests that validate them against Stash's schema. */
+export const allDocuments: ReadonlyArray<{ readonly name: string; readonly source: string }> = [
+  { name: "StashHealth", source: health },
+  { name: "StashSceneFields", source: sceneFieldNames },
+  { name: "SceneIdsInRange", source: sceneIdsInRange },
+  { name: "SceneExists", source: sceneExists },
+  { name: "ScenesUpdatedAll", source: scenesUpdatedAll },
+  { name: "ScenesUpdatedSince", source: scenesUpdatedSince },
+  ...(["groups", "movies"] as const).flatMap((list) =>
+    Object.entries(sceneDocuments(list)).map(([name, source]) => ({ name: `${name} (${list})`, source }))
+  )
+]

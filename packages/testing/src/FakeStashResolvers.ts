@@ -1,0 +1,361 @@
+import type { FakeScene, FakeStashState } from "./FakeStashState.js"
+
+/**
+ * The fake Stash's query semantics, modelled on Stash's SQL: string timestamps compared as strings,
+ * `LIKE`-style path equality (ASCII case-insensitive, `_` and `%` are wildcards), `findScenes(ids:)`
+ * failing the whole field when one id is missing, 1-based pages of 25 by default, and a sort whitelist
+ * with no tie-breaker.
+ */
+
+export interface ResolverContext {
+  readonly state: FakeStashState
+  /** `http://host:port` as the client addressed the server, for `paths.screenshot`. */
+  readonly baseUrl: string
+  /** When set, every root field fails with this message (a resolver error: 200 with `errors`). */
+  readonly failWith: string | null
+}
+
+interface StringCriterion {
+  readonly value: string
+  readonly modifier: string
+}
+
+interface IntCriterion {
+  readonly value: number
+  readonly value2?: number | null
+  readonly modifier: string
+}
+
+interface TimestampCriterion {
+  readonly value: string
+  readonly value2?: string | null
+  readonly modifier: string
+}
+
+interface SceneFilter {
+  readonly AND?: SceneFilter | null
+  readonly OR?: SceneFilter | null
+  readonly NOT?: SceneFilter | null
+  readonly id?: IntCriterion | null
+  readonly title?: StringCriterion | null
+  readonly path?: StringCriterion | null
+  readonly created_at?: TimestampCriterion | null
+  readonly updated_at?: TimestampCriterion | null
+}
+
+interface FindFilter {
+  readonly q?: string | null
+  readonly page?: number | null
+  readonly per_page?: number | null
+  readonly sort?: string | null
+  readonly direction?: "ASC" | "DESC" | null
+}
+
+/** Go's `strconv.Atoi` failure, which is what Stash reports for an id that is not a number. */
+const parseId = (id: string): number => {
+  if (!/^[+-]?[0-9]+$/.test(id)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(id)}: invalid syntax`)
+  return Number(id)
+}
+
+const asciiLower = (text: string) => text.replace(/[A-Z]/g, (c) => c.toLowerCase())
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/** SQLite `LIKE` with Stash's unescaped value: `%` and `_` are wildcards, ASCII letters match either case. */
+const like = (value: string, pattern: string): boolean => {
+  const source = escapeRegex(asciiLower(pattern)).replace(/%/g, "[\\s\\S]*").replace(/_/g, "[\\s\\S]")
+  return new RegExp(`^${source}$`).test(asciiLower(value))
+}
+
+/** Go regexp, approximately: a leading `(?i)` becomes the `i` flag. */
+const goRegex = (pattern: string): RegExp =>
+  pattern.startsWith("(?i)") ? new RegExp(pattern.slice(4), "i") : new RegExp(pattern)
+
+const matchString = (values: ReadonlyArray<string>, criterion: StringCriterion): boolean => {
+  const present = values.filter((value) => value !== "")
+  const { modifier, value } = criterion
+  const quoted = value.length >= 2 && value.startsWith("\"") && value.endsWith("\"")
+  const words = quoted ? [value.slice(1, -1)] : value.split(/\s+/).filter((word) => word !== "")
+  const includes = (text: string) => words.some((word) => like(text, `%${word}%`))
+  switch (modifier) {
+    case "EQUALS":
+      return present.some((text) => like(text, value))
+    case "NOT_EQUALS":
+      return !present.some((text) => like(text, value))
+    case "INCLUDES":
+      return present.some(includes)
+    case "EXCLUDES":
+      return !present.some(includes)
+    case "MATCHES_REGEX":
+      return present.some((text) => goRegex(value).test(text))
+    case "NOT_MATCHES_REGEX":
+      return !present.some((text) => goRegex(value).test(text))
+    case "IS_NULL":
+      return present.length === 0
+    case "NOT_NULL":
+      return present.length > 0
+    default:
+      throw new Error(`unsupported string modifier: ${modifier}`)
+  }
+}
+
+const matchInt = (value: number, criterion: IntCriterion): boolean => {
+  const low = criterion.value
+  const high = criterion.value2 ?? criterion.value
+  switch (criterion.modifier) {
+    case "EQUALS":
+      return value === low
+    case "NOT_EQUALS":
+      return value !== low
+    case "GREATER_THAN":
+      return value > low
+    case "LESS_THAN":
+      return value < low
+    case "BETWEEN":
+      return value >= low && value <= high
+    case "NOT_BETWEEN":
+      return value < low || value > high
+    case "IS_NULL":
+      return false
+    case "NOT_NULL":
+      return true
+    default:
+      throw new Error(`unsupported int modifier: ${criterion.modifier}`)
+  }
+}
+
+/** Stash compares the stored RFC 3339 text with the raw value: a string comparison, not a time one. */
+const matchTimestamp = (stored: string, criterion: TimestampCriterion, state: FakeStashState): boolean => {
+  const { value } = criterion
+  switch (criterion.modifier) {
+    case "EQUALS":
+      return stored === value
+    case "NOT_EQUALS":
+      return stored !== value
+    case "GREATER_THAN":
+      return stored > value
+    case "LESS_THAN":
+      return stored < value
+    case "BETWEEN": {
+      const high = criterion.value2 ?? state.nowStringPlusDay()
+      return stored >= value && stored <= high
+    }
+    case "NOT_BETWEEN": {
+      const high = criterion.value2 ?? state.nowStringPlusDay()
+      return stored < value || stored > high
+    }
+    case "IS_NULL":
+      return false
+    case "NOT_NULL":
+      return true
+    default:
+      throw new Error(`unsupported timestamp modifier: ${criterion.modifier}`)
+  }
+}
+
+const ownCriteria = (scene: FakeScene, filter: SceneFilter, state: FakeStashState): boolean =>
+  (filter.id == null || matchInt(Number(scene.id), filter.id)) &&
+  (filter.title == null || matchString(scene.title === null ? [] : [scene.title], filter.title)) &&
+  (filter.path == null || matchString(scene.files.map((file) => file.path), filter.path)) &&
+  (filter.created_at == null || matchTimestamp(scene.createdAt, filter.created_at, state)) &&
+  (filter.updated_at == null || matchTimestamp(scene.updatedAt, filter.updated_at, state))
+
+/** Stash's sub-filters: `AND` narrows, `OR` widens, `NOT` excludes. */
+export const matchesFilter = (scene: FakeScene, filter: SceneFilter, state: FakeStashState): boolean => {
+  const both = ownCriteria(scene, filter, state) && (filter.AND == null || matchesFilter(scene, filter.AND, state))
+  const either = both || (filter.OR != null && matchesFilter(scene, filter.OR, state))
+  return either && (filter.NOT == null || !matchesFilter(scene, filter.NOT, state))
+}
+
+type SortKey = (scene: FakeScene) => string | number | null
+
+/** The sorts the fake knows; Stash knows more, and rejects unknown ones as this does. */
+const sorts: Record<string, SortKey> = {
+  id: (scene) => Number(scene.id),
+  title: (scene) => scene.title?.toLowerCase() ?? null,
+  path: (scene) => scene.files[0]?.path ?? null,
+  date: (scene) => scene.date,
+  rating: (scene) => scene.rating100,
+  created_at: (scene) => scene.createdAt,
+  updated_at: (scene) => scene.updatedAt
+}
+
+const compare = (a: string | number | null, b: string | number | null): number => {
+  if (a === b) return 0
+  if (a === null) return -1 // SQLite sorts NULL first when ascending
+  if (b === null) return 1
+  return a < b ? -1 : 1
+}
+
+interface Page {
+  readonly count: number
+  readonly scenes: ReadonlyArray<FakeScene>
+}
+
+const page = (scenes: ReadonlyArray<FakeScene>, filter: FindFilter | null | undefined): Page => {
+  let sorted = [...scenes]
+  const sort = filter?.sort
+  if (sort !== null && sort !== undefined) {
+    // `random` keeps storage order: arbitrary, as far as a client may assume.
+    if (sort !== "random") {
+      const key = sorts[sort]
+      if (key === undefined) throw new Error(`invalid sort: ${sort}`)
+      const sign = filter?.direction === "DESC" ? -1 : 1
+      // A stable sort with no tie-breaker: equal keys keep storage order, as SQLite's ORDER BY may.
+      sorted = sorted.sort((a, b) => sign * compare(key(a), key(b)))
+    }
+  }
+  const perPage = filter?.per_page ?? 25
+  if (perPage < 0) return { count: sorted.length, scenes: sorted }
+  const pageNumber = Math.max(1, filter?.page ?? 1)
+  return { count: sorted.length, scenes: sorted.slice((pageNumber - 1) * perPage, pageNumber * perPage) }
+}
+
+const qMatches = (scene: FakeScene, q: string | null | undefined): boolean => {
+  if (q === null || q === undefined || q === "") return true
+  return matchString([scene.title ?? "", scene.details ?? "", ...scene.files.map((file) => file.path)], {
+    value: q,
+    modifier: "INCLUDES"
+  })
+}
+
+const basename = (path: string) => path.split(/[\\/]/).pop() ?? path
+
+/** The GraphQL view of a scene: plain values, resolved eagerly (the library is small and in memory). */
+const sceneView = (scene: FakeScene, context: ResolverContext) => {
+  const { state } = context
+  const studioView = (id: string | null, depth = 0): unknown => {
+    const studio = id === null ? undefined : state.studio(id)
+    if (studio === undefined) return null
+    return {
+      id: studio.id,
+      name: studio.name,
+      parent_studio: depth > 4 ? null : studioView(studio.parentId, depth + 1)
+    }
+  }
+  const groups = scene.groups.flatMap((entry) => {
+    const group = state.group(entry.groupId)
+    return group === undefined ? [] : [{ group, sceneIndex: entry.sceneIndex }]
+  })
+  const stamp = Math.floor(Date.parse(scene.updatedAt) / 1000)
+  return {
+    id: scene.id,
+    title: scene.title,
+    code: scene.code,
+    details: scene.details,
+    director: scene.director,
+    urls: scene.urls,
+    date: scene.date,
+    rating100: scene.rating100,
+    organized: scene.organized,
+    created_at: scene.createdAt,
+    updated_at: scene.updatedAt,
+    files: scene.files.map((file) => ({
+      id: file.id,
+      path: file.path,
+      basename: basename(file.path),
+      size: file.size,
+      format: "mp4",
+      width: file.width,
+      height: file.height,
+      duration: file.duration
+    })),
+    paths: {
+      screenshot: `${context.baseUrl}/scene/${scene.id}/screenshot?t=${stamp}`,
+      preview: `${context.baseUrl}/scene/${scene.id}/preview`,
+      stream: `${context.baseUrl}/scene/${scene.id}/stream`
+    },
+    studio: studioView(scene.studioId),
+    groups: groups.map(({ group, sceneIndex }) => ({ group, scene_index: sceneIndex })),
+    movies: groups.map(({ group, sceneIndex }) => ({ movie: group, scene_index: sceneIndex })),
+    tags: scene.tagIds.flatMap((id) => {
+      const tag = state.tag(id)
+      return tag === undefined ? [] : [tag]
+    }),
+    performers: scene.performerIds.flatMap((id) => {
+      const performer = state.performer(id)
+      return performer === undefined ? [] : [performer]
+    }),
+    stash_ids: []
+  }
+}
+
+const resultView = (result: Page, context: ResolverContext) => ({
+  count: result.count,
+  duration: result.scenes.reduce((sum, scene) => sum + (scene.files[0]?.duration ?? 0), 0),
+  filesize: result.scenes.reduce((sum, scene) => sum + (scene.files[0]?.size ?? 0), 0),
+  scenes: result.scenes.map((scene) => sceneView(scene, context))
+})
+
+const guard = (context: ResolverContext) => {
+  if (context.failWith !== null) throw new Error(context.failWith)
+}
+
+/** The root value handed to graphql-js: each field is a function of (args, context). */
+export const rootValue = {
+  findScene: (args: { readonly id?: string | null; readonly checksum?: string | null }, context: ResolverContext) => {
+    guard(context)
+    if (args.id === null || args.id === undefined) return null
+    const scene = context.state.scene(String(parseId(args.id)))
+    return scene === undefined ? null : sceneView(scene, context)
+  },
+  findScenes: (
+    args: {
+      readonly scene_filter?: SceneFilter | null
+      readonly scene_ids?: ReadonlyArray<number> | null
+      readonly ids?: ReadonlyArray<string> | null
+      readonly filter?: FindFilter | null
+    },
+    context: ResolverContext
+  ) => {
+    guard(context)
+    const ids = args.ids && args.ids.length > 0
+      ? args.ids
+      : args.scene_ids && args.scene_ids.length > 0
+      ? args.scene_ids.map(String)
+      : null
+    if (ids !== null) {
+      // Like Stash: the id list ignores filters and paging, and one missing id fails the whole field.
+      const scenes = ids.map((id) => {
+        const scene = context.state.scene(String(parseId(id)))
+        if (scene === undefined) throw new Error(`scene with id ${id} not found`)
+        return scene
+      })
+      return resultView({ count: scenes.length, scenes }, context)
+    }
+    const filter = args.scene_filter
+    const matching = context.state.scenes().filter((scene) =>
+      (filter == null || matchesFilter(scene, filter, context.state)) && qMatches(scene, args.filter?.q)
+    )
+    return resultView(page(matching, args.filter), context)
+  },
+  findScenesByPathRegex: (args: { readonly filter?: FindFilter | null }, context: ResolverContext) => {
+    guard(context)
+    const q = args.filter?.q
+    const matching = q === null || q === undefined || q === ""
+      ? context.state.scenes()
+      : context.state.scenes().filter((scene) =>
+        matchString(scene.files.map((file) => file.path), { value: `(?i)${q}`, modifier: "MATCHES_REGEX" })
+      )
+    return resultView(page(matching, { ...args.filter, q: null }), context)
+  },
+  systemStatus: (_args: unknown, context: ResolverContext) => {
+    guard(context)
+    return {
+      databaseSchema: context.state.systemStatus === "SETUP" ? null : 72,
+      databasePath: "/root/.stash/stash-go.sqlite",
+      configPath: "/root/.stash/config.yml",
+      appSchema: 72,
+      status: context.state.systemStatus,
+      os: "linux",
+      workingDir: "/root",
+      homeDir: "/root",
+      ffmpegPath: "/usr/bin/ffmpeg",
+      ffprobePath: "/usr/bin/ffprobe"
+    }
+  },
+  version: (_args: unknown, context: ResolverContext) => {
+    guard(context)
+    return { version: context.state.version, hash: "b23b0267", build_time: "2025-12-18 00:00:00" }
+  }
+}
