@@ -1,0 +1,207 @@
+import { Clock, Console, Effect, Ref } from "effect"
+
+/**
+ * How the CLI shows things to people: aligned tables, durations as `1h 5m`, times in local time with the
+ * zone, `--json` documents, and progress on stderr. Human output and JSON go to stdout; logs and progress go
+ * to stderr, so `--json` output can be piped as it is.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// Durations and times
+
+const units: ReadonlyArray<readonly [string, number]> = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1000]
+]
+
+/** At most two units, largest first: `1h 5m`, `3d 4h`, `45s`; under a second, `850ms`. */
+export const formatDuration = (ms: number): string => {
+  if (!Number.isFinite(ms)) return "—"
+  const sign = ms < 0 ? "-" : ""
+  let rest = Math.abs(Math.round(ms))
+  if (rest < 1000) return `${sign}${rest}ms`
+  const parts: Array<string> = []
+  for (const [unit, size] of units) {
+    if (parts.length === 2) break
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    } else if (parts.length === 1) {
+      // `1h 0m` reads worse than `1h`; a zero second unit is left out, and the first unit stands alone.
+      break
+    }
+  }
+  return sign + parts.join(" ")
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0")
+
+/** The zone's short name at that instant (`CET`, `UTC`, `GMT+1`), falling back to the numeric offset. */
+const zoneName = (date: Date): string => {
+  try {
+    const part = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(date)
+      .find((p) => p.type === "timeZoneName")
+    if (part !== undefined) return part.value
+  } catch {
+    // Intl without zone data: fall through to the offset.
+  }
+  const offset = -date.getTimezoneOffset()
+  const abs = Math.abs(offset)
+  return `${offset < 0 ? "-" : "+"}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
+}
+
+/** Local time with the zone: `2026-02-15 20:17:49 CET`. */
+export const formatTime = (ms: number): string => {
+  const d = new Date(ms)
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${
+    pad2(d.getMinutes())
+  }:${pad2(d.getSeconds())} ${zoneName(d)}`
+}
+
+/** A time and how long ago it was: `2026-02-15 20:17:49 CET (3h 2m ago)`. */
+export const formatTimeAgo = (ms: number, now: number): string =>
+  now >= ms
+    ? `${formatTime(ms)} (${formatDuration(now - ms)} ago)`
+    : `${formatTime(ms)} (in ${formatDuration(ms - now)})`
+
+/** ISO-8601 UTC, the form of every time in `--json` documents. */
+export const iso = (ms: number): string => new Date(ms).toISOString()
+export const isoOrNull = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : iso(ms)
+
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tables
+
+export interface Column {
+  readonly header: string
+  readonly align?: "left" | "right"
+  /** Cut longer cells with an ellipsis. */
+  readonly maxWidth?: number
+}
+
+const cut = (text: string, max: number | undefined): string =>
+  max === undefined || text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`
+
+/** An aligned table: a header row, then one line per row, columns separated by two spaces. */
+export const table = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const cells = rows.map((row) => columns.map((c, i) => cut((row[i] ?? "").replace(/\s+/g, " "), c.maxWidth)))
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)))
+  const line = (values: ReadonlyArray<string>) =>
+    values.map((v, i) => {
+      const last = i === values.length - 1
+      if (columns[i]!.align === "right") return v.padStart(widths[i]!)
+      return last ? v : v.padEnd(widths[i]!)
+    }).join("  ").trimEnd()
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join("\n")
+}
+
+/** `key  value` pairs with the keys aligned. */
+export const keyValues = (pairs: ReadonlyArray<readonly [string, string]>): string => {
+  const width = Math.max(0, ...pairs.map(([k]) => k.length))
+  return pairs.map(([k, v]) => `${(k + ":").padEnd(width + 1)}  ${v}`).join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+/** Prints exactly one JSON document on stdout. */
+export const printJson = (document: unknown): Effect.Effect<void> => Console.log(JSON.stringify(document, null, 2))
+
+/** Prints human output on stdout. */
+export const printLine = (text: string): Effect.Effect<void> => Console.log(text)
+
+/** Writes to stderr without a newline (progress lines redraw themselves). */
+export const writeStderr = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Progress
+
+export interface ProgressOptions {
+  readonly label: string
+  /** Known total, when there is one. */
+  readonly total?: number
+  /** Redraw a bar in place (a terminal) or print plain lines (a log, a pipe). */
+  readonly tty: boolean
+  /** Where output goes; stderr by default. */
+  readonly write?: (text: string) => Effect.Effect<void>
+  /** Plain mode: at most one line per this many ms. TTY mode redraws at most every 100 ms. */
+  readonly intervalMs?: number
+  readonly width?: number
+}
+
+export interface Progress {
+  /** `n` more items done. */
+  readonly advance: (n: number) => Effect.Effect<void>
+  readonly setTotal: (total: number) => Effect.Effect<void>
+  /** The final line (always printed, whatever the interval). */
+  readonly finish: Effect.Effect<void>
+}
+
+interface ProgressState {
+  readonly done: number
+  readonly total: number | undefined
+  readonly startedAt: number
+  readonly lastDrawAt: number
+  readonly finished: boolean
+}
+
+const bar = (fraction: number, width: number): string => {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)))
+  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`
+}
+
+/** Count, rate and ETA: a bar redrawn in place on a terminal, periodic plain lines otherwise. */
+export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> =>
+  Effect.gen(function*() {
+    const write = options.write ?? writeStderr
+    const startedAt = yield* Clock.currentTimeMillis
+    const state = yield* Ref.make<ProgressState>({
+      done: 0,
+      total: options.total,
+      startedAt,
+      lastDrawAt: options.tty ? 0 : startedAt,
+      finished: false
+    })
+    const interval = options.tty ? 100 : (options.intervalMs ?? 5000)
+
+    const render = (s: ProgressState, now: number): string => {
+      const elapsed = Math.max(1, now - s.startedAt)
+      const rate = (s.done * 1000) / elapsed
+      const count = s.total === undefined ? `${s.done}` : `${s.done}/${s.total}`
+      const rateText = `${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s`
+      const eta = s.total !== undefined && rate > 0 && s.done < s.total
+        ? `ETA ${formatDuration(((s.total - s.done) / rate) * 1000)}`
+        : ""
+      if (options.tty) {
+        const fraction = s.total === undefined || s.total === 0 ? 0 : s.done / s.total
+        const prefix = s.total === undefined ? "" : `${bar(fraction, options.width ?? 24)} `
+        return `\r\x1b[2K${options.label} ${prefix}${count} ${rateText}${eta === "" ? "" : ` ${eta}`}`
+      }
+      return `${options.label}: ${count} (${rateText}${eta === "" ? "" : `, ${eta}`})\n`
+    }
+
+    const draw = (force: boolean) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const s = yield* Ref.get(state)
+        if (s.finished || (!force && now - s.lastDrawAt < interval)) return
+        yield* Ref.update(state, (x) => ({ ...x, lastDrawAt: now }))
+        yield* write(render(s, now))
+      })
+
+    return {
+      advance: (n) => Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
+      setTotal: (total) => Ref.update(state, (s) => ({ ...s, total })).pipe(Effect.zipRight(draw(false))),
+      finish: Effect.gen(function*() {
+        const s = yield* Ref.get(state)
+        if (s.finished) return
+        const now = yield* Clock.currentTimeMillis
+        yield* write(options.tty ? `${render(s, now)}\n` : render(s, now))
+        yield* Ref.update(state, (x) => ({ ...x, finished: true }))
+      })
+    } satisfies Progress
+  })

@@ -1,0 +1,97 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Ref, TestClock } from "effect"
+import { formatDuration, formatTime, makeProgress, table } from "../src/Present.js"
+
+describe("formatDuration", () => {
+  it("uses at most two units, largest first", () => {
+    assert.strictEqual(formatDuration(3_900_000), "1h 5m")
+    assert.strictEqual(formatDuration(3_905_000), "1h 5m")
+    assert.strictEqual(formatDuration(3_600_000), "1h")
+    assert.strictEqual(formatDuration(3_605_000), "1h")
+    assert.strictEqual(formatDuration(2 * 86_400_000 + 14 * 3_600_000 + 5000), "2d 14h")
+    assert.strictEqual(formatDuration(45_000), "45s")
+    assert.strictEqual(formatDuration(61_000), "1m 1s")
+    assert.strictEqual(formatDuration(850), "850ms")
+    assert.strictEqual(formatDuration(0), "0ms")
+  })
+})
+
+describe("formatTime", () => {
+  it("shows local time with the zone", () => {
+    const t = Date.UTC(2026, 1, 15, 19, 17, 49)
+    const d = new Date(t)
+    const text = formatTime(t)
+    const local = `${d.getFullYear()}-02-${String(d.getDate()).padStart(2, "0")} ${
+      String(d.getHours()).padStart(2, "0")
+    }:${String(d.getMinutes()).padStart(2, "0")}:49`
+    assert.isTrue(text.startsWith(local), text)
+    assert.isTrue(text.length > local.length + 1, "a zone follows the time")
+  })
+})
+
+describe("table", () => {
+  it("aligns columns, right-aligning numbers", () => {
+    const out = table([{ header: "TAG" }, { header: "COUNT", align: "right" }, { header: "NOTE" }], [
+      ["PlexServerDown", "12", "outage"],
+      ["MatchAmbiguous", "1", ""]
+    ])
+    assert.strictEqual(
+      out,
+      [
+        "TAG             COUNT  NOTE",
+        "PlexServerDown     12  outage",
+        "MatchAmbiguous      1"
+      ].join("\n")
+    )
+  })
+
+  it("cuts long cells", () => {
+    const out = table([{ header: "A", maxWidth: 5 }], [["abcdefgh"]])
+    assert.strictEqual(out.split("\n")[1], "abcd…")
+  })
+})
+
+describe("makeProgress", () => {
+  it.effect("prints plain periodic lines with count, rate and ETA when not on a terminal", () =>
+    Effect.gen(function*() {
+      const lines = yield* Ref.make<Array<string>>([])
+      const progress = yield* makeProgress({
+        label: "sync",
+        total: 100,
+        tty: false,
+        intervalMs: 1000,
+        write: (text) => Ref.update(lines, (xs) => [...xs, text])
+      })
+      yield* TestClock.adjust("500 millis")
+      yield* progress.advance(10)
+      assert.deepStrictEqual(yield* Ref.get(lines), [], "nothing before the interval")
+      yield* TestClock.adjust("500 millis")
+      yield* progress.advance(10)
+      yield* TestClock.adjust("1 second")
+      yield* progress.advance(20)
+      yield* progress.finish
+      assert.deepStrictEqual(yield* Ref.get(lines), [
+        "sync: 20/100 (20/s, ETA 4s)\n",
+        "sync: 40/100 (20/s, ETA 3s)\n",
+        "sync: 40/100 (20/s, ETA 3s)\n"
+      ])
+    }))
+
+  it.effect("redraws a bar in place on a terminal", () =>
+    Effect.gen(function*() {
+      const out = yield* Ref.make("")
+      const progress = yield* makeProgress({
+        label: "run",
+        total: 4,
+        tty: true,
+        width: 4,
+        write: (text) => Ref.update(out, (s) => s + text)
+      })
+      yield* TestClock.adjust("1 second")
+      yield* progress.advance(2)
+      yield* progress.finish
+      const text = yield* Ref.get(out)
+      assert.include(text, "\r\x1b[2Krun [##--] 2/4 2.0/s ETA 1s")
+      assert.isTrue(text.endsWith("\n"))
+    }))
+})
