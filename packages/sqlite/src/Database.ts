@@ -1,0 +1,148 @@
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { StoreError } from "@plexsync/domain/StoreError"
+import { Context, Effect, Exit, Layer, Option } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import migration0001 from "./migrations/0001_create_tables.js"
+import type { ErrorContext } from "./SqliteErrors.js"
+import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
+
+/** Migrations are imported statically so they load the same under tsx, vitest and the compiled build. */
+const migrations = Migrator.fromRecord({
+  "0001_create_tables": migration0001
+})
+
+export interface DatabaseOptions {
+  /** Path of the one database file. It is created when missing; an existing non-database file is refused. */
+  readonly filename: string
+  /** How long a statement waits for another connection's write lock before failing `busy`. Default 5000 ms. */
+  readonly busyTimeoutMs?: number
+  /**
+   * Run `PRAGMA quick_check` when opening, so a damaged file is refused at startup instead of failing
+   * mid-run. Default true; it reads the whole file once.
+   */
+  readonly quickCheck?: boolean
+}
+
+export interface DatabaseService extends ErrorContext {
+  readonly sql: SqlClient.SqlClient
+  /**
+   * Runs `effect` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front (waiting up to the busy
+   * timeout), so a read-then-write can never fail half way on another connection's commit. Inside an open
+   * transaction it becomes a savepoint.
+   */
+  readonly immediate: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  /** Maps the `SqlError`s of `effect` to `StoreError`s classified by SQLite result code. */
+  readonly mapError: <A, E, R>(
+    effect: Effect.Effect<A, E | SqlError, R>
+  ) => Effect.Effect<A, Exclude<E, SqlError> | StoreError, R>
+}
+
+/** The opened, migrated database that every store service is built on. */
+export class Database extends Context.Tag("@plexsync/sqlite/Database")<Database, DatabaseService>() {}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+const makeImmediate =
+  (sql: SqlClient.SqlClient) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    Effect.flatMap(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      (open): Effect.Effect<A, E | SqlError, R> =>
+        Option.isSome(open) ?
+          sql.withTransaction(effect) :
+          Effect.uninterruptibleMask((restore) =>
+            Effect.scoped(Effect.gen(function*() {
+              const conn = yield* restore(sql.reserve)
+              yield* conn.execute("BEGIN IMMEDIATE", [], undefined)
+              const exit = yield* Effect.exit(
+                restore(Effect.provideService(effect, SqlClient.TransactionConnection, [conn, 0] as const))
+              )
+              if (Exit.isSuccess(exit)) {
+                const committed = yield* Effect.exit(conn.execute("COMMIT", [], undefined))
+                if (Exit.isFailure(committed)) {
+                  // SQLite may already have rolled back (e.g. disk full); a failing ROLLBACK changes nothing then.
+                  yield* Effect.ignore(conn.execute("ROLLBACK", [], undefined))
+                  return yield* Effect.failCause(committed.cause)
+                }
+                return exit.value
+              }
+              yield* Effect.ignore(conn.execute("ROLLBACK", [], undefined))
+              return yield* exit
+            }))
+          )
+    )
+
+const openDatabase = (options: DatabaseOptions) =>
+  Effect.gen(function*() {
+    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))
+    const context: ErrorContext = { filename: options.filename, busyTimeoutMs }
+    const toStore = mapSqlError(context)
+    const fail = (cause: unknown) => Effect.fail(storeErrorFrom(cause, context))
+
+    const directory = path.dirname(path.resolve(options.filename))
+    if (options.filename !== ":memory:" && !fs.existsSync(directory)) {
+      return yield* new StoreError({
+        reason: "io",
+        message: `Cannot open the database ${options.filename}: the directory ${directory} does not exist. ` +
+          `Create it, or choose another database path.`
+      })
+    }
+
+    // WAL is switched on below, after the busy timeout, so every failure is a typed SqlError.
+    const clientContext = yield* Layer.build(
+      SqliteClient.layer({ filename: options.filename, disableWAL: true })
+    ).pipe(
+      Effect.catchAllDefect(fail),
+      Effect.catchTag("ConfigError", fail)
+    )
+    const sql = Context.get(clientContext, SqlClient.SqlClient)
+
+    const setup = Effect.gen(function*() {
+      yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
+      // Reading the header happens here: a file that is not a database fails with SQLITE_NOTADB, unchanged.
+      yield* sql`PRAGMA journal_mode = WAL`
+      yield* sql`PRAGMA synchronous = NORMAL`
+      yield* sql`PRAGMA foreign_keys = ON`
+      if (options.quickCheck ?? true) {
+        const rows = yield* sql<{ readonly quick_check: string }>`PRAGMA quick_check(1)`
+        const verdict = rows[0]?.quick_check
+        if (verdict !== "ok") {
+          return yield* new StoreError({
+            reason: "corrupt",
+            message:
+              `The database file ${options.filename} failed its integrity check (${
+                verdict ?? "no answer"
+              }). It was left untouched: restore it from a backup, or move it away to start over with an ` +
+              `empty database.`
+          })
+        }
+      }
+      yield* Migrator.make({})({ loader: migrations }).pipe(
+        Effect.catchTag("MigrationError", fail)
+      )
+    }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      toStore,
+      Effect.catchAllDefect(fail)
+    )
+    yield* setup
+
+    const service: DatabaseService = {
+      ...context,
+      sql,
+      immediate: makeImmediate(sql),
+      mapError: toStore
+    }
+    return Context.make(Database, service).pipe(Context.add(SqlClient.SqlClient, sql))
+  })
+
+/**
+ * Opens (or creates) the database file, applies the pragmas (WAL, busy timeout, `synchronous=NORMAL`, foreign
+ * keys) and runs the migrations. A file that is not a SQLite database fails with `StoreError({ reason: "corrupt" })`
+ * and is never replaced.
+ */
+export const layer = (options: DatabaseOptions): Layer.Layer<Database | SqlClient.SqlClient, StoreError> =>
+  Layer.scopedContext(openDatabase(options))

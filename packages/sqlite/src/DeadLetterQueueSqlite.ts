@@ -1,0 +1,260 @@
+import type { SqlClient } from "@effect/sql/SqlClient"
+import type { Fragment } from "@effect/sql/Statement"
+import type {
+  DeadLetterFilter,
+  DeadLetterList,
+  DeadLetterQueueService,
+  NewDeadLetter,
+  RedriveOutcome
+} from "@plexsync/domain/DeadLetterQueue"
+import { DeadLetterEntry, DeadLetterPayload, DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { ErrorTag } from "@plexsync/domain/Errors"
+import { DeadLetterId, JobId, Millis, OutageId, SceneId } from "@plexsync/domain/Ids"
+import type { RowDecodeError, StoreError } from "@plexsync/domain/StoreError"
+import type { JobReason } from "@plexsync/domain/SyncJob"
+import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
+import { Database } from "./Database.js"
+import { chunksOf, encodeDetail, encodePayload } from "./JobRows.js"
+import { rowDecoder } from "./SqliteErrors.js"
+
+interface DeadLetterRecord {
+  readonly id: number
+  readonly scene_id: string
+  readonly error_tag: string
+  readonly message: string
+  readonly detail: string | null
+  readonly attempts: number
+  readonly failed_at: number
+  readonly outage_id: number | null
+  readonly payload: string
+  readonly recovered_at: number | null
+  readonly recovered_job_id: number | null
+}
+
+const DeadLetterRow = Schema.Struct({
+  id: DeadLetterId,
+  scene_id: SceneId,
+  error_tag: ErrorTag,
+  message: Schema.String,
+  detail: Schema.NullOr(Schema.parseJson()),
+  attempts: Schema.Int.pipe(Schema.nonNegative()),
+  failed_at: Millis,
+  outage_id: Schema.NullOr(OutageId),
+  payload: Schema.parseJson(DeadLetterPayload),
+  recovered_at: Schema.NullOr(Millis),
+  recovered_job_id: Schema.NullOr(JobId)
+})
+
+const decodeRow = rowDecoder(DeadLetterRow, "dead_letters")
+
+const decodeEntry = (row: DeadLetterRecord): Either.Either<DeadLetterEntry, RowDecodeError> =>
+  Either.map(decodeRow(row, row.id), (r) =>
+    new DeadLetterEntry({
+      id: r.id,
+      sceneId: r.scene_id,
+      errorTag: r.error_tag,
+      message: r.message,
+      detail: r.detail,
+      attempts: r.attempts,
+      failedAt: r.failed_at,
+      outageId: r.outage_id,
+      payload: r.payload,
+      recoveredAt: r.recovered_at,
+      recoveredJobId: r.recovered_job_id
+    }, true))
+
+/** Rows fetched per query while listing; `limit` counts decodable entries only. */
+const PAGE = 1000
+const REDRIVE_CHUNK = 500
+
+const changes = (result: unknown): number => {
+  const n = (result as { readonly changes?: unknown } | null)?.changes
+  return typeof n === "number" ? n : 0
+}
+
+/** The filter's conditions; `undefined` when it selects nothing (an empty tag set). */
+const conditions = (sql: SqlClient, filter: DeadLetterFilter): Array<Fragment> | undefined => {
+  const clauses: Array<Fragment> = []
+  if (filter.errorTags !== undefined) {
+    if (filter.errorTags.length === 0) return undefined
+    clauses.push(sql`error_tag IN ${sql.in([...new Set(filter.errorTags)])}`)
+  }
+  if (filter.from !== undefined) clauses.push(sql`failed_at >= ${Math.trunc(filter.from)}`)
+  if (filter.to !== undefined) clauses.push(sql`failed_at <= ${Math.trunc(filter.to)}`)
+  if (filter.sceneId !== undefined) clauses.push(sql`scene_id = ${filter.sceneId}`)
+  if (filter.recovered === true) clauses.push(sql`recovered_at IS NOT NULL`)
+  if (filter.recovered === false) clauses.push(sql`recovered_at IS NULL`)
+  if (filter.after !== undefined) {
+    // Strictly after (failedAt, id), written so the failed_at index still gives the range.
+    const { failedAt, id } = filter.after
+    clauses.push(sql`failed_at >= ${failedAt} AND (failed_at > ${failedAt} OR id > ${id})`)
+  }
+  return clauses
+}
+
+const whereOf = (sql: SqlClient, clauses: ReadonlyArray<Fragment>) =>
+  clauses.length === 0 ? sql`` : sql`WHERE ${sql.and(clauses)}`
+
+/**
+ * One page of the selection, oldest first by (failed_at, id); `undefined` when the filter selects nothing.
+ * Exported so a test can check its query plan.
+ */
+export const pageQuery = (sql: SqlClient, filter: DeadLetterFilter, limit: number) => {
+  const clauses = conditions(sql, filter)
+  return clauses === undefined
+    ? undefined
+    : sql<DeadLetterRecord>`SELECT * FROM dead_letters ${whereOf(sql, clauses)} ORDER BY failed_at, id LIMIT ${limit}`
+}
+
+export const make = Effect.gen(function*() {
+  const db = yield* Database
+  const sql = db.sql
+
+  const add = Effect.fn("DeadLetterQueue.add")(function*(entry: NewDeadLetter) {
+    const now = yield* Clock.currentTimeMillis
+    const payload = yield* encodePayload(entry.payload).pipe(Effect.orDie)
+    const rows = yield* sql<{ readonly id: DeadLetterId }>`INSERT INTO dead_letters ${
+      sql.insert({
+        scene_id: entry.sceneId,
+        error_tag: entry.errorTag,
+        message: entry.message,
+        detail: encodeDetail(entry.detail),
+        attempts: Math.trunc(entry.attempts),
+        failed_at: Math.trunc(entry.failedAt ?? now),
+        outage_id: entry.outageId,
+        payload
+      })
+    } RETURNING id`
+    return rows[0]!.id
+  }, db.mapError)
+
+  const list = Effect.fn("DeadLetterQueue.list")(function*(filter: DeadLetterFilter) {
+    const entries: Array<DeadLetterEntry> = []
+    const undecodable: Array<RowDecodeError> = []
+    const limit = filter.limit === undefined ? Infinity : Math.max(0, Math.trunc(filter.limit))
+    let after = filter.after
+    while (entries.length < limit) {
+      const page = Math.min(PAGE, limit - entries.length)
+      const query = pageQuery(sql, after === undefined ? filter : { ...filter, after }, page)
+      if (query === undefined) break
+      const rows = yield* query
+      for (const row of rows) {
+        const decoded = decodeEntry(row)
+        if (Either.isRight(decoded)) entries.push(decoded.right)
+        else undecodable.push(decoded.left)
+      }
+      if (rows.length < page) break
+      const last = rows[rows.length - 1]!
+      after = { failedAt: last.failed_at, id: last.id as DeadLetterId }
+    }
+    return { entries, undecodable } satisfies DeadLetterList
+  }, db.mapError)
+
+  const count = Effect.fn("DeadLetterQueue.count")(function*(filter: DeadLetterFilter) {
+    const clauses = conditions(sql, filter)
+    if (clauses === undefined) return 0
+    const rows = yield* sql<{ readonly n: number }>`SELECT count(*) AS n FROM dead_letters ${whereOf(sql, clauses)}`
+    return rows[0]?.n ?? 0
+  }, db.mapError)
+
+  const get = Effect.fn("DeadLetterQueue.get")(function*(id: DeadLetterId) {
+    const rows = yield* sql<DeadLetterRecord>`SELECT * FROM dead_letters WHERE id = ${id}`
+    const row = rows[0]
+    if (row === undefined) return Option.none<DeadLetterEntry>()
+    return Option.some(yield* decodeEntry(row))
+  }, db.mapError)
+
+  const countByTag: Effect.Effect<Readonly<Record<string, number>>, StoreError> = Effect.gen(function*() {
+    const rows = yield* sql<{ readonly error_tag: string; readonly n: number }>`SELECT error_tag, count(*) AS n
+      FROM dead_letters WHERE recovered_at IS NULL GROUP BY error_tag ORDER BY error_tag`
+    const out: Record<string, number> = {}
+    for (const row of rows) out[row.error_tag] = row.n
+    return out
+  }).pipe(db.mapError, Effect.withSpan("DeadLetterQueue.countByTag"))
+
+  const purgeOlderThan = Effect.fn("DeadLetterQueue.purgeOlderThan")(function*(cutoff: number) {
+    return changes(yield* sql`DELETE FROM dead_letters WHERE failed_at < ${Math.trunc(cutoff)}`.raw)
+  }, db.mapError)
+
+  const purgeAll: Effect.Effect<number, StoreError> = sql`DELETE FROM dead_letters`.raw.pipe(
+    Effect.map(changes),
+    db.mapError,
+    Effect.withSpan("DeadLetterQueue.purgeAll")
+  )
+
+  const redrive = Effect.fn("DeadLetterQueue.redrive")(function*(
+    entries: ReadonlyArray<{ readonly id: DeadLetterId; readonly sceneId: SceneId }>,
+    options: { readonly reason: JobReason }
+  ) {
+    const now = yield* Clock.currentTimeMillis
+    return yield* db.immediate(Effect.gen(function*() {
+      const outcomes: Array<RedriveOutcome> = []
+      // Scenes given a job earlier in this batch, and entries recovered earlier in this batch.
+      const queuedNow = new Set<SceneId>()
+      const recoveredNow = new Set<DeadLetterId>()
+      const jobIds = new Map<DeadLetterId, JobId>()
+      for (const chunk of chunksOf(entries, REDRIVE_CHUNK)) {
+        const stored = yield* sql<{ readonly id: DeadLetterId; readonly recovered_at: number | null }>`SELECT id,
+          recovered_at FROM dead_letters WHERE id IN ${sql.in([...new Set(chunk.map((e) => e.id))])}`
+        const recoveredAt = new Map(stored.map((row) => [row.id, row.recovered_at]))
+        const scenes = [...new Set(chunk.map((e) => e.sceneId))]
+        const activeRows = yield* sql<{ readonly scene_id: SceneId }>`SELECT scene_id FROM jobs
+          WHERE state = 'queued' AND scene_id IN ${sql.in(scenes)}
+          UNION SELECT scene_id FROM jobs WHERE state = 'running' AND scene_id IN ${sql.in(scenes)}`
+        const active = new Set(activeRows.map((row) => row.scene_id))
+        const toQueue: Array<{ readonly id: DeadLetterId; readonly sceneId: SceneId }> = []
+        for (const entry of chunk) {
+          // An entry no longer in the DLQ (purged meanwhile) has nothing to redrive and is left out.
+          if (!recoveredAt.has(entry.id)) continue
+          if (recoveredAt.get(entry.id) !== null || recoveredNow.has(entry.id)) {
+            outcomes.push({ _tag: "AlreadyRecovered", id: entry.id, sceneId: entry.sceneId })
+          } else if (active.has(entry.sceneId) || queuedNow.has(entry.sceneId)) {
+            outcomes.push({ _tag: "AlreadyQueued", id: entry.id, sceneId: entry.sceneId })
+          } else {
+            queuedNow.add(entry.sceneId)
+            recoveredNow.add(entry.id)
+            toQueue.push(entry)
+            outcomes.push({ _tag: "Recovered", id: entry.id, sceneId: entry.sceneId, jobId: 0 as JobId })
+          }
+        }
+        if (toQueue.length === 0) continue
+        const jobs = yield* sql<{ readonly id: JobId; readonly scene_id: SceneId }>`INSERT INTO jobs ${
+          sql.insert(toQueue.map((entry) => ({
+            scene_id: entry.sceneId,
+            reason: options.reason,
+            state: "queued",
+            attempts: 0,
+            available_at: now,
+            created_at: now,
+            updated_at: now
+          })))
+        } RETURNING id, scene_id`
+        const jobOf = new Map(jobs.map((row) => [row.scene_id, row.id]))
+        for (const entry of toQueue) jobIds.set(entry.id, jobOf.get(entry.sceneId)!)
+        const pairs = toQueue.map((entry) => sql`(${entry.id}, ${jobIds.get(entry.id)!})`)
+        yield* sql`WITH m (dl_id, job_id) AS (VALUES ${sql.csv(pairs)})
+          UPDATE dead_letters SET recovered_at = ${now},
+            recovered_job_id = (SELECT job_id FROM m WHERE m.dl_id = dead_letters.id)
+          WHERE id IN (SELECT dl_id FROM m)`
+      }
+      return outcomes.map((outcome): RedriveOutcome =>
+        outcome._tag === "Recovered" ? { ...outcome, jobId: jobIds.get(outcome.id)! } : outcome
+      )
+    }))
+  }, db.mapError)
+
+  return DeadLetterQueue.of(
+    {
+      add,
+      list,
+      count,
+      get,
+      countByTag,
+      purgeOlderThan,
+      purgeAll,
+      redrive
+    } satisfies DeadLetterQueueService
+  )
+})
+
+export const layer: Layer.Layer<DeadLetterQueue, never, Database> = Layer.effect(DeadLetterQueue, make)

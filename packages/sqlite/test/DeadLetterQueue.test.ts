@@ -1,0 +1,252 @@
+import { SqlClient } from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import type { NewDeadLetter } from "@plexsync/domain/DeadLetterQueue"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { ErrorTag } from "@plexsync/domain/Errors"
+import type { DeadLetterId } from "@plexsync/domain/Ids"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { Effect, Option, TestClock } from "effect"
+import { pageQuery } from "../src/DeadLetterQueueSqlite.js"
+import { freshStore, scene } from "./support.js"
+
+const letter = (n: number, failedAt: number, errorTag: ErrorTag = "PlexServerDown"): NewDeadLetter => ({
+  sceneId: scene(n),
+  errorTag,
+  message: `scene ${n} failed`,
+  detail: { _tag: errorTag, message: `scene ${n} failed`, status: 503 },
+  attempts: 3,
+  failedAt,
+  outageId: null,
+  payload: { sceneId: scene(n), reason: "hook" }
+})
+
+const addAll = (letters: ReadonlyArray<NewDeadLetter>) =>
+  Effect.flatMap(DeadLetterQueue, (dlq) => Effect.forEach(letters, dlq.add))
+
+describe("DeadLetterQueue on SQLite", () => {
+  it.scoped("add and get keep every field", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      yield* TestClock.setTime(12_345)
+      const { failedAt: _, ...withoutTime } = letter(5, 0)
+      const id = yield* dlq.add(withoutTime)
+      const entry = Option.getOrThrow(yield* dlq.get(id))
+      assert.strictEqual(entry.id, id)
+      assert.strictEqual(entry.sceneId, "5")
+      assert.strictEqual(entry.failedAt, 12_345)
+      assert.deepStrictEqual(entry.detail, { _tag: "PlexServerDown", message: "scene 5 failed", status: 503 })
+      assert.deepStrictEqual(entry.payload, { sceneId: "5", reason: "hook" })
+      assert.strictEqual(entry.attempts, 3)
+      assert.isNull(entry.recoveredJobId)
+      assert.isTrue(Option.isNone(yield* dlq.get(999 as DeadLetterId)))
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("a window includes both ends; results come oldest first by (failedAt, id)", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      yield* addAll([
+        letter(1, 2000),
+        letter(2, 999),
+        letter(3, 1500),
+        letter(4, 1000),
+        letter(5, 2001),
+        letter(6, 1500)
+      ])
+      const { entries, undecodable } = yield* dlq.list({ from: 1000, to: 2000 })
+      assert.deepStrictEqual(entries.map((e) => [e.sceneId, e.failedAt]), [
+        ["4", 1000],
+        ["3", 1500],
+        ["6", 1500],
+        ["1", 2000]
+      ])
+      assert.deepStrictEqual(undecodable, [])
+      assert.strictEqual(yield* dlq.count({ from: 1000, to: 2000 }), 4)
+      assert.strictEqual(yield* dlq.count({ from: 1001, to: 1999 }), 2)
+      assert.strictEqual(yield* dlq.count({}), 6)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("filters by tags (an empty set selects nothing), scene and recovered state", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const q = yield* SyncQueue
+      yield* addAll([
+        letter(1, 100, "PlexServerDown"),
+        letter(2, 200, "PlexNotFound"),
+        letter(3, 300, "StashUnavailable"),
+        letter(1, 400, "PlexNotFound")
+      ])
+      const tags = (filter: Parameters<typeof dlq.list>[0]) =>
+        Effect.map(dlq.list(filter), (l) => l.entries.map((e) => `${e.sceneId}:${e.errorTag}`))
+      assert.deepStrictEqual(yield* tags({ errorTags: ["PlexNotFound", "StashUnavailable"] }), [
+        "2:PlexNotFound",
+        "3:StashUnavailable",
+        "1:PlexNotFound"
+      ])
+      assert.deepStrictEqual(yield* tags({ errorTags: [] }), [])
+      assert.strictEqual(yield* dlq.count({ errorTags: [] }), 0)
+      assert.deepStrictEqual(yield* tags({ sceneId: scene(1) }), ["1:PlexServerDown", "1:PlexNotFound"])
+      const first = (yield* dlq.list({ limit: 1 })).entries[0]!
+      yield* dlq.redrive([first], { reason: "recovery" })
+      assert.deepStrictEqual(yield* tags({ recovered: true }), ["1:PlexServerDown"])
+      assert.strictEqual((yield* tags({ recovered: false })).length, 3)
+      assert.deepStrictEqual(yield* dlq.countByTag, { PlexNotFound: 2, StashUnavailable: 1 })
+      assert.strictEqual((yield* q.counts).queued, 1)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("keyset paging walks the whole selection once, in order", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      yield* addAll(Array.from({ length: 23 }, (_, i) => letter(i + 1, 1000 + (i % 5) * 10)))
+      const all = (yield* dlq.list({})).entries.map((e) => e.id)
+      const seen: Array<DeadLetterId> = []
+      let after: { failedAt: number; id: DeadLetterId } | undefined
+      while (true) {
+        const page = yield* dlq.list({ limit: 4, ...(after ? { after } : {}) })
+        if (page.entries.length === 0) break
+        assert.isAtMost(page.entries.length, 4)
+        seen.push(...page.entries.map((e) => e.id))
+        const last = page.entries[page.entries.length - 1]!
+        after = { failedAt: last.failedAt, id: last.id }
+      }
+      assert.strictEqual(all.length, 23)
+      assert.deepStrictEqual(seen, all)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("purges entries older than a cutoff, or all of them", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      yield* addAll([letter(1, 100), letter(2, 200), letter(3, 300)])
+      assert.strictEqual(yield* dlq.purgeOlderThan(200), 1)
+      assert.deepStrictEqual((yield* dlq.list({})).entries.map((e) => e.failedAt), [200, 300])
+      assert.strictEqual(yield* dlq.purgeAll, 2)
+      assert.strictEqual(yield* dlq.count({}), 0)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("redrive queues each entry once; a scene already queued, running or repeated is skipped", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const q = yield* SyncQueue
+      const [a, b, c, d, e] = yield* addAll([letter(1, 10), letter(2, 20), letter(3, 30), letter(1, 40), letter(4, 50)])
+      yield* q.enqueue({ sceneId: scene(2), reason: "hook" })
+      yield* q.enqueue({ sceneId: scene(4), reason: "hook" })
+      yield* q.claim({ limit: 10, leaseMs: 60_000 })
+      yield* TestClock.setTime(5000)
+      yield* dlq.redrive([{ id: c!, sceneId: scene(3) }], { reason: "recovery" })
+      const outcomes = yield* dlq.redrive(
+        [a!, b!, c!, d!, e!].map((id, i) => ({ id, sceneId: scene([1, 2, 3, 1, 4][i]!) })),
+        { reason: "recovery" }
+      )
+      assert.deepStrictEqual(outcomes.map((o) => [o._tag, o.id]), [
+        ["Recovered", a],
+        ["AlreadyQueued", b],
+        ["AlreadyRecovered", c],
+        ["AlreadyQueued", d],
+        ["AlreadyQueued", e]
+      ])
+      const recovered = outcomes[0]!
+      assert.strictEqual(recovered._tag, "Recovered")
+      if (recovered._tag !== "Recovered") return
+      const job = Option.getOrThrow(yield* q.get(recovered.jobId))
+      assert.strictEqual(job.sceneId, "1")
+      assert.strictEqual(job.reason, "recovery")
+      assert.strictEqual(job.attempts, 0)
+      assert.strictEqual(job.availableAt, 5000)
+      const entry = Option.getOrThrow(yield* dlq.get(a!))
+      assert.strictEqual(entry.recoveredAt, 5000)
+      assert.strictEqual(entry.recoveredJobId, recovered.jobId)
+      assert.isNull(Option.getOrThrow(yield* dlq.get(d!)).recoveredAt)
+      const before = yield* q.counts
+      // Re-running the same redrive queues nothing new.
+      const rerun = yield* dlq.redrive(
+        [a!, b!, c!, d!, e!].map((id, i) => ({ id, sceneId: scene([1, 2, 3, 1, 4][i]!) })),
+        { reason: "recovery" }
+      )
+      assert.deepStrictEqual(rerun.map((o) => o._tag), [
+        "AlreadyRecovered",
+        "AlreadyQueued",
+        "AlreadyRecovered",
+        "AlreadyQueued",
+        "AlreadyQueued"
+      ])
+      assert.deepStrictEqual(yield* q.counts, before)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("redrive is one transaction: a failure leaves no job queued and no entry marked", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const q = yield* SyncQueue
+      const sql = yield* SqlClient
+      const ids = yield* addAll(Array.from({ length: 600 }, (_, i) => letter(i + 1, i)))
+      yield* sql`CREATE TEMP TRIGGER refuse_scene_550 BEFORE INSERT ON jobs WHEN NEW.scene_id = '550'
+        BEGIN SELECT RAISE(ABORT, 'refused'); END`
+      const entries = ids.map((id, i) => ({ id, sceneId: scene(i + 1) }))
+      const error = yield* Effect.flip(dlq.redrive(entries, { reason: "recovery" }))
+      assert.strictEqual(error._tag, "StoreError")
+      assert.strictEqual((yield* q.counts).queued, 0)
+      assert.strictEqual(yield* dlq.count({ recovered: true }), 0)
+      yield* sql`DROP TRIGGER refuse_scene_550`
+      const outcomes = yield* dlq.redrive(entries, { reason: "recovery" })
+      assert.strictEqual(outcomes.filter((o) => o._tag === "Recovered").length, 600)
+      assert.strictEqual((yield* q.counts).queued, 600)
+      assert.strictEqual(yield* dlq.count({ recovered: true }), 600)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("a damaged row is reported with its table and id and does not block the rows behind it", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const sql = yield* SqlClient
+      const [, bad, , , worse] = yield* addAll([1, 2, 3, 4, 5, 6].map((n) => letter(n, n * 100)))
+      yield* sql`UPDATE dead_letters SET payload = '{"sceneId": "2", "reas' WHERE id = ${bad}`
+      yield* sql`UPDATE dead_letters SET error_tag = 'NoSuchTag' WHERE id = ${worse}`
+      const { entries, undecodable } = yield* dlq.list({})
+      assert.deepStrictEqual(entries.map((e) => e.sceneId), ["1", "3", "4", "6"])
+      assert.deepStrictEqual(undecodable.map((e) => [e.table, e.rowId]), [
+        ["dead_letters", String(bad)],
+        ["dead_letters", String(worse)]
+      ])
+      assert.include(undecodable[0]!.message, `Row ${bad} of table dead_letters`)
+      // The limit counts entries, so a page of damaged rows cannot stall paging.
+      const page = yield* dlq.list({ limit: 2, after: { failedAt: 100, id: 1 as DeadLetterId } })
+      assert.deepStrictEqual(page.entries.map((e) => e.sceneId), ["3", "4"])
+      assert.strictEqual(page.undecodable.length, 1)
+      const error = yield* Effect.flip(dlq.get(bad!))
+      assert.strictEqual(error._tag, "RowDecodeError")
+      if (error._tag === "RowDecodeError") {
+        assert.strictEqual(error.table, "dead_letters")
+        assert.strictEqual(error.rowId, String(bad))
+      }
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("the window query uses the (failed_at, error_tag) index (EXPLAIN QUERY PLAN)", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const sql = yield* SqlClient
+      const tags: ReadonlyArray<ErrorTag> = ["PlexServerDown", "PlexNotFound", "StashUnavailable", "MatchAmbiguous"]
+      yield* addAll(Array.from({ length: 3000 }, (_, i) => letter(i % 700 + 1, i * 1000, tags[i % 4]!)))
+      yield* sql`ANALYZE`
+      const window = {
+        from: 1_000_000,
+        to: 1_100_000,
+        errorTags: ["PlexServerDown", "StashUnavailable"] as Array<ErrorTag>,
+        recovered: false
+      }
+      for (
+        const filter of [
+          window,
+          { ...window, after: { failedAt: 1_050_000, id: 1051 as DeadLetterId } },
+          { from: 1_000_000, to: 1_100_000 }
+        ]
+      ) {
+        const plan = yield* sql<{ readonly detail: string }>`EXPLAIN QUERY PLAN ${pageQuery(sql, filter, 100)!}`
+        const text = plan.map((row) => row.detail).join("\n")
+        assert.match(
+          text,
+          /SEARCH dead_letters USING INDEX dead_letters_failed \(failed_at>\? AND failed_at<\?\)/,
+          text
+        )
+        assert.notMatch(text, /SCAN dead_letters/, text)
+      }
+      const { entries } = yield* dlq.list(window)
+      assert.strictEqual(entries.length, 51)
+    }).pipe(Effect.provide(freshStore())))
+})

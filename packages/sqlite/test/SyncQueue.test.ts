@@ -1,0 +1,469 @@
+import { SqlClient } from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { OutageId } from "@plexsync/domain/Ids"
+import type { JobFailure } from "@plexsync/domain/SyncQueue"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { Effect, Option, TestClock } from "effect"
+import { claimCandidates } from "../src/SyncQueueSqlite.js"
+import { freshStore, scene } from "./support.js"
+
+const down: JobFailure = { tag: "PlexServerDown", message: "connect ECONNREFUSED 127.0.0.1:32400" }
+const notFound: JobFailure = { tag: "PlexNotFound", message: "no Plex item for /media/a.mp4" }
+
+const getJob = (id: number) => Effect.flatMap(SyncQueue, (q) => Effect.map(q.get(id), Option.getOrThrow))
+
+describe("SyncQueue on SQLite", () => {
+  describe("enqueue", () => {
+    it.scoped("coalesces into the scene's queued job: the earlier due time wins, the first reason is kept", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const first = yield* q.enqueue({ sceneId: scene(1), reason: "hook", availableAt: 5000 })
+        const earlier = yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 2000 })
+        const later = yield* q.enqueue({ sceneId: scene(1), reason: "bulk", availableAt: 9000 })
+        const other = yield* q.enqueue({ sceneId: scene(2), reason: "poll" })
+        assert.isFalse(first.coalesced)
+        assert.isTrue(earlier.coalesced)
+        assert.isTrue(later.coalesced)
+        assert.strictEqual(earlier.jobId, first.jobId)
+        assert.strictEqual(later.jobId, first.jobId)
+        assert.isFalse(other.coalesced)
+        const job = yield* getJob(first.jobId)
+        assert.strictEqual(job.availableAt, 2000)
+        assert.strictEqual(job.reason, "hook")
+        assert.strictEqual(job.state, "queued")
+        assert.strictEqual(job.attempts, 0)
+        assert.strictEqual((yield* q.counts).queued, 2)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("a job waiting out a retry keeps its due time when a new event for the scene arrives", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(claimed!, { availableAt: 30_000, failure: notFound, countAttempt: true, held: false })
+        const again = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        assert.isTrue(again.coalesced)
+        assert.strictEqual((yield* getJob(again.jobId)).availableAt, 30_000)
+        assert.deepStrictEqual(yield* q.claim({ limit: 10, leaseMs: 60_000 }), [])
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("enqueueMany counts inserts and merges, including a scene repeated in the batch", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook", availableAt: 100 })
+        const result = yield* q.enqueueMany([
+          { sceneId: scene(1), reason: "bulk", availableAt: 50 },
+          { sceneId: scene(2), reason: "bulk" },
+          { sceneId: scene(3), reason: "bulk" },
+          { sceneId: scene(2), reason: "bulk" }
+        ])
+        assert.deepStrictEqual(result, { inserted: 2, coalesced: 2 })
+        const jobs = yield* q.list({ limit: 10 })
+        assert.deepStrictEqual(jobs.map((j) => [j.sceneId, j.availableAt]), [["2", 0], ["3", 0], ["1", 50]])
+        assert.deepStrictEqual(yield* q.enqueueMany([]), { inserted: 0, coalesced: 0 })
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("enqueueMany is one transaction: a failure part way leaves nothing behind", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const sql = yield* SqlClient
+        yield* sql`CREATE TEMP TRIGGER refuse_scene_7 BEFORE INSERT ON jobs WHEN NEW.scene_id = '7'
+          BEGIN SELECT RAISE(ABORT, 'refused'); END`
+        const inputs = Array.from({ length: 10 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" as const }))
+        const error = yield* Effect.flip(q.enqueueMany(inputs))
+        assert.strictEqual(error._tag, "StoreError")
+        assert.strictEqual((yield* q.counts).queued, 0)
+      }).pipe(Effect.provide(freshStore())))
+  })
+
+  describe("claim and leases", () => {
+    it.scoped("claims due jobs in due order with a lease and a distinct token, never before they are due", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* TestClock.setTime(1_000)
+        yield* q.enqueue({ sceneId: scene(3), reason: "poll", availableAt: 900 })
+        yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 500 })
+        yield* q.enqueue({ sceneId: scene(2), reason: "poll", availableAt: 900 })
+        yield* q.enqueue({ sceneId: scene(4), reason: "poll", availableAt: 1_001 })
+        const claimed = yield* q.claim({ limit: 10, leaseMs: 30_000 })
+        assert.deepStrictEqual(claimed.map((c) => c.job.sceneId), ["1", "3", "2"])
+        for (const c of claimed) {
+          assert.strictEqual(c.job.state, "running")
+          assert.strictEqual(c.job.leaseUntil, 31_000)
+        }
+        assert.strictEqual(new Set(claimed.map((c) => c.leaseToken)).size, 3)
+        assert.deepStrictEqual(yield* q.claim({ limit: 10, leaseMs: 30_000 }), [])
+        yield* TestClock.adjust(1)
+        const next = yield* q.claim({ limit: 10, leaseMs: 30_000 })
+        assert.deepStrictEqual(next.map((c) => c.job.sceneId), ["4"])
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("respects the limit", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" })))
+        assert.strictEqual((yield* q.claim({ limit: 2, leaseMs: 1000 })).length, 2)
+        assert.strictEqual((yield* q.claim({ limit: 0, leaseMs: 1000 })).length, 0)
+        assert.strictEqual((yield* q.claim({ limit: 10, leaseMs: 1000 })).length, 3)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("a running and a queued job for one scene coexist; the queued one waits for the running one", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [running] = yield* q.claim({ limit: 1, leaseMs: 10_000 })
+        const queued = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        assert.isFalse(queued.coalesced)
+        assert.notStrictEqual(queued.jobId, running!.job.id)
+        const merged = yield* q.enqueue({ sceneId: scene(1), reason: "poll" })
+        assert.isTrue(merged.coalesced)
+        assert.strictEqual(merged.jobId, queued.jobId)
+        assert.deepStrictEqual(yield* q.counts, { queued: 1, due: 1, running: 1, held: 0 })
+        // The scene is busy: its queued job is not claimed beside the running one.
+        assert.deepStrictEqual(yield* q.claim({ limit: 10, leaseMs: 10_000 }), [])
+        yield* q.complete(running!)
+        const [next] = yield* q.claim({ limit: 10, leaseMs: 10_000 })
+        assert.strictEqual(next!.job.id, queued.jobId)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("a stale token is refused after the lease expired and the job was claimed again", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const { jobId } = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [first] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        yield* TestClock.adjust(1000)
+        const [second] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        assert.strictEqual(second!.job.id, jobId)
+        assert.notStrictEqual(second!.leaseToken, first!.leaseToken)
+        assert.strictEqual(second!.job.attempts, 0)
+        for (
+          const attempt of [
+            q.complete(first!),
+            q.renew(first!, 1000),
+            q.release(first!),
+            q.retryLater(first!, { availableAt: 0, failure: down, countAttempt: true, held: false }),
+            q.deadLetter(first!, { failure: down, outageId: null, countAttempt: true })
+          ]
+        ) {
+          const error = yield* Effect.flip(attempt)
+          assert.strictEqual(error._tag, "LeaseLost")
+        }
+        const job = yield* getJob(jobId)
+        assert.strictEqual(job.state, "running")
+        assert.strictEqual(job.attempts, 0)
+        assert.strictEqual(job.leaseUntil, 2000)
+        const dlq = yield* DeadLetterQueue
+        assert.strictEqual(yield* dlq.count({}), 0)
+        yield* q.complete(second!)
+        assert.isTrue(Option.isNone(yield* q.get(jobId)))
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("an expired lease is refused even before anyone claims the job again", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        yield* TestClock.adjust(999)
+        yield* q.renew(claimed!, 1000)
+        yield* TestClock.adjust(1000)
+        assert.strictEqual((yield* Effect.flip(q.complete(claimed!)))._tag, "LeaseLost")
+        assert.strictEqual((yield* q.counts).running, 0)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("an expired job is claimable again without touching others' live leases", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        yield* q.enqueue({ sceneId: scene(2), reason: "hook" })
+        const [a] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        yield* TestClock.adjust(500)
+        const [b] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        assert.strictEqual(a!.job.sceneId, "1")
+        assert.strictEqual(b!.job.sceneId, "2")
+        yield* TestClock.adjust(600)
+        const again = yield* q.claim({ limit: 10, leaseMs: 1000 })
+        assert.deepStrictEqual(again.map((c) => c.job.id), [a!.job.id])
+        assert.strictEqual(again[0]!.job.attempts, 0)
+        const bNow = yield* getJob(b!.job.id)
+        assert.strictEqual(bNow.leaseUntil, 60_500)
+        assert.strictEqual(bNow.state, "running")
+        yield* q.complete(b!)
+        yield* q.complete(again[0]!)
+        assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 0, held: 0 })
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("an expired job whose scene was queued again is dropped: the queued job syncs the scene", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [crashed] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        const queued = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        yield* TestClock.adjust(1000)
+        const claimed = yield* q.claim({ limit: 10, leaseMs: 1000 })
+        assert.deepStrictEqual(claimed.map((c) => c.job.id), [queued.jobId])
+        assert.isTrue(Option.isNone(yield* q.get(crashed!.job.id)))
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("renew extends a live lease", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        yield* TestClock.adjust(800)
+        yield* q.renew(claimed!, 5000)
+        assert.strictEqual((yield* getJob(claimed!.job.id)).leaseUntil, 5800)
+        yield* TestClock.adjust(4000)
+        assert.deepStrictEqual(yield* q.claim({ limit: 1, leaseMs: 1000 }), [])
+        yield* q.complete(claimed!)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("the claim query is an index range scan in due order (EXPLAIN QUERY PLAN)", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const sql = yield* SqlClient
+        yield* q.enqueueMany(
+          Array.from({ length: 2000 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk", availableAt: i }))
+        )
+        yield* q.claim({ limit: 20, leaseMs: 60_000 })
+        yield* sql`ANALYZE`
+        const plan = yield* sql<{ readonly detail: string }>`EXPLAIN QUERY PLAN ${claimCandidates(sql, 1000, 10)}`
+        const details = plan.map((row) => row.detail)
+        const text = details.join("\n")
+        assert.match(text, /SEARCH q USING (COVERING )?INDEX jobs_state_due \(state=\? AND available_at<\?\)/, text)
+        assert.notMatch(text, /SCAN q\b/, text)
+        assert.notMatch(text, /TEMP B-TREE/, text)
+        assert.match(text, /SEARCH r USING (COVERING )?INDEX jobs_running/, text)
+      }).pipe(Effect.provide(freshStore())))
+  })
+
+  describe("retry, release, dead letter", () => {
+    it.scoped("a retried job is never claimable before its due time and spends an attempt", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(claimed!, { availableAt: 1000, failure: notFound, countAttempt: true, held: false })
+        const job = yield* getJob(claimed!.job.id)
+        assert.strictEqual(job.state, "queued")
+        assert.strictEqual(job.attempts, 1)
+        assert.strictEqual(job.lastErrorTag, "PlexNotFound")
+        assert.strictEqual(job.lastError, notFound.message)
+        assert.isNull(job.leaseUntil)
+        assert.isNull(job.heldSince)
+        assert.deepStrictEqual(yield* q.claim({ limit: 1, leaseMs: 60_000 }), [])
+        yield* TestClock.adjust(999)
+        assert.deepStrictEqual(yield* q.claim({ limit: 1, leaseMs: 60_000 }), [])
+        yield* TestClock.adjust(1)
+        const [again] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        assert.strictEqual(again!.job.id, claimed!.job.id)
+        assert.strictEqual(again!.job.attempts, 1)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("a held job keeps the time of its first hold and spends no attempt; an unheld retry clears it", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        yield* TestClock.setTime(100)
+        const [c1] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(c1!, { availableAt: 200, failure: down, countAttempt: false, held: true })
+        let job = yield* getJob(c1!.job.id)
+        assert.strictEqual(job.heldSince, 100)
+        assert.strictEqual(job.attempts, 0)
+        assert.strictEqual((yield* q.counts).held, 1)
+        yield* TestClock.setTime(300)
+        const [c2] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(c2!, { availableAt: 400, failure: down, countAttempt: false, held: true })
+        job = yield* getJob(c1!.job.id)
+        assert.strictEqual(job.heldSince, 100)
+        assert.strictEqual(job.availableAt, 400)
+        yield* TestClock.setTime(400)
+        const [c3] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(c3!, { availableAt: 500, failure: notFound, countAttempt: true, held: false })
+        job = yield* getJob(c1!.job.id)
+        assert.isNull(job.heldSince)
+        assert.strictEqual(job.attempts, 1)
+        assert.strictEqual((yield* q.counts).held, 0)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("a retry whose scene was queued again merges into that job, keeping the later due time", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        const queued = yield* q.enqueue({ sceneId: scene(1), reason: "poll" })
+        yield* q.retryLater(claimed!, { availableAt: 5000, failure: down, countAttempt: true, held: true })
+        assert.isTrue(Option.isNone(yield* q.get(claimed!.job.id)))
+        const job = yield* getJob(queued.jobId)
+        assert.strictEqual(job.availableAt, 5000)
+        assert.strictEqual(job.attempts, 1)
+        assert.strictEqual(job.lastErrorTag, "PlexServerDown")
+        assert.strictEqual(job.heldSince, 0)
+        assert.strictEqual(job.reason, "poll")
+        assert.deepStrictEqual(yield* q.counts, { queued: 1, due: 0, running: 0, held: 1 })
+        assert.deepStrictEqual(yield* q.claim({ limit: 1, leaseMs: 60_000 }), [])
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("release puts the job back due now, or drops it when the scene is queued again", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        yield* q.enqueue({ sceneId: scene(2), reason: "hook" })
+        const [a, b] = yield* q.claim({ limit: 2, leaseMs: 60_000 })
+        yield* TestClock.adjust(50)
+        yield* q.release(a!)
+        const released = yield* getJob(a!.job.id)
+        assert.strictEqual(released.state, "queued")
+        assert.strictEqual(released.availableAt, 50)
+        assert.isNull(released.leaseUntil)
+        const again = yield* q.enqueue({ sceneId: scene(2), reason: "poll" })
+        yield* q.release(b!)
+        assert.isTrue(Option.isNone(yield* q.get(b!.job.id)))
+        assert.strictEqual((yield* getJob(again.jobId)).state, "queued")
+        assert.deepStrictEqual(yield* q.counts, { queued: 2, due: 2, running: 0, held: 0 })
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("deadLetter moves the job to the DLQ: the job is gone and the entry holds the failure", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const dlq = yield* DeadLetterQueue
+        yield* q.enqueue({ sceneId: scene(42), reason: "poll" })
+        yield* TestClock.setTime(7_000)
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        const detail = { _tag: "PlexServerDown", message: "down", code: "ECONNREFUSED" }
+        const id = yield* q.deadLetter(claimed!, {
+          failure: { ...down, detail },
+          outageId: 3 as OutageId,
+          countAttempt: true
+        })
+        assert.isTrue(Option.isNone(yield* q.get(claimed!.job.id)))
+        const entry = Option.getOrThrow(yield* dlq.get(id))
+        assert.strictEqual(entry.sceneId, "42")
+        assert.strictEqual(entry.errorTag, "PlexServerDown")
+        assert.strictEqual(entry.message, down.message)
+        assert.deepStrictEqual(entry.detail, detail)
+        assert.strictEqual(entry.attempts, 1)
+        assert.strictEqual(entry.failedAt, 7_000)
+        assert.strictEqual(entry.outageId, 3)
+        assert.deepStrictEqual(entry.payload, { sceneId: "42", reason: "poll" })
+        assert.isNull(entry.recoveredAt)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("deadLetter is atomic: when the DLQ insert fails the job stays, still leased to its worker", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const dlq = yield* DeadLetterQueue
+        const sql = yield* SqlClient
+        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* sql`CREATE TEMP TRIGGER refuse_dlq BEFORE INSERT ON dead_letters BEGIN SELECT RAISE(ABORT, 'no'); END`
+        const error = yield* Effect.flip(q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: true }))
+        assert.strictEqual(error._tag, "StoreError")
+        const job = yield* getJob(claimed!.job.id)
+        assert.strictEqual(job.state, "running")
+        assert.strictEqual(yield* dlq.count({}), 0)
+        yield* sql`DROP TRIGGER refuse_dlq`
+        yield* q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: false })
+        assert.strictEqual(yield* dlq.count({}), 1)
+        assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 0, held: 0 })
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("deadLetterHeld moves the jobs held since before the cutoff, in one go", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const dlq = yield* DeadLetterQueue
+        yield* q.enqueueMany([1, 2, 3].map((n) => ({ sceneId: scene(n), reason: "hook" as const })))
+        const [c1] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(c1!, { availableAt: 10_000, failure: down, countAttempt: false, held: true })
+        yield* TestClock.setTime(1000)
+        const [c2] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.retryLater(c2!, { availableAt: 10_000, failure: down, countAttempt: false, held: true })
+        yield* TestClock.setTime(2000)
+        const moved = yield* q.deadLetterHeld({
+          heldBefore: 500,
+          failure: { tag: "PlexServerDown", message: "Plex was down for too long" },
+          outageId: 9 as OutageId
+        })
+        assert.strictEqual(moved, 1)
+        const { entries } = yield* dlq.list({})
+        assert.deepStrictEqual(entries.map((e) => [e.sceneId, e.errorTag, e.outageId, e.failedAt]), [
+          [c1!.job.sceneId, "PlexServerDown", 9, 2000]
+        ])
+        assert.deepStrictEqual(yield* q.counts, { queued: 2, due: 1, running: 0, held: 1 })
+      }).pipe(Effect.provide(freshStore())))
+  })
+
+  describe("queries", () => {
+    it.scoped("counts: queued, due, running (live leases only), held", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueueMany([
+          { sceneId: scene(1), reason: "poll" },
+          { sceneId: scene(2), reason: "poll" },
+          { sceneId: scene(3), reason: "poll" },
+          { sceneId: scene(4), reason: "poll", availableAt: 10_000 }
+        ])
+        assert.deepStrictEqual(yield* q.counts, { queued: 4, due: 3, running: 0, held: 0 })
+        const [a, b] = yield* q.claim({ limit: 2, leaseMs: 1000 })
+        yield* q.retryLater(b!, { availableAt: 5000, failure: down, countAttempt: false, held: true })
+        assert.deepStrictEqual(yield* q.counts, { queued: 3, due: 1, running: 1, held: 1 })
+        yield* TestClock.adjust(1000)
+        // a's lease expired: it is no longer counted as running.
+        assert.deepStrictEqual(yield* q.counts, { queued: 3, due: 1, running: 0, held: 1 })
+        assert.strictEqual((yield* Effect.flip(q.complete(a!)))._tag, "LeaseLost")
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("activeScenes finds queued and running scenes, not finished ones, over many ids", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        yield* q.enqueueMany([1, 2, 3].map((n) => ({ sceneId: scene(n), reason: "poll" as const })))
+        const claimed = yield* q.claim({ limit: 2, leaseMs: 1000 })
+        yield* q.complete(claimed.find((c) => c.job.sceneId === "1")!)
+        yield* q.enqueue({ sceneId: scene(1500), reason: "poll" })
+        const ids = Array.from({ length: 1600 }, (_, i) => scene(i + 1))
+        const active = yield* q.activeScenes(ids)
+        assert.deepStrictEqual([...active].sort(), ["1500", "2", "3"])
+        assert.strictEqual((yield* q.activeScenes([])).size, 0)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("nextDueAt: the next due job not blocked by its running scene, or an earlier lease expiry", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        assert.isTrue(Option.isNone(yield* q.nextDueAt))
+        yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 500 })
+        yield* q.enqueue({ sceneId: scene(2), reason: "poll", availableAt: 800 })
+        assert.deepStrictEqual(yield* q.nextDueAt, Option.some(500))
+        yield* TestClock.setTime(500)
+        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 10_000 })
+        yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 600 })
+        // Scene 1's queued job waits for its running one; scene 2 is next.
+        assert.deepStrictEqual(yield* q.nextDueAt, Option.some(800))
+        yield* TestClock.setTime(800)
+        yield* q.claim({ limit: 1, leaseMs: 10_000 })
+        assert.deepStrictEqual(yield* q.nextDueAt, Option.some(10_500))
+        yield* q.complete(claimed!)
+        assert.deepStrictEqual(yield* q.nextDueAt, Option.some(600))
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("list gives jobs in due order across states; get of a damaged row names table and row", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const sql = yield* SqlClient
+        yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 300 })
+        yield* q.enqueue({ sceneId: scene(2), reason: "poll", availableAt: 100 })
+        const bad = yield* q.enqueue({ sceneId: scene(3), reason: "poll", availableAt: 200 })
+        yield* TestClock.setTime(100)
+        yield* q.claim({ limit: 1, leaseMs: 1000 })
+        yield* sql`UPDATE jobs SET reason = 'telepathy' WHERE id = ${bad.jobId}`
+        const jobs = yield* q.list({ limit: 10 })
+        assert.deepStrictEqual(jobs.map((j) => [j.sceneId, j.state]), [["2", "running"], ["1", "queued"]])
+        const error = yield* Effect.flip(q.get(bad.jobId))
+        assert.strictEqual(error._tag, "RowDecodeError")
+        if (error._tag === "RowDecodeError") {
+          assert.strictEqual(error.table, "jobs")
+          assert.strictEqual(error.rowId, String(bad.jobId))
+        }
+        assert.isTrue(Option.isNone(yield* q.get(999)))
+      }).pipe(Effect.provide(freshStore())))
+  })
+})
