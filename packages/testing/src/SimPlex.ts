@@ -100,6 +100,16 @@ const tagListOf = { genre: "genres", actor: "actors", collection: "collections" 
 
 const uniq = (names: ReadonlyArray<string>) => [...new Set(names)]
 
+/** Names as the client sends them: trimmed-blank names dropped, each once. */
+const sent = (names: ReadonlyArray<string>) => uniq(names.filter((name) => name.trim() !== ""))
+
+/** Whether the client sends anything for this edit (an empty edit makes no request). */
+export const editSendsAnything = (edit: PlexEdit): boolean =>
+  Object.values(edit.scalars).some((value) => value !== undefined) ||
+  Object.values(edit.tags).some((change) =>
+    change !== undefined && (edit.lock || sent(change.set).length > 0 || sent(change.remove).length > 0)
+  )
+
 /** Applies one edit request to an item, as Plex does. */
 export const applyEdit = (item: PlexItem, edit: PlexEdit): PlexItem => {
   const next: { -readonly [K in keyof PlexItem]: PlexItem[K] } = { ...item }
@@ -115,8 +125,9 @@ export const applyEdit = (item: PlexItem, edit: PlexEdit): PlexItem => {
     if (change === undefined) continue
     const key = tagListOf[field]
     // Names sent replace the list; with none sent only the removals apply (that is how a list is cleared).
-    const base = change.set.length > 0 ? uniq(change.set) : item[key]
-    const removed = new Set(change.remove)
+    const wanted = sent(change.set)
+    const base = wanted.length > 0 ? wanted : item[key]
+    const removed = new Set(sent(change.remove))
     next[key] = base.filter((name) => !removed.has(name))
     if (edit.lock) locked.add(field)
   }
@@ -213,7 +224,7 @@ export const make = (options: SimPlexOptions = {}) =>
           )
         ),
       edit: (item, edit) =>
-        script.request(
+        !editSendsAnything(edit) ? Effect.void : script.request(
           "edit",
           { ratingKey: item.ratingKey, edit },
           Effect.map(visibleItem(item.ratingKey), (held) => {

@@ -35,6 +35,10 @@ describe("SimPlex", () => {
       // An unlocked edit leaves the locks as they were.
       assert.deepStrictEqual([...item.lockedFields].sort(), ["actor", "genre", "studio", "summary", "title"])
       assert.strictEqual(yield* Effect.flatMap(SimPlex, (sim) => sim.requests("edit")), 2)
+      // An edit with nothing in it sends no request, as the client does.
+      yield* plex.edit(item, { scalars: {}, tags: { genre: { set: [" "], remove: [] } }, lock: false })
+      assert.strictEqual(yield* Effect.flatMap(SimPlex, (sim) => sim.requests("edit")), 2)
+      assert.deepStrictEqual((yield* current("101")).genres, ["Comedy"])
     }).pipe(Effect.provide(layer({ items: [item101] }))))
 
   it.effect("an agent refresh overwrites only unlocked fields", () =>
