@@ -1,0 +1,138 @@
+import type { StashError } from "@plexsync/domain/Errors"
+import { SettingKeys, Settings } from "@plexsync/domain/Settings"
+import { StashClient } from "@plexsync/domain/StashClient"
+import type { SceneRef } from "@plexsync/domain/StashScene"
+import type { StoreError } from "@plexsync/domain/StoreError"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { SyncState } from "@plexsync/domain/SyncState"
+import { Context, Effect, Layer, Option, Ref } from "effect"
+import * as Watermark from "./Watermark.js"
+
+/**
+ * The Stash change-feed poller: every scene Stash changed since the watermark is queued with
+ * `reason = poll`, so every change reaches Plex even without the plugin (and catches what hooks miss).
+ *
+ * - The window starts an hour (the overlap) before the watermark: Stash stores `updated_at` in local time
+ *   with one-second precision and filters by string comparison, so a DST shift or a same-second update
+ *   would otherwise be missed.
+ * - The overlap re-reads recent changes; they are deduplicated by (scene id, `updated_at`): in memory for
+ *   what this process already queued, and against `sync_state` for what was synced at that version, so a
+ *   restart does not queue the last hour again.
+ * - The watermark advances only after the page's enqueue committed: a crash re-reads, never skips.
+ */
+
+export interface ChangeFeedOptions {
+  /** How far before the watermark each window starts. At least an hour. */
+  readonly overlapMs: number
+  /** Scene refs per Stash request. */
+  readonly perPage: number
+}
+
+export interface PollResult {
+  /** Change-feed rows read (overlap included). */
+  readonly read: number
+  /** Scenes handed to the queue (new jobs or coalesced into queued ones). */
+  readonly queued: number
+  /** Rows skipped as already queued or synced at that `updated_at`. */
+  readonly duplicates: number
+  readonly since: string | null
+  readonly watermark: string | null
+}
+
+export interface ChangeFeedService {
+  readonly poll: Effect.Effect<PollResult, StashError | StoreError>
+}
+
+export class ChangeFeed extends Context.Tag("@plexsync/scheduler/ChangeFeed")<ChangeFeed, ChangeFeedService>() {}
+
+export const minimumOverlapMs = 60 * 60 * 1000
+
+const key = (ref: SceneRef) => `${ref.id}\u0000${ref.updatedAt}`
+
+export const make = (options: ChangeFeedOptions) =>
+  Effect.gen(function*() {
+    const stash = yield* StashClient
+    const settings = yield* Settings
+    const queue = yield* SyncQueue
+    const syncState = yield* SyncState
+    const overlapMs = Math.max(minimumOverlapMs, options.overlapMs)
+    const perPage = Math.max(1, options.perPage)
+    /** (id, updated_at) pairs this process already queued, with their `updated_at` for pruning. */
+    const seen = yield* Ref.make(new Map<string, string>())
+
+    const windowStart = (stored: Option.Option<string>) =>
+      Option.match(stored, {
+        onNone: () => Effect.succeed<string | null>(null),
+        onSome: (watermark) =>
+          Option.match(Watermark.windowStart(watermark, overlapMs), {
+            onSome: (since) => Effect.succeed<string | null>(since),
+            // Not a time string we can move back: still a valid string for Stash to compare with.
+            onNone: () =>
+              Effect.logWarning(`stored Stash watermark ${JSON.stringify(watermark)} is not an RFC 3339 time`).pipe(
+                Effect.as<string | null>(watermark)
+              )
+          })
+      })
+
+    const poll = Effect.gen(function*() {
+      const stored = yield* settings.get(SettingKeys.stashWatermark)
+      const since = yield* windowStart(stored)
+      let watermark = Option.getOrNull(stored)
+      let read = 0
+      let queued = 0
+      let duplicates = 0
+      for (let page = 1;; page++) {
+        const result = yield* stash.scenesUpdatedSince({ since, page, perPage })
+        read += result.items.length
+        const known = yield* Ref.get(seen)
+        const fresh = new Map<string, SceneRef>()
+        for (const ref of result.items) {
+          if (known.has(key(ref))) duplicates++
+          else fresh.set(key(ref), ref)
+        }
+        const synced = fresh.size === 0
+          ? []
+          : yield* syncState.getMany(Array.from(new Set(Array.from(fresh.values(), (ref) => ref.id))))
+        const syncedAt = new Map(synced.map((s) => [s.sceneId as string, s.stashUpdatedAt]))
+        const toQueue = new Map<string, SceneRef>()
+        for (const ref of fresh.values()) {
+          if (syncedAt.get(ref.id) === ref.updatedAt) duplicates++
+          else toQueue.set(ref.id, ref)
+        }
+        if (toQueue.size > 0) {
+          yield* queue.enqueueMany(
+            Array.from(toQueue.values(), (ref) => ({ sceneId: ref.id, reason: "poll" as const }))
+          )
+          queued += toQueue.size
+        }
+        yield* Ref.update(seen, (map) => {
+          for (const ref of fresh.values()) map.set(key(ref), ref.updatedAt)
+          return map
+        })
+        const next = result.items.reduce<string | null>((mark, ref) => Watermark.later(mark, ref.updatedAt), watermark)
+        if (next !== null && next !== watermark) {
+          // Only now: the page's jobs are committed, so a crash before this line re-reads instead of skipping.
+          yield* settings.set(SettingKeys.stashWatermark, next)
+          watermark = next
+        }
+        if (result.items.length < perPage || page * perPage >= result.count) break
+      }
+      // Rows older than this window's start will not be returned again: forget them.
+      if (since !== null) {
+        yield* Ref.update(seen, (map) => {
+          for (const [k, updatedAt] of map) if (updatedAt < since) map.delete(k)
+          return map
+        })
+      }
+      if (queued > 0) {
+        yield* Effect.logInfo(`change feed: queued ${queued} changed scene(s)`).pipe(
+          Effect.annotateLogs({ since: since ?? "beginning", watermark: watermark ?? "none" })
+        )
+      }
+      return { read, queued, duplicates, since, watermark } satisfies PollResult
+    }).pipe(Effect.withSpan("ChangeFeed.poll"))
+
+    return ChangeFeed.of({ poll })
+  })
+
+export const layer = (options: ChangeFeedOptions) => Layer.effect(ChangeFeed, make(options))
