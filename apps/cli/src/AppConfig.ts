@@ -1,4 +1,6 @@
 import { FileSystem } from "@effect/platform"
+import type { PathMap } from "@plexsync/domain/PathMap"
+import { PathMapFromString } from "@plexsync/domain/PathMap"
 import { Context, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as NodePath from "node:path"
 import { DurationFromString, durationHint } from "./Duration.js"
@@ -29,12 +31,6 @@ export const allSyncFields: ReadonlyArray<SyncField> = SyncField.literals
 export const LogLevelName = Schema.Literal("debug", "info", "warning", "error")
 export type LogLevelName = typeof LogLevelName.Type
 
-/** One rewrite of `PLEXSYNC_PATH_MAP`: a Stash path starting with `stashPrefix` is seen by Plex under `plexPrefix`. */
-export interface PathRule {
-  readonly stashPrefix: string
-  readonly plexPrefix: string
-}
-
 export type ReconcileInterval =
   | { readonly _tag: "Never" }
   | { readonly _tag: "Every"; readonly name: string; readonly interval: Duration.Duration }
@@ -60,7 +56,7 @@ export interface AppConfigShape {
   readonly plexToken: Option.Option<Redacted.Redacted<string>>
   /** Section titles to match in; empty = every movie section. */
   readonly plexLibraries: ReadonlyArray<string>
-  readonly pathMap: ReadonlyArray<PathRule>
+  readonly pathMap: PathMap
   readonly fields: ReadonlyArray<SyncField>
   readonly preservePlexEdits: boolean
   readonly strictMatching: boolean
@@ -195,47 +191,17 @@ const LogLevel = Schema.transform(Schema.String, Schema.String, {
   encode: (s) => s
 }).pipe(Schema.compose(LogLevelName))
 
-const parsePathMap = (text: string): Array<PathRule> | undefined => {
-  const rules: Array<PathRule> = []
-  for (const segment of text.split(";")) {
-    if (segment.trim() === "") continue
-    const parts = segment.split("=>")
-    if (parts.length !== 2) return undefined
-    const stashPrefix = parts[0]!.trim()
-    const plexPrefix = parts[1]!.trim()
-    if (stashPrefix === "" || plexPrefix === "") return undefined
-    rules.push({ stashPrefix, plexPrefix })
-  }
-  return rules
-}
-
-const PathMapFromString = Schema.transformOrFail(
-  Schema.String,
-  Schema.Array(Schema.Struct({ stashPrefix: Schema.String, plexPrefix: Schema.String })),
-  {
-    strict: true,
-    decode: (s, _, ast) => {
-      const rules = parsePathMap(s)
-      return rules === undefined ? ParseResult.fail(new ParseResult.Type(ast, s)) : ParseResult.succeed(rules)
-    },
-    encode: (rules) => ParseResult.succeed(rules.map((r) => `${r.stashPrefix}=>${r.plexPrefix}`).join(";"))
-  }
-)
-const PathMapFromRecord = Schema.transformOrFail(
+// The file may also give the map as a mapping `{ "/data/": "/media/" }`; both forms are checked by the domain's schema.
+const PathMapFromRecord = Schema.transform(
   Schema.Record({ key: Schema.String, value: Schema.String }),
-  Schema.Array(Schema.Struct({ stashPrefix: Schema.String, plexPrefix: Schema.String })),
+  Schema.String,
   {
     strict: true,
-    decode: (record, _, ast) => {
-      const rules = Object.entries(record).map(([stashPrefix, plexPrefix]) => ({ stashPrefix, plexPrefix }))
-      return rules.some((r) => r.stashPrefix.trim() === "" || r.plexPrefix.trim() === "")
-        ? ParseResult.fail(new ParseResult.Type(ast, record))
-        : ParseResult.succeed(rules)
-    },
-    encode: (rules) => ParseResult.succeed(Object.fromEntries(rules.map((r) => [r.stashPrefix, r.plexPrefix])))
+    decode: (record) => Object.entries(record).map(([stash, plex]) => `${stash}=>${plex}`).join(";"),
+    encode: (text) => Object.fromEntries(text.split(";").map((pair) => pair.split("=>") as [string, string]))
   }
-)
-const PathMap = Schema.Union(PathMapFromString, PathMapFromRecord)
+).pipe(Schema.compose(PathMapFromString))
+const PathMapSetting = Schema.Union(PathMapFromString, PathMapFromRecord)
 
 const HttpAddrFromString = Schema.transformOrFail(
   Schema.String,
@@ -294,6 +260,8 @@ interface Setting {
   /** Default in the same string form a user would write; undefined = no default (none). */
   readonly default?: string
   readonly secret?: boolean
+  /** Add the schema's own message (it names the bad part, e.g. the path-map entry). */
+  readonly detail?: boolean
 }
 
 const settings: ReadonlyArray<Setting> = [
@@ -305,7 +273,8 @@ const settings: ReadonlyArray<Setting> = [
   { key: "plexLibraries", schema: StringList, allowed: "comma-separated Plex library titles" },
   {
     key: "pathMap",
-    schema: PathMap,
+    schema: PathMapSetting,
+    detail: true,
     allowed: "stashPrefix=>plexPrefix pairs separated by ';', e.g. /data/=>/media/"
   },
   {
@@ -442,7 +411,9 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
       problems.push({
         where: setting.secret === true ? `${where} (value hidden)` : where,
         value: shown,
-        problem: `expected ${setting.allowed}`
+        problem: setting.detail === true
+          ? `${firstMessage(result.left)}`
+          : `expected ${setting.allowed}`
       })
       continue
     }
@@ -482,7 +453,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     plexUrl: decoded.plexUrl as string,
     plexToken: optionalSecret("plexToken"),
     plexLibraries: (decoded.plexLibraries as ReadonlyArray<string> | undefined) ?? [],
-    pathMap: (decoded.pathMap as ReadonlyArray<PathRule> | undefined) ?? [],
+    pathMap: (decoded.pathMap as PathMap | undefined) ?? [],
     fields: dedupe(decoded.fields as ReadonlyArray<SyncField>),
     preservePlexEdits: decoded.preservePlexEdits as boolean,
     strictMatching: decoded.strictMatching as boolean,
@@ -504,6 +475,13 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     reconcileScope: decoded.reconcileScope as ReconcileScope,
     shutdownGrace: decoded.shutdownGrace as Duration.Duration
   })
+}
+
+/** The most specific message of a parse error (a custom message names the bad part). */
+const firstMessage = (error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const custom = issues.find((i) => i.message.includes("expected"))
+  return (custom ?? issues[0])?.message ?? "not valid"
 }
 
 const dedupe = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]

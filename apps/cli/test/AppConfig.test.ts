@@ -259,3 +259,16 @@ describe("loadAppConfig", () => {
       assert.include((yield* Effect.flip(load({}, dup.file))).message, "not valid YAML")
     }))
 })
+
+describe("AppConfig path map", () => {
+  it("names the bad entry of a path map", () => {
+    const e = bad(base({ PLEXSYNC_PATH_MAP: "/data=>/media;/other" }))
+    assert.strictEqual(
+      e.message,
+      "PLEXSYNC_PATH_MAP=\"/data=>/media;/other\": entry 2 (\"/other\") has no \"=>\"; expected stashPrefix=>plexPrefix, entries separated by \";\""
+    )
+    const dup = bad(base({}, { pathMap: { "/data": "/a", "/data/": "/b" } }))
+    assert.include(dup.message, "pathMap in /etc/plexsync.yml")
+    assert.include(dup.message, "repeats the Stash prefix")
+  })
+})
