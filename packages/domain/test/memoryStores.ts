@@ -1,7 +1,9 @@
 import { BreakerStore, closedBreaker } from "@plexsync/domain/BreakerStore"
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import type { OutageId, Target } from "@plexsync/domain/Ids"
+import type { SceneId } from "@plexsync/domain/Ids"
 import { Outage, OutageHistory } from "@plexsync/domain/OutageHistory"
+import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import { Clock, Effect, Layer, Option } from "effect"
 
 /** Small in-memory breaker and outage stores for the pure breaker tests (the worker tests use SQLite). */
@@ -56,4 +58,21 @@ export const memoryBreakerStores = () => {
       )
   })
   return { layer: Layer.merge(breakerStore, outageHistory), breakers, outages }
+}
+
+/** An in-memory `SyncState`, with the map exposed for assertions. */
+export const memorySyncState = () => {
+  const states = new Map<SceneId, SceneSyncState>()
+  const layer = Layer.succeed(SyncState, {
+    get: (sceneId) => Effect.sync(() => Option.fromNullable(states.get(sceneId))),
+    getMany: (ids) => Effect.sync(() => ids.flatMap((id) => states.get(id) ?? [])),
+    put: (state) => Effect.sync(() => void states.set(state.sceneId, state)),
+    remove: (sceneId) => Effect.sync(() => void states.delete(sceneId)),
+    forgetMatch: (sceneId) =>
+      Effect.sync(() => {
+        const s = states.get(sceneId)
+        if (s) states.set(sceneId, new SceneSyncState({ ...s, ratingKey: null, plexFile: null }))
+      })
+  })
+  return { layer, states }
 }

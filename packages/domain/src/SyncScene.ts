@@ -1,0 +1,141 @@
+import { Clock, Effect, Option } from "effect"
+import type { MatchAmbiguous, PlexError, StashError } from "./Errors.js"
+import { PlexNotFound, SceneMissing } from "./Errors.js"
+import { diffFields } from "./FieldDiff.js"
+import type { SyncField } from "./FieldMapping.js"
+import { contentHash, imageHash, wantedFields } from "./FieldMapping.js"
+import type { SceneId } from "./Ids.js"
+import type { MatchedVia, Matcher } from "./Matching.js"
+import type { PathMap } from "./PathMap.js"
+import { mapPath } from "./PathMap.js"
+import { PlexClient } from "./PlexClient.js"
+import { StashClient } from "./StashClient.js"
+import type { StoreError } from "./StoreError.js"
+import type { JobReason } from "./SyncJob.js"
+import { SceneSyncState, SyncState } from "./SyncState.js"
+
+export interface SyncSettings {
+  readonly fields: ReadonlySet<SyncField>
+  readonly preservePlexEdits: boolean
+  readonly pathMap: PathMap
+}
+
+/**
+ * Reasons that compare with Plex even when the scene is unchanged since the last sync: a reconciliation found
+ * Plex differing, or a person asked. The diff still sends nothing when Plex already matches.
+ */
+const verifyingReasons: ReadonlySet<JobReason> = new Set(["reconcile", "manual"])
+
+export type SyncOutcome =
+  /** Something was written to Plex. */
+  | {
+    readonly _tag: "Synced"
+    readonly ratingKey: string
+    readonly via: MatchedVia
+    readonly edited: boolean
+    readonly rated: boolean
+    readonly posterUploaded: boolean
+    /** Fields left as a person set them in Plex (preserve mode). */
+    readonly preserved: ReadonlyArray<string>
+  }
+  /** Nothing to write. `checkedPlex`: Plex was read and already matched; otherwise the scene was unchanged. */
+  | { readonly _tag: "Unchanged"; readonly checkedPlex: boolean }
+
+export type SyncSceneError = PlexError | StashError | PlexNotFound | MatchAmbiguous | SceneMissing | StoreError
+
+/**
+ * Syncs one scene. The scene is read fresh from Stash (a job carries no snapshot); an unchanged scene (same
+ * content hash as the last sync) makes no Plex request at all. Otherwise the file is mapped and matched, the
+ * difference goes out as one locked edit plus a rating call, the poster only when its bytes changed — and only
+ * after all of that succeeded is the sync recorded, so a failure half way is retried in full next time.
+ */
+export const syncScene = Effect.fn("SyncScene.sync")(function*(
+  job: { readonly sceneId: SceneId; readonly reason: JobReason },
+  matcher: Matcher,
+  settings: SyncSettings
+) {
+  const stash = yield* StashClient
+  const plex = yield* PlexClient
+  const syncState = yield* SyncState
+
+  const found = yield* stash.findScene(job.sceneId)
+  if (Option.isNone(found)) {
+    return yield* new SceneMissing({ message: `Scene ${job.sceneId} no longer exists in Stash`, sceneId: job.sceneId })
+  }
+  const scene = found.value
+  const previous = Option.getOrNull(yield* syncState.get(scene.id))
+
+  const stashFile = scene.files[0]
+  if (stashFile === undefined) {
+    return yield* new PlexNotFound({ message: `Scene ${scene.id} has no file in Stash, so no Plex item can match it` })
+  }
+  const plexPath = mapPath(settings.pathMap, stashFile).path
+  const wanted = wantedFields(scene, { fields: settings.fields })
+  const hash = contentHash(wanted, { plexFile: plexPath, preservePlexEdits: settings.preservePlexEdits })
+
+  if (previous !== null && previous.contentHash === hash && !verifyingReasons.has(job.reason)) {
+    if (previous.stashUpdatedAt !== scene.updatedAt) {
+      // Changed in Stash in a way Plex does not show (a play count): remember the version, write nothing to Plex.
+      yield* syncState.put(new SceneSyncState({ ...previous, stashUpdatedAt: scene.updatedAt }))
+    }
+    return { _tag: "Unchanged", checkedPlex: false } satisfies SyncOutcome as SyncOutcome
+  }
+
+  const match = yield* matcher.match({
+    plexPath,
+    remembered: previous?.ratingKey ? { ratingKey: previous.ratingKey, plexFile: previous.plexFile } : null
+  })
+  const item = match.item
+  // What plexsync wrote applies to the item it wrote it to; a re-added item starts afresh.
+  const sameItem = previous !== null && previous.ratingKey === item.ratingKey
+  const diff = diffFields(wanted, item, sameItem ? previous.written : null, {
+    preservePlexEdits: settings.preservePlexEdits
+  })
+
+  if (diff.edit !== null) yield* plex.edit(item, diff.edit)
+  if (diff.rating !== null) yield* plex.rate(item.ratingKey, diff.rating.value)
+
+  let posterHash = sameItem ? previous.imageHash : null
+  let posterUploaded = false
+  if (typeof wanted.poster === "string") {
+    const image = yield* stash.screenshot(scene)
+    if (Option.isSome(image)) {
+      const h = imageHash(image.value.bytes)
+      if (h !== posterHash) {
+        yield* plex.uploadPoster(item.ratingKey, image.value)
+        posterUploaded = true
+      }
+      posterHash = h
+    }
+  }
+
+  yield* syncState.put(
+    new SceneSyncState({
+      sceneId: scene.id,
+      stashUpdatedAt: scene.updatedAt,
+      contentHash: hash,
+      ratingKey: item.ratingKey,
+      plexFile: plexPath,
+      imageHash: posterHash,
+      written: diff.written,
+      syncedAt: yield* Clock.currentTimeMillis
+    })
+  )
+
+  if (diff.preserved.length > 0) {
+    yield* Effect.logInfo(`Kept Plex's own ${diff.preserved.join(", ")} of item ${item.ratingKey} (preserve mode)`)
+  }
+  const wrote = diff.edit !== null || diff.rating !== null || posterUploaded
+  const outcome: SyncOutcome = wrote
+    ? {
+      _tag: "Synced",
+      ratingKey: item.ratingKey,
+      via: match.via,
+      edited: diff.edit !== null,
+      rated: diff.rating !== null,
+      posterUploaded,
+      preserved: diff.preserved
+    }
+    : { _tag: "Unchanged", checkedPlex: true }
+  return outcome
+})

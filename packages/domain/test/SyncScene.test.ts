@@ -1,0 +1,264 @@
+import { assert, describe, it } from "@effect/vitest"
+import { PlexServerDown } from "@plexsync/domain/Errors"
+import { allSyncFields, type SyncField } from "@plexsync/domain/FieldMapping"
+import type { SceneId } from "@plexsync/domain/Ids"
+import { defaultMatchOptions, makeMatcher } from "@plexsync/domain/Matching"
+import { parsePathMap } from "@plexsync/domain/PathMap"
+import { PlexItem } from "@plexsync/domain/PlexClient"
+import type { JobReason } from "@plexsync/domain/SyncJob"
+import { syncScene, type SyncSettings } from "@plexsync/domain/SyncScene"
+import * as SimPlex from "@plexsync/testing/SimPlex"
+import * as SimStash from "@plexsync/testing/SimStash"
+import { Effect, Either, Exit, Layer, Option } from "effect"
+import { memorySyncState } from "./memoryStores.js"
+
+const pathMap = Either.getOrThrow(parsePathMap("/stash/media=>/data/scenes"))
+
+const settings = (overrides: Partial<SyncSettings> = {}): SyncSettings => ({
+  fields: new Set(allSyncFields),
+  preservePlexEdits: false,
+  pathMap,
+  ...overrides
+})
+
+const fullScene = (id: number) =>
+  SimStash.sampleScene(id, {
+    title: `Scene ${id}`,
+    details: "Two people, one beach.",
+    date: "2023-07",
+    rating100: 85,
+    studio: { id: "9", name: "Studio Nine" },
+    performers: [{ id: "1", name: "Anna" }, { id: "2", name: "Bob" }],
+    tags: [{ id: "1", name: "Outdoor" }, { id: "2", name: "Beach" }],
+    groups: [{ id: "3", name: "Summer Series" }],
+    files: [`/stash/media/${id}.mp4`]
+  })
+
+const world = (scenes: ReadonlyArray<number> = [1]) => {
+  const state = memorySyncState()
+  const layer = Layer.mergeAll(
+    SimStash.layer({ scenes: scenes.map(fullScene) }),
+    SimPlex.layer({ items: scenes.map((id) => SimPlex.sampleItem(1000 + id, `/data/scenes/${id}.mp4`)) }),
+    state.layer
+  )
+  return { layer, state }
+}
+
+const job = (id: number, reason: JobReason = "hook") => ({ sceneId: String(id) as SceneId, reason })
+
+const run = (id: number, s: SyncSettings = settings(), reason: JobReason = "hook") =>
+  Effect.gen(function*() {
+    const matcher = yield* makeMatcher(defaultMatchOptions)
+    return yield* syncScene(job(id, reason), matcher, s)
+  })
+
+const plexItem = (ratingKey: string) =>
+  Effect.flatMap(SimPlex.SimPlex, (sim) => Effect.map(sim.item(ratingKey), Option.getOrThrow))
+
+const writes = Effect.gen(function*() {
+  const sim = yield* SimPlex.SimPlex
+  return (yield* sim.requests("edit")) + (yield* sim.requests("rate")) + (yield* sim.requests("uploadPoster")) +
+    (yield* sim.requests("scan"))
+})
+
+const assertMatchesScene = (item: PlexItem) => {
+  assert.strictEqual(item.title, "Scene 1")
+  assert.strictEqual(item.summary, "Two people, one beach.")
+  assert.strictEqual(item.studio, "Studio Nine")
+  assert.strictEqual(item.originallyAvailableAt, "2023-07-01")
+  assert.strictEqual(item.userRating, 8.5)
+  assert.deepStrictEqual(item.genres, ["Outdoor", "Beach"])
+  assert.deepStrictEqual(item.actors, ["Anna", "Bob"])
+  assert.deepStrictEqual(item.collections, ["Studio Nine", "Summer Series"])
+}
+
+describe("syncing one scene", () => {
+  it.effect("writes every field in one locked edit, the rating, and the poster; records the sync", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const outcome = yield* run(1)
+      assert.strictEqual(outcome._tag, "Synced")
+      const item = yield* plexItem("1001")
+      assertMatchesScene(item)
+      assert.deepStrictEqual(yield* sim.requestCounts, {
+        sections: 1,
+        findByFile: 1,
+        getItem: 1,
+        edit: 1,
+        rate: 1,
+        uploadPoster: 1
+      })
+      for (const f of ["title", "summary", "studio", "originallyAvailableAt", "genre", "actor", "collection"]) {
+        assert.include(item.lockedFields, f)
+      }
+      assert.isTrue(Option.isSome(yield* sim.poster("1001")))
+      const recorded = w.state.states.get("1" as SceneId)!
+      assert.strictEqual(recorded.ratingKey, "1001")
+      assert.strictEqual(recorded.plexFile, "/data/scenes/1.mp4")
+      assert.isNotNull(recorded.imageHash)
+      assert.deepStrictEqual(recorded.written.genres, ["Outdoor", "Beach"])
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("an unchanged scene makes zero Plex requests, not even a read", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const stash = yield* SimStash.SimStash
+      yield* run(1)
+      yield* sim.resetCounts
+      yield* stash.resetCounts
+      const again = yield* run(1)
+      assert.deepStrictEqual(again, { _tag: "Unchanged", checkedPlex: false })
+      assert.strictEqual(yield* sim.requests(), 0)
+      assert.deepStrictEqual(yield* stash.requestCounts, { findScene: 1 })
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("a change sends only the changed field; the poster only when its bytes change", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const stash = yield* SimStash.SimStash
+      yield* stash.setScreenshot("1", { bytes: new Uint8Array([1, 2, 3]), contentType: "image/jpeg" })
+      yield* run(1)
+      yield* sim.resetCounts
+      yield* stash.updateScene("1", { title: "Renamed" })
+      const outcome = yield* run(1)
+      assert.strictEqual(outcome._tag, "Synced")
+      const edits = (yield* sim.log).filter((r) => r.op === "edit")
+      assert.strictEqual(edits.length, 1)
+      const sent = (edits[0]!.detail as { edit: { scalars: object; tags: object } }).edit
+      assert.deepStrictEqual(sent.scalars, { title: "Renamed" })
+      assert.deepStrictEqual(sent.tags, {})
+      assert.strictEqual(yield* sim.requests("rate"), 0)
+      assert.strictEqual(yield* sim.posterUploads("1001"), 1, "same bytes: no second upload")
+      // a new cover uploads once
+      yield* stash.setScreenshot("1", { bytes: new Uint8Array([9, 9]), contentType: "image/png" })
+      yield* stash.updateScene("1", { screenshot: "http://stash.test/scene/1/screenshot?t=2" })
+      yield* run(1)
+      assert.strictEqual(yield* sim.posterUploads("1001"), 2)
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("tags removed in Stash leave Plex; a person's Plex tag stays", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const stash = yield* SimStash.SimStash
+      yield* run(1)
+      // a person adds a genre in Plex
+      const item = yield* plexItem("1001")
+      yield* sim.addItem(new PlexItem({ ...item, genres: [...item.genres, "Favourite"] }))
+      yield* stash.updateScene("1", { tags: [{ id: "1", name: "Outdoor" }, { id: "7", name: "Sunset" }] })
+      yield* run(1)
+      assert.deepStrictEqual([...(yield* plexItem("1001")).genres].sort(), ["Favourite", "Outdoor", "Sunset"])
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("locked fields survive an agent refresh", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* run(1)
+      yield* sim.refreshFromAgent("1001", { title: "agent title", summary: "agent", genre: ["agent"] })
+      assertMatchesScene(yield* plexItem("1001"))
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("a deleted scene is SceneMissing", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const stash = yield* SimStash.SimStash
+      yield* stash.deleteScenes(["1"])
+      const exit = yield* Effect.exit(run(1))
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "SceneMissing")
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("never records a sync before the Plex write succeeded; the retry writes it", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.failNext("edit", new PlexServerDown({ message: "reset", code: "ECONNRESET" }))
+      const exit = yield* Effect.exit(run(1))
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexServerDown")
+      assert.isFalse(w.state.states.has("1" as SceneId))
+      yield* sim.failNext("uploadPoster", new PlexServerDown({ message: "reset", code: "ECONNRESET" }))
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(run(1))))
+      assert.isFalse(w.state.states.has("1" as SceneId), "a failed poster upload records nothing either")
+      assert.strictEqual((yield* run(1))._tag, "Synced")
+      assertMatchesScene(yield* plexItem("1001"))
+      assert.strictEqual(yield* sim.requests("edit"), 2, "the edit that went through is not sent again")
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("a toggled-off field is left untouched; a cleared field is cleared", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const stash = yield* SimStash.SimStash
+      const item = yield* plexItem("1001")
+      yield* sim.addItem(new PlexItem({ ...item, summary: "Plex's own", studio: "Old" }))
+      const without: ReadonlyArray<SyncField> = allSyncFields.filter((f) => f !== "summary" && f !== "poster")
+      yield* stash.updateScene("1", { studio: null })
+      yield* run(1, settings({ fields: new Set(without) }))
+      const after = yield* plexItem("1001")
+      assert.strictEqual(after.summary, "Plex's own")
+      assert.strictEqual(after.studio, null)
+      assert.strictEqual(yield* sim.requests("uploadPoster"), 0)
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("all fields off: nothing is written, the job still succeeds", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      assert.deepStrictEqual(yield* run(1, settings({ fields: new Set() })), { _tag: "Unchanged", checkedPlex: true })
+      assert.strictEqual(yield* writes, 0)
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("preserve mode fills empty fields and keeps a person's", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const item = yield* plexItem("1001")
+      yield* sim.addItem(
+        new PlexItem({ ...item, studio: "Mine", lockedFields: ["studio"] })
+      )
+      yield* run(1, settings({ preservePlexEdits: true }))
+      const after = yield* plexItem("1001")
+      assert.strictEqual(after.studio, "Mine")
+      assert.strictEqual(after.summary, "Two people, one beach.")
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("a reconcile job compares with Plex even when the scene is unchanged, and repairs drift", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* run(1)
+      const item = yield* plexItem("1001")
+      yield* sim.addItem(new PlexItem({ ...item, title: "edited by hand" }))
+      assert.strictEqual((yield* run(1, settings(), "hook"))._tag, "Unchanged")
+      assert.strictEqual((yield* run(1, settings(), "reconcile"))._tag, "Synced")
+      assert.strictEqual((yield* plexItem("1001")).title, "Scene 1")
+      yield* sim.resetCounts
+      assert.deepStrictEqual(yield* run(1, settings(), "reconcile"), { _tag: "Unchanged", checkedPlex: true })
+      assert.strictEqual(yield* writes, 0)
+    }).pipe(Effect.provide(w.layer))
+  })
+
+  it.effect("a file Plex has not scanned yet is PlexNotFound and triggers one folder scan", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.removeItem("1001")
+      const exit = yield* Effect.exit(run(1))
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexNotFound")
+      assert.deepStrictEqual((yield* sim.scans).map((s) => s.folder), ["/data/scenes"])
+      assert.isFalse(w.state.states.has("1" as SceneId))
+    }).pipe(Effect.provide(w.layer))
+  })
+})
