@@ -1,0 +1,105 @@
+import { Millis, SceneId } from "@plexsync/domain/Ids"
+import type { SyncStateService } from "@plexsync/domain/SyncState"
+import { SceneSyncState, SyncState, WrittenFields } from "@plexsync/domain/SyncState"
+import { Effect, Either, Layer, Option, Schema } from "effect"
+import { Database } from "./Database.js"
+import { chunksOf } from "./JobRows.js"
+import { rowDecoder } from "./SqliteErrors.js"
+
+interface SyncStateRecord {
+  readonly scene_id: string
+}
+
+const SyncStateRow = Schema.Struct({
+  scene_id: SceneId,
+  stash_updated_at: Schema.String,
+  content_hash: Schema.String,
+  rating_key: Schema.NullOr(Schema.String),
+  plex_file: Schema.NullOr(Schema.String),
+  image_hash: Schema.NullOr(Schema.String),
+  written: Schema.parseJson(WrittenFields),
+  synced_at: Millis
+})
+
+const decodeRow = rowDecoder(SyncStateRow, "sync_state")
+const encodeWritten = Schema.encode(Schema.parseJson(WrittenFields))
+
+const IN_CHUNK = 500
+
+/**
+ * Per-scene sync state on the `sync_state` table. A damaged row is logged and read as "no state": the scene is
+ * then matched and written afresh, and `put` replaces the row — safer than failing every sync of that scene.
+ */
+export const make = Effect.gen(function*() {
+  const db = yield* Database
+  const sql = db.sql
+
+  const decode = (row: SyncStateRecord) =>
+    Either.match(decodeRow(row, row.scene_id), {
+      onLeft: (error) =>
+        Effect.as(
+          Effect.logWarning(`${error.message} The scene is treated as never synced.`),
+          Option.none<SceneSyncState>()
+        ),
+      onRight: (r) =>
+        Effect.succeedSome(
+          new SceneSyncState({
+            sceneId: r.scene_id,
+            stashUpdatedAt: r.stash_updated_at,
+            contentHash: r.content_hash,
+            ratingKey: r.rating_key,
+            plexFile: r.plex_file,
+            imageHash: r.image_hash,
+            written: r.written,
+            syncedAt: r.synced_at
+          }, true)
+        )
+    })
+
+  const get = Effect.fn("SyncState.get")(function*(sceneId: SceneId) {
+    const rows = yield* sql<SyncStateRecord>`SELECT * FROM sync_state WHERE scene_id = ${sceneId}`
+    return rows[0] === undefined ? Option.none<SceneSyncState>() : yield* decode(rows[0])
+  }, db.mapError)
+
+  const getMany = Effect.fn("SyncState.getMany")(function*(sceneIds: ReadonlyArray<SceneId>) {
+    const out: Array<SceneSyncState> = []
+    for (const chunk of chunksOf([...new Set(sceneIds)], IN_CHUNK)) {
+      const rows = yield* sql<SyncStateRecord>`SELECT * FROM sync_state WHERE scene_id IN ${sql.in(chunk)}`
+      for (const row of rows) {
+        const state = yield* decode(row)
+        if (Option.isSome(state)) out.push(state.value)
+      }
+    }
+    return out as ReadonlyArray<SceneSyncState>
+  }, db.mapError)
+
+  const put = Effect.fn("SyncState.put")(function*(state: SceneSyncState) {
+    const written = yield* Effect.orDie(encodeWritten(state.written))
+    const row = {
+      scene_id: state.sceneId,
+      stash_updated_at: state.stashUpdatedAt,
+      content_hash: state.contentHash,
+      rating_key: state.ratingKey,
+      plex_file: state.plexFile,
+      image_hash: state.imageHash,
+      written,
+      synced_at: state.syncedAt
+    }
+    yield* sql`INSERT INTO sync_state ${sql.insert(row)} ON CONFLICT (scene_id) DO UPDATE SET
+      stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
+      rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
+      written = excluded.written, synced_at = excluded.synced_at`
+  }, db.mapError)
+
+  const remove = Effect.fn("SyncState.remove")(function*(sceneId: SceneId) {
+    yield* sql`DELETE FROM sync_state WHERE scene_id = ${sceneId}`
+  }, db.mapError)
+
+  const forgetMatch = Effect.fn("SyncState.forgetMatch")(function*(sceneId: SceneId) {
+    yield* sql`UPDATE sync_state SET rating_key = NULL, plex_file = NULL WHERE scene_id = ${sceneId}`
+  }, db.mapError)
+
+  return SyncState.of({ get, getMany, put, remove, forgetMatch } satisfies SyncStateService)
+})
+
+export const layer: Layer.Layer<SyncState, never, Database> = Layer.effect(SyncState, make)

@@ -1,0 +1,199 @@
+import { SqlClient } from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import { BreakerState, BreakerStore, closedBreaker } from "@plexsync/domain/BreakerStore"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
+import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
+import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import { Effect, Option, TestClock } from "effect"
+import { freshStore, scene } from "./support.js"
+
+describe("OutageHistory on SQLite", () => {
+  it.scoped("keeps at most one open outage per target; open returns the one already open", () =>
+    Effect.gen(function*() {
+      const outages = yield* OutageHistory
+      const sql = yield* SqlClient
+      const plex = yield* outages.open("plex", { startedAt: 1000, cause: "ECONNREFUSED" })
+      const again = yield* outages.open("plex", { startedAt: 2000, cause: "later" })
+      const stash = yield* outages.open("stash", { startedAt: 1500, cause: null })
+      assert.strictEqual(again.id, plex.id)
+      assert.strictEqual(again.startedAt, 1000)
+      assert.strictEqual(again.cause, "ECONNREFUSED")
+      assert.notStrictEqual(stash.id, plex.id)
+      assert.deepStrictEqual(Option.map(yield* outages.current("plex"), (o) => o.id), Option.some(plex.id))
+      // The partial unique index itself refuses a second open outage for a target.
+      const refused = yield* Effect.flip(
+        sql`INSERT INTO outages (target, started_at) VALUES ('plex', 3000)`
+      )
+      assert.strictEqual(refused._tag, "SqlError")
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("close ends the open outage (never before its start); a new one can open after", () =>
+    Effect.gen(function*() {
+      const outages = yield* OutageHistory
+      const first = yield* outages.open("plex", { startedAt: 1000, cause: null })
+      yield* outages.addAffected(first.id, 5)
+      yield* outages.addAffected(first.id, 2)
+      const closed = Option.getOrThrow(yield* outages.close("plex", 4000))
+      assert.strictEqual(closed.endedAt, 4000)
+      assert.strictEqual(closed.jobsAffected, 7)
+      assert.isTrue(Option.isNone(yield* outages.close("plex", 5000)))
+      assert.isTrue(Option.isNone(yield* outages.current("plex")))
+      const second = yield* outages.open("plex", { startedAt: 6000, cause: null })
+      const skewed = Option.getOrThrow(yield* outages.close("plex", 5000))
+      assert.strictEqual(skewed.endedAt, 6000)
+      yield* outages.open("stash", { startedAt: 7000, cause: null })
+      assert.deepStrictEqual((yield* outages.list({ limit: 10 })).map((o) => o.startedAt), [7000, 6000, 1000])
+      assert.deepStrictEqual((yield* outages.list({ limit: 10, target: "plex" })).map((o) => o.id), [
+        second.id,
+        first.id
+      ])
+      assert.deepStrictEqual((yield* outages.list({ limit: 1 })).length, 1)
+      assert.deepStrictEqual(Option.map(yield* outages.lastCompleted(), (o) => o.id), Option.some(second.id))
+      assert.deepStrictEqual(Option.map(yield* outages.lastCompleted("stash"), (o) => o.id), Option.none())
+      assert.deepStrictEqual(Option.map(yield* outages.get(first.id), (o) => o.endedAt), Option.some(4000))
+    }).pipe(Effect.provide(freshStore())))
+})
+
+describe("BreakerStore on SQLite", () => {
+  it.scoped("reads a closed breaker until one is stored; put replaces the target's state", () =>
+    Effect.gen(function*() {
+      const breakers = yield* BreakerStore
+      const sql = yield* SqlClient
+      yield* TestClock.setTime(500)
+      assert.deepStrictEqual(yield* breakers.get("plex"), closedBreaker("plex", 500))
+      const open = new BreakerState({
+        target: "plex",
+        state: "open",
+        consecutiveFailures: 5,
+        openedAt: 400,
+        nextProbeAt: 10_400,
+        probeAttempt: 2,
+        lastError: "ECONNREFUSED",
+        updatedAt: 450
+      })
+      yield* breakers.put(open)
+      assert.deepStrictEqual(yield* breakers.get("plex"), open)
+      assert.strictEqual((yield* breakers.get("stash")).state, "closed")
+      const halfOpen = new BreakerState({ ...open, state: "half_open", updatedAt: 11_000 })
+      yield* breakers.put(halfOpen)
+      assert.deepStrictEqual(yield* breakers.get("plex"), halfOpen)
+      yield* sql`UPDATE breakers SET state = 'ajar' WHERE target = 'plex'`
+      assert.strictEqual((yield* breakers.get("plex")).state, "closed")
+    }).pipe(Effect.provide(freshStore())))
+})
+
+const syncState = (n: number, overrides: Partial<ConstructorParameters<typeof SceneSyncState>[0]> = {}) =>
+  new SceneSyncState({
+    sceneId: scene(n),
+    stashUpdatedAt: "2024-05-01T10:00:00Z",
+    contentHash: `hash-${n}`,
+    ratingKey: `${n + 1000}`,
+    plexFile: `/media/${n}.mp4`,
+    imageHash: null,
+    written: {
+      scalars: { title: `Scene ${n}`, summary: null },
+      rating: 4.5,
+      genres: ["a"],
+      actors: [],
+      collections: []
+    },
+    syncedAt: 1234,
+    ...overrides
+  })
+
+describe("SyncState on SQLite", () => {
+  it.scoped("puts, gets, replaces, removes and forgets a match", () =>
+    Effect.gen(function*() {
+      const states = yield* SyncState
+      const sql = yield* SqlClient
+      assert.isTrue(Option.isNone(yield* states.get(scene(1))))
+      yield* states.put(syncState(1))
+      assert.deepStrictEqual(yield* states.get(scene(1)), Option.some(syncState(1)))
+      yield* states.put(syncState(1, { contentHash: "changed", syncedAt: 9999 }))
+      assert.strictEqual(Option.getOrThrow(yield* states.get(scene(1))).contentHash, "changed")
+      yield* states.forgetMatch(scene(1))
+      const forgotten = Option.getOrThrow(yield* states.get(scene(1)))
+      assert.isNull(forgotten.ratingKey)
+      assert.isNull(forgotten.plexFile)
+      assert.strictEqual(forgotten.contentHash, "changed")
+      assert.deepStrictEqual(forgotten.written, syncState(1).written)
+      yield* states.remove(scene(1))
+      assert.isTrue(Option.isNone(yield* states.get(scene(1))))
+      yield* states.put(syncState(2))
+      yield* sql`UPDATE sync_state SET written = 'not json' WHERE scene_id = '2'`
+      assert.isTrue(Option.isNone(yield* states.get(scene(2))))
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("getMany looks up many scenes at once", () =>
+    Effect.gen(function*() {
+      const states = yield* SyncState
+      for (const n of [3, 700, 1201]) yield* states.put(syncState(n))
+      const ids = Array.from({ length: 1300 }, (_, i) => scene(i + 1))
+      const found = yield* states.getMany(ids)
+      assert.deepStrictEqual(found.map((s) => s.sceneId).sort(), ["1201", "3", "700"])
+      assert.deepStrictEqual(yield* states.getMany([]), [])
+    }).pipe(Effect.provide(freshStore())))
+})
+
+describe("Settings and ProcessLease on SQLite", () => {
+  it.scoped("settings are a small key-value store", () =>
+    Effect.gen(function*() {
+      const settings = yield* Settings
+      assert.isTrue(Option.isNone(yield* settings.get(SettingKeys.stashWatermark)))
+      yield* settings.set(SettingKeys.stashWatermark, "2024-05-01T10:00:00Z")
+      yield* settings.set(SettingKeys.plexClientIdentifier, "abc")
+      yield* settings.set(SettingKeys.stashWatermark, "2024-05-02T10:00:00Z")
+      assert.deepStrictEqual(yield* settings.get(SettingKeys.stashWatermark), Option.some("2024-05-02T10:00:00Z"))
+      assert.deepStrictEqual(yield* settings.get(SettingKeys.plexClientIdentifier), Option.some("abc"))
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("a process lease has one holder until it expires or is released", () =>
+    Effect.gen(function*() {
+      const leases = yield* ProcessLease
+      assert.isTrue(yield* leases.acquire("worker", "a", 10_000))
+      assert.isFalse(yield* leases.acquire("worker", "b", 10_000))
+      assert.isTrue(yield* leases.acquire("other", "b", 10_000))
+      yield* TestClock.adjust(5000)
+      assert.isTrue(yield* leases.acquire("worker", "a", 10_000))
+      assert.deepStrictEqual(yield* leases.holder("worker"), Option.some({ holder: "a", until: 15_000 }))
+      yield* TestClock.adjust(9_999)
+      assert.isFalse(yield* leases.acquire("worker", "b", 10_000))
+      yield* TestClock.adjust(1)
+      assert.isTrue(Option.isNone(yield* leases.holder("worker")))
+      assert.isTrue(yield* leases.acquire("worker", "b", 10_000))
+      yield* leases.release("worker", "a")
+      assert.deepStrictEqual(Option.map(yield* leases.holder("worker"), (h) => h.holder), Option.some("b"))
+      yield* leases.release("worker", "b")
+      assert.isTrue(Option.isNone(yield* leases.holder("worker")))
+      assert.isTrue(yield* leases.acquire("worker", "a", 10_000))
+    }).pipe(Effect.provide(freshStore())))
+})
+
+const result = (recovered: number): RecoveryResult => ({
+  window: { from: 1000, to: 2000, outageId: null },
+  errorTags: ["PlexServerDown"],
+  dryRun: false,
+  recovered,
+  skippedAlreadyQueued: 1,
+  skippedPlexDown: 0,
+  skippedSceneMissing: 0,
+  failed: 0,
+  recoveredSceneIds: [scene(1)]
+})
+
+describe("RecoveryLog on SQLite", () => {
+  it.scoped("records runs and lists them newest first", () =>
+    Effect.gen(function*() {
+      const log = yield* RecoveryLog
+      assert.isTrue(Option.isNone(yield* log.latest))
+      const first = yield* log.record({ startedAt: 10, finishedAt: 20, trigger: "automatic", result: result(1) })
+      const second = yield* log.record({ startedAt: 30, finishedAt: 40, trigger: "manual", result: result(2) })
+      assert.deepStrictEqual(first.result, result(1))
+      assert.strictEqual(first.trigger, "automatic")
+      assert.deepStrictEqual(Option.map(yield* log.latest, (r) => r.id), Option.some(second.id))
+      assert.deepStrictEqual((yield* log.list({ limit: 10 })).map((r) => r.result.recovered), [2, 1])
+      assert.strictEqual((yield* log.list({ limit: 1 })).length, 1)
+    }).pipe(Effect.provide(freshStore())))
+})
