@@ -1,3 +1,4 @@
+import { formatDuration } from "@plexsync/cli/Present"
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
@@ -30,20 +31,8 @@ export interface PageModel {
 const escape = (text: string) =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
 
-/** `1h 5m`, `42s`, `3d 4h`: the two largest units. */
-export const duration = (ms: number): string => {
-  const s = Math.max(0, Math.round(ms / 1000))
-  const units: Array<readonly [number, string]> = [
-    [Math.floor(s / 86_400), "d"],
-    [Math.floor((s % 86_400) / 3600), "h"],
-    [Math.floor((s % 3600) / 60), "m"],
-    [s % 60, "s"]
-  ]
-  const first = units.findIndex(([n]) => n > 0)
-  if (first === -1) return ms > 0 ? `${Math.round(ms)}ms` : "0s"
-  const next = units[first + 1]
-  return [units[first]!, ...(next !== undefined && next[0] > 0 ? [next] : [])].map(([n, u]) => `${n}${u}`).join(" ")
-}
+/** `1h 5m`, `42s`, `3d 4h`: as the CLI writes durations. */
+export const duration = formatDuration
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
