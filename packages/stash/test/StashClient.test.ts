@@ -7,7 +7,10 @@ import { StashClient } from "@plexsync/domain/StashClient"
 import type { StashClientOptions } from "@plexsync/stash/StashClientLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakeStash from "@plexsync/testing/FakeStash"
+import { loadRealStashSchema, realStashSchemaAvailable, realStashSchemaMissing } from "@plexsync/testing/StashSpecs"
 import { Effect, Layer, Option, Redacted } from "effect"
+import type { OperationDefinitionNode } from "graphql"
+import { getVariableValues, Kind, parse, validate } from "graphql"
 
 /** Asserts the tag and narrows to that error's type. */
 const expectTag = <T extends StashError["_tag"]>(error: StashError, tag: T): Extract<StashError, { _tag: T }> => {
@@ -397,6 +400,7 @@ describe("StashClientLive faults", () => {
     it.scopedLive(`connection refused is classified the same through the ${name} client`, () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
+        assert.isTrue((yield* client.health).healthy) // leaves a pooled keep-alive connection behind
         yield* fake.stopListening
         const error = expectTag(yield* client.findScene("1" as SceneId).pipe(Effect.flip), "StashUnavailable")
         assert.strictEqual(error.code, "ECONNREFUSED")
@@ -483,4 +487,52 @@ describe("StashClientLive faults", () => {
       assert.strictEqual(error.status, 404)
       assert.include(error.message, "URL")
     }).pipe(Effect.provide(http)))
+})
+
+describe("what the client puts on the wire", () => {
+  if (!realStashSchemaAvailable) console.warn(realStashSchemaMissing("the requests the Stash client sends"))
+
+  it.scopedLive.skipIf(!realStashSchemaAvailable)(
+    "every request (document and variables) of every operation is valid against Stash's real schema",
+    () =>
+      Effect.gen(function*() {
+        const schema = loadRealStashSchema()
+        const { client, fake } = yield* setup({}, { batchSize: 2 })
+        const { bare, full } = populate(fake)
+        const scene = Option.getOrThrow(yield* client.findScene(full.id as SceneId))
+        yield* client.health
+        yield* client.findScenes(ids(full.id, bare.id, "404"))
+        yield* client.existingSceneIds(ids(full.id, "9", "3000000000"))
+        yield* client.scenesUpdatedSince({ since: null, page: 1, perPage: 2 })
+        yield* client.scenesUpdatedSince({ since: scene.updatedAt, page: 2, perPage: 2 })
+        yield* client.listScenes({ page: 1, perPage: 2 })
+        yield* client.listScenes({ page: 1, perPage: 2, createdSince: scene.createdAt })
+        yield* client.screenshot(scene)
+
+        const graphqlRequests = fake.requests.filter((request) => request.path === "/graphql")
+        const operations = new Set(graphqlRequests.map((request) => request.operationName))
+        assert.deepStrictEqual([...operations].sort(), [
+          "SceneById",
+          "SceneExists",
+          "SceneIdsInRange",
+          "ScenesByIds",
+          "ScenesCreatedSince",
+          "ScenesPage",
+          "ScenesUpdatedAll",
+          "ScenesUpdatedSince",
+          "StashHealth",
+          "StashSceneFields"
+        ])
+        for (const request of graphqlRequests) {
+          const document = parse(request.query ?? "")
+          assert.deepStrictEqual(validate(schema, document).map((e) => e.message), [], request.operationName ?? "")
+          const operation = document.definitions.find((d): d is OperationDefinitionNode =>
+            d.kind === Kind.OPERATION_DEFINITION && d.name?.value === request.operationName
+          )
+          assert.isDefined(operation, `${request.operationName} names its operation`)
+          const coerced = getVariableValues(schema, operation?.variableDefinitions ?? [], request.variables)
+          assert.deepStrictEqual(coerced.errors?.map((e) => e.message) ?? [], [], request.operationName ?? "")
+        }
+      }).pipe(Effect.provide(http))
+  )
 })

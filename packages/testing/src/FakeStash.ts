@@ -164,8 +164,9 @@ export class FakeStashServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     for (const socket of this.sockets) socket.destroy()
     await closed
-    // Let the clients in this process see their pooled sockets close before the next request.
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    // Let clients in this process see their pooled keep-alive sockets close, so that their next request
+    // opens a new connection (refused) rather than writing to a dead one (reset).
+    await new Promise<void>((resolve) => setTimeout(resolve, 5))
   }
 
   /** Listen again on the same port, as a restarted Stash would. */
