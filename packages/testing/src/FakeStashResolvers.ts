@@ -51,6 +51,22 @@ interface FindFilter {
   readonly direction?: "ASC" | "DESC" | null
 }
 
+interface SceneUpdateInput {
+  readonly id: string
+  readonly title?: string | null
+  readonly code?: string | null
+  readonly details?: string | null
+  readonly director?: string | null
+  readonly urls?: ReadonlyArray<string> | null
+  readonly date?: string | null
+  readonly rating100?: number | null
+  readonly organized?: boolean | null
+  readonly studio_id?: string | null
+  readonly performer_ids?: ReadonlyArray<string> | null
+  readonly tag_ids?: ReadonlyArray<string> | null
+  readonly groups?: ReadonlyArray<{ readonly group_id: string; readonly scene_index?: number | null }> | null
+}
+
 /** Go's `strconv.Atoi` failure, which is what Stash reports for an id that is not a number. */
 const parseId = (id: string): number => {
   if (!/^[+-]?[0-9]+$/.test(id)) throw new Error(`strconv.Atoi: parsing ${JSON.stringify(id)}: invalid syntax`)
@@ -338,6 +354,42 @@ export const rootValue = {
         matchString(scene.files.map((file) => file.path), { value: `(?i)${q}`, modifier: "MATCHES_REGEX" })
       )
     return resultView(page(matching, { ...args.filter, q: null }), context)
+  },
+  /** Only the fields present in the input change (null clears), as Stash's partial update does. */
+  sceneUpdate: (args: { readonly input: SceneUpdateInput }, context: ResolverContext) => {
+    guard(context)
+    const { input } = args
+    const id = String(parseId(input.id))
+    if (context.state.scene(id) === undefined) throw new Error(`scene with id ${input.id} not found`)
+    const has = (key: keyof SceneUpdateInput) => Object.prototype.hasOwnProperty.call(input, key)
+    const scene = context.state.updateScene(id, {
+      ...(has("title") ? { title: input.title ?? null } : {}),
+      ...(has("code") ? { code: input.code ?? null } : {}),
+      ...(has("details") ? { details: input.details ?? null } : {}),
+      ...(has("director") ? { director: input.director ?? null } : {}),
+      ...(has("urls") ? { urls: input.urls ?? [] } : {}),
+      ...(has("date") ? { date: input.date === "" ? null : input.date ?? null } : {}),
+      ...(has("rating100") ? { rating100: input.rating100 ?? null } : {}),
+      ...(has("organized") ? { organized: input.organized ?? false } : {}),
+      ...(has("studio_id") ? { studioId: input.studio_id ?? null } : {}),
+      ...(has("performer_ids") ? { performerIds: input.performer_ids ?? [] } : {}),
+      ...(has("tag_ids") ? { tagIds: input.tag_ids ?? [] } : {}),
+      ...(has("groups")
+        ? {
+          groups: (input.groups ?? []).map((entry) => ({
+            groupId: entry.group_id,
+            sceneIndex: entry.scene_index ?? null
+          }))
+        }
+        : {})
+    })
+    return sceneView(scene, context)
+  },
+  sceneDestroy: (args: { readonly input: { readonly id: string } }, context: ResolverContext) => {
+    guard(context)
+    const id = String(parseId(args.input.id))
+    if (!context.state.deleteScene(id)) throw new Error(`scene with id ${args.input.id} not found`)
+    return true
   },
   systemStatus: (_args: unknown, context: ResolverContext) => {
     guard(context)

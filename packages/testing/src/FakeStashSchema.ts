@@ -12,6 +12,11 @@ const sceneListFields = {
   legacy: `  movies: [SceneMovie!]!`
 } as const
 
+const sceneUpdateListFields = {
+  current: `  groups: [SceneGroupInput!]`,
+  legacy: ``
+} as const
+
 export type FakeStashSchemaVersion = keyof typeof sceneListFields
 
 export const fakeStashSdl = (version: FakeStashSchemaVersion = "current"): string => `
@@ -34,6 +39,40 @@ type Query {
 
   systemStatus: SystemStatus!
   version: Version!
+}
+
+"Lets a demo or a test edit the library over HTTP as a user would in Stash's UI."
+type Mutation {
+  sceneUpdate(input: SceneUpdateInput!): Scene
+  sceneDestroy(input: SceneDestroyInput!): Boolean!
+}
+
+input SceneGroupInput {
+  group_id: ID!
+  scene_index: Int
+}
+
+input SceneUpdateInput {
+  clientMutationId: String
+  id: ID!
+  title: String
+  code: String
+  details: String
+  director: String
+  urls: [String!]
+  date: String
+  rating100: Int
+  organized: Boolean
+  studio_id: ID
+  performer_ids: [ID!]
+${sceneUpdateListFields[version]}
+  tag_ids: [ID!]
+}
+
+input SceneDestroyInput {
+  id: ID!
+  delete_file: Boolean
+  delete_generated: Boolean
 }
 
 type Version {

@@ -253,6 +253,33 @@ describe("fake Stash: Stash's query semantics", () => {
       })
     }))
 
+  it.scopedLive("edits and deletes scenes through Stash's own mutations, bumping updated_at", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeStash.start({ now: () => Date.UTC(2025, 4, 1), utcOffsetMinutes: 0 })
+      const tag = fake.state.addTag({ name: "T" })
+      fake.state.addScene({ id: "1", title: "Before", details: "kept" })
+      fake.state.advanceClock(5000)
+      const update = yield* post(fake.url, {
+        query: "mutation U($input: SceneUpdateInput!) { sceneUpdate(input: $input) { title details date updated_at " +
+          "tags { name } } }",
+        variables: { input: { id: "1", title: "After", date: "2020-05", tag_ids: [tag.id] } }
+      })
+      assert.deepStrictEqual(update.json.data.sceneUpdate, {
+        title: "After",
+        details: "kept",
+        date: "2020-05",
+        updated_at: "2025-05-01T00:00:05Z",
+        tags: [{ name: "T" }]
+      })
+      const destroy = "mutation D($id: ID!) { sceneDestroy(input: { id: $id }) }"
+      assert.deepStrictEqual((yield* post(fake.url, { query: destroy, variables: { id: "1" } })).json.data, {
+        sceneDestroy: true
+      })
+      assert.strictEqual(fake.state.sceneCount, 0)
+      const again = yield* post(fake.url, { query: destroy, variables: { id: "1" } })
+      assert.include(again.json.errors[0].message, "not found")
+    }))
+
   it.scopedLive("seeds a varied library", () =>
     Effect.gen(function*() {
       const fake = yield* FakeStash.start()
