@@ -1,0 +1,126 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ProcessLease } from "@plexsync/domain/Settings"
+import { Deferred, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import * as path from "node:path"
+import * as RunnerState from "../src/RunnerState.js"
+import { superviseWorker, workerLeaseName, WorkerSlot } from "../src/WorkerLease.js"
+import { storeAt, tempDir } from "./support.js"
+
+const leaseMs = 15_000
+const graceMs = 10_000
+
+/**
+ * A worker that records what happens to it: it runs until told to stop, then needs `finishMs` for its in-flight
+ * jobs (forever when null), and notes an interruption (which is when a real worker releases job leases).
+ */
+const recordingSlot = (name: string, log: Ref.Ref<Array<string>>, finishMs: number | null) =>
+  Layer.succeed(WorkerSlot, {
+    run: (stop) =>
+      Effect.gen(function*() {
+        yield* Ref.update(log, (l) => [...l, `${name} started`])
+        yield* stop
+        yield* Ref.update(log, (l) => [...l, `${name} stops claiming`])
+        yield* finishMs === null ? Effect.never : Effect.sleep(finishMs)
+        yield* Ref.update(log, (l) => [...l, `${name} finished in-flight jobs`])
+      }).pipe(Effect.onInterrupt(() => Ref.update(log, (l) => [...l, `${name} interrupted: leases released`])))
+  })
+
+/** One scheduler process: its own connection to the database, its own state. */
+const process = (filename: string, name: string, log: Ref.Ref<Array<string>>, finishMs: number | null) =>
+  Layer.mergeAll(recordingSlot(name, log, finishMs), RunnerState.layer(name)).pipe(
+    Layer.provideMerge(storeAt(filename))
+  )
+
+/** Lets `seconds` of clock time pass in small steps, so every fiber sees each moment it waits for. */
+const settle = (seconds: number, stepMs = 250) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < (seconds * 1000) / stepMs; i++) {
+      yield* TestClock.adjust(stepMs)
+      yield* Effect.yieldNow()
+    }
+  })
+
+const runScheduler = (filename: string, name: string, log: Ref.Ref<Array<string>>, finishMs: number | null) =>
+  Effect.gen(function*() {
+    const env = yield* Layer.build(process(filename, name, log, finishMs))
+    const fiber = yield* Effect.fork(
+      superviseWorker({ holder: name, leaseMs, shutdownGraceMs: graceMs }).pipe(Effect.provide(env))
+    )
+    return { fiber, env }
+  })
+
+describe("WorkerLease", () => {
+  it.scoped("one worker per database: the second scheduler waits, and takes over when the first shuts down", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const filename = path.join(dir, "plexsync.db")
+      const log = yield* Ref.make<Array<string>>([])
+      const a = yield* runScheduler(filename, "A", log, 2_000)
+      yield* settle(1)
+      const b = yield* runScheduler(filename, "B", log, 2_000)
+      // Several lease periods: A keeps renewing, B never starts.
+      yield* settle(60)
+      assert.deepStrictEqual(yield* Ref.get(log), ["A started"])
+      const bState = yield* Effect.provide(
+        Effect.flatMap(RunnerState.RunnerState, (s) => s.snapshot),
+        b.env
+      )
+      assert.deepStrictEqual(bState.worker._tag, "Waiting")
+      if (bState.worker._tag === "Waiting") assert.strictEqual(bState.worker.holder, "A")
+
+      // SIGTERM for A: it stops claiming, its in-flight jobs finish within the grace, and B takes over.
+      const shutdown = yield* Effect.fork(Fiber.interrupt(a.fiber))
+      yield* settle(3)
+      yield* Fiber.join(shutdown)
+      yield* settle(leaseMs / 1000)
+      assert.deepStrictEqual(yield* Ref.get(log), [
+        "A started",
+        "A stops claiming",
+        "A finished in-flight jobs",
+        "B started"
+      ])
+      yield* Fiber.interrupt(b.fiber).pipe(Effect.fork)
+      yield* settle(3)
+    }))
+
+  it.scoped("in-flight jobs get the grace period and are then interrupted; the lease is released last", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const filename = path.join(dir, "plexsync.db")
+      const log = yield* Ref.make<Array<string>>([])
+      const a = yield* runScheduler(filename, "A", log, null)
+      yield* settle(1)
+      const lease = yield* Effect.provide(ProcessLease, a.env)
+      assert.isTrue(Option.isSome(yield* lease.holder(workerLeaseName)))
+      const done = yield* Deferred.make<void>()
+      yield* Effect.fork(Fiber.interrupt(a.fiber).pipe(Effect.zipRight(Deferred.succeed(done, undefined))))
+      yield* settle(graceMs / 1000 - 1)
+      assert.isFalse(yield* Deferred.isDone(done))
+      assert.deepStrictEqual(yield* Ref.get(log), ["A started", "A stops claiming"])
+      yield* settle(2)
+      assert.isTrue(yield* Deferred.isDone(done))
+      assert.deepStrictEqual(yield* Ref.get(log), ["A started", "A stops claiming", "A interrupted: leases released"])
+      assert.isTrue(Option.isNone(yield* lease.holder(workerLeaseName)))
+    }))
+
+  it.scoped("a worker whose lease was taken stops at once, so two workers never run together", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const filename = path.join(dir, "plexsync.db")
+      const log = yield* Ref.make<Array<string>>([])
+      const a = yield* runScheduler(filename, "A", log, 0)
+      yield* settle(1)
+      // The lease row changes hands behind A's back (as if A had been paused past its lease).
+      const lease = yield* Effect.provide(ProcessLease, a.env)
+      yield* lease.release(workerLeaseName, "A")
+      assert.isTrue(yield* lease.acquire(workerLeaseName, "intruder", 60_000))
+      yield* settle(leaseMs / 1000)
+      assert.deepStrictEqual(yield* Ref.get(log), ["A started", "A stops claiming", "A finished in-flight jobs"])
+      const state = yield* Effect.provide(Effect.flatMap(RunnerState.RunnerState, (s) => s.snapshot), a.env)
+      assert.strictEqual(state.worker._tag, "Waiting")
+      // The intruder's lease is not released by A.
+      assert.deepStrictEqual(Option.map(yield* lease.holder(workerLeaseName), (h) => h.holder), Option.some("intruder"))
+      yield* Fiber.interrupt(a.fiber).pipe(Effect.fork)
+      yield* settle(1)
+    }))
+})
