@@ -24,7 +24,6 @@ export const productVersion = "0.1.0"
 const movieType = "1"
 const libraryIdentifier = "com.plexapp.plugins.library"
 const findByFilePageSize = 200
-const findByFileMaxPages = 50
 
 export interface PlexClientOptions {
   /** Base URL of Plex Media Server, e.g. `http://192.168.1.10:32400`. */
@@ -240,7 +239,9 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
     const findByFile = Effect.fn("PlexClient.findByFile")(function*(sectionKey: string, path: string) {
       const matches: Array<PlexItem> = []
       let start = 0
-      for (let page = 0; page < findByFileMaxPages; page++) {
+      // Pages until Plex says there is no more: a server that ignored `file=` returns the whole section,
+      // and stopping early could miss the item and report it as not in Plex.
+      for (;;) {
         const { items, totalSize } = yield* listPage(sectionKey, start, findByFilePageSize, [["file", path]])
         // `file=` returns candidates (a whole folder on some sections): keep exact `Part.file` matches only.
         for (const item of items) {

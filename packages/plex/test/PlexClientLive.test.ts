@@ -162,6 +162,32 @@ describe("PlexClientLive against the fake Plex", () => {
       assert.deepStrictEqual(seen, ["T0", "T1", "T2", "T3", "T4"])
     }).pipe(Effect.provide(NodeHttpClient.layer)))
 
+  for (
+    const [name, options] of [
+      ["caps the page size", { pageSizeCap: 2 }],
+      ["ignores paging", { ignorePaging: true }]
+    ] as const
+  ) {
+    it.scoped(`listSection and findByFile still see every item when the server ${name}`, () =>
+      Effect.gen(function*() {
+        const { client, fake } = yield* setup(options)
+        for (let i = 0; i < 7; i++) fake.state.addItem({ file: `${root}/same folder/f${i}.mp4`, title: `T${i}` })
+        const seen: Array<string> = []
+        let start = 0
+        for (let guard = 0; guard < 20; guard++) {
+          const page = yield* client.listSection(section, { start, size: 3 })
+          assert.strictEqual(page.totalSize, 7)
+          assert.isAtMost(page.items.length, 3)
+          seen.push(...page.items.map((item) => item.title))
+          start += page.items.length
+          if (page.items.length === 0 || start >= page.totalSize) break
+        }
+        assert.deepStrictEqual(seen, ["T0", "T1", "T2", "T3", "T4", "T5", "T6"])
+        const found = yield* client.findByFile(section, `${root}/same folder/f6.mp4`)
+        assert.deepStrictEqual(found.map((item) => item.title), ["T6"])
+      }).pipe(Effect.provide(NodeHttpClient.layer)))
+  }
+
   it.scoped("edit writes scalars and whole tag lists with locks in exactly one request", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()

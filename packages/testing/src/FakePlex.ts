@@ -248,6 +248,10 @@ export interface FakePlexOptions {
   readonly scanDelayMs?: number
   /** 0 (default) picks a free port. */
   readonly port?: number
+  /** Returns at most this many items per page, whatever size was asked (servers may cap). */
+  readonly pageSizeCap?: number
+  /** Ignores `X-Plex-Container-Start/Size` and returns every item (servers may ignore paging). */
+  readonly ignorePaging?: boolean
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -407,6 +411,8 @@ class Fake {
   readonly sharedToken: string
   machineIdentifier: string
   readonly version: string
+  readonly pageSizeCap: number
+  readonly ignorePaging: boolean
   scanDelayMs: number
 
   readonly sectionsByKey = new Map<string, FakePlexSection>()
@@ -435,6 +441,8 @@ class Fake {
     this.machineIdentifier = options.machineIdentifier ?? "0f1e2d3c4b5a69788796a5b4c3d2e1f0fakeplex"
     this.version = options.version ?? "1.41.3.9314-a0bfb8370"
     this.scanDelayMs = options.scanDelayMs ?? 2_000
+    this.pageSizeCap = options.pageSizeCap ?? Number.POSITIVE_INFINITY
+    this.ignorePaging = options.ignorePaging ?? false
     this.server = http.createServer((req, res) => this.onRequest(req, res))
     this.server.keepAliveTimeout = 20_000
     this.server.on("connection", (socket) => {
@@ -1064,9 +1072,12 @@ class Fake {
       const value = req.headers[name.toLowerCase()]
       return params.get(name) ?? (Array.isArray(value) ? value[0] : value) ?? null
     }
-    const start = Math.max(0, Number(header("X-Plex-Container-Start") ?? 0) || 0)
-    const sizeParam = header("X-Plex-Container-Size")
-    const size = sizeParam === null ? items.length : Math.max(0, Number(sizeParam) || 0)
+    const start = this.ignorePaging ? 0 : Math.max(0, Number(header("X-Plex-Container-Start") ?? 0) || 0)
+    const sizeParam = this.ignorePaging ? null : header("X-Plex-Container-Size")
+    const size = Math.min(
+      sizeParam === null ? items.length : Math.max(0, Number(sizeParam) || 0),
+      this.pageSizeCap
+    )
     const page = items.slice(start, start + size)
     return this.container(
       req,
