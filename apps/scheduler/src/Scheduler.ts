@@ -1,0 +1,109 @@
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { recoverClosedOutages } from "./AutoRecovery.js"
+import { ChangeFeed } from "./ChangeFeed.js"
+import { duty } from "./Duty.js"
+import { RunnerState } from "./RunnerState.js"
+import { superviseWorker } from "./WorkerLease.js"
+
+/**
+ * The scheduler's duties, each a supervised fiber on its own schedule, all in one scope: closing the scope
+ * (SIGTERM/SIGINT) stops them, and the worker's shutdown gives in-flight jobs their grace period.
+ */
+
+export interface SchedulerOptions {
+  /** Names this process in the worker lease (host, pid, start). */
+  readonly holder: string
+  readonly leaseMs: number
+  readonly shutdownGraceMs: number
+  /** How often the Stash change feed is read. */
+  readonly pollIntervalMs: number
+  /** How often closed outages are looked for (the breaker's shortest probe interval: an outage closes on a probe). */
+  readonly recoveryCheckMs: number
+  readonly dlqRetentionMs: number
+  readonly purgeIntervalMs: number
+  /** `null`: no scheduled reconciliation. */
+  readonly reconcileIntervalMs: number | null
+}
+
+/**
+ * The health supervisor of the sync engine (breaker probes while a breaker is open). Optional: when the
+ * engine's worker probes on its own, nothing is plugged in here.
+ */
+export class HealthSupervisor extends Context.Tag("@plexsync/scheduler/HealthSupervisor")<
+  HealthSupervisor,
+  { readonly run: Effect.Effect<never> }
+>() {}
+
+/**
+ * Hook for scheduled reconciliation. Plugged in by `bin.ts` once the reconciliation module exists; without it,
+ * a configured `PLEXSYNC_RECONCILE_INTERVAL` is reported as not available rather than silently ignored.
+ */
+export class ReconcileSlot extends Context.Tag("@plexsync/scheduler/ReconcileSlot")<
+  ReconcileSlot,
+  { readonly run: Effect.Effect<unknown, unknown> }
+>() {}
+
+const purgeTick = (retentionMs: number) =>
+  Effect.gen(function*() {
+    const dlq = yield* DeadLetterQueue
+    const state = yield* RunnerState
+    const now = yield* Clock.currentTimeMillis
+    const purged = yield* dlq.purgeOlderThan(now - retentionMs)
+    yield* state.recordPurge({ at: now, purged })
+    if (purged > 0) {
+      yield* Effect.logInfo(
+        `DLQ retention: purged ${purged} entr${purged === 1 ? "y" : "ies"} older than ${
+          Math.round(retentionMs / 86_400_000)
+        }d`
+      )
+    }
+  })
+
+const pollTick = Effect.gen(function*() {
+  const feed = yield* ChangeFeed
+  const state = yield* RunnerState
+  const result = yield* feed.poll.pipe(
+    Effect.tapError((error) =>
+      Clock.currentTimeMillis.pipe(
+        Effect.flatMap((at) =>
+          state.recordPoll({ at, read: 0, queued: 0, watermark: null, error: `${error._tag}: ${error.message}` })
+        )
+      )
+    )
+  )
+  const at = yield* Clock.currentTimeMillis
+  yield* state.recordPoll({ at, read: result.read, queued: result.queued, watermark: result.watermark, error: null })
+})
+
+/** Forks every duty into the current scope. */
+export const startDuties = (options: SchedulerOptions) =>
+  Effect.gen(function*() {
+    yield* Effect.forkScoped(
+      superviseWorker({
+        holder: options.holder,
+        leaseMs: options.leaseMs,
+        shutdownGraceMs: options.shutdownGraceMs
+      })
+    )
+    yield* Effect.forkScoped(duty("change feed", pollTick, options.pollIntervalMs))
+    yield* Effect.forkScoped(duty("outage recovery", recoverClosedOutages, options.recoveryCheckMs))
+    yield* Effect.forkScoped(duty("DLQ retention", purgeTick(options.dlqRetentionMs), options.purgeIntervalMs))
+
+    const health = yield* Effect.serviceOption(HealthSupervisor)
+    if (Option.isSome(health)) yield* Effect.forkScoped(health.value.run.pipe(Effect.annotateLogs("duty", "health")))
+
+    // ---- Scheduled reconciliation: the hook for the reconciliation module. ----
+    if (options.reconcileIntervalMs !== null) {
+      const reconcile = yield* Effect.serviceOption(ReconcileSlot)
+      if (Option.isSome(reconcile)) {
+        yield* Effect.forkScoped(duty("reconciliation", reconcile.value.run, options.reconcileIntervalMs))
+      } else {
+        yield* Effect.logWarning(
+          "PLEXSYNC_RECONCILE_INTERVAL is set, but this build has no reconciliation: no scheduled reconciliation runs"
+        )
+      }
+    }
+  })
+
+export const layer = (options: SchedulerOptions) => Layer.scopedDiscard(startDuties(options))

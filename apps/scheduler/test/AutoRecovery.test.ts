@@ -1,0 +1,97 @@
+import { assert, describe, it } from "@effect/vitest"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { ErrorTag } from "@plexsync/domain/Errors"
+import type { OutageId } from "@plexsync/domain/Ids"
+import { SceneId } from "@plexsync/domain/Ids"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import { Settings } from "@plexsync/domain/Settings"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import * as SimPlex from "@plexsync/testing/SimPlex"
+import * as SimStash from "@plexsync/testing/SimStash"
+import { Effect, Layer, Option, TestClock } from "effect"
+import * as path from "node:path"
+import { cursorKey, recoverClosedOutages } from "../src/AutoRecovery.js"
+import { storeAt, tempDir } from "./support.js"
+
+const t0 = Date.parse("2026-02-15T10:00:00Z")
+
+const env = (filename: string) =>
+  Layer.mergeAll(
+    SimPlex.layer(),
+    SimStash.layer({ scenes: Array.from({ length: 10 }, (_, i) => SimStash.sampleScene(i + 1)) })
+  ).pipe(Layer.provideMerge(storeAt(filename)))
+
+const deadLetter = (sceneId: string, errorTag: ErrorTag, failedAt: number, outageId: OutageId | null) =>
+  Effect.flatMap(DeadLetterQueue, (dlq) =>
+    dlq.add({
+      sceneId: SceneId.make(sceneId),
+      errorTag,
+      message: `${errorTag} for scene ${sceneId}`,
+      attempts: 3,
+      failedAt,
+      outageId,
+      payload: { sceneId: SceneId.make(sceneId), reason: "poll" }
+    }))
+
+describe("AutoRecovery", () => {
+  it.scoped("recovers a closed outage's safe DLQ entries once, records the run as automatic, and waits for open ones", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.gen(function*() {
+        const outages = yield* OutageHistory
+        const queue = yield* SyncQueue
+        const log = yield* RecoveryLog
+        const settings = yield* Settings
+        yield* TestClock.setTime(t0)
+        const outage = yield* outages.open("plex", { startedAt: t0, cause: "refused" })
+        yield* deadLetter("1", "PlexServerDown", t0 + 1000, outage.id)
+        yield* deadLetter("2", "PlexServerDown", t0 + 2000, outage.id)
+        yield* deadLetter("3", "PlexAuthError", t0 + 3000, outage.id)
+        yield* deadLetter("4", "PlexServerDown", t0 - 60_000, null)
+
+        // Still open: nothing is recovered, nothing recorded.
+        assert.deepStrictEqual(yield* recoverClosedOutages, [])
+        assert.strictEqual((yield* queue.counts).queued, 0)
+
+        yield* TestClock.setTime(t0 + 10_000)
+        yield* outages.close("plex", t0 + 10_000)
+        const done = yield* recoverClosedOutages
+        assert.strictEqual(done.length, 1)
+        assert.strictEqual(done[0]!.result.recovered, 2)
+        assert.deepStrictEqual([...done[0]!.result.recoveredSceneIds].sort(), ["1", "2"])
+        const jobs = yield* queue.list({ limit: 10 })
+        assert.deepStrictEqual(jobs.map((j) => [j.sceneId, j.reason]).sort(), [["1", "recovery"], ["2", "recovery"]])
+        const run = Option.getOrThrow(yield* log.latest)
+        assert.strictEqual(run.trigger, "automatic")
+        assert.strictEqual(run.result.window.outageId, outage.id)
+        assert.deepStrictEqual(yield* settings.get(cursorKey), Option.some(String(outage.id)))
+
+        // The next tick has nothing to do and records nothing.
+        assert.deepStrictEqual(yield* recoverClosedOutages, [])
+        assert.strictEqual((yield* log.list({ limit: 10 })).length, 1)
+      }).pipe(Effect.provide(env(path.join(dir, "plexsync.db"))))
+    }))
+
+  it.scoped("when Plex fails the health gate the outage stays pending and is recovered on a later tick", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.gen(function*() {
+        const outages = yield* OutageHistory
+        const settings = yield* Settings
+        const plex = yield* SimPlex.SimPlex
+        yield* TestClock.setTime(t0)
+        const outage = yield* outages.open("plex", { startedAt: t0, cause: "refused" })
+        yield* deadLetter("5", "PlexServerDown", t0 + 500, outage.id)
+        yield* TestClock.setTime(t0 + 5000)
+        yield* outages.close("plex", t0 + 5000)
+        // Plex flaps down again right after the outage closed.
+        yield* plex.downBetween(t0 + 5000, t0 + 8000)
+        assert.deepStrictEqual(yield* recoverClosedOutages, [])
+        assert.isTrue(Option.isNone(yield* settings.get(cursorKey)))
+        yield* TestClock.setTime(t0 + 9000)
+        const done = yield* recoverClosedOutages
+        assert.deepStrictEqual(done.map((d) => [...d.result.recoveredSceneIds]), [["5"]] as Array<Array<string>>)
+      }).pipe(Effect.provide(env(path.join(dir, "plexsync.db"))))
+    }))
+})
