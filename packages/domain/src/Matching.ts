@@ -121,17 +121,19 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
       return chosen
     })
 
-    const sections = Effect.flatMap(
+    // Concurrent first jobs share one request.
+    const sectionsLock = yield* Effect.makeSemaphore(1)
+    const sections = sectionsLock.withPermits(1)(Effect.flatMap(
       Ref.get(sectionCache),
       Option.match({ onNone: () => loadSections, onSome: ({ sections }) => Effect.succeed(sections) })
-    )
+    ))
 
     /** Refreshes the section list on a miss, at most once per `indexRefreshMs`. */
     const refreshSectionsIfStale = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const cached = yield* Ref.get(sectionCache)
       if (Option.isSome(cached) && now - cached.value.at < options.indexRefreshMs) return false
-      yield* loadSections
+      yield* sectionsLock.withPermits(1)(loadSections)
       return true
     })
 

@@ -1,0 +1,730 @@
+import {
+  Cause,
+  Clock,
+  Data,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Metric,
+  MetricBoundaries,
+  Option,
+  Queue,
+  Random,
+  Schedule,
+  Schema
+} from "effect"
+import * as Backoff from "./Backoff.js"
+import type { BreakerStore } from "./BreakerStore.js"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import type { ErrorRule } from "./ErrorPolicy.js"
+import { errorPolicy } from "./ErrorPolicy.js"
+import type { ErrorTag, PlexError, StashError } from "./Errors.js"
+import { SyncError } from "./Errors.js"
+import type { SyncField } from "./FieldMapping.js"
+import { allSyncFields } from "./FieldMapping.js"
+import type { JobId, OutageId, Target } from "./Ids.js"
+import { makeMatcher } from "./Matching.js"
+import { OutageHistory } from "./OutageHistory.js"
+import type { PathMap } from "./PathMap.js"
+import { PlexClient } from "./PlexClient.js"
+import * as Ramp from "./Ramp.js"
+import { StashClient } from "./StashClient.js"
+import type { StoreError } from "./StoreError.js"
+import type { ClaimedJob } from "./SyncJob.js"
+import type { JobFailure } from "./SyncQueue.js"
+import { SyncQueue } from "./SyncQueue.js"
+import type { SyncOutcome, SyncSceneError } from "./SyncScene.js"
+import { syncScene } from "./SyncScene.js"
+import type { SyncState } from "./SyncState.js"
+
+// ---------------------------------------------------------------------------------------------------------
+// Settings
+
+/** The engine's settings (CONTRACT.md tunables), as plain values. */
+export interface EngineSettings {
+  /** Jobs in flight at once (`PLEXSYNC_CONCURRENCY`). */
+  readonly concurrency: number
+  /** A claimed job's lease; renewed every third of it while the job runs (`PLEXSYNC_LEASE`). */
+  readonly leaseMs: number
+  /** A job held by an open breaker longer than this goes to the DLQ with the outage class (`PLEXSYNC_HOLD_LIMIT`). */
+  readonly holdLimitMs: number
+  /** Consecutive target-level failures that open a breaker (`PLEXSYNC_BREAKER_THRESHOLD`). */
+  readonly breakerThreshold: number
+  readonly probeMinMs: number
+  readonly probeMaxMs: number
+  /** Jobs/s ramp after an outage closes (`PLEXSYNC_RAMP_FROM`, `_TO`, `_OVER`). */
+  readonly rampFromPerSec: number
+  readonly rampToPerSec: number
+  readonly rampOverMs: number
+  readonly fields: ReadonlySet<SyncField>
+  readonly preservePlexEdits: boolean
+  readonly strictMatching: boolean
+  readonly pathMap: PathMap
+  /** Plex section titles to match in; empty: every movie section. */
+  readonly libraries: ReadonlyArray<string>
+  /** `run`: how often an idle worker looks for new work. */
+  readonly idlePollMs: number
+  /** On a match miss, ask Plex once per folder to scan it. */
+  readonly scanOnMiss: boolean
+  /** The section index is rebuilt on a miss at most this often. */
+  readonly indexRefreshMs: number
+}
+
+export const defaultEngineSettings: EngineSettings = {
+  concurrency: 4,
+  leaseMs: 15_000,
+  holdLimitMs: 72 * 3_600_000,
+  breakerThreshold: 5,
+  probeMinMs: 5_000,
+  probeMaxMs: 60_000,
+  rampFromPerSec: 5,
+  rampToPerSec: 20,
+  rampOverMs: 300_000,
+  fields: new Set(allSyncFields),
+  preservePlexEdits: false,
+  strictMatching: true,
+  pathMap: [],
+  libraries: [],
+  idlePollMs: 1_000,
+  scanOnMiss: true,
+  indexRefreshMs: 300_000
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Results, errors, metrics
+
+/** The worker stopped because a person must act (a refused token or API key, missing permissions). */
+export class WorkerStopped extends Data.TaggedError("WorkerStopped")<{
+  readonly reason: ErrorTag
+  readonly message: string
+}> {}
+
+export interface DrainSummary {
+  /** Jobs claimed and settled. */
+  readonly processed: number
+  /** Plex was written to. */
+  readonly synced: number
+  /** Nothing to write (the scene was unchanged, or Plex already matched). */
+  readonly unchanged: number
+  /** The scene no longer exists in Stash. */
+  readonly dropped: number
+  /** Put back with a backoff (an attempt spent). */
+  readonly retried: number
+  /** Put back without spending an attempt because a breaker was open. */
+  readonly held: number
+  /** Moved to the DLQ (including jobs held past the hold limit). */
+  readonly deadLettered: number
+  /** Set when the worker stopped on an auth or permission error; the jobs stay queued. */
+  readonly stoppedBy: WorkerStopped | null
+}
+
+export type JobOutcome =
+  | "synced"
+  | "unchanged"
+  | "dropped"
+  | "retried"
+  | "held"
+  | "dead_lettered"
+  | "stopped"
+  | "lease_lost"
+
+/** Jobs settled, by outcome (`outcome` tag). */
+export const jobsProcessed = Metric.counter("plexsync_jobs_processed_total", {
+  description: "Sync jobs settled by the worker, by outcome",
+  incremental: true
+})
+
+/** Seconds from claim to settled, per job. */
+export const syncLatency = Metric.histogram(
+  "plexsync_sync_latency_seconds",
+  MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 14 }),
+  "Time to sync one scene, in seconds"
+)
+
+export interface DrainOptions {
+  /** Keep going until the queue is empty, sleeping (on `Clock`) through backoffs and outages. */
+  readonly wait?: boolean
+  /** Claim at most this many jobs. */
+  readonly maxJobs?: number
+  /** When this completes, claim nothing more and return once in-flight jobs settled. */
+  readonly stop?: Effect.Effect<void>
+}
+
+export interface RunOptions {
+  /** When this completes, claim nothing more; in-flight jobs get `graceMs`, then they are interrupted (released). */
+  readonly stop: Effect.Effect<void>
+  readonly graceMs?: number
+}
+
+export interface Worker {
+  /** Processes until nothing is due (held jobs are not due); with `wait`, until the queue is empty. */
+  readonly drain: (options?: DrainOptions) => Effect.Effect<DrainSummary, StoreError>
+  /** `drain()`: one pass until nothing is due. */
+  readonly runOnce: Effect.Effect<DrainSummary, StoreError>
+  /** The long-running worker of the scheduler: processes until `stop`; fails with `WorkerStopped` on auth errors. */
+  readonly run: (options: RunOptions) => Effect.Effect<DrainSummary, StoreError | WorkerStopped>
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The worker
+
+const stopTags: ReadonlySet<ErrorTag> = new Set(["PlexAuthError", "PlexPermissionError", "StashAuthError"])
+
+const targetOf = (tag: ErrorTag): Target | null =>
+  tag.startsWith("Plex") || tag === "MatchAmbiguous" ? "plex" : tag.startsWith("Stash") || tag === "SceneMissing"
+    ? "stash"
+    : null
+
+const outageTag: Record<Target, ErrorTag> = { plex: "PlexServerDown", stash: "StashUnavailable" }
+
+const failureOf = (error: SyncError): JobFailure => {
+  const detail = Schema.encodeEither(SyncError)(error)
+  return {
+    tag: error._tag,
+    message: error.message,
+    detail: detail._tag === "Right" ? detail.right : { message: error.message }
+  }
+}
+
+const stopMessage = (error: SyncError): string => {
+  switch (error._tag) {
+    case "PlexAuthError":
+      return `Plex refused the token (${error.message}). Set PLEXSYNC_PLEX_TOKEN to a valid token; the jobs stay queued.`
+    case "PlexPermissionError":
+      return `Plex refused the request for lack of permission (${error.message}). Use the server owner's token ` +
+        `in PLEXSYNC_PLEX_TOKEN; the jobs stay queued.`
+    case "StashAuthError":
+      return `Stash refused the API key (${error.message}). Set PLEXSYNC_STASH_API_KEY to a valid key; the jobs stay queued.`
+    default:
+      return error.message
+  }
+}
+
+interface Counters {
+  processed: number
+  synced: number
+  unchanged: number
+  dropped: number
+  retried: number
+  held: number
+  deadLettered: number
+}
+
+interface Session {
+  readonly counters: Counters
+  readonly wake: Queue.Queue<void>
+  inFlight: number
+  claimed: number
+  stopping: boolean
+  stoppedBy: WorkerStopped | null
+  fatal: Cause.Cause<StoreError> | null
+  lastHoldCheck: number
+}
+
+/**
+ * Builds the worker. It keeps, for its life: the matcher (sections and section indexes), the breakers (loaded
+ * from `BreakerStore`), and the recovery ramp (resumed if an outage closed less than `rampOverMs` ago).
+ */
+export const makeWorker = (settings: EngineSettings) =>
+  Effect.gen(function*() {
+    const queue = yield* SyncQueue
+    const history = yield* OutageHistory
+    const stash = yield* StashClient
+    const plex = yield* PlexClient
+    const context = yield* Effect.context<StashClient | PlexClient | SyncState>()
+
+    const breakerPolicy: CircuitBreaker.BreakerPolicy = {
+      threshold: settings.breakerThreshold,
+      probeMinMs: settings.probeMinMs,
+      probeMaxMs: settings.probeMaxMs
+    }
+    const rampPolicy: Ramp.RampPolicy = {
+      ...Ramp.defaultRampPolicy,
+      fromPerSec: settings.rampFromPerSec,
+      toPerSec: settings.rampToPerSec,
+      overMs: settings.rampOverMs
+    }
+    const breakers = yield* CircuitBreaker.makeBreakers(breakerPolicy)
+    const matcher = yield* makeMatcher({
+      strict: settings.strictMatching,
+      libraries: settings.libraries,
+      indexRefreshMs: settings.indexRefreshMs,
+      pageSize: 500,
+      scanOnMiss: settings.scanOnMiss
+    })
+    const syncSettings = {
+      fields: settings.fields,
+      preservePlexEdits: settings.preservePlexEdits,
+      pathMap: settings.pathMap
+    }
+
+    let ramp: Ramp.RampState | null = null
+    {
+      const now = yield* Clock.currentTimeMillis
+      for (const target of ["plex", "stash"] as const) {
+        const last = yield* history.lastCompleted(target)
+        if (Option.isSome(last) && last.value.endedAt !== null && now - last.value.endedAt < settings.rampOverMs) {
+          const start = Math.max(last.value.endedAt, ramp?.startedAt ?? 0)
+          ramp = Ramp.startRamp(start)
+        }
+      }
+    }
+
+    /** Jobs already counted in an outage's `jobsAffected`. */
+    const countedForOutage = new Map<OutageId, Set<JobId>>()
+    /** Jobs in the current failure streak of each target (they become part of the outage if it opens). */
+    const streak = new Map<Target, Set<JobId>>([["plex", new Set()], ["stash", new Set()]])
+
+    const countAffected = (outageId: OutageId, jobs: Iterable<JobId>) =>
+      Effect.gen(function*() {
+        let counted = countedForOutage.get(outageId)
+        if (counted === undefined) {
+          counted = new Set()
+          countedForOutage.set(outageId, counted)
+        }
+        let added = 0
+        for (const job of jobs) {
+          if (counted.has(job)) continue
+          counted.add(job)
+          added++
+        }
+        if (added > 0) yield* history.addAffected(outageId, added)
+      })
+
+    const onTransition = (update: CircuitBreaker.BreakerUpdate) =>
+      Effect.gen(function*() {
+        if (update.step.transition === "closed") {
+          const now = yield* Clock.currentTimeMillis
+          ramp = Ramp.startRamp(now)
+          yield* Effect.logInfo(
+            `Resuming at ${settings.rampFromPerSec} jobs/s, ramping to ${settings.rampToPerSec} over ` +
+              `${Duration.format(Duration.millis(settings.rampOverMs))}`
+          )
+        }
+      })
+
+    const openOutageId = (preferred: Target | null) =>
+      Effect.gen(function*() {
+        for (const target of preferred === null ? ["plex", "stash"] as const : [preferred, "plex", "stash"] as const) {
+          const outage = yield* breakers.currentOutage(target)
+          if (Option.isSome(outage)) return outage.value.id
+        }
+        return null
+      })
+
+    // --- settling one job -------------------------------------------------------------------------------
+
+    const recordResult = (ok: boolean) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          if (ramp !== null) ramp = Ramp.record(ramp, now, ok, rampPolicy)
+        }))
+
+    const answered = (target: Target) =>
+      Effect.gen(function*() {
+        streak.get(target)!.clear()
+        const update = yield* breakers.recordSuccess(target)
+        yield* onTransition(update)
+      })
+
+    const settleSuccess = (claimed: ClaimedJob, outcome: SyncOutcome, session: Session) =>
+      Effect.gen(function*() {
+        yield* answered("stash")
+        if (outcome._tag === "Synced" || outcome.checkedPlex) yield* answered("plex")
+        yield* queue.complete(claimed)
+        yield* recordResult(true)
+        if (outcome._tag === "Synced") {
+          session.counters.synced++
+          yield* Effect.logDebug(`Synced scene ${claimed.job.sceneId} to Plex item ${outcome.ratingKey}`)
+          return "synced" as const
+        }
+        session.counters.unchanged++
+        return "unchanged" as const
+      })
+
+    const settleFailure = (claimed: ClaimedJob, error: SyncError, session: Session) =>
+      Effect.gen(function*() {
+        const rule: ErrorRule = errorPolicy[error._tag]
+        const failure = failureOf(error)
+        const job = claimed.job
+        const countsFor = rule.breaker._tag === "Counts" ? rule.breaker.target : null
+
+        if (countsFor !== null) {
+          streak.get(countsFor)!.add(job.id)
+          const update = yield* breakers.recordFailure(countsFor, `${error._tag}: ${error.message}`)
+          if (update.step.transition === "opened" && Option.isSome(update.outage)) {
+            yield* countAffected(update.outage.value.id, streak.get(countsFor)!)
+          }
+          if (countsFor === "plex") yield* answered("stash")
+        } else if (!stopTags.has(error._tag)) {
+          // The target answered (not found, ambiguous, a 4xx): it is up.
+          const target = targetOf(error._tag)
+          if (target === "plex") yield* answered("stash")
+          if (target !== null) yield* answered(target)
+        }
+        yield* recordResult(countsFor === null)
+
+        switch (rule.retry._tag) {
+          case "Drop": {
+            yield* queue.complete(claimed)
+            session.counters.dropped++
+            yield* Effect.logInfo(`Dropped the job: ${error.message}`)
+            return "dropped" as const
+          }
+          case "StopWorker": {
+            yield* queue.release(claimed)
+            if (session.stoppedBy === null) {
+              session.stoppedBy = new WorkerStopped({ reason: error._tag, message: stopMessage(error) })
+              yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
+            }
+            return "stopped" as const
+          }
+          case "DeadLetter": {
+            yield* queue.deadLetter(claimed, {
+              failure,
+              outageId: yield* openOutageId(countsFor),
+              countAttempt: true
+            })
+            session.counters.deadLettered++
+            yield* Effect.logWarning(`Moved to the DLQ (${error._tag}): ${error.message}`)
+            return "dead_lettered" as const
+          }
+          case "Retry": {
+            const now = yield* Clock.currentTimeMillis
+            if (countsFor !== null) {
+              const breaker = yield* breakers.state(countsFor)
+              const outage = yield* breakers.currentOutage(countsFor)
+              if (breaker.state !== "closed" && Option.isSome(outage)) {
+                // Held, not failed: no attempt is spent while the target is down.
+                yield* queue.retryLater(claimed, { availableAt: now, failure, countAttempt: false, held: true })
+                yield* countAffected(outage.value.id, [job.id])
+                session.counters.held++
+                yield* Effect.logDebug(`Held while ${countsFor} is down (${error._tag})`).pipe(
+                  Effect.annotateLogs({ outageId: outage.value.id })
+                )
+                return "held" as const
+              }
+            }
+            const attempts = job.attempts + 1
+            if (attempts >= rule.retry.maxAttempts) {
+              yield* queue.deadLetter(claimed, {
+                failure,
+                outageId: yield* openOutageId(countsFor),
+                countAttempt: true
+              })
+              session.counters.deadLettered++
+              yield* Effect.logWarning(`Moved to the DLQ after ${attempts} attempts (${error._tag}): ${error.message}`)
+              return "dead_lettered" as const
+            }
+            const random = yield* Random.next
+            const wait = Backoff.fullJitter({
+              baseMs: rule.retry.baseMs,
+              capMs: rule.retry.capMs,
+              attempt: attempts,
+              random: () => random
+            })
+            yield* queue.retryLater(claimed, { availableAt: now + wait, failure, countAttempt: true, held: false })
+            session.counters.retried++
+            yield* Effect.logInfo(
+              `Retrying in ${Duration.format(Duration.millis(wait))} (attempt ${attempts} of ` +
+                `${rule.retry.maxAttempts}, ${error._tag}): ${error.message}`
+            )
+            return "retried" as const
+          }
+        }
+      })
+
+    const renewLease = (claimed: ClaimedJob) =>
+      queue.renew(claimed, settings.leaseMs).pipe(
+        Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, Math.floor(settings.leaseMs / 3))))),
+        Effect.delay(Duration.millis(Math.max(1, Math.floor(settings.leaseMs / 3)))),
+        Effect.catchAll((error) =>
+          Effect.logWarning(`Could not renew the lease of job ${claimed.job.id}: ${error.message}`)
+        )
+      )
+
+    const runJob = (claimed: ClaimedJob, session: Session) =>
+      Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        const renewal = yield* Effect.fork(renewLease(claimed))
+        const exit = yield* Effect.exit(
+          Effect.provide(syncScene(claimed.job, matcher, syncSettings), context)
+        )
+        yield* Fiber.interrupt(renewal)
+        const settled = yield* Exit.match(exit, {
+          onSuccess: (outcome) => settleSuccess(claimed, outcome, session),
+          onFailure: (cause) => {
+            const failure = Cause.failureOption(cause)
+            if (Option.isNone(failure)) return Effect.failCause(cause as Cause.Cause<never>)
+            const error: SyncSceneError = failure.value
+            if (error._tag === "StoreError") return Effect.fail(error)
+            return settleFailure(claimed, error, session)
+          }
+        }).pipe(
+          Effect.uninterruptible,
+          Effect.catchTag("LeaseLost", (lost) =>
+            Effect.as(
+              Effect.logWarning(`${lost.message} Another worker finishes it.`),
+              "lease_lost" as const
+            ))
+        )
+        if (settled !== "lease_lost") session.counters.processed++
+        const elapsed = (yield* Clock.currentTimeMillis) - started
+        yield* Metric.update(syncLatency, elapsed / 1000)
+        yield* Metric.increment(Metric.tagged(jobsProcessed, "outcome", settled))
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.gen(function*() {
+            // The store failed, or a bug: put the job back and stop claiming; the run ends with the cause.
+            yield* Effect.ignore(queue.release(claimed))
+            yield* Effect.logError("The worker stops: a job could not be settled", cause)
+            const failure = Cause.failureOption(cause)
+            session.fatal = Option.isSome(failure) && failure.value._tag === "StoreError"
+              ? Cause.fail(failure.value)
+              : Cause.die(Cause.squash(cause))
+          })
+        ),
+        Effect.onInterrupt(() => Effect.ignore(queue.release(claimed))),
+        Effect.ensuring(
+          Effect.sync(() => {
+            session.inFlight--
+          }).pipe(Effect.zipRight(Queue.offer(session.wake, undefined)))
+        ),
+        Effect.annotateLogs({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, reason: claimed.job.reason })
+      )
+
+    // --- breakers, probes and held jobs -----------------------------------------------------------------
+
+    const probe = (target: Target, session: Session) =>
+      Effect.gen(function*() {
+        const check: Effect.Effect<void, PlexError | StashError | { _tag: "Unhealthy"; message: string }> =
+          target === "plex"
+            ? Effect.asVoid(plex.health)
+            : Effect.flatMap(
+              stash.health,
+              (h) =>
+                h.healthy ? Effect.void : Effect.fail({ _tag: "Unhealthy" as const, message: `status ${h.status}` })
+            )
+        const exit = yield* Effect.exit(check)
+        if (Exit.isSuccess(exit)) {
+          yield* onTransition(yield* breakers.recordProbe(target, { ok: true }))
+          return
+        }
+        const error = Cause.failureOption(exit.cause)
+        if (Option.isSome(error) && error.value._tag !== "Unhealthy" && stopTags.has(error.value._tag as ErrorTag)) {
+          const stopError = error.value as SyncError
+          session.stoppedBy ??= new WorkerStopped({ reason: stopError._tag, message: stopMessage(stopError) })
+          yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
+          return
+        }
+        const message = Option.isSome(error) ? `${error.value._tag}: ${error.value.message}` : Cause.pretty(exit.cause)
+        yield* onTransition(yield* breakers.recordProbe(target, { ok: false, error: message }))
+        yield* Effect.logDebug(`The ${target} health probe failed: ${message}`)
+      }).pipe(Effect.withSpan("Worker.probe", { attributes: { target } }))
+
+    /** Probes that are due, and jobs held past the hold limit. */
+    const housekeeping = (session: Session) =>
+      Effect.gen(function*() {
+        for (const target of ["plex", "stash"] as const) {
+          const now = yield* Clock.currentTimeMillis
+          const state = yield* breakers.state(target)
+          if (state.state === "closed") continue
+          if (CircuitBreaker.probeDue(state, now)) yield* probe(target, session)
+          const outage = yield* breakers.currentOutage(target)
+          if (
+            Option.isSome(outage) && now - outage.value.startedAt >= settings.holdLimitMs &&
+            now - session.lastHoldCheck >= settings.probeMinMs
+          ) {
+            session.lastHoldCheck = now
+            const moved = yield* queue.deadLetterHeld({
+              heldBefore: now - settings.holdLimitMs,
+              failure: {
+                tag: outageTag[target],
+                message: `Held for more than ${Duration.format(Duration.millis(settings.holdLimitMs))} while ` +
+                  `${target} was down (outage #${outage.value.id}); outage recovery re-queues it`
+              },
+              outageId: outage.value.id
+            })
+            if (moved > 0) {
+              session.counters.deadLettered += moved
+              yield* Effect.logWarning(`Moved ${moved} jobs held past the hold limit to the DLQ`).pipe(
+                Effect.annotateLogs({ outageId: outage.value.id })
+              )
+            }
+          }
+        }
+      })
+
+    /** How many jobs may start now, by the breakers. */
+    const admitted = (session: Session) =>
+      Effect.gen(function*() {
+        let admission: "all" | "trial" | "none" = "all"
+        for (const target of ["plex", "stash"] as const) {
+          const a = CircuitBreaker.admission(yield* breakers.state(target))
+          if (a === "none") admission = "none"
+          else if (a === "trial" && admission === "all") admission = "trial"
+        }
+        if (admission === "none") return 0
+        if (admission === "trial") return session.inFlight === 0 ? 1 : 0
+        return Math.max(0, settings.concurrency - session.inFlight)
+      })
+
+    /** The earliest time something may change: a probe, or (when admitted) the next due job. */
+    const nextEventAt = (admittedNow: boolean) =>
+      Effect.gen(function*() {
+        const times: Array<number> = []
+        for (const target of ["plex", "stash"] as const) {
+          const state = yield* breakers.state(target)
+          if (state.state !== "closed") times.push(state.nextProbeAt ?? 0)
+        }
+        const due = yield* queue.nextDueAt
+        if (admittedNow && Option.isSome(due)) times.push(due.value)
+        return { at: times.length === 0 ? null : Math.min(...times), queueEmpty: Option.isNone(due) }
+      })
+
+    /** Sleeps until `until` (Clock time) or until a job settles or a stop arrives, whichever is first. */
+    const waitForEvent = (session: Session, until: number | null) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const take = Queue.take(session.wake)
+        if (until === null) yield* take
+        else yield* Effect.raceFirst(take, Effect.sleep(Duration.millis(Math.max(0, until - now))))
+        yield* Queue.takeAll(session.wake)
+      })
+
+    // --- the loop -----------------------------------------------------------------------------------------
+
+    const loop = (
+      mode: "drain" | "wait" | "run",
+      options: { readonly maxJobs?: number; readonly stop?: Effect.Effect<void>; readonly graceMs?: number }
+    ) =>
+      Effect.gen(function*() {
+        const session: Session = {
+          counters: { processed: 0, synced: 0, unchanged: 0, dropped: 0, retried: 0, held: 0, deadLettered: 0 },
+          wake: yield* Queue.unbounded<void>(),
+          inFlight: 0,
+          claimed: 0,
+          stopping: false,
+          stoppedBy: null,
+          fatal: null,
+          lastHoldCheck: 0
+        }
+        if (options.stop !== undefined) {
+          yield* Effect.forkScoped(
+            options.stop.pipe(
+              Effect.zipRight(Effect.sync(() => {
+                session.stopping = true
+              })),
+              Effect.zipRight(Queue.offer(session.wake, undefined))
+            )
+          )
+        }
+        const jobs = new Set<Fiber.RuntimeFiber<void, never>>()
+
+        while (true) {
+          const ending = session.stopping || session.stoppedBy !== null || session.fatal !== null ||
+            (options.maxJobs !== undefined && session.claimed >= options.maxJobs)
+          if (ending) {
+            if (session.inFlight === 0) break
+            if (session.stopping && options.graceMs !== undefined) {
+              const deadline = (yield* Clock.currentTimeMillis) + options.graceMs
+              while (session.inFlight > 0 && (yield* Clock.currentTimeMillis) < deadline) {
+                yield* waitForEvent(session, deadline)
+              }
+              if (session.inFlight > 0) {
+                yield* Effect.logWarning(
+                  `${session.inFlight} jobs did not finish within ${options.graceMs}ms; releasing them`
+                )
+                yield* Fiber.interruptAll(jobs)
+              }
+              break
+            }
+            yield* waitForEvent(session, null)
+            continue
+          }
+
+          yield* housekeeping(session)
+          if (session.stoppedBy !== null) continue
+
+          let capacity = yield* admitted(session)
+          if (options.maxJobs !== undefined) capacity = Math.min(capacity, options.maxJobs - session.claimed)
+          if (capacity > 0 && ramp !== null) {
+            const now = yield* Clock.currentTimeMillis
+            if (Ramp.isOver(ramp, now, rampPolicy)) {
+              ramp = null
+              yield* Effect.logInfo("Recovery ramp over: back to full speed")
+            } else {
+              const step = Ramp.take(ramp, now, rampPolicy)
+              ramp = step.state
+              if (step.wait > 0) {
+                yield* waitForEvent(session, now + step.wait)
+                continue
+              }
+              capacity = 1
+            }
+          }
+
+          if (capacity > 0) {
+            const claimed = yield* queue.claim({ limit: capacity, leaseMs: settings.leaseMs })
+            if (claimed.length > 0) {
+              for (const job of claimed) {
+                session.inFlight++
+                session.claimed++
+                const fiber = yield* Effect.forkScoped(runJob(job, session))
+                jobs.add(fiber)
+                fiber.addObserver(() => jobs.delete(fiber))
+              }
+              continue
+            }
+            if (ramp !== null) ramp = { ...ramp, tokens: Math.min(1, ramp.tokens + 1) }
+          }
+
+          if (session.inFlight > 0) {
+            const next = yield* nextEventAt(false)
+            yield* waitForEvent(session, next.at)
+            continue
+          }
+          if (mode === "drain") break
+          const next = yield* nextEventAt(capacity > 0 || (yield* admitted(session)) > 0)
+          const now = yield* Clock.currentTimeMillis
+          if (mode === "wait" && next.queueEmpty) {
+            const counts = yield* queue.counts
+            if (counts.running === 0) break
+            // Another worker's job (or one whose lease is expiring) may come back: look again shortly.
+            yield* waitForEvent(session, now + Math.min(settings.leaseMs, settings.idlePollMs))
+            continue
+          }
+          const until = mode === "run"
+            ? Math.min(next.at ?? Infinity, now + settings.idlePollMs)
+            : next.at ?? now + Math.min(settings.leaseMs, settings.idlePollMs)
+          yield* waitForEvent(session, until)
+        }
+
+        if (session.fatal !== null) return yield* Effect.failCause(session.fatal)
+        const summary: DrainSummary = { ...session.counters, stoppedBy: session.stoppedBy }
+        return summary
+      }).pipe(Effect.scoped)
+
+    const drain = (options: DrainOptions = {}) =>
+      loop(options.wait === true ? "wait" : "drain", {
+        ...(options.maxJobs === undefined ? {} : { maxJobs: options.maxJobs }),
+        ...(options.stop === undefined ? {} : { stop: options.stop })
+      }).pipe(Effect.withSpan("Worker.drain"))
+
+    const run = (options: RunOptions) =>
+      loop("run", {
+        stop: options.stop,
+        ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs })
+      }).pipe(
+        Effect.flatMap((summary) =>
+          summary.stoppedBy === null ? Effect.succeed(summary) : Effect.fail(summary.stoppedBy)
+        ),
+        Effect.withSpan("Worker.run")
+      )
+
+    return { drain, runOnce: drain(), run } satisfies Worker
+  })
+
+/** The services the worker needs. */
+export type WorkerRequirements = SyncQueue | SyncState | BreakerStore | OutageHistory | StashClient | PlexClient

@@ -1,0 +1,382 @@
+import { assert, describe, it } from "@effect/vitest"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { PlexAuthError, PlexServerDown, PlexTemporaryError } from "@plexsync/domain/Errors"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import * as SimPlex from "@plexsync/testing/SimPlex"
+import * as SimStash from "@plexsync/testing/SimStash"
+import { Effect, Fiber, Option, TestClock } from "effect"
+import {
+  advanceUntil,
+  assertAllSynced,
+  enqueue,
+  plexItemFor,
+  runToEnd,
+  sceneIdOf,
+  worker,
+  world
+} from "./WorkerWorld.js"
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+const plexWrites = Effect.gen(function*() {
+  const sim = yield* SimPlex.SimPlex
+  return (yield* sim.requests("edit")) + (yield* sim.requests("rate")) + (yield* sim.requests("uploadPoster"))
+})
+
+const dlqEntries = Effect.flatMap(DeadLetterQueue, (dlq) => Effect.map(dlq.list({}), (l) => l.entries))
+const queued = Effect.flatMap(SyncQueue, (q) => q.list({ limit: 10_000 }))
+
+describe("worker: the happy path", () => {
+  it.scoped("syncs every queued scene, then a second run of unchanged scenes writes nothing", () =>
+    Effect.gen(function*() {
+      const ids = range(1, 20)
+      yield* enqueue(ids)
+      const w = yield* worker()
+      const first = yield* w.drain()
+      assert.deepStrictEqual(
+        { ...first, stoppedBy: null },
+        { processed: 20, synced: 20, unchanged: 0, dropped: 0, retried: 0, held: 0, deadLettered: 0, stoppedBy: null }
+      )
+      yield* assertAllSynced(ids)
+      assert.strictEqual((yield* queued).length, 0)
+
+      const writesBefore = yield* plexWrites
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.resetCounts
+      yield* enqueue(ids, "hook")
+      const second = yield* w.drain()
+      assert.strictEqual(second.unchanged, 20)
+      assert.strictEqual(second.synced, 0)
+      assert.strictEqual(yield* sim.requests(), 0, "an unchanged scene makes no Plex request")
+      const rated = ids.filter((id) => id % 7 !== 0).length
+      assert.strictEqual(writesBefore, 20 + rated + 20, "one edit, one rating (when there is one), one poster each")
+    }).pipe(Effect.provide(world())))
+
+  it.scoped("runs up to `concurrency` jobs at once", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.setLatency("1 second")
+      yield* enqueue(range(1, 8))
+      const w = yield* worker({ concurrency: 4 })
+      const fiber = yield* Effect.fork(w.drain())
+      // 8 jobs of 5 one-second requests (one section listing first, shared), 4 at a time: two rounds
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.synced, 8)
+      const now = yield* TestClock.currentTimeMillis
+      assert.isTrue(now >= 11_000 && now <= 12_000, `took ${now} ms`)
+      assert.strictEqual(yield* sim.requests("sections"), 1)
+      const log = yield* sim.log
+      const firstRound = log.filter((r) => r.op === "findByFile" && r.at < 2_000)
+      assert.strictEqual(firstRound.length, 4)
+    }).pipe(Effect.provide(world({ scenes: range(1, 8) }))))
+
+  it.scoped("renews the lease of a long job, so it is never claimed twice", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.setLatency("20 seconds", "edit")
+      yield* enqueue([1])
+      const w = yield* worker({ leaseMs: 15_000 })
+      const fiber = yield* Effect.fork(w.drain())
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.synced, 1)
+      assert.strictEqual(yield* sim.requests("edit"), 1)
+      yield* assertAllSynced([1])
+    }).pipe(Effect.provide(world({ scenes: [1] }))))
+})
+
+describe("worker: error policy", () => {
+  it.scoped("a deleted scene is dropped and counted, not dead-lettered", () =>
+    Effect.gen(function*() {
+      const stash = yield* SimStash.SimStash
+      yield* stash.deleteScenes(["2"])
+      yield* enqueue([1, 2])
+      const summary = yield* (yield* worker()).drain()
+      assert.strictEqual(summary.dropped, 1)
+      assert.strictEqual(summary.synced, 1)
+      assert.strictEqual((yield* dlqEntries).length, 0)
+      assert.strictEqual((yield* queued).length, 0)
+    }).pipe(Effect.provide(world({ scenes: [1, 2] }))))
+
+  it.scoped("a temporary error is retried with full-jitter backoff, spending an attempt", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.failNext("edit", new PlexTemporaryError({ message: "500", status: 500 }))
+      yield* enqueue([1])
+      const w = yield* worker()
+      const first = yield* w.drain()
+      assert.strictEqual(first.retried, 1)
+      const [job] = yield* queued
+      assert.strictEqual(job!.attempts, 1)
+      assert.strictEqual(job!.lastErrorTag, "PlexTemporaryError")
+      assert.isTrue(job!.availableAt <= 5_000, "attempt 1 waits at most the 5 s base")
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+      const second = yield* runToEnd(fiber)
+      assert.strictEqual(second.synced, 1)
+      yield* assertAllSynced([1])
+    }).pipe(Effect.provide(world({ scenes: [1] }))))
+
+  it.scoped("an ambiguous match goes straight to the DLQ with its candidates", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.addItem(SimPlex.sampleItem(5000, "/data/scenes/1.mp4"))
+      yield* enqueue([1])
+      const summary = yield* (yield* worker()).drain()
+      assert.strictEqual(summary.deadLettered, 1)
+      const [entry] = yield* dlqEntries
+      assert.strictEqual(entry!.errorTag, "MatchAmbiguous")
+      assert.strictEqual(entry!.attempts, 1)
+      const detail = entry!.detail as { candidates: ReadonlyArray<{ ratingKey: string }> }
+      assert.deepStrictEqual(detail.candidates.map((c) => c.ratingKey).sort(), ["1001", "5000"])
+      assert.strictEqual(yield* plexWrites, 0)
+    }).pipe(Effect.provide(world({ scenes: [1] }))))
+
+  it.scoped("NotFound never opens the breaker; it retries 12 times, then the DLQ", () =>
+    Effect.gen(function*() {
+      const ids = range(1, 8)
+      yield* enqueue(ids)
+      const w = yield* worker({ breakerThreshold: 5, scanOnMiss: false })
+      const first = yield* w.drain()
+      assert.strictEqual(first.retried, 8)
+      const outages = yield* OutageHistory
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+      const rest = yield* runToEnd(fiber)
+      assert.strictEqual(rest.deadLettered, 8)
+      const entries = yield* dlqEntries
+      assert.deepStrictEqual(new Set(entries.map((e) => e.errorTag)), new Set(["PlexNotFound"]))
+      assert.deepStrictEqual(entries.map((e) => e.attempts), ids.map(() => 12))
+      assert.strictEqual((yield* outages.list({ limit: 10 })).length, 0, "no outage")
+      const sim = yield* SimPlex.SimPlex
+      assert.strictEqual(yield* sim.requests("health"), 0, "no probe: the breaker never opened")
+    }).pipe(Effect.provide(world({ scenes: range(1, 8), plexItems: [] }))))
+
+  it.scoped("401 stops the worker with a clear error and loses nothing", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const ids = range(1, 10)
+      yield* enqueue(ids)
+      const w = yield* worker({ concurrency: 1 })
+      // the first job gets through (sections, findByFile, getItem, edit, rate, poster), then the token is refused
+      yield* sim.authFailAfter(6)
+      const summary = yield* w.drain()
+      assert.strictEqual(summary.synced, 1)
+      assert.strictEqual(summary.stoppedBy?.reason, "PlexAuthError")
+      assert.include(summary.stoppedBy!.message, "PLEXSYNC_PLEX_TOKEN")
+      const jobs = yield* queued
+      assert.strictEqual(jobs.length, 9, "every other job is still queued")
+      assert.isTrue(jobs.every((j) => j.attempts === 0 && j.state === "queued"), "no attempt spent")
+      assert.strictEqual((yield* dlqEntries).length, 0)
+      const outages = yield* OutageHistory
+      assert.strictEqual((yield* outages.list({ limit: 10 })).length, 0)
+      // the long-running form fails with the typed error
+      const run = yield* Effect.either(w.run({ stop: Effect.never }))
+      assert.isTrue(run._tag === "Left" && run.left._tag === "WorkerStopped")
+      assert.strictEqual((yield* queued).length, 9)
+      // with a good token again, everything syncs
+      yield* sim.clearAuthFailure
+      const after = yield* w.drain()
+      assert.strictEqual(after.synced, 9)
+      yield* assertAllSynced(ids)
+    }).pipe(Effect.provide(world({ scenes: range(1, 10) }))))
+})
+
+describe("worker: Plex down for an hour mid-run", () => {
+  const T_DOWN = 3_000
+  const HOUR = 3_600_000
+
+  it.scoped("holds jobs without spending attempts, records one outage, and syncs everything after", () =>
+    Effect.gen(function*() {
+      const ids = range(1, 60)
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.setLatency("200 millis")
+      yield* sim.downBetween(T_DOWN, T_DOWN + HOUR)
+      yield* enqueue(ids)
+      const w = yield* worker()
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+
+      // Half-way through the outage: the breaker holds the jobs, nothing burns attempts.
+      yield* advanceUntil(Effect.map(TestClock.currentTimeMillis, (t) => t >= T_DOWN + HOUR / 2))
+      const midway = yield* queued
+      const spent = midway.filter((j) => j.attempts > 0)
+      assert.isAtMost(spent.length, 4, "only the failures before the breaker opened spent an attempt")
+      assert.isTrue(midway.every((j) => j.attempts <= 1))
+      assert.isAbove(midway.length, 40, "most scenes are still waiting")
+      assert.strictEqual((yield* dlqEntries).length, 0)
+      const outages = yield* OutageHistory
+      const open = Option.getOrThrow(yield* outages.current("plex"))
+      assert.isNull(open.endedAt)
+      const probesSoFar = yield* sim.requests("health")
+      assert.isTrue(probesSoFar >= 30 && probesSoFar <= 90, `probes back off to about a minute: ${probesSoFar}`)
+
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.deadLettered, 0)
+      assert.isAbove(summary.held, 0)
+      assert.strictEqual(summary.synced, 60)
+      assert.strictEqual((yield* dlqEntries).length, 0, "nothing reached the DLQ")
+      assert.strictEqual((yield* queued).length, 0)
+      yield* assertAllSynced(ids)
+
+      const all = yield* outages.list({ limit: 10 })
+      assert.strictEqual(all.length, 1, "exactly one outage record")
+      const outage = all[0]!
+      assert.strictEqual(outage.target, "plex")
+      assert.isTrue(outage.startedAt >= T_DOWN && outage.startedAt < T_DOWN + 5_000, `start ${outage.startedAt}`)
+      assert.isTrue(
+        outage.endedAt! >= T_DOWN + HOUR && outage.endedAt! <= T_DOWN + HOUR + 80_000,
+        `end ${outage.endedAt}`
+      )
+      // The jobs it affected: each job that failed against Plex, counted once.
+      const failedScenes = new Set<string>()
+      for (const r of yield* sim.log) {
+        if (r.failedWith === null || r.op === "health") continue
+        const d = r.detail as { path?: string; ratingKey?: string } | string | null
+        const key = typeof d === "string" ? d : d?.path ?? d?.ratingKey
+        failedScenes.add(String(key).replace(/^.*\/(\d+)\.mp4$/, "$1").replace(/^10*(\d+)$/, "$1"))
+      }
+      assert.strictEqual(outage.jobsAffected, failedScenes.size)
+      assert.isAtLeast(outage.jobsAffected, 5)
+    }).pipe(Effect.provide(world({ scenes: range(1, 60) }))))
+
+  it.scoped("C→O→H→O→H→C: a failed trial re-opens the same outage; after close the ramp paces jobs", () =>
+    Effect.gen(function*() {
+      const ids = range(1, 40)
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.downBetween(0, 120_000)
+      // the first trial job after the outage fails once more
+      yield* sim.at(120_000, sim.failNext("findByFile", new PlexServerDown({ message: "reset", code: "ECONNRESET" })))
+      yield* enqueue(ids)
+      const w = yield* worker()
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.synced, 40)
+      const outages = yield* OutageHistory
+      const all = yield* outages.list({ limit: 10 })
+      assert.strictEqual(all.length, 1, "the failed trial opened no second outage")
+      const failedTrials = (yield* sim.log).filter((r) =>
+        r.op === "findByFile" && r.failedWith !== null && r.at >= 120_000
+      )
+      assert.strictEqual(failedTrials.length, 1)
+      // ramp: jobs start at about 5/s right after the close, not 4 at once per round trip
+      const end = all[0]!.endedAt!
+      const starts = (yield* sim.log).filter((r) => r.op === "findByFile" && r.at >= end && r.at < end + 2_000)
+      assert.isTrue(starts.length >= 8 && starts.length <= 12, `${starts.length} jobs in the first 2 s`)
+    }).pipe(Effect.provide(world({ scenes: range(1, 40) }))))
+
+  it.scoped("a job held past the hold limit goes to the DLQ as PlexServerDown with the outage id", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.downBetween(0, 10 * 3_600_000)
+      yield* enqueue(range(1, 10))
+      const w = yield* worker({ holdLimitMs: 2 * 3_600_000, concurrency: 2 })
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+      yield* advanceUntil(Effect.map(TestClock.currentTimeMillis, (t) => t >= 3 * 3_600_000))
+      const outages = yield* OutageHistory
+      const outage = Option.getOrThrow(yield* outages.current("plex"))
+      const entries = yield* dlqEntries
+      assert.isAbove(entries.length, 0)
+      for (const e of entries) {
+        assert.strictEqual(e.errorTag, "PlexServerDown")
+        assert.strictEqual(e.outageId, outage.id)
+      }
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(world({ scenes: range(1, 10) }))))
+})
+
+describe("worker: killed mid-job", () => {
+  it.scoped("an interrupted worker releases its job; it syncs once more, without repeating the writes", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.setLatency("10 seconds", "uploadPoster")
+      yield* enqueue([1])
+      const first = yield* worker()
+      const fiber = yield* Effect.fork(first.drain())
+      yield* advanceUntil(sim.requests("uploadPoster").pipe(Effect.map((n) => n === 1)))
+      yield* Fiber.interrupt(fiber)
+      const [job] = yield* queued
+      assert.strictEqual(job!.state, "queued")
+      assert.strictEqual(job!.attempts, 0)
+      yield* sim.setLatency(0, "uploadPoster")
+      const second = yield* (yield* worker()).drain()
+      assert.strictEqual(second.synced, 1)
+      assert.strictEqual(yield* sim.requests("edit"), 1, "the edit that went through is not sent again")
+      assert.strictEqual(yield* sim.requests("rate"), 1)
+      assert.strictEqual(yield* sim.posterUploads("1001"), 1)
+      yield* assertAllSynced([1])
+    }).pipe(Effect.provide(world({ scenes: [1] }))))
+
+  it.scoped("a crashed worker's job is claimable again after the lease and syncs once more", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.setLatency("10 seconds", "uploadPoster")
+      yield* enqueue([1])
+      const crashed = yield* worker({ leaseMs: 15_000 })
+      const fiber = yield* Effect.fork(crashed.drain())
+      yield* advanceUntil(sim.requests("uploadPoster").pipe(Effect.map((n) => n === 1)))
+      yield* Fiber.interrupt(fiber)
+      yield* sim.setLatency(0, "uploadPoster")
+      const restarted = yield* worker({ leaseMs: 15_000 })
+      const tooEarly = yield* restarted.drain()
+      assert.strictEqual(tooEarly.processed, 0, "the lease is still live")
+      yield* TestClock.adjust("16 seconds")
+      const after = yield* restarted.drain()
+      assert.strictEqual(after.synced, 1)
+      assert.strictEqual(yield* sim.requests("edit"), 1)
+      assert.strictEqual(yield* sim.posterUploads("1001"), 1)
+      yield* assertAllSynced([1])
+    }).pipe(Effect.provide(world({ scenes: [1], release: () => Effect.void }))))
+})
+
+describe("worker: stop signal", () => {
+  it.scoped("run stops claiming on stop and lets the job in flight finish", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.setLatency("1 second")
+      yield* enqueue(range(1, 10))
+      const w = yield* worker({ concurrency: 1 })
+      const stop = yield* Effect.makeLatch(false)
+      const fiber = yield* Effect.fork(w.run({ stop: stop.await }))
+      yield* advanceUntil(sim.requests("edit").pipe(Effect.map((n) => n === 2)))
+      yield* stop.open
+      const summary = yield* runToEnd(fiber, { step: "100 millis" })
+      assert.strictEqual(summary.synced, 2)
+      assert.strictEqual((yield* queued).length, 8)
+      assert.isTrue((yield* queued).every((j) => j.state === "queued"))
+    }).pipe(Effect.provide(world({ scenes: range(1, 10) }))))
+
+  it.scoped("run picks up jobs queued while it idles", () =>
+    Effect.gen(function*() {
+      const w = yield* worker()
+      const stop = yield* Effect.makeLatch(false)
+      const fiber = yield* Effect.fork(w.run({ stop: stop.await }))
+      yield* TestClock.adjust("5 seconds")
+      yield* enqueue([3])
+      yield* advanceUntil(Effect.map(queued, (jobs) => jobs.length === 0))
+      yield* stop.open
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.synced, 1)
+      const p = yield* SimPlex.SimPlex
+      assert.isTrue(Option.isSome(yield* p.item(plexItemFor(3).ratingKey)))
+      yield* assertAllSynced([3])
+      assert.strictEqual(sceneIdOf(3), "3")
+    }).pipe(Effect.provide(world({ scenes: [3] }))))
+})
+
+// A 401 while probing also stops the worker (a token revoked during an outage).
+describe("worker: probes", () => {
+  it.scoped("a refused token on a health probe stops the worker", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.downBetween(0, 30_000)
+      yield* enqueue(range(1, 6))
+      const w = yield* worker()
+      yield* sim.at(30_000, sim.authFailAfter(0))
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.stoppedBy?.reason, "PlexAuthError")
+      assert.isTrue((yield* queued).every((j) => j.state === "queued"))
+      assert.strictEqual((yield* dlqEntries).length, 0)
+      assert.isTrue(
+        (yield* sim.log).some((r) => r.op === "health" && r.failedWith === new PlexAuthError({ message: "" })._tag)
+      )
+    }).pipe(Effect.provide(world({ scenes: range(1, 6) }))))
+})
