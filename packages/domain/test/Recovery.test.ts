@@ -261,6 +261,15 @@ describe("recoverOutageJobs", () => {
         assert.strictEqual((yield* jobs).length, 0)
       }).pipe(Effect.provide(world())))
 
+    it.scoped("an empty window recovers nothing and says so in its audit row", () =>
+      Effect.gen(function*() {
+        yield* seed([{ scene: 1, at: T0 - 1 }])
+        const result = yield* recover()
+        assert.deepStrictEqual([counts(result), result.recoveredSceneIds], [zero, []])
+        const audit = Option.getOrThrow(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest)))
+        assert.deepStrictEqual(audit.result, result)
+      }).pipe(Effect.provide(world())))
+
     it.scoped("recovers oldest first across pages, by failure time then by id", () =>
       Effect.gen(function*() {
         yield* seed([
@@ -331,6 +340,17 @@ describe("recoverOutageJobs", () => {
         assert.strictEqual((yield* unrecovered).length, 10)
         const audit = yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest))
         assert.strictEqual(Option.getOrThrow(audit).result.skippedPlexDown, 8)
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("a dry run with Plex down reports the same and writes nothing", () =>
+      Effect.gen(function*() {
+        const plex = yield* SimPlex.SimPlex
+        yield* plex.downBetween(0, 3_600_000)
+        yield* seed([{ scene: 1, at: T0 }, { scene: 2, at: T0 + 1 }])
+        const before = yield* wholeDatabase
+        const result = yield* recover({ dryRun: true })
+        assert.deepStrictEqual([counts(result), result.dryRun], [{ ...zero, skippedPlexDown: 2 }, true])
+        assert.deepStrictEqual(yield* wholeDatabase, before)
       }).pipe(Effect.provide(world())))
 
     it.scoped("a refused token is not healthy either", () =>
