@@ -1,0 +1,484 @@
+import { Clock, Duration, Effect, Either } from "effect"
+import type { PlexError, StashError } from "./Errors.js"
+import type { SyncField } from "./FieldMapping.js"
+import { contentHash, wantedFields } from "./FieldMapping.js"
+import type { SceneId } from "./Ids.js"
+import { defaultMatchOptions, makeMatcher } from "./Matching.js"
+import type { PathMap } from "./PathMap.js"
+import { mapPath } from "./PathMap.js"
+import type { PlexIndex } from "./PlexIndex.js"
+import { buildPlexIndex, listedDifferences } from "./PlexIndex.js"
+import { SettingKeys, Settings } from "./Settings.js"
+import { StashClient } from "./StashClient.js"
+import type { StashScene } from "./StashScene.js"
+import type { StoreError } from "./StoreError.js"
+import { SyncQueue } from "./SyncQueue.js"
+import type { SceneSyncState } from "./SyncState.js"
+import { SyncState } from "./SyncState.js"
+
+/**
+ * Reconciliation: compares every scene in scope with its Plex item and queues the scenes that differ.
+ *
+ * Requests are O(pages): the Plex side is read once per run from paged listings of the configured sections
+ * (`PlexIndex`), the Stash side in large pages, and the two are joined in memory by mapped file path. Memory is
+ * the compact Plex index plus one Stash page at a time (and the ids queued, which the result lists).
+ *
+ * Each scene in scope falls in at most one gap class, tested in this order:
+ * - `missingInPlex`: no Plex item has the scene's (mapped) file. Reported; queued only with `includeMissing`,
+ *   because a sync cannot succeed before Plex scans the file.
+ * - `neverSynced`: the file is in Plex but plexsync has no sync state for the scene.
+ * - `stashChanged`: the content hash of the fields the scene wants (with the Plex file and the mode) differs from
+ *   the hash recorded at the last sync — a version check, not a clock comparison, so a renamed tag (which leaves
+ *   `updated_at` alone) is found too.
+ * - `plexDiffers`: the scene is unchanged, but a sync would still change the Plex item (someone edited or cleared
+ *   a field in Plex, an agent refresh, the item was re-added under a new rating key). In preserve mode a value a
+ *   person set in Plex is kept by a sync, so it is no gap. Tags a person added in Plex are kept by every sync, so
+ *   they are no gap either. See `PlexIndex` for how far a listing lets tags be compared.
+ * - `orphanedInPlex` (scope `all` only): a Plex item whose file is no Stash scene's file. Reported only.
+ * The first four are queued with reason `reconcile` unless the scene is already queued or running; a dry run
+ * counts what it would queue and changes nothing.
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Scope
+
+export type ReconcileScope =
+  /** Every scene. */
+  | { readonly _tag: "All" }
+  /** Scenes added to Stash (`created_at`) within `within` of now; `name` is how the user wrote it (`24h`). */
+  | { readonly _tag: "Recent"; readonly name: string; readonly within: Duration.DurationInput }
+  /** These scenes. */
+  | { readonly _tag: "Scenes"; readonly sceneIds: ReadonlyArray<SceneId> }
+
+export const ReconcileScope = {
+  all: { _tag: "All" } as ReconcileScope,
+  recent: (name: string, within: Duration.DurationInput): ReconcileScope => ({ _tag: "Recent", name, within }),
+  scenes: (sceneIds: ReadonlyArray<SceneId>): ReconcileScope => ({ _tag: "Scenes", sceneIds })
+} as const
+
+const units: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** `all`, `24h`, `7d` (or any `<n>m|h|d|w`): the scopes `--scope` and `PLEXSYNC_RECONCILE_SCOPE` accept. */
+export const parseReconcileScope = (text: string): Either.Either<ReconcileScope, string> => {
+  const v = text.trim().toLowerCase()
+  if (v === "all") return Either.right(ReconcileScope.all)
+  const m = /^(\d+)\s*([mhdw])$/.exec(v)
+  if (m !== null && Number(m[1]) > 0) {
+    return Either.right(ReconcileScope.recent(`${Number(m[1])}${m[2]}`, Number(m[1]) * units[m[2]!]!))
+  }
+  return Either.left(
+    `unknown reconcile scope "${text}": use all, 24h or 7d (or another age such as 12h or 30d: scenes added that recently)`
+  )
+}
+
+export const scopeName = (scope: ReconcileScope): string =>
+  scope._tag === "All" ? "all" : scope._tag === "Recent" ? scope.name : "scenes"
+
+// ---------------------------------------------------------------------------------------------------------
+// Options and result
+
+/** The sync settings reconciliation must agree with (the worker's `EngineSettings` has them all). */
+export interface ReconcileSettings {
+  readonly fields: ReadonlySet<SyncField>
+  readonly preservePlexEdits: boolean
+  readonly pathMap: PathMap
+  /** Plex section titles; empty: every movie section. */
+  readonly libraries: ReadonlyArray<string>
+  readonly strictMatching: boolean
+}
+
+export type ReconcileProgress =
+  | {
+    readonly phase: "plex"
+    readonly section: string
+    readonly read: number
+    readonly total: number
+  }
+  | {
+    readonly phase: "stash"
+    readonly checked: number
+    /** Scenes Stash says are in scope (for `Recent`, an estimate from above). */
+    readonly total: number
+  }
+
+export interface ReconcileOptions {
+  readonly scope: ReconcileScope
+  /** Count what would be queued; queue nothing and record nothing. */
+  readonly dryRun?: boolean
+  /** Also queue scenes whose file is not in Plex (yet). */
+  readonly includeMissing?: boolean
+  /** Scenes per Stash request. Default 1000. */
+  readonly stashPageSize?: number
+  /** Items per Plex listing request. Default 1000. */
+  readonly plexPageSize?: number
+  readonly onProgress?: (progress: ReconcileProgress) => Effect.Effect<void>
+}
+
+export const gapClasses = ["neverSynced", "stashChanged", "plexDiffers", "missingInPlex", "orphanedInPlex"] as const
+export type GapClass = typeof gapClasses[number]
+
+/** Why a scene was not queued. */
+export type SkipReason =
+  /** A job for the scene is queued or running already. */
+  | "alreadyQueued"
+  /** Its file is not in Plex, and `includeMissing` was not given. */
+  | "notInPlex"
+  /** Several Plex items hold its file and strict matching is on: the worker would refuse to guess. */
+  | "ambiguousInPlex"
+  /** The scene has no file. */
+  | "noFile"
+  /** A scene id asked for that Stash does not have. */
+  | "sceneNotFound"
+
+export interface ReconcileResult {
+  readonly scope: string
+  readonly dryRun: boolean
+  readonly scenesChecked: number
+  readonly gaps: Readonly<Record<GapClass, number>>
+  /** Scenes queued (in a dry run: that would be queued). */
+  readonly queued: number
+  readonly queuedSceneIds: ReadonlyArray<SceneId>
+  readonly skipped: Readonly<Partial<Record<SkipReason, number>>>
+  /** Orphans can be known only when every scene was read (scope `all`). */
+  readonly orphansChecked: boolean
+  /** Plex items indexed. */
+  readonly plexItems: number
+  /** Up to `sampleSize` scene ids per gap class (rating keys for orphans), to look at first. */
+  readonly samples: Readonly<Record<GapClass, ReadonlyArray<string>>>
+  /** Requests made: Plex sections + listing pages; Stash pages. */
+  readonly requests: { readonly plex: number; readonly stash: number }
+  readonly startedAt: number
+  readonly finishedAt: number
+}
+
+const sampleSize = 10
+
+// ---------------------------------------------------------------------------------------------------------
+// Classifying one scene
+
+export type SceneVerdict =
+  | { readonly _tag: "InSync" }
+  | { readonly _tag: "NoFile" }
+  | { readonly _tag: "Ambiguous"; readonly items: ReadonlyArray<number> }
+  | { readonly _tag: "Gap"; readonly gap: Exclude<GapClass, "orphanedInPlex">; readonly fields?: ReadonlyArray<string> }
+
+/** The verdict on one scene against the Plex index and its sync state. Pure. */
+export const classifyScene = (
+  scene: StashScene,
+  state: SceneSyncState | undefined,
+  index: PlexIndex,
+  settings: ReconcileSettings
+): SceneVerdict => {
+  const file = scene.files[0]
+  if (file === undefined) return { _tag: "NoFile" }
+  const plexPath = mapPath(settings.pathMap, file).path
+  const found = index.lookup(plexPath)
+  if (found._tag === "None") return { _tag: "Gap", gap: "missingInPlex" }
+  let item: number
+  if (found._tag === "One") item = found.item
+  else {
+    // The matcher tries the remembered item first, so a synced scene is not ambiguous to it.
+    const remembered = state?.ratingKey
+    const known = found.items.find((i) => index.ratingKey(i) === remembered)
+    if (known !== undefined) item = known
+    else if (settings.strictMatching) return { _tag: "Ambiguous", items: found.items }
+    else item = found.items[0]!
+  }
+  if (state === undefined) return { _tag: "Gap", gap: "neverSynced" }
+  const wanted = wantedFields(scene, { fields: settings.fields })
+  const hash = contentHash(wanted, { plexFile: plexPath, preservePlexEdits: settings.preservePlexEdits })
+  if (state.contentHash !== hash) return { _tag: "Gap", gap: "stashChanged" }
+  // A different item now holds the file (re-added in Plex), or the match was forgotten: what was written is gone.
+  if (state.ratingKey !== index.ratingKey(item)) return { _tag: "Gap", gap: "plexDiffers", fields: ["item"] }
+  const fields = listedDifferences(wanted, index.listed(item), state.written, {
+    preservePlexEdits: settings.preservePlexEdits,
+    caps: index.caps
+  })
+  return fields.length > 0 ? { _tag: "Gap", gap: "plexDiffers", fields } : { _tag: "InSync" }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The run
+
+const stashTimeUtc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
+
+/** The widest offset from UTC a Stash server's local time can have: the `created_at` filter is widened by it. */
+const maxUtcOffsetMs = 14 * 3_600_000
+
+export type ReconcileError = PlexError | StashError | StoreError
+
+/**
+ * Runs one reconciliation (see the module note) and, unless it is a dry run, records the result in `Settings`
+ * under `reconcile.last` for `status`.
+ */
+export const reconcile = Effect.fn("Reconcile.run")(function*(
+  settings: ReconcileSettings,
+  options: ReconcileOptions
+) {
+  const stash = yield* StashClient
+  const syncState = yield* SyncState
+  const queue = yield* SyncQueue
+  const store = yield* Settings
+  const startedAt = yield* Clock.currentTimeMillis
+  const dryRun = options.dryRun ?? false
+  const includeMissing = options.includeMissing ?? false
+  const stashPageSize = Math.max(1, Math.floor(options.stashPageSize ?? 1000))
+  const plexPageSize = Math.max(1, Math.floor(options.plexPageSize ?? 1000))
+  const progress = options.onProgress ?? (() => Effect.void)
+  const scope = options.scope
+
+  // The Plex side, once.
+  const matcher = yield* makeMatcher({ ...defaultMatchOptions, libraries: settings.libraries })
+  const sections = yield* matcher.sections
+  const built = yield* buildPlexIndex(sections, {
+    pageSize: plexPageSize,
+    onPage: (p) => progress({ phase: "plex", section: p.section.title, read: p.read, total: p.total })
+  })
+  const index = built.index
+  const plexRequests = 1 + built.requests
+  let stashRequests = 0
+
+  const gaps: Record<GapClass, number> = {
+    neverSynced: 0,
+    stashChanged: 0,
+    plexDiffers: 0,
+    missingInPlex: 0,
+    orphanedInPlex: 0
+  }
+  const samples: Record<GapClass, Array<string>> = {
+    neverSynced: [],
+    stashChanged: [],
+    plexDiffers: [],
+    missingInPlex: [],
+    orphanedInPlex: []
+  }
+  const skipped: Partial<Record<SkipReason, number>> = {}
+  const skip = (reason: SkipReason, n = 1) => {
+    if (n > 0) skipped[reason] = (skipped[reason] ?? 0) + n
+  }
+  const queuedIds: Array<SceneId> = []
+  const queuedSet = new Set<SceneId>()
+  let checked = 0
+
+  const gap = (cls: GapClass, id: string) => {
+    gaps[cls]++
+    if (samples[cls].length < sampleSize) samples[cls].push(id)
+  }
+
+  /** Classifies one page of scenes and queues its repairable gaps. */
+  const handlePage = (scenes: ReadonlyArray<StashScene>) =>
+    Effect.gen(function*() {
+      if (scenes.length === 0) return
+      const states = new Map<SceneId, SceneSyncState>()
+      for (const state of yield* syncState.getMany(scenes.map((s) => s.id))) states.set(state.sceneId, state)
+      const candidates: Array<SceneId> = []
+      for (const scene of scenes) {
+        checked++
+        const verdict = classifyScene(scene, states.get(scene.id), index, settings)
+        // Every file of a scene counts as known to Stash, for orphan detection.
+        for (const file of scene.files) {
+          const found = index.lookup(mapPath(settings.pathMap, file).path)
+          if (found._tag === "One") index.markSeen(found.item)
+          else if (found._tag === "Several") found.items.forEach(index.markSeen)
+        }
+        switch (verdict._tag) {
+          case "InSync":
+            break
+          case "NoFile":
+            skip("noFile")
+            break
+          case "Ambiguous":
+            skip("ambiguousInPlex")
+            break
+          case "Gap": {
+            gap(verdict.gap, scene.id)
+            if (verdict.gap === "missingInPlex" && !includeMissing) skip("notInPlex")
+            else if (!queuedSet.has(scene.id)) candidates.push(scene.id)
+            if (verdict.fields !== undefined) {
+              yield* Effect.logDebug(`Scene ${scene.id}: Plex differs in ${verdict.fields.join(", ")}`)
+            }
+          }
+        }
+      }
+      if (candidates.length === 0) return
+      const active = yield* queue.activeScenes(candidates)
+      const toQueue = candidates.filter((id) => !active.has(id))
+      skip("alreadyQueued", candidates.length - toQueue.length)
+      if (toQueue.length === 0) return
+      if (!dryRun) yield* queue.enqueueMany(toQueue.map((sceneId) => ({ sceneId, reason: "reconcile" as const })))
+      for (const id of toQueue) {
+        queuedSet.add(id)
+        queuedIds.push(id)
+      }
+    })
+
+  // The Stash side, a page at a time.
+  if (scope._tag === "Scenes") {
+    const ids = [...new Set(scope.sceneIds)]
+    for (let i = 0; i < ids.length; i += stashPageSize) {
+      const batch = ids.slice(i, i + stashPageSize)
+      const scenes = yield* stash.findScenes(batch)
+      stashRequests++
+      skip("sceneNotFound", batch.length - new Set(scenes.map((s) => s.id)).size)
+      yield* handlePage(scenes)
+      yield* progress({ phase: "stash", checked, total: ids.length })
+    }
+  } else {
+    let cutoff: number | null = null
+    let createdSince: string | undefined
+    if (scope._tag === "Recent") {
+      cutoff = startedAt - Duration.toMillis(Duration.decode(scope.within))
+      // Stash compares its local-time strings; ask for a window wide enough for any offset, then filter exactly.
+      createdSince = stashTimeUtc(cutoff - maxUtcOffsetMs)
+    }
+    const inScope = (scene: StashScene) => {
+      if (cutoff === null) return true
+      const created = Date.parse(scene.createdAt)
+      return Number.isNaN(created) || created > cutoff
+    }
+    let page = 1
+    while (true) {
+      const answer = yield* stash.listScenes(
+        createdSince === undefined
+          ? { page, perPage: stashPageSize }
+          : { page, perPage: stashPageSize, createdSince }
+      )
+      stashRequests++
+      yield* handlePage(cutoff === null ? answer.items : answer.items.filter(inScope))
+      yield* progress({ phase: "stash", checked, total: answer.count })
+      if (answer.items.length < stashPageSize || page * stashPageSize >= answer.count) break
+      page++
+    }
+  }
+
+  const orphansChecked = scope._tag === "All"
+  if (orphansChecked) {
+    for (const item of index.unseen()) gap("orphanedInPlex", index.ratingKey(item))
+  }
+
+  const result: ReconcileResult = {
+    scope: scopeName(scope),
+    dryRun,
+    scenesChecked: checked,
+    gaps,
+    queued: queuedIds.length,
+    queuedSceneIds: queuedIds,
+    skipped,
+    orphansChecked,
+    plexItems: index.size,
+    samples,
+    requests: { plex: plexRequests, stash: stashRequests },
+    startedAt,
+    finishedAt: yield* Clock.currentTimeMillis
+  }
+  if (!dryRun) yield* store.set(SettingKeys.lastReconcile, JSON.stringify(storedRecord(result)))
+  yield* Effect.logInfo(summaryLine(result))
+  return result
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Presentation
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** The `reconcile --json` document (CONTRACT.md), with a few extra keys. */
+export const reconcileDocument = (result: ReconcileResult) => ({
+  scope: result.scope,
+  dryRun: result.dryRun,
+  scenesChecked: result.scenesChecked,
+  gaps: { ...result.gaps },
+  queued: result.queued,
+  queuedSceneIds: [...result.queuedSceneIds],
+  skipped: { ...result.skipped },
+  orphansChecked: result.orphansChecked,
+  plexItems: result.plexItems,
+  samples: Object.fromEntries(gapClasses.map((c) => [c, [...result.samples[c]]])),
+  requests: { ...result.requests },
+  startedAt: iso(result.startedAt),
+  finishedAt: iso(result.finishedAt),
+  durationMs: result.finishedAt - result.startedAt
+})
+
+export type ReconcileDocument = ReturnType<typeof reconcileDocument>
+
+const storedIdLimit = 100
+
+/** What `reconcile.last` holds: the document, with the id list cut to its first 100. */
+export const storedRecord = (result: ReconcileResult) => {
+  const doc = reconcileDocument(result)
+  return {
+    ...doc,
+    queuedSceneIds: doc.queuedSceneIds.slice(0, storedIdLimit),
+    queuedSceneIdsOmitted: Math.max(0, doc.queuedSceneIds.length - storedIdLimit)
+  }
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`)
+
+const totalGaps = (result: ReconcileResult) => gapClasses.reduce((n, c) => n + result.gaps[c], 0)
+
+/** One line for the log. */
+export const summaryLine = (result: ReconcileResult): string =>
+  `Reconciliation (${result.scope}${result.dryRun ? ", dry run" : ""}): ${result.scenesChecked} scenes checked ` +
+  `against ${result.plexItems} Plex items, ${totalGaps(result)} gaps ` +
+  `(${gapClasses.map((c) => `${c} ${result.gaps[c]}`).join(", ")}), ` +
+  `${result.queued} ${result.dryRun ? "would be queued" : "queued"}`
+
+const skipText: Record<SkipReason, (n: number) => string> = {
+  alreadyQueued: (n) => `${plural(n, "scene")} already queued`,
+  notInPlex: (n) => `${plural(n, "scene")} not in Plex yet (rerun with --include-missing to queue them anyway)`,
+  ambiguousInPlex: (n) =>
+    `${
+      plural(n, "scene")
+    } whose file several Plex items hold (remove the duplicates in Plex, or turn strict matching off)`,
+  noFile: (n) => `${plural(n, "scene")} without a file`,
+  sceneNotFound: (n) => `${plural(n, "scene id")} Stash does not have`
+}
+
+/** The readable summary `plexsync reconcile` prints. */
+export const renderReconcileSummary = (result: ReconcileResult): string => {
+  const lines: Array<string> = []
+  const scope = result.scope === "all"
+    ? "all scenes"
+    : result.scope === "scenes"
+    ? "the scenes asked for"
+    : `scenes added in the last ${result.scope}`
+  lines.push(
+    `Checked ${plural(result.scenesChecked, "scene")} (${scope}) against ${plural(result.plexItems, "Plex item")} in ${
+      seconds(result.finishedAt - result.startedAt)
+    } (${plural(result.requests.plex, "Plex request")}, ${plural(result.requests.stash, "Stash request")}).`
+  )
+  const g = result.gaps
+  if (totalGaps(result) === 0) lines.push("No differences: Plex matches Stash.")
+  else {
+    const parts: Array<string> = []
+    if (g.neverSynced > 0) parts.push(`${g.neverSynced} never synced`)
+    if (g.stashChanged > 0) parts.push(`${g.stashChanged} changed in Stash since the last sync`)
+    if (g.plexDiffers > 0) parts.push(`${g.plexDiffers} changed in Plex`)
+    if (g.missingInPlex > 0) parts.push(`${g.missingInPlex} with no Plex item for the file`)
+    if (g.orphanedInPlex > 0) parts.push(`${plural(g.orphanedInPlex, "Plex item")} whose file is no Stash scene's`)
+    lines.push(`Differences: ${parts.join("; ")}.`)
+  }
+  if (!result.orphansChecked) lines.push("Plex items without a Stash scene are looked for only with --scope all.")
+  if (result.dryRun) {
+    lines.push(
+      result.queued === 0
+        ? "Dry run: nothing would be queued; nothing was changed."
+        : `Dry run: ${plural(result.queued, "scene")} would be queued; nothing was changed.`
+    )
+  } else if (result.queued > 0) {
+    lines.push(`Queued ${plural(result.queued, "scene")} to sync; \`plexsync run\` (or the scheduler) syncs them.`)
+  } else lines.push("Nothing queued.")
+  const skips = (Object.keys(skipText) as Array<SkipReason>).filter((r) => (result.skipped[r] ?? 0) > 0)
+  if (skips.length > 0) lines.push(`Not queued: ${skips.map((r) => skipText[r](result.skipped[r]!)).join("; ")}.`)
+  for (const cls of gapClasses) {
+    const ids = result.samples[cls]
+    if (ids.length === 0 || result.gaps[cls] === 0) continue
+    const what = cls === "orphanedInPlex" ? "rating keys" : "scenes"
+    const more = result.gaps[cls] > ids.length ? ", …" : ""
+    lines.push(`  ${cls}: ${what} ${ids.join(", ")}${more}`)
+  }
+  return lines.join("\n")
+}
