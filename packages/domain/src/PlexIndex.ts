@@ -74,18 +74,12 @@ const sep = "\u0000"
 export interface ListedItem {
   readonly scalars: Readonly<Record<ListedScalar, number>>
   readonly rating: number | null
-  /** Name keys (`nameKey`), de-duplicated, joined by NUL; "" for none. */
+  /** Name keys (`nameKey`) in the order shown, joined by NUL; "" for none. */
   readonly tags: Readonly<Record<TagKind, string>>
 }
 
-const joinKeys = (names: ReadonlyArray<string>): string => {
-  const keys: Array<string> = []
-  for (const name of names) {
-    const key = nameKey(name)
-    if (key !== "" && !keys.includes(key)) keys.push(key)
-  }
-  return keys.join(sep)
-}
+// Every shown name is kept, duplicates too: how many a listing shows is what tells a whole list from a cut one.
+const joinKeys = (names: ReadonlyArray<string>): string => names.map(nameKey).filter((key) => key !== "").join(sep)
 
 export const splitKeys = (joined: string): ReadonlyArray<string> => (joined === "" ? [] : joined.split(sep))
 
