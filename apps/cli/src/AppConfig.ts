@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { PathMapFromString } from "@plexsync/domain/PathMap"
 import { Context, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"

@@ -1,0 +1,114 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Database from "@plexsync/sqlite/Database"
+import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
+import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import { loadAppConfig } from "./AppConfig.js"
+import type { AppConfigShape } from "./AppConfig.js"
+import { ignoredHook, recordSceneHook } from "./Hook.js"
+import type { PluginReply } from "./HookInput.js"
+import { decodePluginInput, replyText } from "./HookInput.js"
+import { pluginLogger } from "./PluginLog.js"
+
+/**
+ * `plexsync hook`, the Stash plugin entry point, kept lean: Stash waits for this process on every scene save,
+ * so a hook loads only the config, the queue and the JSON decoding. Tasks load the rest on demand.
+ * Whatever happens, exactly one JSON object is printed on stdout and the exit code is 0: Stash shows the
+ * `error` to the user, and a crash or a missing reply would only hide the problem.
+ */
+
+const readStdin = (): Promise<string> =>
+  new Promise((resolve, reject) => {
+    if (process.stdin.isTTY) {
+      resolve("")
+      return
+    }
+    const chunks: Array<Buffer> = []
+    process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
+    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    process.stdin.on("error", reject)
+  })
+
+const logLevels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error
+}
+
+/** Reads `--config FILE` / `--config=FILE`; anything else is not for the lean path. */
+export const leanHookArgs = (args: ReadonlyArray<string>): Option.Option<Option.Option<string>> => {
+  if (args.length === 0) return Option.some(Option.none())
+  if (args.length === 2 && args[0] === "--config") return Option.some(Option.some(args[1]!))
+  if (args.length === 1 && args[0]!.startsWith("--config=")) {
+    return Option.some(Option.some(args[0]!.slice("--config=".length)))
+  }
+  return Option.none()
+}
+
+const message = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+
+export const runHook = (options: { readonly configFlag: Option.Option<string>; readonly input: string }) =>
+  Effect.gen(function*() {
+    const decoded = decodePluginInput(options.input)
+    if (Either.isLeft(decoded)) {
+      yield* Effect.logError(decoded.left.message)
+      return { error: decoded.left.message } satisfies PluginReply
+    }
+    const request = decoded.right
+    if (request._tag === "OtherHook") return ignoredHook(request.type)
+
+    const config = yield* loadAppConfig({
+      env: process.env,
+      configFlag: options.configFlag,
+      cwd: process.cwd(),
+      homedir: Os.homedir()
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+
+    const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        Fs.mkdirSync(config.dataDir, { recursive: true })
+        // No integrity scan on open: it reads the whole file, and Stash is waiting.
+        const store = SyncQueueSqlite.layer.pipe(
+          Layer.provideMerge(Database.layer({ filename: config.databaseFile, quickCheck: false }))
+        )
+        return Effect.provide(effect, store)
+      })
+
+    if (request._tag === "SceneHook") {
+      return yield* withStore(recordSceneHook(request)).pipe(
+        Logger.withMinimumLogLevel(logLevels[config.logLevel])
+      )
+    }
+    const tasks = yield* Effect.promise(() => import("./PluginTasks.js"))
+    return yield* tasks.runTask(request, config).pipe(Logger.withMinimumLogLevel(logLevels[config.logLevel]))
+  }).pipe(
+    Effect.catchAll((error) =>
+      Effect.as(Effect.logError(message(error)), { error: `plexsync: ${message(error)}` } satisfies PluginReply)
+    ),
+    Effect.catchAllDefect((defect) =>
+      Effect.as(
+        Effect.logError("plexsync hook failed unexpectedly", defect),
+        { error: `plexsync: unexpected failure: ${message(defect)}` } satisfies PluginReply
+      )
+    )
+  )
+
+/** Entry point used by `bin.ts` for `plexsync hook [--config FILE]`. */
+export const main = async (configFlag: Option.Option<string>): Promise<void> => {
+  const debug = (process.env.PLEXSYNC_LOG_LEVEL ?? "").toLowerCase() === "debug"
+  const logger = Logger.replace(Logger.defaultLogger, pluginLogger({ showCauses: debug }))
+  let reply: PluginReply
+  try {
+    const input = await readStdin()
+    reply = await Effect.runPromise(runHook({ configFlag, input }).pipe(Effect.provide(logger)))
+  } catch (e) {
+    reply = { error: `plexsync: unexpected failure: ${message(e)}` }
+  }
+  process.stdout.write(replyText(reply) + "\n")
+  process.exitCode = 0
+}

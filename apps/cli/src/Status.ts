@@ -1,0 +1,206 @@
+import type { BreakerState } from "@plexsync/domain/BreakerStore"
+import { BreakerStore } from "@plexsync/domain/BreakerStore"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { Target } from "@plexsync/domain/Ids"
+import type { Outage } from "@plexsync/domain/OutageHistory"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
+import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import { SettingKeys, Settings } from "@plexsync/domain/Settings"
+import type { QueueCounts } from "@plexsync/domain/SyncJob"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { Clock, Effect, Option } from "effect"
+import { breakerDocument, outageDocument, recoveryRunDocument } from "./Documents.js"
+import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural } from "./Present.js"
+
+/**
+ * What `plexsync status` shows and the scheduler's `GET /status` answers: queue counts by state, the DLQ by
+ * error tag, each breaker, the current and last outage, the last recovery run and the last reconciliation.
+ */
+export interface StatusReport {
+  readonly now: number
+  /** Counts as the user should read them: while a breaker is open, due jobs are held (nothing can run). */
+  readonly queue: QueueCounts
+  readonly nextDueAt: Option.Option<number>
+  readonly dlq: {
+    /** Entries not yet recovered: what a person may need to look at. */
+    readonly total: number
+    readonly byErrorTag: Readonly<Record<string, number>>
+    /** Entries recovered and kept for audit. */
+    readonly recovered: number
+  }
+  readonly breakers: Readonly<Record<Target, BreakerState>>
+  readonly currentOutage: Option.Option<Outage>
+  readonly lastOutage: Option.Option<Outage>
+  readonly lastRecovery: Option.Option<RecoveryRun>
+  /** The reconciliation's own record (`reconcile.last`), as it stored it. */
+  readonly lastReconcile: Option.Option<unknown>
+}
+
+const targets: ReadonlyArray<Target> = ["plex", "stash"]
+
+/**
+ * While either breaker is open no job can run (a sync needs both servers), so every waiting job is held;
+ * the store only counts a job as held once the worker has put it on hold.
+ */
+export const effectiveQueueCounts = (counts: QueueCounts, anyBreakerOpen: boolean): QueueCounts =>
+  anyBreakerOpen ? { ...counts, held: counts.held + counts.due, due: 0 } : counts
+
+const parseStored = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    // Shown as it was stored rather than hidden: it is only informational.
+    return text
+  }
+}
+
+export const buildStatus = Effect.fn("Status.build")(function*() {
+  const queue = yield* SyncQueue
+  const dlq = yield* DeadLetterQueue
+  const breakerStore = yield* BreakerStore
+  const outages = yield* OutageHistory
+  const recoveries = yield* RecoveryLog
+  const settings = yield* Settings
+  const now = yield* Clock.currentTimeMillis
+
+  const [counts, nextDueAt, byErrorTag, recovered, plex, stash, currentPlex, currentStash, lastOutage, lastRecovery] =
+    yield* Effect.all([
+      queue.counts,
+      queue.nextDueAt,
+      dlq.countByTag,
+      dlq.count({ recovered: true }),
+      breakerStore.get("plex"),
+      breakerStore.get("stash"),
+      outages.current("plex"),
+      outages.current("stash"),
+      outages.lastCompleted(),
+      recoveries.latest
+    ])
+  const lastReconcile = Option.map(yield* settings.get(SettingKeys.lastReconcile), parseStored)
+
+  const breakers = { plex, stash }
+  const anyOpen = targets.some((t) => breakers[t].state === "open")
+  const open = [currentPlex, currentStash].flatMap((o) => Option.toArray(o)).sort((a, b) => a.startedAt - b.startedAt)
+  return {
+    now,
+    queue: effectiveQueueCounts(counts, anyOpen),
+    nextDueAt,
+    dlq: {
+      total: Object.values(byErrorTag).reduce((sum, n) => sum + n, 0),
+      byErrorTag,
+      recovered
+    },
+    breakers,
+    currentOutage: Option.fromNullable(open[0]),
+    lastOutage,
+    lastRecovery,
+    lastReconcile
+  } satisfies StatusReport
+})
+
+/** The `status --json` document of CONTRACT.md. */
+export const statusDocument = (report: StatusReport) => ({
+  generatedAt: isoOrNull(report.now),
+  queue: {
+    ...report.queue,
+    nextDueAt: isoOrNull(Option.getOrNull(report.nextDueAt))
+  },
+  dlq: report.dlq,
+  breakers: {
+    plex: breakerDocument(report.breakers.plex),
+    stash: breakerDocument(report.breakers.stash)
+  },
+  currentOutage: Option.match(report.currentOutage, {
+    onNone: () => null,
+    onSome: (o) => outageDocument(o, report.now)
+  }),
+  lastOutage: Option.match(report.lastOutage, { onNone: () => null, onSome: (o) => outageDocument(o, report.now) }),
+  lastRecovery: Option.match(report.lastRecovery, { onNone: () => null, onSome: recoveryRunDocument }),
+  lastReconcile: Option.getOrNull(report.lastReconcile)
+})
+export type StatusDocument = ReturnType<typeof statusDocument>
+
+// ---------------------------------------------------------------------------------------------------------------
+// Human output
+
+const describeBreaker = (target: Target, b: BreakerState, now: number): string => {
+  switch (b.state) {
+    case "closed":
+      return `${target} closed`
+    case "half_open":
+      return `${target} half-open (testing the server again)`
+    case "open": {
+      const since = b.openedAt === null ? "" : ` since ${formatTimeAgo(b.openedAt, now)}`
+      const probe = b.nextProbeAt === null ? "" : `, next probe ${formatTimeAgo(b.nextProbeAt, now)}`
+      const why = b.lastError === null ? "" : ` — ${b.lastError}`
+      return `${target} OPEN${since}${probe}${why}`
+    }
+  }
+}
+
+const describeOutage = (o: Outage, now: number): string => {
+  const end = o.endedAt === null
+    ? `ongoing for ${formatDuration(now - o.startedAt)}`
+    : `${formatTime(o.endedAt)} (${formatDuration(o.endedAt - o.startedAt)})`
+  const affected = plural(o.jobsAffected, "job") + " affected"
+  return `#${o.id} ${o.target} from ${formatTime(o.startedAt)} to ${end}, ${affected}`
+}
+
+const describeRecovery = (run: RecoveryRun, now: number): string => {
+  const r = run.result
+  const parts = [`${r.recovered} recovered`]
+  if (r.skippedAlreadyQueued > 0) parts.push(`${r.skippedAlreadyQueued} already queued`)
+  if (r.skippedSceneMissing > 0) parts.push(`${r.skippedSceneMissing} scenes missing`)
+  if (r.skippedPlexDown > 0) parts.push(`${r.skippedPlexDown} skipped (Plex down)`)
+  if (r.failed > 0) parts.push(`${r.failed} failed`)
+  return `${formatTimeAgo(run.finishedAt, now)}, ${run.trigger}: ${parts.join(", ")}`
+}
+
+const describeReconcile = (value: unknown, now: number): string => {
+  if (value !== null && typeof value === "object") {
+    const v = value as Record<string, unknown>
+    const at = typeof v.finishedAt === "string" ? Date.parse(v.finishedAt) : typeof v.at === "number" ? v.at : NaN
+    const when = Number.isNaN(at) ? "" : `${formatTimeAgo(at as number, now)}: `
+    const checked = typeof v.scenesChecked === "number" ? `${v.scenesChecked} scenes checked` : undefined
+    const queued = typeof v.queued === "number" ? `${v.queued} queued` : undefined
+    const text = [checked, queued].filter((x) => x !== undefined).join(", ")
+    if (when !== "" || text !== "") return `${when}${text}`
+  }
+  return typeof value === "string" ? value : JSON.stringify(value)
+}
+
+export const renderStatus = (report: StatusReport): string => {
+  const { now, queue } = report
+  const held = queue.held > 0 ? `, ${queue.held} held by an open breaker` : ""
+  const next = Option.match(report.nextDueAt, {
+    onNone: () => "",
+    onSome: (t) => queue.due > 0 || t <= now ? "" : `; next due ${formatTimeAgo(t, now)}`
+  })
+  const queueLine = queue.queued === 0 && queue.running === 0
+    ? "empty"
+    : `${queue.queued} waiting (${queue.due} due${held}), ${queue.running} running${next}`
+
+  const tags = Object.entries(report.dlq.byErrorTag).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
+  const dlqLine = report.dlq.total === 0
+    ? `empty${report.dlq.recovered > 0 ? ` (${report.dlq.recovered} recovered, kept for audit)` : ""}`
+    : `${plural(report.dlq.total, "entry", "entries")} to look at: ${
+      tags.map(([tag, n]) => `${tag} ${n}`).join(", ")
+    } — see \`plexsync dlq list\``
+
+  return keyValues([
+    ["Queue", queueLine],
+    ["Dead letters", dlqLine],
+    ["Breakers", targets.map((t) => describeBreaker(t, report.breakers[t], now)).join("; ")],
+    ["Outage now", Option.match(report.currentOutage, { onNone: () => "none", onSome: (o) => describeOutage(o, now) })],
+    ["Last outage", Option.match(report.lastOutage, { onNone: () => "none", onSome: (o) => describeOutage(o, now) })],
+    [
+      "Last recovery",
+      Option.match(report.lastRecovery, { onNone: () => "never", onSome: (r) => describeRecovery(r, now) })
+    ],
+    [
+      "Last reconcile",
+      Option.match(report.lastReconcile, { onNone: () => "never", onSome: (v) => describeReconcile(v, now) })
+    ]
+  ])
+}

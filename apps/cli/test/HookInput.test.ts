@@ -1,0 +1,119 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either } from "effect"
+import type { PluginRequest } from "../src/HookInput.js"
+import { decodePluginInput } from "../src/HookInput.js"
+import { pluginLogLine, pluginProgressLine } from "../src/PluginLog.js"
+
+const serverConnection = {
+  Scheme: "http",
+  Host: "0.0.0.0",
+  Port: 9999,
+  SessionCookie: {
+    Name: "session",
+    Value: "abc",
+    Path: "",
+    Domain: "",
+    Expires: "0001-01-01T00:00:00Z",
+    RawExpires: "",
+    MaxAge: 0,
+    Secure: false,
+    HttpOnly: false,
+    SameSite: 0,
+    Raw: "",
+    Unparsed: null
+  },
+  Dir: "/root/.stash",
+  PluginDir: "/root/.stash/plugins/plexsync"
+}
+
+const decode = (value: unknown): PluginRequest => {
+  const r = decodePluginInput(typeof value === "string" ? value : JSON.stringify(value))
+  if (Either.isLeft(r)) assert.fail(r.left.message)
+  return r.right
+}
+const refused = (value: unknown): string => {
+  const r = decodePluginInput(typeof value === "string" ? value : JSON.stringify(value))
+  if (Either.isRight(r)) assert.fail(`expected a refusal, got ${JSON.stringify(r.right)}`)
+  return r.left.message
+}
+
+describe("decodePluginInput", () => {
+  it("reads an update hook from an edit", () => {
+    const request = decode({
+      server_connection: serverConnection,
+      args: {
+        mode: "hook",
+        hookContext: {
+          id: 45,
+          type: "Scene.Update.Post",
+          input: { id: "45", title: null, tag_ids: ["21"] },
+          inputFields: ["tag_ids", "id"]
+        }
+      }
+    })
+    assert.deepStrictEqual(request, {
+      _tag: "SceneHook",
+      type: "Scene.Update.Post",
+      sceneId: "45" as never,
+      fromScan: false,
+      inputFields: ["tag_ids", "id"]
+    })
+  })
+
+  it("reads a scan-triggered hook with input null and no inputFields", () => {
+    const request = decode({
+      server_connection: { ...serverConnection, SessionCookie: null },
+      args: { hookContext: { id: 7, type: "Scene.Create.Post", input: null } }
+    })
+    assert.strictEqual(request._tag, "SceneHook")
+    assert.isTrue(request._tag === "SceneHook" && request.fromScan)
+    assert.strictEqual(request._tag === "SceneHook" ? request.sceneId : "", "7")
+  })
+
+  it("takes the scene id from input.id when hookContext.id is absent (omitempty)", () => {
+    const request = decode({
+      args: {
+        hookContext: {
+          type: "Scene.Destroy.Post",
+          input: { id: "12", delete_file: false, path: "/data/a.mp4" }
+        }
+      }
+    })
+    assert.strictEqual(request._tag === "SceneHook" ? request.sceneId : "", "12")
+  })
+
+  it("acknowledges other hook types without queueing", () => {
+    assert.deepStrictEqual(decode({ args: { hookContext: { id: 3, type: "Tag.Update.Post", input: {} } } }), {
+      _tag: "OtherHook",
+      type: "Tag.Update.Post"
+    })
+  })
+
+  it("reads a task with its defaultArgs", () => {
+    const request = decode({ server_connection: serverConnection, args: { mode: "purge_dlq", days: 30 } })
+    assert.strictEqual(request._tag, "Task")
+    assert.strictEqual(request._tag === "Task" ? request.mode : "", "purge_dlq")
+    assert.strictEqual(request._tag === "Task" ? request.args.days : 0, 30)
+  })
+
+  it("refuses malformed input with a message saying what is wrong", () => {
+    assert.include(refused(""), "no plugin input")
+    assert.include(refused("{not json"), "not JSON")
+    assert.include(refused([1, 2]), "not a JSON object")
+    assert.include(refused({ args: 5 }), "not a Stash plugin document at args")
+    assert.include(refused({ server_connection: {} }), "at args")
+    assert.include(refused({ args: {} }), "neither args.hookContext")
+    assert.include(refused({ args: { hookContext: { id: 1 } } }), "args.hookContext.type")
+    assert.include(refused({ args: { hookContext: { type: "Scene.Update.Post", input: null } } }), "without a scene id")
+    assert.include(refused({ args: { hookContext: { id: -4, type: "Scene.Update.Post" } } }), "not a Stash scene id")
+    assert.include(refused({ args: { hookContext: { id: "abc", type: "Scene.Update.Post" } } }), "not a Stash scene id")
+  })
+})
+
+describe("plugin log format", () => {
+  it("prefixes each line with SOH, the level and STX", () => {
+    assert.strictEqual(pluginLogLine("i", "queued scene 4"), "\x01i\x02queued scene 4\n")
+    assert.strictEqual(pluginLogLine("e", "a\nb"), "\x01e\x02a\n\x01e\x02b\n")
+    assert.strictEqual(pluginProgressLine(0.5), "\x01p\x020.500\n")
+  })
+})

@@ -1,0 +1,109 @@
+/**
+ * Whole-process time of `plexsync hook < event.json` (a real-shaped Scene.Update.Post hook that queues one
+ * scene in a real SQLite database) next to bare `node -e 0`, measured in the same run, interleaved, as the
+ * median of many runs. Stash waits for this process on every scene save; the target is ≤ 3× bare Node.
+ *
+ *   pnpm build && node apps/cli/scripts/bundle-hook.mjs     # the built binary (and its hook bundle)
+ *   npx tsx bench/hook-startup.ts [--runs 31]
+ *
+ * Writes bench/results/hook-startup.json.
+ */
+import { spawnSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+const repo = Path.resolve(here, "..")
+const bin = Path.join(repo, "apps", "cli", "build", "esm", "bin.js")
+const bundle = Path.join(repo, "apps", "cli", "build", "hook", "hook.mjs")
+
+const runsArg = process.argv.indexOf("--runs")
+const runs = runsArg === -1 ? 31 : Math.max(3, Number(process.argv[runsArg + 1]))
+
+if (!Fs.existsSync(bin)) {
+  console.error(`missing ${bin}: run \`pnpm build\` (or \`npx tsc -b apps/cli/tsconfig.build.json\`) first`)
+  process.exit(1)
+}
+
+const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-hook-bench-"))
+const event = JSON.stringify({
+  server_connection: {
+    Scheme: "http",
+    Host: "0.0.0.0",
+    Port: 9999,
+    SessionCookie: { Name: "session", Value: "cookie", Path: "", Domain: "", Expires: "0001-01-01T00:00:00Z" },
+    Dir: "/root/.stash",
+    PluginDir: "/root/.stash/plugins/plexsync"
+  },
+  args: {
+    mode: "hook",
+    hookContext: {
+      id: 45,
+      type: "Scene.Update.Post",
+      input: { id: "45", title: "A scene", tag_ids: ["21"] },
+      inputFields: ["title", "tag_ids", "id"]
+    }
+  }
+})
+const env = { PATH: process.env.PATH ?? "", HOME: Os.homedir(), PLEXSYNC_DATA_DIR: dataDir }
+
+const time = (command: string, args: ReadonlyArray<string>, input?: string): number => {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(command, args, { input: input ?? "", env, encoding: "utf8" })
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} exited ${result.status}: ${result.stderr}`)
+  }
+  if (input !== undefined && !result.stdout.includes("\"output\"")) {
+    throw new Error(`plexsync hook did not queue the scene: ${result.stdout} ${result.stderr}`)
+  }
+  return ms
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+// Warm up: creates and migrates the database, fills the OS file cache.
+for (let i = 0; i < 3; i++) {
+  time(process.execPath, ["-e", "0"])
+  time(process.execPath, [bin, "hook"], event)
+}
+
+const node: Array<number> = []
+const hook: Array<number> = []
+for (let i = 0; i < runs; i++) {
+  node.push(time(process.execPath, ["-e", "0"]))
+  hook.push(time(process.execPath, [bin, "hook"], event))
+}
+
+const result = {
+  benchmark: "hook-startup",
+  description: "whole-process wall time of `plexsync hook < event.json` (queues one scene) vs `node -e 0`",
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  cpus: Os.cpus().length,
+  loadAverage: Os.loadavg().map((x) => Math.round(x * 100) / 100),
+  runs,
+  hookBundle: Fs.existsSync(bundle),
+  nodeMedianMs: Math.round(median(node) * 10) / 10,
+  hookMedianMs: Math.round(median(hook) * 10) / 10,
+  ratio: Math.round((median(hook) / median(node)) * 100) / 100,
+  target: 3,
+  date: new Date().toISOString()
+}
+
+console.log(`node -e 0:                 median ${result.nodeMedianMs} ms over ${runs} runs`)
+console.log(`plexsync hook < event.json: median ${result.hookMedianMs} ms over ${runs} runs`)
+console.log(
+  `ratio: ${result.ratio}× bare Node (target ≤ ${result.target}×)${
+    result.hookBundle ? "" : " — no hook bundle: run node apps/cli/scripts/bundle-hook.mjs"
+  }`
+)
+Fs.mkdirSync(Path.join(here, "results"), { recursive: true })
+Fs.writeFileSync(Path.join(here, "results", "hook-startup.json"), JSON.stringify(result, null, 2) + "\n")
+Fs.rmSync(dataDir, { recursive: true, force: true })
