@@ -147,7 +147,9 @@ const plexHealthy = Effect.fn("Recovery.plexGate")(function*() {
   return yield* plex.health.pipe(
     Effect.as(true),
     Effect.catchAll((error) =>
-      Effect.logWarning(`Recovery: Plex is not healthy (${error._tag}: ${error.message}); no entry is re-queued.`).pipe(
+      Effect.logWarning(
+        `Recovery: Plex is not healthy (${error._tag}: ${error.message}); nothing is re-queued while it is down.`
+      ).pipe(
         Effect.as(false)
       )
     )
@@ -258,6 +260,13 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     const whole = yield* dlq.redrive(survivors.map((e) => ({ id: e.id, sceneId: e.sceneId })), { reason: "recovery" })
       .pipe(Effect.either)
     if (whole._tag === "Right") return tally(whole.right)
+    if (survivors.length === 1) {
+      state.counts.failed += 1
+      return yield* Effect.logWarning(
+        `Recovery: DLQ entry ${survivors[0]!.id} (scene ${survivors[0]!.sceneId}) could not be re-queued: ` +
+          whole.left.message
+      )
+    }
     yield* Effect.logWarning(
       `Recovery: a page of ${survivors.length} entries could not be re-queued together (${whole.left.message}); ` +
         "retrying them one by one."
@@ -304,7 +313,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     for (const entry of repeats) {
       if (state.recovered.has(entry.sceneId)) state.counts.skippedAlreadyQueued += 1
       else if (!existing.has(entry.sceneId)) state.counts.skippedSceneMissing += 1
-      // Its earlier entry failed to re-queue: this one may not.
+      // Its earlier entry failed to re-queue; this one may still succeed.
       else yield* redrive([entry])
     }
   })
