@@ -1,4 +1,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
+import type { SyncField } from "@plexsync/domain/FieldMapping"
+import { allSyncFields, SyncField as SyncFieldSchema } from "@plexsync/domain/FieldMapping"
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { PathMapFromString } from "@plexsync/domain/PathMap"
 import { Context, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
@@ -14,19 +16,7 @@ import { didYouMean } from "./Suggest.js"
  * that need them (`requirePlexToken`).
  */
 
-export const SyncField = Schema.Literal(
-  "title",
-  "summary",
-  "studio",
-  "date",
-  "rating",
-  "tags",
-  "performers",
-  "collections",
-  "poster"
-)
-export type SyncField = typeof SyncField.Type
-export const allSyncFields: ReadonlyArray<SyncField> = SyncField.literals
+export { allSyncFields, SyncField } from "@plexsync/domain/FieldMapping"
 
 export const LogLevelName = Schema.Literal("debug", "info", "warning", "error")
 export type LogLevelName = typeof LogLevelName.Type
@@ -180,7 +170,10 @@ const CommaList = Schema.transform(Schema.String, Schema.Array(Schema.String), {
 })
 const StringList = Schema.Union(Schema.Array(Trimmed), CommaList)
 
-const Fields = Schema.Union(Schema.Array(SyncField), CommaList.pipe(Schema.compose(Schema.Array(SyncField))))
+const Fields = Schema.Union(
+  Schema.Array(SyncFieldSchema),
+  CommaList.pipe(Schema.compose(Schema.Array(SyncFieldSchema)))
+)
 
 const LogLevel = Schema.transform(Schema.String, Schema.String, {
   strict: true,
@@ -322,8 +315,14 @@ export const envToKey = (variable: string): string =>
 
 /** Names the environment may carry besides the settings. */
 export const configFileVariable = "PLEXSYNC_CONFIG"
+/** Read by the Stash plugin's forwarder (stash-plugin/forward), which may share an environment with plexsync. */
+export const forwarderVariables: ReadonlyArray<string> = ["PLEXSYNC_HOOK_URL"]
 export const settingKeys: ReadonlyArray<string> = settings.map((s) => s.key)
-export const settingVariables: ReadonlyArray<string> = [...settings.map((s) => keyToEnv(s.key)), configFileVariable]
+export const settingVariables: ReadonlyArray<string> = [
+  ...settings.map((s) => keyToEnv(s.key)),
+  configFileVariable,
+  ...forwarderVariables
+]
 
 // ---------------------------------------------------------------------------------------------------------------
 // Decoding

@@ -43,6 +43,7 @@ export const taskModes = [
   "process_queue",
   "status",
   "recover_outage_jobs",
+  "reconcile",
   "purge_dlq"
 ] as const
 export type TaskMode = (typeof taskModes)[number]

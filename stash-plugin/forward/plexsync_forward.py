@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Forwards Stash's plugin input to a running plexsync-scheduler (POST /hooks/stash).
+
+For Stash hosts without Node.js, such as the official Stash container: it needs only Python 3's standard
+library. It reads the plugin input on stdin, posts it to the scheduler (with `Authorization: Bearer <secret>`
+when a secret is configured), and prints the scheduler's one-object JSON reply on stdout. Whatever happens it
+prints exactly one JSON object and exits 0, so Stash shows any error; the scheduler's change feed catches
+every change even when a hook cannot be delivered.
+
+Where the scheduler is, in this order:
+  1. the environment of the Stash process: PLEXSYNC_HOOK_URL, PLEXSYNC_WEBHOOK_SECRET;
+  2. the plugin's settings in Stash (Settings > Plugins > plexsync-forward): Scheduler URL, Webhook secret;
+  3. http://127.0.0.1:8765.
+"""
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+PLUGIN_ID = os.path.splitext(os.path.basename(__file__))[0].replace("_", "-")
+DEFAULT_URL = "http://127.0.0.1:8765"
+TIMEOUT_SECONDS = 5
+
+
+def log(level, message):
+    """Stash's plugin log format: SOH, a level character (t, d, i, w, e), STX, the message."""
+    for line in str(message).splitlines() or [""]:
+        sys.stderr.write("\x01%s\x02%s\n" % (level, line))
+    sys.stderr.flush()
+
+
+def reply(document):
+    sys.stdout.write(json.dumps(document))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def stash_base_url(connection):
+    scheme = connection.get("Scheme") or "http"
+    host = connection.get("Host") or "127.0.0.1"
+    # Stash binds to 0.0.0.0 by default: that is not an address to connect to.
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host
+    port = connection.get("Port") or 9999
+    return "%s://%s:%s" % (scheme, host, port)
+
+
+def plugin_settings(connection):
+    """The plugin's settings from Stash's configuration; {} when they cannot be read."""
+    if not isinstance(connection, dict) or not connection.get("Port"):
+        return {}
+    query = json.dumps({
+        "query": "query ($ids: [ID!]) { configuration { plugins(include: $ids) } }",
+        "variables": {"ids": [PLUGIN_ID]},
+    }).encode("utf-8")
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    cookie = connection.get("SessionCookie")
+    if isinstance(cookie, dict) and cookie.get("Value"):
+        headers["Cookie"] = "%s=%s" % (cookie.get("Name") or "session", cookie["Value"])
+    request = urllib.request.Request(stash_base_url(connection) + "/graphql", data=query, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            body = json.loads(response.read().decode("utf-8"))
+        plugins = (((body or {}).get("data") or {}).get("configuration") or {}).get("plugins") or {}
+        settings = plugins.get(PLUGIN_ID) or {}
+        return settings if isinstance(settings, dict) else {}
+    except Exception as error:  # settings are optional: fall back to the environment and the default
+        log("d", "could not read the plugin settings from Stash: %s" % error)
+        return {}
+
+
+def setting(settings, env_name, key):
+    value = os.environ.get(env_name)
+    if value:
+        return value.strip()
+    value = settings.get(key)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def hook_endpoint(url):
+    url = url.rstrip("/")
+    return url if url.endswith("/hooks/stash") else url + "/hooks/stash"
+
+
+def main():
+    raw = sys.stdin.read()
+    try:
+        document = json.loads(raw)
+    except ValueError as error:
+        reply({"error": "plexsync-forward: the plugin input is not JSON (%s)" % error})
+        return
+    if not isinstance(document, dict):
+        reply({"error": "plexsync-forward: the plugin input is not a JSON object"})
+        return
+
+    connection = document.get("server_connection") or {}
+    settings = plugin_settings(connection)
+    url = hook_endpoint(setting(settings, "PLEXSYNC_HOOK_URL", "schedulerUrl") or DEFAULT_URL)
+    secret = setting(settings, "PLEXSYNC_WEBHOOK_SECRET", "webhookSecret")
+
+    # The Stash session cookie is a credential the scheduler does not need: it is not sent on.
+    forwarded = dict(document)
+    if isinstance(connection, dict):
+        forwarded["server_connection"] = {k: v for k, v in connection.items() if k != "SessionCookie"}
+    body = json.dumps(forwarded).encode("utf-8")
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if secret:
+        headers["Authorization"] = "Bearer " + secret
+
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            text = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        text = error.read().decode("utf-8", "replace")
+        try:
+            detail = json.loads(text).get("error") or text
+        except (ValueError, AttributeError):
+            detail = text.strip() or error.reason
+        hint = ""
+        if error.code == 401:
+            hint = " Set the same secret as the scheduler's PLEXSYNC_WEBHOOK_SECRET in the plugin settings."
+        message = "plexsync-scheduler at %s answered %s: %s.%s" % (url, error.code, detail, hint)
+        log("e", message)
+        reply({"error": message})
+        return
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        message = (
+            "cannot reach plexsync-scheduler at %s (%s). Start it, or set its address in the plugin settings; "
+            "its change feed still picks this change up." % (url, reason)
+        )
+        log("e", message)
+        reply({"error": message})
+        return
+
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and ("output" in answer or "error" in answer):
+        if answer.get("error"):
+            log("e", answer["error"])
+        else:
+            log("i", answer.get("output"))
+        reply(answer)
+    else:
+        reply({"output": text.strip() or "recorded"})
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as error:  # never leave Stash without a reply
+        reply({"error": "plexsync-forward failed: %s" % error})
+    sys.exit(0)
