@@ -81,10 +81,14 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
     return { _tag: "Unchanged", checkedPlex: false } satisfies SyncOutcome as SyncOutcome
   }
 
-  const match = yield* matcher.match({
-    plexPath,
-    remembered: previous?.ratingKey ? { ratingKey: previous.ratingKey, plexFile: previous.plexFile } : null
-  })
+  // The cover comes from Stash while Plex is searched: two servers, so the job waits for the slower only.
+  const [match, image] = yield* Effect.all([
+    matcher.match({
+      plexPath,
+      remembered: previous?.ratingKey ? { ratingKey: previous.ratingKey, plexFile: previous.plexFile } : null
+    }),
+    typeof wanted.poster === "string" ? stash.screenshot(scene) : Effect.succeedNone
+  ], { concurrency: 2 })
   const item = match.item
   // What plexsync wrote applies to the item it wrote it to; a re-added item starts afresh.
   const sameItem = previous !== null && previous.ratingKey === item.ratingKey
@@ -92,22 +96,16 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
     preservePlexEdits: settings.preservePlexEdits
   })
 
-  if (diff.edit !== null) yield* plex.edit(item, diff.edit)
-  if (diff.rating !== null) yield* plex.rate(item.ratingKey, diff.rating.value)
-
-  let posterHash = sameItem ? previous.imageHash : null
-  let posterUploaded = false
-  if (typeof wanted.poster === "string") {
-    const image = yield* stash.screenshot(scene)
-    if (Option.isSome(image)) {
-      const h = imageHash(image.value.bytes)
-      if (h !== posterHash) {
-        yield* plex.uploadPoster(item.ratingKey, image.value)
-        posterUploaded = true
-      }
-      posterHash = h
-    }
-  }
+  const previousPoster = sameItem ? previous.imageHash : null
+  const posterHash = Option.isSome(image) ? imageHash(image.value.bytes) : previousPoster
+  const posterUploaded = Option.isSome(image) && posterHash !== previousPoster
+  // The edit, the rating and the poster touch different parts of the item: they go out together. The sync is
+  // recorded only when all of them succeeded.
+  yield* Effect.all([
+    diff.edit === null ? Effect.void : plex.edit(item, diff.edit),
+    diff.rating === null ? Effect.void : plex.rate(item.ratingKey, diff.rating.value),
+    posterUploaded && Option.isSome(image) ? plex.uploadPoster(item.ratingKey, image.value) : Effect.void
+  ], { concurrency: "unbounded", discard: true })
 
   yield* syncState.put(
     new SceneSyncState({
