@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BreakerState, closedBreaker } from "@plexsync/domain/BreakerStore"
+import { BreakerState, BreakerStore, closedBreaker } from "@plexsync/domain/BreakerStore"
 import {
   admission,
   defaultBreakerPolicy as policy,
@@ -11,8 +11,9 @@ import {
   probeDue
 } from "@plexsync/domain/CircuitBreaker"
 import type { Step } from "@plexsync/domain/CircuitBreaker"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { Effect, Option, TestClock } from "effect"
-import { memoryBreakerStores } from "./memoryStores.js"
+import { store } from "./WorkerWorld.js"
 
 const at = (now: number) => ({ now, policy, random: 0.5 })
 
@@ -105,55 +106,63 @@ describe("breaker state machine", () => {
   })
 })
 
-describe("breaker service with outage records", () => {
-  it.effect("one outage per outage, however many half-open trials fail; state persisted", () =>
-    Effect.gen(function*() {
-      const stores = memoryBreakerStores()
-      yield* Effect.gen(function*() {
-        yield* TestClock.setTime(1_000_000)
-        const breakers = yield* makeBreakers(policy)
-        for (let i = 0; i < 5; i++) yield* breakers.recordFailure("plex", "PlexServerDown: refused")
-        const opened = yield* breakers.currentOutage("plex")
-        assert.isTrue(Option.isSome(opened))
-        assert.strictEqual(stores.outages.length, 1)
-        assert.strictEqual(stores.outages[0]!.startedAt, 1_000_000)
-        assert.strictEqual(stores.breakers.get("plex")!.state, "open")
-        for (let round = 0; round < 3; round++) {
-          yield* TestClock.adjust("61 seconds")
-          assert.strictEqual((yield* breakers.recordProbe("plex", { ok: true })).step.transition, "half_opened")
-          assert.strictEqual(
-            (yield* breakers.recordFailure("plex", "PlexServerDown: refused")).step.transition,
-            "reopened"
-          )
-        }
-        assert.strictEqual(stores.outages.length, 1, "failed trials open no new outage")
-        yield* TestClock.adjust("61 seconds")
-        yield* breakers.recordProbe("plex", { ok: true })
-        const closed = yield* breakers.recordSuccess("plex")
-        assert.strictEqual(closed.step.transition, "closed")
-        assert.strictEqual(Option.getOrThrow(closed.outage).endedAt, 1_000_000 + 4 * 61_000)
-        assert.strictEqual(stores.outages[0]!.endedAt, 1_000_000 + 4 * 61_000)
-        assert.isTrue(Option.isNone(yield* breakers.currentOutage("plex")))
-        assert.strictEqual(stores.breakers.get("plex")!.state, "closed")
-        // the stash breaker was never touched
-        assert.strictEqual((yield* breakers.state("stash")).state, "closed")
-      }).pipe(Effect.provide(stores.layer))
-    }))
+describe("breaker service with outage records (SQLite)", () => {
+  const outagesOf = Effect.flatMap(OutageHistory, (h) => h.list({ limit: 100 }))
+  const storedState = (target: "plex" | "stash") => Effect.flatMap(BreakerStore, (s) => s.get(target))
 
-  it.effect("a restart keeps the breaker and its outage, and mends a crash between the two writes", () =>
+  it.scoped("one outage per outage, however many half-open trials fail; state persisted", () =>
     Effect.gen(function*() {
-      const stores = memoryBreakerStores()
-      yield* Effect.gen(function*() {
-        const first = yield* makeBreakers(policy)
-        for (let i = 0; i < 5; i++) yield* first.recordFailure("plex", "down")
-        const second = yield* makeBreakers(policy)
-        assert.strictEqual((yield* second.state("plex")).state, "open")
-        assert.strictEqual(Option.getOrThrow(yield* second.currentOutage("plex")).id, stores.outages[0]!.id)
-        // a crash after the breaker was stored open but before the outage was recorded
-        stores.breakers.set("stash", new BreakerState({ ...closedBreaker("stash", 5), state: "open", openedAt: 5 }))
-        const third = yield* makeBreakers(policy)
-        assert.strictEqual(Option.getOrThrow(yield* third.currentOutage("stash")).startedAt, 5)
-        assert.strictEqual(stores.outages.length, 2)
-      }).pipe(Effect.provide(stores.layer))
-    }))
+      yield* TestClock.setTime(1_000_000)
+      const breakers = yield* makeBreakers(policy)
+      for (let i = 0; i < 5; i++) yield* breakers.recordFailure("plex", "PlexServerDown: refused")
+      assert.isTrue(Option.isSome(yield* breakers.currentOutage("plex")))
+      const opened = yield* outagesOf
+      assert.strictEqual(opened.length, 1)
+      assert.strictEqual(opened[0]!.startedAt, 1_000_000)
+      assert.strictEqual(opened[0]!.cause, "PlexServerDown: refused")
+      assert.strictEqual((yield* storedState("plex")).state, "open")
+      for (let round = 0; round < 3; round++) {
+        yield* TestClock.adjust("61 seconds")
+        assert.strictEqual((yield* breakers.recordProbe("plex", { ok: true })).step.transition, "half_opened")
+        assert.strictEqual((yield* storedState("plex")).state, "half_open")
+        assert.strictEqual(
+          (yield* breakers.recordFailure("plex", "PlexServerDown: refused")).step.transition,
+          "reopened"
+        )
+      }
+      assert.strictEqual((yield* outagesOf).length, 1, "failed trials open no new outage")
+      yield* TestClock.adjust("61 seconds")
+      yield* breakers.recordProbe("plex", { ok: true })
+      const closed = yield* breakers.recordSuccess("plex")
+      assert.strictEqual(closed.step.transition, "closed")
+      assert.strictEqual(Option.getOrThrow(closed.outage).endedAt, 1_000_000 + 4 * 61_000)
+      const [outage] = yield* outagesOf
+      assert.strictEqual(outage!.endedAt, 1_000_000 + 4 * 61_000)
+      assert.isTrue(Option.isNone(yield* breakers.currentOutage("plex")))
+      assert.strictEqual((yield* storedState("plex")).state, "closed")
+      // the stash breaker was never touched
+      assert.strictEqual((yield* breakers.state("stash")).state, "closed")
+    }).pipe(Effect.provide(store())))
+
+  it.scoped("a restart keeps the breaker and its outage, and mends a crash between the two writes", () =>
+    Effect.gen(function*() {
+      const first = yield* makeBreakers(policy)
+      for (let i = 0; i < 5; i++) yield* first.recordFailure("plex", "down")
+      const second = yield* makeBreakers(policy)
+      assert.strictEqual((yield* second.state("plex")).state, "open")
+      const [outage] = yield* outagesOf
+      assert.strictEqual(Option.getOrThrow(yield* second.currentOutage("plex")).id, outage!.id)
+      // a crash after the breaker was stored open but before its outage was recorded
+      const breakerStore = yield* BreakerStore
+      yield* breakerStore.put(new BreakerState({ ...closedBreaker("stash", 5), state: "open", openedAt: 5 }))
+      const third = yield* makeBreakers(policy)
+      assert.strictEqual(Option.getOrThrow(yield* third.currentOutage("stash")).startedAt, 5)
+      assert.strictEqual((yield* outagesOf).length, 2)
+      // and the other way round: an outage left open by a breaker that closed
+      const history = yield* OutageHistory
+      yield* breakerStore.put(closedBreaker("stash", 10))
+      yield* TestClock.setTime(20)
+      yield* makeBreakers(policy)
+      assert.isTrue(Option.isNone(yield* history.current("stash")))
+    }).pipe(Effect.provide(store())))
 })

@@ -7,10 +7,11 @@ import { parsePathMap } from "@plexsync/domain/PathMap"
 import { PlexItem } from "@plexsync/domain/PlexClient"
 import type { JobReason } from "@plexsync/domain/SyncJob"
 import { syncScene, type SyncSettings } from "@plexsync/domain/SyncScene"
+import { SyncState } from "@plexsync/domain/SyncState"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
 import { Effect, Either, Exit, Layer, Option } from "effect"
-import { memorySyncState } from "./memoryStores.js"
+import { store } from "./WorkerWorld.js"
 
 const pathMap = Either.getOrThrow(parsePathMap("/stash/media=>/data/scenes"))
 
@@ -35,14 +36,17 @@ const fullScene = (id: number) =>
   })
 
 const world = (scenes: ReadonlyArray<number> = [1]) => {
-  const state = memorySyncState()
   const layer = Layer.mergeAll(
     SimStash.layer({ scenes: scenes.map(fullScene) }),
     SimPlex.layer({ items: scenes.map((id) => SimPlex.sampleItem(1000 + id, `/data/scenes/${id}.mp4`)) }),
-    state.layer
+    store()
   )
-  return { layer, state }
+  return { layer }
 }
+
+/** What the store recorded for a scene, if anything. */
+const recorded = (id: number) =>
+  Effect.flatMap(SyncState, (state) => Effect.map(state.get(String(id) as SceneId), Option.getOrNull))
 
 const job = (id: number, reason: JobReason = "hook") => ({ sceneId: String(id) as SceneId, reason })
 
@@ -73,7 +77,7 @@ const assertMatchesScene = (item: PlexItem) => {
 }
 
 describe("syncing one scene", () => {
-  it.effect("writes every field in one locked edit, the rating, and the poster; records the sync", () => {
+  it.scoped("writes every field in one locked edit, the rating, and the poster; records the sync", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -93,15 +97,15 @@ describe("syncing one scene", () => {
         assert.include(item.lockedFields, f)
       }
       assert.isTrue(Option.isSome(yield* sim.poster("1001")))
-      const recorded = w.state.states.get("1" as SceneId)!
-      assert.strictEqual(recorded.ratingKey, "1001")
-      assert.strictEqual(recorded.plexFile, "/data/scenes/1.mp4")
-      assert.isNotNull(recorded.imageHash)
-      assert.deepStrictEqual(recorded.written.genres, ["Outdoor", "Beach"])
+      const state = (yield* recorded(1))!
+      assert.strictEqual(state.ratingKey, "1001")
+      assert.strictEqual(state.plexFile, "/data/scenes/1.mp4")
+      assert.isNotNull(state.imageHash)
+      assert.deepStrictEqual(state.written.genres, ["Outdoor", "Beach"])
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("an unchanged scene makes zero Plex requests, not even a read", () => {
+  it.scoped("an unchanged scene makes zero Plex requests, not even a read", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -116,7 +120,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("a change sends only the changed field; the poster only when its bytes change", () => {
+  it.scoped("a change sends only the changed field; the poster only when its bytes change", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -142,7 +146,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("tags removed in Stash leave Plex; a person's Plex tag stays", () => {
+  it.scoped("tags removed in Stash leave Plex; a person's Plex tag stays", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -157,7 +161,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("locked fields survive an agent refresh", () => {
+  it.scoped("locked fields survive an agent refresh", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -167,7 +171,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("a deleted scene is SceneMissing", () => {
+  it.scoped("a deleted scene is SceneMissing", () => {
     const w = world()
     return Effect.gen(function*() {
       const stash = yield* SimStash.SimStash
@@ -177,24 +181,24 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("never records a sync before the Plex write succeeded; the retry writes it", () => {
+  it.scoped("never records a sync before the Plex write succeeded; the retry writes it", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       yield* sim.failNext("edit", new PlexServerDown({ message: "reset", code: "ECONNRESET" }))
       const exit = yield* Effect.exit(run(1))
       assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexServerDown")
-      assert.isFalse(w.state.states.has("1" as SceneId))
+      assert.isNull(yield* recorded(1))
       yield* sim.failNext("uploadPoster", new PlexServerDown({ message: "reset", code: "ECONNRESET" }))
       assert.isTrue(Exit.isFailure(yield* Effect.exit(run(1))))
-      assert.isFalse(w.state.states.has("1" as SceneId), "a failed poster upload records nothing either")
+      assert.isNull(yield* recorded(1), "a failed poster upload records nothing either")
       assert.strictEqual((yield* run(1))._tag, "Synced")
       assertMatchesScene(yield* plexItem("1001"))
       assert.strictEqual(yield* sim.requests("edit"), 2, "the edit that went through is not sent again")
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("a toggled-off field is left untouched; a cleared field is cleared", () => {
+  it.scoped("a toggled-off field is left untouched; a cleared field is cleared", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -211,7 +215,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("all fields off: nothing is written, the job still succeeds", () => {
+  it.scoped("all fields off: nothing is written, the job still succeeds", () => {
     const w = world()
     return Effect.gen(function*() {
       assert.deepStrictEqual(yield* run(1, settings({ fields: new Set() })), { _tag: "Unchanged", checkedPlex: true })
@@ -219,7 +223,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("preserve mode fills empty fields and keeps a person's", () => {
+  it.scoped("preserve mode fills empty fields and keeps a person's", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -234,7 +238,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("a reconcile job compares with Plex even when the scene is unchanged, and repairs drift", () => {
+  it.scoped("a reconcile job compares with Plex even when the scene is unchanged, and repairs drift", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -250,7 +254,7 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
-  it.effect("a file Plex has not scanned yet is PlexNotFound and triggers one folder scan", () => {
+  it.scoped("a file Plex has not scanned yet is PlexNotFound and triggers one folder scan", () => {
     const w = world()
     return Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
@@ -258,7 +262,7 @@ describe("syncing one scene", () => {
       const exit = yield* Effect.exit(run(1))
       assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexNotFound")
       assert.deepStrictEqual((yield* sim.scans).map((s) => s.folder), ["/data/scenes"])
-      assert.isFalse(w.state.states.has("1" as SceneId))
+      assert.isNull(yield* recorded(1))
     }).pipe(Effect.provide(w.layer))
   })
 })

@@ -3,9 +3,10 @@ import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { PlexAuthError, PlexServerDown, PlexTemporaryError } from "@plexsync/domain/Errors"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { jobsProcessed, syncLatency } from "@plexsync/domain/Worker"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { Effect, Fiber, Metric, Option, TestClock } from "effect"
 import {
   advanceUntil,
   assertAllSynced,
@@ -33,7 +34,12 @@ describe("worker: the happy path", () => {
       const ids = range(1, 20)
       yield* enqueue(ids)
       const w = yield* worker()
+      const syncedCounter = Metric.tagged(jobsProcessed, "outcome", "synced")
+      const countBefore = (yield* Metric.value(syncedCounter)).count
+      const latencyBefore = (yield* Metric.value(syncLatency)).count
       const first = yield* w.drain()
+      assert.strictEqual((yield* Metric.value(syncedCounter)).count - countBefore, 20)
+      assert.strictEqual((yield* Metric.value(syncLatency)).count - latencyBefore, 20)
       assert.deepStrictEqual(
         { ...first, stoppedBy: null },
         { processed: 20, synced: 20, unchanged: 0, dropped: 0, retried: 0, held: 0, deadLettered: 0, stoppedBy: null }
@@ -281,6 +287,28 @@ describe("worker: Plex down for an hour mid-run", () => {
       }
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(world({ scenes: range(1, 10) }))))
+})
+
+describe("worker: Stash down", () => {
+  it.scoped("a Stash outage has its own breaker and outage record; the jobs wait and then sync", () =>
+    Effect.gen(function*() {
+      const ids = range(1, 12)
+      const stash = yield* SimStash.SimStash
+      yield* stash.downBetween(0, 5 * 60_000)
+      yield* enqueue(ids)
+      const w = yield* worker()
+      const fiber = yield* Effect.fork(w.drain({ wait: true }))
+      const summary = yield* runToEnd(fiber)
+      assert.strictEqual(summary.synced, 12)
+      assert.strictEqual(summary.deadLettered, 0)
+      const outages = yield* OutageHistory
+      const all = yield* outages.list({ limit: 10 })
+      assert.deepStrictEqual(all.map((o) => o.target), ["stash"])
+      assert.isTrue(all[0]!.endedAt! >= 5 * 60_000)
+      const plex = yield* SimPlex.SimPlex
+      assert.strictEqual(yield* plex.requests("health"), 0, "Plex was never suspected")
+      yield* assertAllSynced(ids)
+    }).pipe(Effect.provide(world({ scenes: range(1, 12) }))))
 })
 
 describe("worker: killed mid-job", () => {

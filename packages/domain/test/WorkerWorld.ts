@@ -56,6 +56,15 @@ export interface WorldOptions {
 
 export class DbFile extends Context.Tag("test/DbFile")<DbFile, string>() {}
 
+/** The live SQLite store alone, on a file in a temp dir. */
+export const store = () =>
+  Layer.unwrapScoped(
+    Effect.map(tempDir, (dir) =>
+      StoreLive.pipe(
+        Layer.provideMerge(Database.layer({ filename: path.join(dir, "plexsync.db"), quickCheck: false }))
+      ))
+  )
+
 export const world = (options: WorldOptions = {}) =>
   Layer.unwrapScoped(Effect.gen(function*() {
     const dir = yield* tempDir
