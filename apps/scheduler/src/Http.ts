@@ -1,8 +1,8 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { Effect, Metric, Option, Redacted } from "effect"
+import { ignoredHook, recordSceneHook } from "@plexsync/cli/Hook"
+import { decodePluginInput } from "@plexsync/cli/HookInput"
+import { Cause, Effect, Either, Metric, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { decodeHookBody, hookAction } from "./HookBody.js"
 import * as Prometheus from "./Prometheus.js"
 import { describeWorker } from "./RunnerState.js"
 import * as StatusPage from "./StatusPage.js"
@@ -17,7 +17,7 @@ export interface HttpOptions {
   readonly webhookSecret: Option.Option<Redacted.Redacted<string>>
   readonly refreshSeconds: number
   /** Builds the `/status` document from a report. */
-  readonly statusDocument: (report: StatusReport.StatusReport) => unknown
+  readonly statusDocument: (report: StatusReport.SchedulerReport) => unknown
 }
 
 /** Compares in constant time (of the digests), so the response time does not leak how much of a guess was right. */
@@ -33,8 +33,8 @@ const bearer = (header: string | undefined): string | null => {
 const json = (status: number, body: unknown) =>
   HttpServerResponse.unsafeJson(body, { status, headers: { "cache-control": "no-store" } })
 
-const storeFigures = (report: StatusReport.StatusReport): Array<Prometheus.Family> => {
-  const { queue } = report
+const storeFigures = (report: StatusReport.SchedulerReport): Array<Prometheus.Family> => {
+  const { breakers, dlq, queue } = report.status
   return [
     {
       name: "plexsync_queue_jobs",
@@ -49,28 +49,28 @@ const storeFigures = (report: StatusReport.StatusReport): Array<Prometheus.Famil
       name: "plexsync_dlq_entries",
       help: "Dead-letter entries not yet recovered, by error tag.",
       type: "gauge",
-      samples: Object.entries(report.dlq.byErrorTag).map(([tag, value]) => ({ labels: { error_tag: tag }, value }))
+      samples: Object.entries(dlq.byErrorTag).map(([tag, value]) => ({ labels: { error_tag: tag }, value }))
     },
     {
       name: "plexsync_dlq_entries_total",
       help: "Dead-letter entries not yet recovered.",
       type: "gauge",
-      samples: [{ labels: {}, value: report.dlq.total }]
+      samples: [{ labels: {}, value: dlq.total }]
     },
     {
       name: "plexsync_breaker_state",
       help: "Circuit breaker state per target: 1 for the current state.",
       type: "gauge",
-      samples: report.breakers.flatMap((b) =>
+      samples: StatusReport.targets.flatMap((target) =>
         (["closed", "open", "half_open"] as const).map((state) => ({
-          labels: { target: b.target, state },
-          value: b.state === state ? 1 : 0
+          labels: { target, state },
+          value: breakers[target].state === state ? 1 : 0
         }))
       )
     },
     {
       name: "plexsync_outages",
-      help: "Outages recorded per target (the most recent ones the store keeps).",
+      help: "Outages recorded per target (among the most recent 1000).",
       type: "gauge",
       samples: StatusReport.targets.map((target) => ({
         labels: { target },
@@ -89,71 +89,101 @@ const storeFigures = (report: StatusReport.StatusReport): Array<Prometheus.Famil
   ]
 }
 
+/** One line for the log and the answer; the cause itself (with its stack) only at debug level. */
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  const error: unknown = Option.isSome(failure) ? failure.value : Cause.squash(cause)
+  return typeof error === "object" && error !== null && "message" in error
+    ? String((error as { message: unknown }).message)
+    : String(error)
+}
+
+/** A route that fails answers 500 with what failed, and says so in the log. */
+const guarded = <E, R>(route: string, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  handler.pipe(
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.gen(function*() {
+        const text = describeCause(cause)
+        yield* Effect.logWarning(`${route} failed: ${text}`)
+        yield* Effect.logDebug(`${route} failure detail`, cause)
+        return json(500, { error: `${route} failed: ${text}` })
+      })
+    )
+  )
+
 export const router = (options: HttpOptions) =>
   HttpRouter.empty.pipe(
     HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.text("ok"))),
     HttpRouter.get(
       "/status",
-      StatusReport.read({ outages: 50 }).pipe(Effect.map((report) => json(200, options.statusDocument(report))))
+      guarded(
+        "GET /status",
+        StatusReport.read({ outages: 50 }).pipe(Effect.map((report) => json(200, options.statusDocument(report))))
+      )
     ),
     HttpRouter.get(
       "/metrics",
-      Effect.gen(function*() {
-        const report = yield* StatusReport.read({ outages: 1000 })
-        const effectMetrics = Prometheus.fromSnapshot(yield* Metric.snapshot)
-        return HttpServerResponse.text(Prometheus.render([...storeFigures(report), ...effectMetrics]), {
-          contentType: Prometheus.contentType
+      guarded(
+        "GET /metrics",
+        Effect.gen(function*() {
+          const report = yield* StatusReport.read({ outages: 1000 })
+          const effectMetrics = Prometheus.fromSnapshot(yield* Metric.snapshot)
+          return HttpServerResponse.text(Prometheus.render([...storeFigures(report), ...effectMetrics]), {
+            contentType: Prometheus.contentType
+          })
         })
-      })
+      )
     ),
     HttpRouter.get(
       "/",
-      StatusReport.read({ outages: 20 }).pipe(Effect.map((report) =>
-        HttpServerResponse.html(StatusPage.render({
-          now: report.now,
-          startedAt: report.runner.startedAt,
-          refreshSeconds: options.refreshSeconds,
-          queue: report.queue,
-          dlq: report.dlq,
-          breakers: report.breakers,
-          outages: report.outages,
-          lastRecovery: report.lastRecovery,
-          worker: describeWorker(report.runner.worker, report.now),
-          changeFeed: {
-            watermark: report.watermark,
-            lastPollAt: report.runner.lastPoll?.at ?? null,
-            lastQueued: report.runner.lastPoll?.queued ?? 0
-          }
-        })).pipe(HttpServerResponse.setHeader("cache-control", "no-store"))
-      ))
+      guarded(
+        "GET /",
+        StatusReport.read({ outages: 20 }).pipe(Effect.map(({ outages, runner, status, watermark }) =>
+          HttpServerResponse.html(StatusPage.render({
+            now: status.now,
+            startedAt: runner.startedAt,
+            refreshSeconds: options.refreshSeconds,
+            queue: status.queue,
+            dlq: status.dlq,
+            breakers: StatusReport.targets.map((target) => status.breakers[target]),
+            outages,
+            lastRecovery: Option.getOrNull(status.lastRecovery),
+            worker: describeWorker(runner.worker, status.now),
+            changeFeed: {
+              watermark,
+              lastPollAt: runner.lastPoll?.at ?? null,
+              lastQueued: runner.lastPoll?.queued ?? 0
+            }
+          })).pipe(HttpServerResponse.setHeader("cache-control", "no-store"))
+        ))
+      )
     ),
     HttpRouter.post(
       "/hooks/stash",
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (Option.isSome(options.webhookSecret)) {
-          const given = bearer(request.headers["authorization"])
-          if (given === null || !sameSecret(given, Redacted.value(options.webhookSecret.value))) {
-            return json(401, { error: "a valid Authorization: Bearer <PLEXSYNC_WEBHOOK_SECRET> header is required" })
+      guarded(
+        "POST /hooks/stash",
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          if (Option.isSome(options.webhookSecret)) {
+            const given = bearer(request.headers["authorization"])
+            if (given === null || !sameSecret(given, Redacted.value(options.webhookSecret.value))) {
+              return json(401, { error: "a valid Authorization: Bearer <PLEXSYNC_WEBHOOK_SECRET> header is required" })
+            }
           }
-        }
-        const text = yield* request.text.pipe(Effect.orElseSucceed(() => null))
-        if (text === null) return json(400, { error: "the request body could not be read" })
-        const decoded = decodeHookBody(text)
-        if (decoded._tag === "Left") return json(400, { error: decoded.left })
-        const action = hookAction(decoded.right)
-        if (action._tag === "Ignore") return json(202, { output: action.why })
-        if (action._tag === "Refuse") return json(422, { error: action.why })
-        const queue = yield* SyncQueue
-        const result = yield* queue.enqueue({ sceneId: action.sceneId, reason: "hook" })
-        yield* Effect.logInfo(`hook ${action.hookType}: scene ${action.sceneId} queued`).pipe(
-          Effect.annotateLogs({ sceneId: action.sceneId, jobId: result.jobId })
-        )
-        return json(202, {
-          output: result.coalesced
-            ? `scene ${action.sceneId} was already queued (job ${result.jobId})`
-            : `scene ${action.sceneId} queued (job ${result.jobId})`
+          const text = yield* request.text.pipe(Effect.orElseSucceed(() =>
+            null
+          ))
+          if (text === null) return json(400, { error: "the request body could not be read" })
+          // The same decoding and the same action as `plexsync hook`.
+          const decoded = decodePluginInput(text)
+          if (Either.isLeft(decoded)) return json(400, { error: decoded.left.message })
+          const hook = decoded.right
+          if (hook._tag === "Task") {
+            return json(422, { error: `the scheduler records hooks only; run the task "${hook.mode}" with plexsync` })
+          }
+          if (hook._tag === "OtherHook") return json(202, ignoredHook(hook.type))
+          return json(202, yield* recordSceneHook(hook).pipe(Effect.annotateLogs({ sceneId: hook.sceneId })))
         })
-      })
+      )
     )
   )

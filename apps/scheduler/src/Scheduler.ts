@@ -9,12 +9,20 @@ import { superviseWorker } from "./WorkerLease.js"
 /**
  * The scheduler's duties, each a supervised fiber on its own schedule, all in one scope: closing the scope
  * (SIGTERM/SIGINT) stops them, and the worker's shutdown gives in-flight jobs their grace period.
+ *
+ * The health supervisor is the engine's: while a breaker is open, the worker (in the worker slot) runs the deep
+ * health probes on the breaker's backoff, and closes the outage when a probe and a trial job succeed. Lease
+ * sweeping needs no duty either: a job whose lease expired is claimable again by `claim`.
  */
 
 export interface SchedulerOptions {
   /** Names this process in the worker lease (host, pid, start). */
   readonly holder: string
   readonly leaseMs: number
+  /**
+   * How long the worker slot may take to return after shutdown starts before it is interrupted. The engine's own
+   * grace (`PLEXSYNC_SHUTDOWN_GRACE`) runs inside it, so this is that grace plus a margin to release leases.
+   */
   readonly shutdownGraceMs: number
   /** How often the Stash change feed is read. */
   readonly pollIntervalMs: number
@@ -25,15 +33,6 @@ export interface SchedulerOptions {
   /** `null`: no scheduled reconciliation. */
   readonly reconcileIntervalMs: number | null
 }
-
-/**
- * The health supervisor of the sync engine (breaker probes while a breaker is open). Optional: when the
- * engine's worker probes on its own, nothing is plugged in here.
- */
-export class HealthSupervisor extends Context.Tag("@plexsync/scheduler/HealthSupervisor")<
-  HealthSupervisor,
-  { readonly run: Effect.Effect<never> }
->() {}
 
 /**
  * Hook for scheduled reconciliation. Plugged in by `bin.ts` once the reconciliation module exists; without it,
@@ -89,9 +88,6 @@ export const startDuties = (options: SchedulerOptions) =>
     yield* Effect.forkScoped(duty("change feed", pollTick, options.pollIntervalMs))
     yield* Effect.forkScoped(duty("outage recovery", recoverClosedOutages, options.recoveryCheckMs))
     yield* Effect.forkScoped(duty("DLQ retention", purgeTick(options.dlqRetentionMs), options.purgeIntervalMs))
-
-    const health = yield* Effect.serviceOption(HealthSupervisor)
-    if (Option.isSome(health)) yield* Effect.forkScoped(health.value.run.pipe(Effect.annotateLogs("duty", "health")))
 
     // ---- Scheduled reconciliation: the hook for the reconciliation module. ----
     if (options.reconcileIntervalMs !== null) {
