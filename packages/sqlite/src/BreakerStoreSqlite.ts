@@ -47,7 +47,7 @@ export const make = Effect.gen(function*() {
       lastError: r.last_error,
       updatedAt: r.updated_at
     }, true)
-  }, db.mapError)
+  }, db.operation)
 
   const put = Effect.fn("BreakerStore.put")(function*(state: BreakerState) {
     const row = {
@@ -64,7 +64,7 @@ export const make = Effect.gen(function*() {
       state = excluded.state, consecutive_failures = excluded.consecutive_failures, opened_at = excluded.opened_at,
       next_probe_at = excluded.next_probe_at, probe_attempt = excluded.probe_attempt,
       last_error = excluded.last_error, updated_at = excluded.updated_at`
-  }, db.mapError)
+  }, db.operation)
 
   return BreakerStore.of({ get, put } satisfies BreakerStoreService)
 })

@@ -126,7 +126,7 @@ export const make = Effect.gen(function*() {
       })
     } RETURNING id`
     return rows[0]!.id
-  }, db.mapError)
+  }, db.operation)
 
   const list = Effect.fn("DeadLetterQueue.list")(function*(filter: DeadLetterFilter) {
     const entries: Array<DeadLetterEntry> = []
@@ -148,21 +148,21 @@ export const make = Effect.gen(function*() {
       after = { failedAt: last.failed_at, id: last.id as DeadLetterId }
     }
     return { entries, undecodable } satisfies DeadLetterList
-  }, db.mapError)
+  }, db.operation)
 
   const count = Effect.fn("DeadLetterQueue.count")(function*(filter: DeadLetterFilter) {
     const clauses = conditions(sql, filter)
     if (clauses === undefined) return 0
     const rows = yield* sql<{ readonly n: number }>`SELECT count(*) AS n FROM dead_letters ${whereOf(sql, clauses)}`
     return rows[0]?.n ?? 0
-  }, db.mapError)
+  }, db.operation)
 
   const get = Effect.fn("DeadLetterQueue.get")(function*(id: DeadLetterId) {
     const rows = yield* sql<DeadLetterRecord>`SELECT * FROM dead_letters WHERE id = ${id}`
     const row = rows[0]
     if (row === undefined) return Option.none<DeadLetterEntry>()
     return Option.some(yield* decodeEntry(row))
-  }, db.mapError)
+  }, db.operation)
 
   const countByTag: Effect.Effect<Readonly<Record<string, number>>, StoreError> = Effect.gen(function*() {
     const rows = yield* sql<{ readonly error_tag: string; readonly n: number }>`SELECT error_tag, count(*) AS n
@@ -170,15 +170,15 @@ export const make = Effect.gen(function*() {
     const out: Record<string, number> = {}
     for (const row of rows) out[row.error_tag] = row.n
     return out
-  }).pipe(db.mapError, Effect.withSpan("DeadLetterQueue.countByTag"))
+  }).pipe(db.operation, Effect.withSpan("DeadLetterQueue.countByTag"))
 
   const purgeOlderThan = Effect.fn("DeadLetterQueue.purgeOlderThan")(function*(cutoff: number) {
     return changes(yield* sql`DELETE FROM dead_letters WHERE failed_at < ${Math.trunc(cutoff)}`.raw)
-  }, db.mapError)
+  }, db.operation)
 
   const purgeAll: Effect.Effect<number, StoreError> = sql`DELETE FROM dead_letters`.raw.pipe(
     Effect.map(changes),
-    db.mapError,
+    db.operation,
     Effect.withSpan("DeadLetterQueue.purgeAll")
   )
 
@@ -241,7 +241,7 @@ export const make = Effect.gen(function*() {
         outcome._tag === "Recovered" ? { ...outcome, jobId: jobIds.get(outcome.id)! } : outcome
       )
     }))
-  }, db.mapError)
+  }, db.operation)
 
   return DeadLetterQueue.of(
     {

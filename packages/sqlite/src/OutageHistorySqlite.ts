@@ -75,26 +75,26 @@ export const make = Effect.gen(function*() {
       } RETURNING *`
     }))
     return Option.getOrThrow(yield* one(rows))
-  }, db.mapError)
+  }, db.operation)
 
   const close = Effect.fn("OutageHistory.close")(function*(target: Target, endedAt: number) {
     // An end before the start (a clock stepped back) is clamped: an outage never lasts a negative time.
     const rows = yield* sql<OutageRecord>`UPDATE outages SET ended_at = max(started_at, ${Math.trunc(endedAt)})
       WHERE target = ${target} AND ended_at IS NULL RETURNING *`
     return yield* one(rows)
-  }, db.mapError)
+  }, db.operation)
 
   const current = Effect.fn("OutageHistory.current")(function*(target: Target) {
     return yield* one(yield* openOf(target))
-  }, db.mapError)
+  }, db.operation)
 
   const addAffected = Effect.fn("OutageHistory.addAffected")(function*(id: OutageId, jobs: number) {
     yield* sql`UPDATE outages SET jobs_affected = max(0, jobs_affected + ${Math.trunc(jobs)}) WHERE id = ${id}`
-  }, db.mapError)
+  }, db.operation)
 
   const get = Effect.fn("OutageHistory.get")(function*(id: OutageId) {
     return yield* one(yield* sql<OutageRecord>`SELECT * FROM outages WHERE id = ${id}`)
-  }, db.mapError)
+  }, db.operation)
 
   const list = Effect.fn("OutageHistory.list")(
     function*(options: { readonly limit: number; readonly target?: Target }) {
@@ -104,7 +104,7 @@ export const make = Effect.gen(function*() {
       ORDER BY started_at DESC, id DESC LIMIT ${limit}`
       return yield* many(rows)
     },
-    db.mapError
+    db.operation
   )
 
   const lastCompleted = Effect.fn("OutageHistory.lastCompleted")(function*(target?: Target) {
@@ -112,7 +112,7 @@ export const make = Effect.gen(function*() {
       ${target === undefined ? sql`` : sql`AND target = ${target}`}
       ORDER BY ended_at DESC, id DESC LIMIT 1`
     return yield* one(rows)
-  }, db.mapError)
+  }, db.operation)
 
   return OutageHistory.of(
     { open, close, current, addAffected, get, list, lastCompleted } satisfies OutageHistoryService

@@ -51,7 +51,7 @@ export const make = Effect.gen(function*() {
       })
     } RETURNING *`
     return yield* Effect.mapError(decodeRun(rows[0]!), rowErrorAsStoreError)
-  }, db.mapError)
+  }, db.operation)
 
   const list = Effect.fn("RecoveryLog.list")(function*(options: { readonly limit: number }) {
     const rows = yield* sql<RecoveryRunRecord>`SELECT * FROM recovery_runs ORDER BY id DESC LIMIT ${
@@ -64,7 +64,7 @@ export const make = Effect.gen(function*() {
       else yield* Effect.logWarning(decoded.left.message)
     }
     return runs as ReadonlyArray<RecoveryRun>
-  }, db.mapError)
+  }, db.operation)
 
   const latest = Effect.map(list({ limit: 1 }), (runs) => Option.fromNullable(runs[0])).pipe(
     Effect.withSpan("RecoveryLog.latest")

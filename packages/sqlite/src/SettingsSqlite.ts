@@ -11,13 +11,13 @@ export const makeSettings = Effect.gen(function*() {
   const get = Effect.fn("Settings.get")(function*(key: string) {
     const rows = yield* sql<{ readonly value: string }>`SELECT value FROM settings WHERE key = ${key}`
     return Option.fromNullable(rows[0]?.value)
-  }, db.mapError)
+  }, db.operation)
 
   const set = Effect.fn("Settings.set")(function*(key: string, value: string) {
     const now = yield* Clock.currentTimeMillis
     yield* sql`INSERT INTO settings (key, value, updated_at) VALUES (${key}, ${value}, ${now})
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
-  }, db.mapError)
+  }, db.operation)
 
   return Settings.of({ get, set } satisfies SettingsService)
 })
@@ -39,11 +39,11 @@ export const makeProcessLease = Effect.gen(function*() {
         WHERE process_leases.holder = excluded.holder OR process_leases.lease_until <= ${now}
       RETURNING holder`
     return rows.length > 0
-  }, db.mapError)
+  }, db.operation)
 
   const release = Effect.fn("ProcessLease.release")(function*(name: string, holder: string) {
     yield* sql`DELETE FROM process_leases WHERE name = ${name} AND holder = ${holder}`
-  }, db.mapError)
+  }, db.operation)
 
   /** The current holder; none when the lease is free or has expired. */
   const holder = Effect.fn("ProcessLease.holder")(function*(name: string) {
@@ -51,7 +51,7 @@ export const makeProcessLease = Effect.gen(function*() {
     const rows = yield* sql<{ readonly holder: string; readonly lease_until: number }>`SELECT holder, lease_until
       FROM process_leases WHERE name = ${name} AND lease_until > ${now}`
     return Option.map(Option.fromNullable(rows[0]), (row) => ({ holder: row.holder, until: row.lease_until }))
-  }, db.mapError)
+  }, db.operation)
 
   return ProcessLease.of({ acquire, release, holder } satisfies ProcessLeaseService)
 })

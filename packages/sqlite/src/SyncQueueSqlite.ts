@@ -1,4 +1,3 @@
-import type { SqlClient } from "@effect/sql/SqlClient"
 import type { DeadLetterId, JobId, SceneId } from "@plexsync/domain/Ids"
 import { LeaseLost, type StoreError } from "@plexsync/domain/StoreError"
 import type { ClaimedJob, EnqueueInput, EnqueueResult, QueueCounts, SyncJob } from "@plexsync/domain/SyncJob"
@@ -21,10 +20,96 @@ import { chunksOf, decodeJob, encodeDetail, encodePayload } from "./JobRows.js"
  * A job put back (retry, release) while its scene already has a newer queued job merges into that job: the running
  * row is deleted and the queued one takes over the later due time, the higher attempt count, the last error and
  * the hold. So there is never more than one queued and one running job per scene.
+ *
+ * The hot paths run fixed statements prepared once (`Database.query`); most operations are a single statement.
+ * The per-job operations (enqueue, claim, renew, complete, retryLater, release, deadLetter) are not traced: a span
+ * costs several times the SQLite statement it would wrap, and the worker traces each job around them anyway.
  */
 
-const ENQUEUE_CHUNK = 500
 const IN_CHUNK = 500
+
+const UPSERT = `INSERT INTO jobs (scene_id, reason, state, attempts, available_at, created_at, updated_at)
+  VALUES (?, ?, 'queued', 0, ?, ?, ?)
+  ON CONFLICT (scene_id) WHERE state = 'queued' DO UPDATE SET
+    available_at = CASE WHEN jobs.last_error_tag IS NULL AND jobs.held_since IS NULL
+      THEN min(jobs.available_at, excluded.available_at) ELSE jobs.available_at END,
+    updated_at = excluded.updated_at,
+    coalesced = jobs.coalesced + 1
+  RETURNING id, coalesced`
+
+/**
+ * Due queued jobs in due order, skipping scenes whose job is running under a live lease: a range scan of
+ * `jobs_state_due`. Parameters: now, now, limit. Exported so a test can check its query plan.
+ */
+export const CLAIM_CANDIDATES = `SELECT q.id FROM jobs q WHERE q.state = 'queued' AND q.available_at <= ?
+  AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.scene_id = q.scene_id
+    AND r.lease_until > ?)
+  ORDER BY q.available_at, q.id LIMIT ?`
+
+const CLAIM = `UPDATE jobs SET state = 'running', lease_until = ?, lease_token = ? || '.' || id, updated_at = ?
+  WHERE id IN (${CLAIM_CANDIDATES}) RETURNING *`
+
+const ANY_EXPIRED = `SELECT 1 FROM jobs WHERE state = 'running' AND lease_until <= ? LIMIT 1`
+
+/** An expired lease whose scene is queued again is dropped: the queued job syncs the scene. */
+const DROP_EXPIRED = `DELETE FROM jobs WHERE state = 'running' AND lease_until <= ?
+  AND EXISTS (SELECT 1 FROM jobs q WHERE q.state = 'queued' AND q.scene_id = jobs.scene_id)`
+
+/** Any other expired job is queued again, due now, attempts unchanged. */
+const REQUEUE_EXPIRED = `UPDATE jobs SET state = 'queued', available_at = ?, lease_until = NULL, lease_token = NULL,
+  updated_at = ? WHERE state = 'running' AND lease_until <= ?`
+
+/** The claimant still holds a live lease. Parameters: id, token, now. */
+const HELD = `id = ? AND lease_token = ? AND state = 'running' AND lease_until > ?`
+const SIBLING = `SELECT 1 FROM jobs q WHERE q.state = 'queued' AND q.scene_id = jobs.scene_id`
+
+const RENEW = `UPDATE jobs SET lease_until = ?, updated_at = ? WHERE ${HELD} RETURNING id`
+const COMPLETE = `DELETE FROM jobs WHERE ${HELD} RETURNING id`
+
+const RETRY = `UPDATE jobs SET state = 'queued', available_at = ?, attempts = attempts + ?, last_error_tag = ?,
+  last_error = ?, held_since = CASE WHEN ? THEN coalesce(held_since, ?) ELSE NULL END, lease_until = NULL,
+  lease_token = NULL, updated_at = ?
+  WHERE ${HELD} AND NOT EXISTS (${SIBLING}) RETURNING id`
+const DROP_FOR_SIBLING = `DELETE FROM jobs WHERE ${HELD} AND EXISTS (${SIBLING})
+  RETURNING scene_id, attempts, held_since`
+const MERGE_RETRY = `UPDATE jobs SET available_at = max(available_at, ?), attempts = max(attempts, ?),
+  last_error_tag = ?, last_error = ?,
+  held_since = CASE WHEN ? THEN min(coalesce(held_since, ?), ?) ELSE NULL END, updated_at = ?
+  WHERE state = 'queued' AND scene_id = ?`
+
+const RELEASE = `UPDATE jobs SET state = 'queued', available_at = ?, lease_until = NULL, lease_token = NULL,
+  updated_at = ? WHERE ${HELD} AND NOT EXISTS (${SIBLING}) RETURNING id`
+
+const TAKE_FOR_DLQ = `DELETE FROM jobs WHERE ${HELD} RETURNING attempts`
+const INSERT_DEAD_LETTER = `INSERT INTO dead_letters
+  (scene_id, error_tag, message, detail, attempts, failed_at, outage_id, payload)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+const HELD_BEFORE = `SELECT * FROM jobs WHERE held_since < ? AND state = 'queued'`
+const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`
+
+const COUNTS = `SELECT
+  (SELECT count(*) FROM jobs WHERE state = 'queued') AS queued,
+  (SELECT count(*) FROM jobs WHERE state = 'queued' AND available_at <= ?) AS due,
+  (SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until > ?) AS running,
+  (SELECT count(*) FROM jobs WHERE held_since IS NOT NULL AND state = 'queued') AS held`
+
+/**
+ * The earliest time a claim can return a job: the first queued job not blocked by a live running job of its
+ * scene, or the expiry of a running job's lease (its job is claimable again then), whichever is earlier.
+ */
+const NEXT_DUE = `SELECT min(at) AS at FROM (
+  SELECT * FROM (SELECT q.available_at AS at FROM jobs q WHERE q.state = 'queued'
+    AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.scene_id = q.scene_id
+      AND r.lease_until > ?)
+    ORDER BY q.available_at LIMIT 1)
+  UNION ALL
+  SELECT min(lease_until) AS at FROM jobs WHERE state = 'running')`
+
+const GET = `SELECT * FROM jobs WHERE id = ?`
+// Both halves come off the (state, available_at) index; merging them avoids sorting the whole table.
+const LIST_RUNNING = `SELECT * FROM jobs WHERE state = 'running' ORDER BY available_at, id LIMIT ?`
+const LIST_QUEUED = `SELECT * FROM jobs WHERE state = 'queued' ORDER BY available_at, id LIMIT ?`
 
 const leaseLost = (claimed: ClaimedJob) =>
   new LeaseLost({
@@ -33,111 +118,91 @@ const leaseLost = (claimed: ClaimedJob) =>
       `and the job may have been claimed again. Nothing was changed.`
   })
 
-/**
- * Due queued jobs in due order, skipping scenes whose job is running under a live lease: a range scan of
- * `jobs_state_due` (exported so a test can check its query plan).
- */
-export const claimCandidates = (sql: SqlClient, now: number, limit: number) =>
-  sql`SELECT q.id FROM jobs q WHERE q.state = 'queued' AND q.available_at <= ${now}
-    AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.scene_id = q.scene_id
-      AND r.lease_until > ${now})
-    ORDER BY q.available_at, q.id LIMIT ${limit}`
+/** SQLite binds no booleans. */
+const bit = (flag: boolean) => (flag ? 1 : 0)
+
+const byDueOrder = (a: JobRecord, b: JobRecord) => a.available_at - b.available_at || a.id - b.id
 
 export const make = Effect.gen(function*() {
   const db = yield* Database
-  const sql = db.sql
+  const { query, sql } = db
+  const op = db.operation
 
-  const logUndecodable = (rows: ReadonlyArray<JobRecord>) =>
-    Effect.forEach(rows, (row) =>
-      Either.match(decodeJob(row), {
-        onLeft: (error) => Effect.as(Effect.logError(error.message), Option.none<SyncJob>()),
-        onRight: (job) => Effect.succeed(Option.some(job))
-      })).pipe(Effect.map((jobs) => jobs.flatMap(Option.toArray)))
+  /** Rows that do not decode are logged (naming table and row) and left in place. */
+  const decodeAll = (rows: ReadonlyArray<JobRecord>) =>
+    Effect.gen(function*() {
+      const jobs: Array<SyncJob> = []
+      for (const row of rows) {
+        const decoded = decodeJob(row)
+        if (Either.isRight(decoded)) jobs.push(decoded.right)
+        else yield* Effect.logError(decoded.left.message)
+      }
+      return jobs
+    })
 
-  const upsertRows = (rows: ReadonlyArray<Record<string, unknown>>) =>
-    sql<{ readonly id: JobId; readonly coalesced: number }>`INSERT INTO jobs ${sql.insert(rows)}
-      ON CONFLICT (scene_id) WHERE state = 'queued' DO UPDATE SET
-        available_at = CASE WHEN jobs.last_error_tag IS NULL AND jobs.held_since IS NULL
-          THEN min(jobs.available_at, excluded.available_at) ELSE jobs.available_at END,
-        updated_at = excluded.updated_at,
-        coalesced = jobs.coalesced + 1
-      RETURNING id, coalesced`
+  const upsert = (input: EnqueueInput, now: number) =>
+    Effect.map(
+      query<{ readonly id: JobId; readonly coalesced: number }>(UPSERT, [
+        input.sceneId,
+        input.reason,
+        Math.trunc(input.availableAt ?? now),
+        now,
+        now
+      ]),
+      (rows) => rows[0]!
+    )
 
-  const newRow = (input: EnqueueInput, now: number) => ({
-    scene_id: input.sceneId,
-    reason: input.reason,
-    state: "queued",
-    attempts: 0,
-    available_at: Math.trunc(input.availableAt ?? now),
-    created_at: now,
-    updated_at: now
-  })
-
-  const enqueue = Effect.fn("SyncQueue.enqueue")(function*(input: EnqueueInput) {
+  const enqueue = Effect.fnUntraced(function*(input: EnqueueInput) {
     const now = yield* Clock.currentTimeMillis
-    const rows = yield* upsertRows([newRow(input, now)])
-    const row = rows[0]!
+    const row = yield* upsert(input, now)
     return { jobId: row.id, coalesced: row.coalesced > 0 } satisfies EnqueueResult
-  }, db.mapError)
+  }, op)
 
   const enqueueMany = Effect.fn("SyncQueue.enqueueMany")(function*(inputs: ReadonlyArray<EnqueueInput>) {
     if (inputs.length === 0) return { inserted: 0, coalesced: 0 }
     const now = yield* Clock.currentTimeMillis
-    const rows = inputs.map((input) => newRow(input, now))
-    // A multi-row upsert handles a scene repeated within the batch like separate enqueues would.
-    const results = yield* db.immediate(
-      Effect.forEach(chunksOf(rows, ENQUEUE_CHUNK), upsertRows)
-    )
-    let inserted = 0
-    for (const chunk of results) for (const row of chunk) if (row.coalesced === 0) inserted++
-    return { inserted, coalesced: inputs.length - inserted }
-  }, db.mapError)
+    return yield* db.immediate(Effect.gen(function*() {
+      let inserted = 0
+      for (const input of inputs) if ((yield* upsert(input, now)).coalesced === 0) inserted++
+      return { inserted, coalesced: inputs.length - inserted }
+    }))
+  }, op)
 
-  const claim = Effect.fn("SyncQueue.claim")(function*(options: { readonly limit: number; readonly leaseMs: number }) {
+  const claim = Effect.fnUntraced(function*(options: { readonly limit: number; readonly leaseMs: number }) {
     const limit = Math.trunc(options.limit)
     if (limit <= 0) return []
     const now = yield* Clock.currentTimeMillis
     const leaseUntil = now + Math.max(0, Math.trunc(options.leaseMs))
-    const token = randomUUID()
-    const rows = yield* db.immediate(Effect.gen(function*() {
-      // Crash recovery, per job: an expired lease whose scene is queued again is dropped (the queued job syncs the
-      // scene); any other expired job is queued again, due now, attempts unchanged.
-      yield* sql`DELETE FROM jobs WHERE state = 'running' AND lease_until <= ${now}
-        AND EXISTS (SELECT 1 FROM jobs q WHERE q.state = 'queued' AND q.scene_id = jobs.scene_id)`
-      yield* sql`UPDATE jobs SET state = 'queued', available_at = ${now}, lease_until = NULL, lease_token = NULL,
-        updated_at = ${now} WHERE state = 'running' AND lease_until <= ${now}`
-      return yield* sql<JobRecord>`UPDATE jobs SET state = 'running', lease_until = ${leaseUntil},
-        lease_token = ${token} || '.' || id, updated_at = ${now}
-        WHERE id IN (${claimCandidates(sql, now, limit)})
-        RETURNING *`
+    const claimDue = query<JobRecord>(CLAIM, [leaseUntil, randomUUID(), now, now, now, limit])
+    // A lone UPDATE is atomic and takes the write lock up front; crash recovery joins it in one IMMEDIATE
+    // transaction only when some lease has expired.
+    const expired = yield* query(ANY_EXPIRED, [now])
+    const rows = expired.length === 0 ? yield* claimDue : yield* db.immediate(Effect.gen(function*() {
+      yield* query(DROP_EXPIRED, [now])
+      yield* query(REQUEUE_EXPIRED, [now, now, now])
+      return yield* claimDue
     }))
-    const sorted = [...rows].sort((a, b) => a.available_at - b.available_at || a.id - b.id)
-    const jobs = yield* logUndecodable(sorted)
+    const sorted = rows.length > 1 ? [...rows].sort(byDueOrder) : rows
+    const jobs = yield* decodeAll(sorted)
     const tokens = new Map(sorted.map((row) => [row.id, row.lease_token!]))
     return jobs.map((job): ClaimedJob => ({ job, leaseToken: tokens.get(job.id)! }))
-  }, db.mapError)
+  }, op)
 
-  /** The claimant still holds a live lease on the job. */
-  const held = (claimed: ClaimedJob, now: number) =>
-    sql`id = ${claimed.job.id} AND lease_token = ${claimed.leaseToken} AND state = 'running'
-      AND lease_until > ${now}`
+  const held = (claimed: ClaimedJob, now: number) => [claimed.job.id, claimed.leaseToken, now] as const
 
-  const sibling = sql`SELECT 1 FROM jobs q WHERE q.state = 'queued' AND q.scene_id = jobs.scene_id`
-
-  const renew = Effect.fn("SyncQueue.renew")(function*(claimed: ClaimedJob, leaseMs: number) {
+  const renew = Effect.fnUntraced(function*(claimed: ClaimedJob, leaseMs: number) {
     const now = yield* Clock.currentTimeMillis
-    const rows = yield* sql`UPDATE jobs SET lease_until = ${now + Math.max(0, Math.trunc(leaseMs))},
-      updated_at = ${now} WHERE ${held(claimed, now)} RETURNING id`
+    const rows = yield* query(RENEW, [now + Math.max(0, Math.trunc(leaseMs)), now, ...held(claimed, now)])
     if (rows.length === 0) return yield* leaseLost(claimed)
-  }, db.mapError)
+  }, op)
 
-  const complete = Effect.fn("SyncQueue.complete")(function*(claimed: ClaimedJob) {
+  const complete = Effect.fnUntraced(function*(claimed: ClaimedJob) {
     const now = yield* Clock.currentTimeMillis
-    const rows = yield* sql`DELETE FROM jobs WHERE ${held(claimed, now)} RETURNING id`
+    const rows = yield* query(COMPLETE, held(claimed, now))
     if (rows.length === 0) return yield* leaseLost(claimed)
-  }, db.mapError)
+  }, op)
 
-  const retryLater = Effect.fn("SyncQueue.retryLater")(function*(
+  const retryLater = Effect.fnUntraced(function*(
     claimed: ClaimedJob,
     options: {
       readonly availableAt: number
@@ -148,44 +213,51 @@ export const make = Effect.gen(function*() {
   ) {
     const now = yield* Clock.currentTimeMillis
     const availableAt = Math.trunc(options.availableAt)
-    const increment = options.countAttempt ? 1 : 0
-    const holdSince = options.held ? sql`coalesce(held_since, ${now})` : sql`NULL`
+    const increment = bit(options.countAttempt)
+    const { message, tag } = options.failure
     // Common case, one statement: no newer queued job for the scene.
-    const updated = yield* sql`UPDATE jobs SET state = 'queued', available_at = ${availableAt},
-      attempts = attempts + ${increment}, last_error_tag = ${options.failure.tag},
-      last_error = ${options.failure.message}, held_since = ${holdSince}, lease_until = NULL, lease_token = NULL,
-      updated_at = ${now}
-      WHERE ${held(claimed, now)} AND NOT EXISTS (${sibling}) RETURNING id`
+    const updated = yield* query(RETRY, [
+      availableAt,
+      increment,
+      tag,
+      message,
+      bit(options.held),
+      now,
+      now,
+      ...held(claimed, now)
+    ])
     if (updated.length > 0) return
     yield* db.immediate(Effect.gen(function*() {
-      const gone = yield* sql<Pick<JobRecord, "scene_id" | "attempts" | "held_since">>`DELETE FROM jobs
-        WHERE ${held(claimed, now)} AND EXISTS (${sibling}) RETURNING scene_id, attempts, held_since`
+      const gone = yield* query<Pick<JobRecord, "scene_id" | "attempts" | "held_since">>(
+        DROP_FOR_SIBLING,
+        held(claimed, now)
+      )
       const row = gone[0]
       if (row === undefined) return yield* leaseLost(claimed)
-      const mergedHold = options.held
-        ? sql`coalesce(min(coalesce(held_since, ${now}), ${row.held_since ?? now}), ${now})`
-        : sql`NULL`
-      yield* sql`UPDATE jobs SET available_at = max(available_at, ${availableAt}),
-        attempts = max(attempts, ${row.attempts + increment}), last_error_tag = ${options.failure.tag},
-        last_error = ${options.failure.message}, held_since = ${mergedHold}, updated_at = ${now}
-        WHERE state = 'queued' AND scene_id = ${row.scene_id}`
+      yield* query(MERGE_RETRY, [
+        availableAt,
+        row.attempts + increment,
+        tag,
+        message,
+        bit(options.held),
+        now,
+        row.held_since ?? now,
+        now,
+        row.scene_id
+      ])
     }))
-  }, db.mapError)
+  }, op)
 
-  const release = Effect.fn("SyncQueue.release")(function*(claimed: ClaimedJob) {
+  const release = Effect.fnUntraced(function*(claimed: ClaimedJob) {
     const now = yield* Clock.currentTimeMillis
-    const updated = yield* sql`UPDATE jobs SET state = 'queued', available_at = ${now}, lease_until = NULL,
-      lease_token = NULL, updated_at = ${now} WHERE ${held(claimed, now)} AND NOT EXISTS (${sibling}) RETURNING id`
+    const updated = yield* query(RELEASE, [now, now, ...held(claimed, now)])
     if (updated.length > 0) return
     // The scene has a newer queued job: it will sync the scene, so this one just leaves.
-    const gone = yield* sql`DELETE FROM jobs WHERE ${held(claimed, now)} AND EXISTS (${sibling}) RETURNING id`
+    const gone = yield* query(DROP_FOR_SIBLING, held(claimed, now))
     if (gone.length === 0) return yield* leaseLost(claimed)
-  }, db.mapError)
+  }, op)
 
-  const insertDeadLetters = (rows: ReadonlyArray<Record<string, unknown>>) =>
-    sql<{ readonly id: DeadLetterId }>`INSERT INTO dead_letters ${sql.insert(rows)} RETURNING id`
-
-  const deadLetter = Effect.fn("SyncQueue.deadLetter")(function*(
+  const deadLetter = Effect.fnUntraced(function*(
     claimed: ClaimedJob,
     options: { readonly failure: JobFailure; readonly outageId: number | null; readonly countAttempt: boolean }
   ) {
@@ -193,25 +265,24 @@ export const make = Effect.gen(function*() {
     const payload = yield* encodePayload({ sceneId: claimed.job.sceneId, reason: claimed.job.reason }).pipe(
       Effect.orDie
     )
+    const detail = encodeDetail(options.failure.detail)
     return yield* db.immediate(Effect.gen(function*() {
-      const gone = yield* sql<Pick<JobRecord, "attempts">>`DELETE FROM jobs WHERE ${
-        held(claimed, now)
-      } RETURNING attempts`
+      const gone = yield* query<Pick<JobRecord, "attempts">>(TAKE_FOR_DLQ, held(claimed, now))
       const row = gone[0]
       if (row === undefined) return yield* leaseLost(claimed)
-      const inserted = yield* insertDeadLetters([{
-        scene_id: claimed.job.sceneId,
-        error_tag: options.failure.tag,
-        message: options.failure.message,
-        detail: encodeDetail(options.failure.detail),
-        attempts: row.attempts + (options.countAttempt ? 1 : 0),
-        failed_at: now,
-        outage_id: options.outageId,
+      const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
+        claimed.job.sceneId,
+        options.failure.tag,
+        options.failure.message,
+        detail,
+        row.attempts + bit(options.countAttempt),
+        now,
+        options.outageId,
         payload
-      }])
+      ])
       return inserted[0]!.id
     }))
-  }, db.mapError)
+  }, op)
 
   const deadLetterHeld = Effect.fn("SyncQueue.deadLetterHeld")(function*(
     options: { readonly heldBefore: number; readonly failure: JobFailure; readonly outageId: number | null }
@@ -219,68 +290,43 @@ export const make = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const detail = encodeDetail(options.failure.detail)
     return yield* db.immediate(Effect.gen(function*() {
-      const rows = yield* sql<JobRecord>`SELECT * FROM jobs WHERE held_since < ${Math.trunc(options.heldBefore)}
-        AND state = 'queued'`
-      const moved: Array<number> = []
-      const letters: Array<Record<string, unknown>> = []
-      for (const row of rows) {
-        const decoded = decodeJob(row)
-        if (Either.isLeft(decoded)) {
-          yield* Effect.logError(decoded.left.message)
-          continue
-        }
-        const job = decoded.right
+      const jobs = yield* decodeAll(yield* query<JobRecord>(HELD_BEFORE, [Math.trunc(options.heldBefore)]))
+      let moved = 0
+      for (const job of jobs) {
         const payload = encodePayload({ sceneId: job.sceneId, reason: job.reason })
         if (Either.isLeft(payload)) continue
-        moved.push(job.id)
-        letters.push({
-          scene_id: job.sceneId,
-          error_tag: options.failure.tag,
-          message: options.failure.message,
+        yield* query(INSERT_DEAD_LETTER, [
+          job.sceneId,
+          options.failure.tag,
+          options.failure.message,
           detail,
-          attempts: job.attempts,
-          failed_at: now,
-          outage_id: options.outageId,
-          payload: payload.right
-        })
+          job.attempts,
+          now,
+          options.outageId,
+          payload.right
+        ])
+        yield* query(DELETE_JOB, [job.id])
+        moved++
       }
-      for (const chunk of chunksOf(letters, 200)) yield* insertDeadLetters(chunk)
-      for (const chunk of chunksOf(moved, IN_CHUNK)) yield* sql`DELETE FROM jobs WHERE id IN ${sql.in(chunk)}`
-      return moved.length
+      return moved
     }))
-  }, db.mapError)
+  }, op)
 
   const counts: Effect.Effect<QueueCounts, StoreError> = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const rows = yield* sql<QueueCounts>`SELECT
-      (SELECT count(*) FROM jobs WHERE state = 'queued') AS queued,
-      (SELECT count(*) FROM jobs WHERE state = 'queued' AND available_at <= ${now}) AS due,
-      (SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until > ${now}) AS running,
-      (SELECT count(*) FROM jobs WHERE held_since IS NOT NULL AND state = 'queued') AS held`
-    const row = rows[0]!
+    const row = (yield* query<QueueCounts>(COUNTS, [now, now]))[0]!
     return { queued: row.queued, due: row.due, running: row.running, held: row.held }
-  }).pipe(db.mapError, Effect.withSpan("SyncQueue.counts"))
+  }).pipe(op, Effect.withSpan("SyncQueue.counts"))
 
-  /**
-   * The earliest time a claim can return a job: the first queued job not blocked by a live running job of its
-   * scene, or the expiry of a running job's lease (its job is claimable again then), whichever is earlier.
-   */
   const nextDueAt: Effect.Effect<Option.Option<number>, StoreError> = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const rows = yield* sql<{ readonly at: number | null }>`SELECT min(at) AS at FROM (
-      SELECT * FROM (SELECT q.available_at AS at FROM jobs q WHERE q.state = 'queued'
-        AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.scene_id = q.scene_id
-          AND r.lease_until > ${now})
-        ORDER BY q.available_at LIMIT 1)
-      UNION ALL
-      SELECT min(lease_until) AS at FROM jobs WHERE state = 'running')`
+    const rows = yield* query<{ readonly at: number | null }>(NEXT_DUE, [now])
     return Option.fromNullable(rows[0]?.at ?? null)
-  }).pipe(db.mapError, Effect.withSpan("SyncQueue.nextDueAt"))
+  }).pipe(op, Effect.withSpan("SyncQueue.nextDueAt"))
 
   const activeScenes = Effect.fn("SyncQueue.activeScenes")(function*(sceneIds: ReadonlyArray<SceneId>) {
     const active = new Set<SceneId>()
-    const unique = [...new Set(sceneIds)]
-    for (const chunk of chunksOf(unique, IN_CHUNK)) {
+    for (const chunk of chunksOf([...new Set(sceneIds)], IN_CHUNK)) {
       // Two lookups so each uses its index (the queued unique index, the running index).
       const rows = yield* sql<{ readonly scene_id: SceneId }>`SELECT scene_id FROM jobs
         WHERE state = 'queued' AND scene_id IN ${sql.in(chunk)}
@@ -288,26 +334,21 @@ export const make = Effect.gen(function*() {
       for (const row of rows) active.add(row.scene_id)
     }
     return active as ReadonlySet<SceneId>
-  }, db.mapError)
+  }, op)
 
   const get = Effect.fn("SyncQueue.get")(function*(id: number) {
-    const rows = yield* sql<JobRecord>`SELECT * FROM jobs WHERE id = ${id}`
-    const row = rows[0]
+    const row = (yield* query<JobRecord>(GET, [id]))[0]
     if (row === undefined) return Option.none<SyncJob>()
     return Option.some(yield* decodeJob(row))
-  }, db.mapError)
+  }, op)
 
   const list = Effect.fn("SyncQueue.list")(function*(options: { readonly limit: number }) {
     const limit = Math.max(0, Math.trunc(options.limit))
     if (limit === 0) return []
-    // Both halves come off the (state, available_at) index; merging keeps it from sorting the whole table.
-    const running = yield* sql<JobRecord>`SELECT * FROM jobs WHERE state = 'running'
-      ORDER BY available_at, id LIMIT ${limit}`
-    const queued = yield* sql<JobRecord>`SELECT * FROM jobs WHERE state = 'queued'
-      ORDER BY available_at, id LIMIT ${limit}`
-    const merged = [...running, ...queued].sort((a, b) => a.available_at - b.available_at || a.id - b.id)
-    return yield* logUndecodable(merged.slice(0, limit))
-  }, db.mapError)
+    const running = yield* query<JobRecord>(LIST_RUNNING, [limit])
+    const queued = yield* query<JobRecord>(LIST_QUEUED, [limit])
+    return yield* decodeAll([...running, ...queued].sort(byDueOrder).slice(0, limit))
+  }, op)
 
   return SyncQueue.of(
     {

@@ -59,7 +59,7 @@ export const make = Effect.gen(function*() {
   const get = Effect.fn("SyncState.get")(function*(sceneId: SceneId) {
     const rows = yield* sql<SyncStateRecord>`SELECT * FROM sync_state WHERE scene_id = ${sceneId}`
     return rows[0] === undefined ? Option.none<SceneSyncState>() : yield* decode(rows[0])
-  }, db.mapError)
+  }, db.operation)
 
   const getMany = Effect.fn("SyncState.getMany")(function*(sceneIds: ReadonlyArray<SceneId>) {
     const out: Array<SceneSyncState> = []
@@ -71,7 +71,7 @@ export const make = Effect.gen(function*() {
       }
     }
     return out as ReadonlyArray<SceneSyncState>
-  }, db.mapError)
+  }, db.operation)
 
   const put = Effect.fn("SyncState.put")(function*(state: SceneSyncState) {
     const written = yield* Effect.orDie(encodeWritten(state.written))
@@ -89,15 +89,15 @@ export const make = Effect.gen(function*() {
       stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
       rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
       written = excluded.written, synced_at = excluded.synced_at`
-  }, db.mapError)
+  }, db.operation)
 
   const remove = Effect.fn("SyncState.remove")(function*(sceneId: SceneId) {
     yield* sql`DELETE FROM sync_state WHERE scene_id = ${sceneId}`
-  }, db.mapError)
+  }, db.operation)
 
   const forgetMatch = Effect.fn("SyncState.forgetMatch")(function*(sceneId: SceneId) {
     yield* sql`UPDATE sync_state SET rating_key = NULL, plex_file = NULL WHERE scene_id = ${sceneId}`
-  }, db.mapError)
+  }, db.operation)
 
   return SyncState.of({ get, getMany, put, remove, forgetMatch } satisfies SyncStateService)
 })

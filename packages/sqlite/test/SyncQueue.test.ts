@@ -5,7 +5,7 @@ import type { OutageId } from "@plexsync/domain/Ids"
 import type { JobFailure } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Effect, Option, TestClock } from "effect"
-import { claimCandidates } from "../src/SyncQueueSqlite.js"
+import { CLAIM_CANDIDATES } from "../src/SyncQueueSqlite.js"
 import { freshStore, scene } from "./support.js"
 
 const down: JobFailure = { tag: "PlexServerDown", message: "connect ECONNREFUSED 127.0.0.1:32400" }
@@ -74,6 +74,21 @@ describe("SyncQueue on SQLite", () => {
         const error = yield* Effect.flip(q.enqueueMany(inputs))
         assert.strictEqual(error._tag, "StoreError")
         assert.strictEqual((yield* q.counts).queued, 0)
+      }).pipe(Effect.provide(freshStore())))
+
+    it.scoped("an operation running beside a failing transaction is not rolled back with it", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const sql = yield* SqlClient
+        yield* sql`CREATE TEMP TRIGGER refuse_last BEFORE INSERT ON jobs WHEN NEW.scene_id = '3000'
+          BEGIN SELECT RAISE(ABORT, 'refused'); END`
+        const batch = Array.from({ length: 3000 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" as const }))
+        const singles = Array.from({ length: 20 }, (_, i) => q.enqueue({ sceneId: scene(10_000 + i), reason: "hook" }))
+        const [batchResult] = yield* Effect.all([Effect.either(q.enqueueMany(batch)), ...singles], {
+          concurrency: "unbounded"
+        })
+        assert.strictEqual(batchResult._tag, "Left")
+        assert.strictEqual((yield* q.counts).queued, 20)
       }).pipe(Effect.provide(freshStore())))
   })
 
@@ -227,7 +242,11 @@ describe("SyncQueue on SQLite", () => {
         )
         yield* q.claim({ limit: 20, leaseMs: 60_000 })
         yield* sql`ANALYZE`
-        const plan = yield* sql<{ readonly detail: string }>`EXPLAIN QUERY PLAN ${claimCandidates(sql, 1000, 10)}`
+        const plan = yield* sql.unsafe<{ readonly detail: string }>(`EXPLAIN QUERY PLAN ${CLAIM_CANDIDATES}`, [
+          1000,
+          1000,
+          10
+        ])
         const details = plan.map((row) => row.detail)
         const text = details.join("\n")
         assert.match(text, /SEARCH q USING (COVERING )?INDEX jobs_state_due \(state=\? AND available_at<\?\)/, text)

@@ -3,14 +3,15 @@ import { Effect } from "effect"
 
 /**
  * The initial schema. Every time column is integer UTC epoch ms; JSON columns hold Schema-encoded values.
- * Ids use AUTOINCREMENT so a deleted job's id is never reused (DLQ rows point at recovered job ids).
+ * `jobs` ids are plain rowids (AUTOINCREMENT would add a write to every enqueue); a lease is proven by its random
+ * token, never by the id alone. The other tables use AUTOINCREMENT so their ids are never reused.
  */
 export default Effect.gen(function*() {
   const sql = yield* SqlClient
 
   // One row per pending sync. Finished jobs leave the table; `coalesced` counts events merged into the row.
   yield* sql`CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     scene_id TEXT NOT NULL,
     reason TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('queued', 'running')),
@@ -29,7 +30,8 @@ export default Effect.gen(function*() {
   yield* sql`CREATE UNIQUE INDEX jobs_queued_scene ON jobs (scene_id) WHERE state = 'queued'`
   // Claiming is a range scan of this index in due order.
   yield* sql`CREATE INDEX jobs_state_due ON jobs (state, available_at)`
-  // Running jobs are few (one per worker slot): scene lookups and lease expiry use this small index.
+  // Running jobs are few (one per worker slot): this small index answers "is the scene running under a live
+  // lease"; lease expiry reads the running range of jobs_state_due.
   yield* sql`CREATE INDEX jobs_running ON jobs (scene_id, lease_until) WHERE state = 'running'`
   yield* sql`CREATE INDEX jobs_held ON jobs (held_since) WHERE held_since IS NOT NULL`
 
