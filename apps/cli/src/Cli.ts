@@ -1,11 +1,421 @@
-import { Command } from "@effect/cli"
+import { Args, Command, Options, ValidationError } from "@effect/cli"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { parseReconcileScope } from "@plexsync/domain/Reconcile"
+import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import * as Os from "node:os"
+import type { AppConfigShape } from "./AppConfig.js"
+import { loadAppConfig } from "./AppConfig.js"
+import * as Commands from "./Commands.js"
+import type { Report } from "./Commands.js"
+import { doctor } from "./Doctor.js"
+import { parseDurationMs } from "./Duration.js"
+import { Rendered, renderError, UsageError } from "./Errors.js"
+import { engineSettings, plexLayer, reconcileSettings, stashLayer, storeLayer } from "./Layers.js"
+import { makeProgress, printJson, printLine } from "./Present.js"
+import { parseTimeArg } from "./TimeArg.js"
+import * as Work from "./Work.js"
 
-/** The `plexsync` root command. Subcommands are added as the pieces they drive exist. */
-export const plexsync = Command.make("plexsync").pipe(
-  Command.withDescription("Keeps Plex Media Server metadata in step with Stash.")
+/**
+ * The `plexsync` command line. Every command validates the whole configuration first (exit 2 on a bad value),
+ * opens only what it needs, prints a human report or, with `--json`, one JSON document on stdout, and exits
+ * 0, or 1 when its work failed (CONTRACT.md).
+ */
+
+export const version = "0.1.0"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared options and plumbing
+
+const configOption = Options.text("config").pipe(
+  Options.withPseudoName("FILE"),
+  Options.withDescription("Read settings from FILE (JSON or YAML, camelCase keys); the environment wins over it."),
+  Options.optional
+)
+const jsonOption = Options.boolean("json").pipe(
+  Options.withDescription("Print one JSON document on stdout and nothing else.")
 )
 
-export const cli = Command.run(plexsync, {
-  name: "plexsync",
-  version: "0.1.0"
-})
+const logLevels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error
+}
+
+const loadConfig = (configFlag: Option.Option<string>) =>
+  loadAppConfig({ env: process.env, configFlag, cwd: process.cwd(), homedir: Os.homedir() }).pipe(
+    Effect.provide(NodeFileSystem.layer)
+  )
+
+const withConfig = <A, E, R>(
+  configFlag: Option.Option<string>,
+  body: (config: AppConfigShape) => Effect.Effect<A, E, R>
+): Effect.Effect<A, Rendered, R> =>
+  loadConfig(configFlag).pipe(
+    Effect.mapError((error) => {
+      const r = renderError(error)
+      return new Rendered({ text: r.message, exitCode: r.exitCode, shown: r.shown })
+    }),
+    Effect.flatMap((config) =>
+      body(config).pipe(
+        Effect.tapErrorCause((cause) => Effect.logDebug("command failed", cause)),
+        Effect.mapError((error) => {
+          const r = renderError(error, { stashUrl: config.stashUrl, plexUrl: config.plexUrl })
+          return new Rendered({ text: r.message, exitCode: r.exitCode, shown: r.shown })
+        }),
+        Logger.withMinimumLogLevel(logLevels[config.logLevel])
+      )
+    )
+  )
+
+const progress: Work.ProgressFactory = (label, total) =>
+  makeProgress({ label, ...(total === undefined ? {} : { total }), tty: process.stderr.isTTY === true })
+
+/** Prints a report (human or JSON); a report of failed work then exits 1. */
+const show = (json: boolean) => (report: Report) =>
+  Effect.gen(function*() {
+    yield* json ? printJson(report.json) : printLine(report.human)
+    if (report.failed !== undefined) return yield* new Rendered({ text: report.failed, exitCode: 1, shown: true })
+  })
+
+const usage = (message: string) => new UsageError({ message })
+
+const timeOption = (name: string, description: string) =>
+  Options.text(name).pipe(Options.withPseudoName("TIME"), Options.withDescription(description), Options.optional)
+
+/** Parses an optional time argument (ISO-8601, epoch seconds, or `24h` = that long ago). */
+const parseTime = (flag: string, value: Option.Option<string>) =>
+  Option.match(value, {
+    onNone: () => Effect.succeed(Option.none<number>()),
+    onSome: (text) =>
+      Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) =>
+        Either.match(parseTimeArg(text, now), {
+          onLeft: (why) => Effect.fail(usage(`--${flag}: ${why}`)),
+          onRight: (ms) => Effect.succeed(Option.some(ms))
+        }))
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands
+
+const status = Command.make(
+  "status",
+  { config: configOption, json: jsonOption },
+  ({ config, json }) =>
+    withConfig(config, (c) => Commands.status.pipe(Effect.provide(storeLayer(c)))).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription(
+    "Queue counts by state, dead-letter entries by error, breakers, the current and last outage, the last recovery " +
+      "and reconciliation."
+  )
+)
+
+const enqueue = Command.make(
+  "enqueue",
+  {
+    config: configOption,
+    json: jsonOption,
+    sceneIds: Args.text({ name: "sceneId" }).pipe(
+      Args.withDescription("Stash scene ids to queue"),
+      Args.atLeast(1)
+    )
+  },
+  ({ config, json, sceneIds }) =>
+    withConfig(config, (c) => Commands.enqueue(sceneIds).pipe(Effect.provide(storeLayer(c)))).pipe(
+      Effect.flatMap(show(json))
+    )
+).pipe(Command.withDescription("Queues the scenes, merging with jobs already queued for them."))
+
+const sync = Command.make(
+  "sync",
+  {
+    config: configOption,
+    json: jsonOption,
+    all: Options.boolean("all").pipe(Options.withDescription("Queue every scene in Stash.")),
+    since: timeOption("since", "Queue scenes changed since TIME (ISO-8601, epoch seconds, or 30m/24h/7d ago).")
+  },
+  ({ all, config, json, since }) =>
+    withConfig(config, (c) =>
+      Effect.gen(function*() {
+        if (all && Option.isSome(since)) return yield* usage("give --all or --since, not both")
+        const from = yield* parseTime("since", since)
+        const selection: Work.SyncSelection = all
+          ? { _tag: "All" }
+          : Option.isSome(from)
+          ? { _tag: "Since", ms: from.value }
+          : { _tag: "Watermark", fallbackMs: Option.none() }
+        return yield* Work.sync(selection, progress).pipe(
+          Effect.provide(Layer.merge(stashLayer(c), storeLayer(c)))
+        )
+      })).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription(
+    "Queues every scene changed in Stash since TIME (default: since the last sync's watermark; the first time, all)."
+  )
+)
+
+const run = Command.make(
+  "run",
+  {
+    config: configOption,
+    json: jsonOption,
+    wait: Options.boolean("wait").pipe(
+      Options.withDescription("Keep going until the queue is empty, sleeping through backoffs and outages.")
+    ),
+    maxJobs: Options.integer("max-jobs").pipe(
+      Options.withPseudoName("N"),
+      Options.withDescription("Process at most N jobs."),
+      Options.optional
+    )
+  },
+  ({ config, json, maxJobs, wait }) =>
+    withConfig(config, (c) =>
+      Work.run(engineSettings(c), { wait, maxJobs }, progress).pipe(
+        Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
+      )).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription(
+    "Processes the queue in the foreground until nothing is due (jobs held by an open breaker are not due); " +
+      "exits 1 if Plex or Stash refuses the credentials."
+  )
+)
+
+// dlq
+
+const errorOption = Options.text("error").pipe(
+  Options.withPseudoName("TAG"),
+  Options.withDescription("Only entries with this error tag (repeatable), e.g. PlexServerDown."),
+  Options.repeated
+)
+
+const dlqList = Command.make(
+  "list",
+  {
+    config: configOption,
+    json: jsonOption,
+    errors: errorOption,
+    since: timeOption("since", "Only entries that failed at or after TIME."),
+    until: timeOption("until", "Only entries that failed at or before TIME."),
+    scene: Options.text("scene").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription("Only entries of this scene."),
+      Options.optional
+    ),
+    limit: Options.integer("limit").pipe(
+      Options.withPseudoName("N"),
+      Options.withDescription("At most N entries."),
+      Options.withDefault(50)
+    ),
+    includeRecovered: Options.boolean("include-recovered").pipe(
+      Options.withDescription("Also list entries already recovered (kept for audit).")
+    )
+  },
+  ({ config, errors, includeRecovered, json, limit, scene, since, until }) =>
+    withConfig(config, (c) =>
+      Effect.gen(function*() {
+        const from = yield* parseTime("since", since)
+        const to = yield* parseTime("until", until)
+        return yield* Commands.dlqList({
+          errorTags: errors,
+          since: from,
+          until: to,
+          sceneId: scene,
+          limit,
+          includeRecovered
+        }).pipe(Effect.provide(storeLayer(c)))
+      })).pipe(Effect.flatMap(show(json)))
+).pipe(Command.withDescription("Dead-letter entries, oldest first."))
+
+const dlqShow = Command.make(
+  "show",
+  { config: configOption, json: jsonOption, id: Args.text({ name: "id" }).pipe(Args.withDescription("entry id")) },
+  ({ config, id, json }) =>
+    withConfig(config, (c) => Commands.dlqShow(id).pipe(Effect.provide(storeLayer(c)))).pipe(
+      Effect.flatMap(show(json))
+    )
+).pipe(Command.withDescription("One dead-letter entry with its full error detail and payload."))
+
+const dlqRetry = Command.make(
+  "retry",
+  {
+    config: configOption,
+    json: jsonOption,
+    errors: errorOption,
+    since: timeOption("since", "With --error: only entries that failed at or after TIME."),
+    until: timeOption("until", "With --error: only entries that failed at or before TIME."),
+    ids: Args.text({ name: "id" }).pipe(Args.withDescription("entry ids"), Args.repeated)
+  },
+  ({ config, errors, ids, json, since, until }) =>
+    withConfig(config, (c) =>
+      Effect.gen(function*() {
+        const from = yield* parseTime("since", since)
+        const to = yield* parseTime("until", until)
+        return yield* Commands.dlqRetry({ ids, errorTags: errors, since: from, until: to }).pipe(
+          Effect.provide(storeLayer(c))
+        )
+      })).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription(
+    "Re-queues entries (by id, or by --error TAG) and marks them recovered; a scene already queued is not queued twice."
+  )
+)
+
+const dlqPurge = Command.make(
+  "purge",
+  {
+    config: configOption,
+    json: jsonOption,
+    olderThan: Options.text("older-than").pipe(
+      Options.withPseudoName("DURATION"),
+      Options.withDescription("Delete entries that failed more than DURATION ago (e.g. 30d)."),
+      Options.optional
+    ),
+    all: Options.boolean("all").pipe(Options.withDescription("Delete every entry."))
+  },
+  ({ all, config, json, olderThan }) =>
+    withConfig(config, (c) =>
+      Effect.gen(function*() {
+        if (all === Option.isSome(olderThan)) return yield* usage("give --older-than DURATION or --all")
+        let selection: Commands.PurgeSelection = { _tag: "All" }
+        if (Option.isSome(olderThan)) {
+          const ms = parseDurationMs(olderThan.value)
+          if (ms === undefined || ms <= 0) {
+            return yield* usage(
+              `--older-than ${JSON.stringify(olderThan.value)}: expected a duration such as 30d or 72h`
+            )
+          }
+          selection = { _tag: "OlderThan", ms }
+        }
+        return yield* Commands.dlqPurge(selection).pipe(Effect.provide(storeLayer(c)))
+      })).pipe(Effect.flatMap(show(json)))
+).pipe(Command.withDescription("Deletes dead-letter entries and prints how many."))
+
+const dlq = Command.make("dlq").pipe(
+  Command.withDescription("The dead-letter queue: jobs that failed for good, kept for a person to look at."),
+  Command.withSubcommands([dlqList, dlqShow, dlqRetry, dlqPurge])
+)
+
+const recover = Command.make(
+  "recover",
+  {
+    config: configOption,
+    json: jsonOption,
+    outage: Options.integer("outage").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription("Recover the entries of this outage (see plexsync outages)."),
+      Options.optional
+    ),
+    from: timeOption("from", "Start of the window (with --to)."),
+    to: timeOption("to", "End of the window (with --from)."),
+    includeOptional: Options.boolean("include-optional").pipe(
+      Options.withDescription("Also recover PlexTemporaryError and PlexNotFound entries.")
+    ),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count what would be recovered; change nothing."))
+  },
+  ({ config, dryRun, from, includeOptional, json, outage, to }) =>
+    withConfig(config, (c) =>
+      Effect.gen(function*() {
+        const start = yield* parseTime("from", from)
+        const end = yield* parseTime("to", to)
+        if (Option.isSome(outage) && (Option.isSome(start) || Option.isSome(end))) {
+          return yield* usage("give --outage ID or --from/--to, not both")
+        }
+        if (Option.isSome(start) !== Option.isSome(end)) return yield* usage("--from and --to go together")
+        const window: Work.RecoverWindow = Option.isSome(outage)
+          ? { _tag: "Outage", outageId: outage.value }
+          : Option.isSome(start) && Option.isSome(end)
+          ? { _tag: "Range", from: start.value, to: end.value }
+          : { _tag: "LastOutage" }
+        if (window._tag === "Outage" && window.outageId < 1) {
+          return yield* usage("--outage takes an outage id (1, 2, …)")
+        }
+        return yield* Work.recover({ window, includeOptional, dryRun }).pipe(
+          Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
+        )
+      })).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription(
+    "Re-queues the jobs that failed because of an outage (default: the last completed one); exits 1 if Plex is down."
+  )
+)
+
+const outages = Command.make(
+  "outages",
+  {
+    config: configOption,
+    json: jsonOption,
+    limit: Options.integer("limit").pipe(
+      Options.withPseudoName("N"),
+      Options.withDescription("The N most recent outages."),
+      Options.withDefault(20)
+    )
+  },
+  ({ config, json, limit }) =>
+    withConfig(config, (c) => Commands.outages(limit).pipe(Effect.provide(storeLayer(c)))).pipe(
+      Effect.flatMap(show(json))
+    )
+).pipe(Command.withDescription("Outage history, newest first, with MTTR, MTBF and availability."))
+
+const reconcile = Command.make(
+  "reconcile",
+  {
+    config: configOption,
+    json: jsonOption,
+    scope: Options.text("scope").pipe(
+      Options.withPseudoName("all|24h|7d"),
+      Options.withDescription("Every scene, or those added to Stash within a duration."),
+      Options.withDefault("all")
+    ),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count the differences; queue nothing.")),
+    includeMissing: Options.boolean("include-missing").pipe(
+      Options.withDescription("Also queue scenes whose file is not in Plex yet.")
+    )
+  },
+  ({ config, dryRun, includeMissing, json, scope }) =>
+    withConfig(config, (c) =>
+      Effect.gen(function*() {
+        const parsed = parseReconcileScope(scope)
+        if (Either.isLeft(parsed)) return yield* usage(`--scope: ${parsed.left}`)
+        return yield* Work.reconcile(reconcileSettings(c), { scope: parsed.right, dryRun, includeMissing }, progress)
+          .pipe(
+            Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
+          )
+      })).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription("Finds scenes whose Plex item differs from Stash or was never synced, and queues them.")
+)
+
+const doctorCommand = Command.make(
+  "doctor",
+  { config: configOption, json: jsonOption },
+  ({ config, json }) => withConfig(config, doctor).pipe(Effect.flatMap(show(json)))
+).pipe(
+  Command.withDescription(
+    "Checks the configuration, the database, Stash, Plex, its libraries and the path map; exits 1 if a check fails."
+  )
+)
+
+const hook = Command.make("hook", { config: configOption }, ({ config }) =>
+  Effect.promise(async () => {
+    const { main } = await import("./HookMain.js")
+    await main(config)
+  })).pipe(
+    Command.withDescription(
+      "The Stash plugin entry point: reads Stash's plugin input on stdin, answers one JSON object on stdout."
+    )
+  )
+
+const subcommands = [doctorCommand, enqueue, sync, run, status, dlq, recover, outages, reconcile, hook] as const
+
+// `plexsync` alone shows the help, with the list of commands.
+const whole: { descriptor?: Parameters<typeof ValidationError.helpRequested>[0] } = {}
+const root = Command.make(
+  "plexsync",
+  {},
+  () => Effect.suspend(() => Effect.fail(ValidationError.helpRequested(whole.descriptor!)))
+).pipe(Command.withDescription("Keeps Plex Media Server metadata in step with Stash."))
+
+export const plexsync = root.pipe(Command.withSubcommands(subcommands))
+whole.descriptor = plexsync.descriptor
+
+export const cli = Command.run(plexsync, { name: "plexsync", version })

@@ -1,6 +1,91 @@
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect } from "effect"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import {
+  Cause,
+  Console,
+  Effect,
+  Exit,
+  FiberRef,
+  FiberRefs,
+  HashMap,
+  Inspectable,
+  Logger,
+  LogLevel,
+  Option
+} from "effect"
 import { cli } from "./Cli.js"
+import { Rendered, renderError } from "./Errors.js"
 
-export const main = (argv: ReadonlyArray<string>): void =>
-  cli(argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+/**
+ * Runs the command line: logs go to stderr (stdout carries only reports and `--json` documents), failures are
+ * printed as one or two lines, and the exit code is 0, 1 (the work or a check failed) or 2 (bad usage or
+ * configuration). A stack trace is logged only at debug level.
+ */
+
+const stderrLogger = Logger.make(({ annotations, cause, context, logLevel, message }) => {
+  const parts = Array.isArray(message) ? message : [message]
+  let line = parts.map((p) => (typeof p === "string" ? p : Inspectable.toStringUnknown(p))).join(" ")
+  for (const [key, value] of HashMap.toEntries(annotations)) {
+    line += ` ${key}=${typeof value === "string" ? value : Inspectable.toStringUnknown(value)}`
+  }
+  const minimum = FiberRefs.getOrDefault(context, FiberRef.currentMinimumLogLevel)
+  if (!Cause.isEmpty(cause) && LogLevel.lessThanEqual(minimum, LogLevel.Debug)) line += `\n${Cause.pretty(cause)}`
+  process.stderr.write(`plexsync ${logLevel.label.toLowerCase()}: ${line}\n`)
+})
+
+const exitCodes = new WeakMap<object, number>()
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\x1b\[[0-9;]*m/g
+const plain = (stream: NodeJS.WriteStream) => stream.isTTY !== true || (process.env.NO_COLOR ?? "") !== ""
+
+/** The help of @effect/cli is coloured; pipes, files and NO_COLOR get it without escape codes. */
+const withPlainText = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((console) => {
+    const strip = (stream: NodeJS.WriteStream) => (args: ReadonlyArray<unknown>) =>
+      plain(stream) ? args.map((a) => (typeof a === "string" ? a.replace(ansi, "") : a)) : args
+    return Console.withConsole(effect, {
+      ...console,
+      log: (...args) => console.log(...strip(process.stdout)(args)),
+      error: (...args) => console.error(...strip(process.stderr)(args))
+    })
+  })
+
+const report = (error: unknown): Effect.Effect<number> =>
+  Effect.sync(() => {
+    const rendered = error instanceof Rendered
+      ? { message: error.text, exitCode: error.exitCode, shown: error.shown }
+      : renderError(error)
+    if (!rendered.shown && rendered.message !== "") process.stderr.write(`plexsync: ${rendered.message}\n`)
+    return rendered.exitCode
+  })
+
+export const program = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    withPlainText,
+    Effect.as(0),
+    Effect.catchAll(report),
+    Effect.catchAllDefect((defect) =>
+      Effect.logDebug("unexpected failure", Cause.die(defect)).pipe(
+        Effect.zipRight(report(defect)),
+        Effect.as(1)
+      )
+    ),
+    Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
+    Effect.provide(NodeContext.layer)
+  )
+
+export const main = (argv: ReadonlyArray<string>): void => {
+  const marker = {}
+  program(argv).pipe(
+    Effect.tap((code) => Effect.sync(() => exitCodes.set(marker, code))),
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      disablePrettyLogger: true,
+      teardown: (exit, onExit) => {
+        if (Exit.isSuccess(exit)) onExit(Option.getOrElse(Option.fromNullable(exitCodes.get(marker)), () => 0))
+        else onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+      }
+    })
+  )
+}

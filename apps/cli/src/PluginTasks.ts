@@ -1,11 +1,130 @@
-import { Effect } from "effect"
+import { ReconcileScope } from "@plexsync/domain/Reconcile"
+import { Clock, Duration, Effect, Layer, Option, Ref } from "effect"
 import type { AppConfigShape } from "./AppConfig.js"
+import * as Commands from "./Commands.js"
+import type { Report } from "./Commands.js"
+import { renderError } from "./Errors.js"
 import type { PluginReply, PluginRequest } from "./HookInput.js"
 import { taskModes } from "./HookInput.js"
+import { engineSettings, plexLayer, reconcileSettings, stashLayer, storeLayer } from "./Layers.js"
+import { pluginProgressLine } from "./PluginLog.js"
+import type { Progress } from "./Present.js"
+import { didYouMean } from "./Suggest.js"
+import * as Work from "./Work.js"
 
-/** The plugin's tasks (manifest `defaultArgs.mode`). Loaded only when a task runs. */
+/**
+ * The Stash plugin's tasks (manifest `defaultArgs.mode`), loaded only when a task runs. Tasks run in Stash's job
+ * queue, not inside a save, so they may take long: progress is reported in Stash's format (`\x01p\x02<0..1>`),
+ * and the result goes to Stash's log and into the reply's `output`. Tasks that queue scenes also process the
+ * queue, so "Sync all scenes" syncs them; if a scheduler holds the worker lease, it processes them instead.
+ */
+
+/** Progress as Stash shows it for a task: a fraction, at most once a second. */
+const pluginProgress: Work.ProgressFactory = (label, total) =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make({ done: 0, total: total ?? 0, lastAt: 0 })
+    const draw = (force: boolean) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const s = yield* Ref.get(state)
+        if (!force && now - s.lastAt < 1000) return
+        yield* Ref.set(state, { ...s, lastAt: now })
+        if (s.total > 0) yield* Effect.sync(() => process.stderr.write(pluginProgressLine(s.done / s.total)))
+      })
+    return {
+      advance: (n) => Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
+      setTotal: (t) => Ref.update(state, (s) => ({ ...s, total: t })).pipe(Effect.zipRight(draw(false))),
+      finish: Effect.gen(function*() {
+        yield* draw(true)
+        const s = yield* Ref.get(state)
+        yield* Effect.logInfo(`${label}: ${s.done}${s.total > 0 ? `/${s.total}` : ""} done`)
+      })
+    } satisfies Progress
+  })
+
+const joinReports = (reports: ReadonlyArray<Report>): Report => {
+  const failed = reports.flatMap((r) => (r.failed === undefined ? [] : [r.failed]))
+  return {
+    human: reports.map((r) => r.human).join("\n"),
+    json: reports.map((r) => r.json),
+    ...(failed.length > 0 ? { failed: failed.join("; ") } : {})
+  }
+}
+
+const allServices = (config: AppConfigShape) =>
+  Layer.mergeAll(stashLayer(config), plexLayer(config)).pipe(Layer.provideMerge(storeLayer(config)))
+
+const processQueue = (config: AppConfigShape) =>
+  Work.run(engineSettings(config), { wait: false, maxJobs: Option.none() }, pluginProgress)
+
+const task = (
+  mode: string,
+  args: Readonly<Record<string, unknown>>,
+  config: AppConfigShape
+): Effect.Effect<Report, unknown> => {
+  switch (mode) {
+    case "sync_recent":
+      return Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const queued = yield* Work.sync(
+          { _tag: "Watermark", fallbackMs: Option.some(now - 86_400_000) },
+          pluginProgress
+        )
+        return joinReports([queued, yield* processQueue(config)])
+      }).pipe(Effect.provide(allServices(config)))
+    case "sync_all":
+      return Effect.gen(function*() {
+        const queued = yield* Work.sync({ _tag: "All" }, pluginProgress)
+        return joinReports([queued, yield* processQueue(config)])
+      }).pipe(Effect.provide(allServices(config)))
+    case "process_queue":
+      return processQueue(config).pipe(Effect.provide(allServices(config)))
+    case "status":
+      return Commands.status.pipe(Effect.provide(storeLayer(config)))
+    case "recover_outage_jobs":
+      return Work.recover({ window: { _tag: "LastOutage" }, includeOptional: false, dryRun: false }).pipe(
+        Effect.provide(allServices(config))
+      )
+    case "reconcile":
+      return Effect.gen(function*() {
+        const found = yield* Work.reconcile(
+          reconcileSettings(config),
+          { scope: ReconcileScope.all, dryRun: false, includeMissing: false },
+          pluginProgress
+        )
+        return joinReports([found, yield* processQueue(config)])
+      }).pipe(Effect.provide(allServices(config)))
+    case "purge_dlq": {
+      const days = typeof args.days === "number" && args.days > 0 ? args.days : undefined
+      const ms = days === undefined ? Duration.toMillis(config.dlqRetention) : days * 86_400_000
+      return Commands.dlqPurge({ _tag: "OlderThan", ms }).pipe(Effect.provide(storeLayer(config)))
+    }
+    default:
+      return Effect.succeed<Report>({
+        human: "",
+        json: null,
+        failed: `unknown task mode ${JSON.stringify(mode)}${didYouMean(mode, taskModes)}; the tasks are: ${
+          taskModes.join(", ")
+        }`
+      })
+  }
+}
+
 export const runTask = (
   request: Extract<PluginRequest, { readonly _tag: "Task" }>,
-  _config: AppConfigShape
+  config: AppConfigShape
 ): Effect.Effect<PluginReply> =>
-  Effect.succeed({ error: `unknown task mode ${JSON.stringify(request.mode)}; known: ${taskModes.join(", ")}` })
+  Effect.gen(function*() {
+    yield* Effect.logInfo(`plexsync task ${request.mode} started`)
+    const report = yield* task(request.mode, request.args, config)
+    for (const line of report.human.split("\n")) if (line.trim() !== "") yield* Effect.logInfo(line)
+    if (report.failed !== undefined) {
+      return { error: report.human === "" ? report.failed : `${report.failed}\n${report.human}` } satisfies PluginReply
+    }
+    return { output: report.human } satisfies PluginReply
+  }).pipe(
+    Effect.catchAll((error) => {
+      const message = renderError(error, { stashUrl: config.stashUrl, plexUrl: config.plexUrl }).message
+      return Effect.as(Effect.logError(message), { error: message } satisfies PluginReply)
+    })
+  )

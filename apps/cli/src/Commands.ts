@@ -1,0 +1,405 @@
+import type {
+  DeadLetterEntry,
+  DeadLetterFilter,
+  DeadLetterList,
+  RedriveOutcome
+} from "@plexsync/domain/DeadLetterQueue"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { ErrorTag } from "@plexsync/domain/Errors"
+import { allErrorTags } from "@plexsync/domain/Errors"
+import type { DeadLetterId } from "@plexsync/domain/Ids"
+import { SceneId } from "@plexsync/domain/Ids"
+import { OutageHistory, outageMetrics } from "@plexsync/domain/OutageHistory"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { Clock, Effect, Either, Option, Schema } from "effect"
+import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "./Documents.js"
+import { UsageError } from "./Errors.js"
+import { formatDuration, formatTime, keyValues, plural, table } from "./Present.js"
+import { buildStatus, renderStatus, statusDocument } from "./Status.js"
+import { didYouMean } from "./Suggest.js"
+
+/**
+ * The commands that only need the store: `status`, `enqueue`, `dlq …`, `outages`. Each returns a `Report`:
+ * the human text and the `--json` document, so the command line and the Stash plugin's tasks show the same.
+ */
+export interface Report {
+  readonly human: string
+  readonly json: unknown
+  /** Set when the command's work failed (exit 1), after the report was shown. */
+  readonly failed?: string
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Argument decoding shared by several commands
+
+export const decodeSceneIds = (raw: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<SceneId>, UsageError> =>
+  Effect.forEach(raw, (text) =>
+    Either.match(Schema.decodeUnknownEither(SceneId)(text.trim()), {
+      onLeft: () =>
+        Effect.fail(new UsageError({ message: `${JSON.stringify(text)} is not a Stash scene id (digits, e.g. 101)` })),
+      onRight: Effect.succeed
+    }))
+
+export const decodeErrorTags = (raw: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<ErrorTag>, UsageError> =>
+  Effect.forEach(raw, (text) => {
+    const found = allErrorTags.find((t) => t.toLowerCase() === text.trim().toLowerCase())
+    return found === undefined
+      ? Effect.fail(
+        new UsageError({
+          message: `${JSON.stringify(text)} is not an error tag${didYouMean(text, allErrorTags)}; one of: ${
+            allErrorTags.join(", ")
+          }`
+        })
+      )
+      : Effect.succeed(found)
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// status
+
+export const status = Effect.gen(function*() {
+  const report = yield* buildStatus()
+  return { human: renderStatus(report), json: statusDocument(report) } satisfies Report
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// enqueue
+
+export const enqueue = (rawIds: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (rawIds.length === 0) {
+      return yield* new UsageError({ message: "give at least one scene id: plexsync enqueue 101" })
+    }
+    const sceneIds = yield* decodeSceneIds(rawIds)
+    const queue = yield* SyncQueue
+    const jobs: Array<{ sceneId: SceneId; jobId: number; coalesced: boolean }> = []
+    for (const sceneId of new Set(sceneIds)) {
+      const result = yield* queue.enqueue({ sceneId, reason: "manual" })
+      jobs.push({ sceneId, jobId: result.jobId, coalesced: result.coalesced })
+    }
+    const fresh = jobs.filter((j) => !j.coalesced)
+    const merged = jobs.filter((j) => j.coalesced)
+    const list = (js: ReadonlyArray<{ sceneId: string; jobId: number }>) =>
+      js.map((j) => `${j.sceneId} (job ${j.jobId})`).join(", ")
+    const lines: Array<string> = []
+    if (fresh.length > 0) lines.push(`Queued ${plural(fresh.length, "scene")}: ${list(fresh)}.`)
+    if (merged.length > 0) {
+      lines.push(`Already queued, this request merged into the waiting job: ${list(merged)}.`)
+    }
+    lines.push("`plexsync run` (or the scheduler) syncs them.")
+    const added = fresh.length
+    return {
+      human: lines.join("\n"),
+      json: { queued: added, coalesced: merged.length, jobs }
+    } satisfies Report
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// dlq list / show / retry / purge
+
+export interface DlqListOptions {
+  readonly errorTags: ReadonlyArray<string>
+  readonly since: Option.Option<number>
+  readonly until: Option.Option<number>
+  readonly sceneId: Option.Option<string>
+  readonly limit: number
+  /** Also list entries already recovered (kept for audit). */
+  readonly includeRecovered: boolean
+}
+
+const dlqFilter = (
+  options: { readonly errorTags: ReadonlyArray<ErrorTag> } & Pick<DlqListOptions, "since" | "until">,
+  sceneId: Option.Option<SceneId>,
+  includeRecovered: boolean
+): DeadLetterFilter => ({
+  ...(options.errorTags.length > 0 ? { errorTags: options.errorTags } : {}),
+  ...Option.match(options.since, { onNone: () => ({}), onSome: (from) => ({ from }) }),
+  ...Option.match(options.until, { onNone: () => ({}), onSome: (to) => ({ to }) }),
+  ...Option.match(sceneId, { onNone: () => ({}), onSome: (id) => ({ sceneId: id }) }),
+  ...(includeRecovered ? {} : { recovered: false })
+})
+
+const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
+  String(e.id),
+  formatTime(e.failedAt),
+  e.sceneId,
+  e.errorTag,
+  String(e.attempts),
+  e.outageId === null ? "" : String(e.outageId),
+  e.recoveredAt === null ? "" : formatTime(e.recoveredAt),
+  e.message
+]
+
+export const dlqList = (options: DlqListOptions) =>
+  Effect.gen(function*() {
+    const errorTags = yield* decodeErrorTags(options.errorTags)
+    const sceneId = Option.isSome(options.sceneId)
+      ? Option.some((yield* decodeSceneIds([options.sceneId.value]))[0]!)
+      : Option.none<SceneId>()
+    if (options.limit < 1) return yield* new UsageError({ message: "--limit must be at least 1" })
+    const dlq = yield* DeadLetterQueue
+    const filter = dlqFilter({ ...options, errorTags }, sceneId, options.includeRecovered)
+    const [page, total] = yield* Effect.all([dlq.list({ ...filter, limit: options.limit }), dlq.count(filter)])
+
+    const lines: Array<string> = []
+    if (page.entries.length === 0) {
+      lines.push(total === 0 ? "No dead-letter entries match." : "No entries on this page.")
+    } else {
+      lines.push(
+        table(
+          [
+            { header: "ID", align: "right" },
+            { header: "FAILED" },
+            { header: "SCENE", align: "right" },
+            { header: "ERROR" },
+            { header: "TRIES", align: "right" },
+            { header: "OUTAGE", align: "right" },
+            { header: "RECOVERED" },
+            { header: "MESSAGE", maxWidth: 80 }
+          ],
+          page.entries.map(entryRow)
+        )
+      )
+      lines.push(
+        total > page.entries.length
+          ? `${page.entries.length} of ${total} entries, oldest first (--limit to see more).`
+          : `${plural(total, "entry", "entries")}, oldest first.`
+      )
+    }
+    if (page.undecodable.length > 0) {
+      lines.push(
+        `${plural(page.undecodable.length, "row")} could not be read: ${
+          page.undecodable.map((u) => `${u.table} ${u.rowId} (${u.message})`).join("; ")
+        }`
+      )
+    }
+    return {
+      human: lines.join("\n"),
+      json: {
+        entries: page.entries.map(deadLetterDocument),
+        total,
+        ...(page.undecodable.length > 0
+          ? { undecodable: page.undecodable.map((u) => ({ table: u.table, rowId: u.rowId, message: u.message })) }
+          : {})
+      }
+    } satisfies Report
+  })
+
+const decodeDeadLetterId = (text: string): Effect.Effect<DeadLetterId, UsageError> => {
+  const n = Number(text)
+  return Number.isSafeInteger(n) && n > 0 && /^\d+$/.test(text.trim())
+    ? Effect.succeed(n as DeadLetterId)
+    : Effect.fail(new UsageError({ message: `${JSON.stringify(text)} is not a DLQ entry id (see plexsync dlq list)` }))
+}
+
+export const dlqShow = (rawId: string) =>
+  Effect.gen(function*() {
+    const id = yield* decodeDeadLetterId(rawId)
+    const dlq = yield* DeadLetterQueue
+    const found = yield* dlq.get(id).pipe(
+      Effect.catchTag("RowDecodeError", (e) => Effect.fail(new UsageError({ message: e.message })))
+    )
+    if (Option.isNone(found)) {
+      return {
+        human: `There is no DLQ entry ${id}; \`plexsync dlq list\` lists them.`,
+        json: { entry: null },
+        failed: `no DLQ entry ${id}`
+      } satisfies Report
+    }
+    const e = found.value
+    const human = [
+      keyValues([
+        ["Entry", String(e.id)],
+        ["Scene", e.sceneId],
+        ["Error", e.errorTag],
+        ["Message", e.message],
+        ["Failed", formatTime(e.failedAt)],
+        ["Attempts", String(e.attempts)],
+        ["Outage", e.outageId === null ? "none" : String(e.outageId)],
+        ["Queued as", e.payload.reason],
+        [
+          "Recovered",
+          e.recoveredAt === null
+            ? "no"
+            : `${formatTime(e.recoveredAt)}${e.recoveredJobId === null ? "" : ` as job ${e.recoveredJobId}`}`
+        ]
+      ]),
+      "Detail:",
+      JSON.stringify(e.detail, null, 2)
+    ].join("\n")
+    return { human, json: deadLetterDetailDocument(e) } satisfies Report
+  })
+
+export interface DlqRetryOptions {
+  readonly ids: ReadonlyArray<string>
+  readonly errorTags: ReadonlyArray<string>
+  readonly since: Option.Option<number>
+  readonly until: Option.Option<number>
+}
+
+const retryPage = 500
+
+/** Manual redrive: re-queues the entries (a scene already queued is not queued twice) and marks them recovered. */
+export const dlqRetry = (options: DlqRetryOptions) =>
+  Effect.gen(function*() {
+    const byIds = options.ids.length > 0
+    const byTags = options.errorTags.length > 0
+    if (byIds === byTags) {
+      return yield* new UsageError({
+        message: "give entry ids (plexsync dlq retry 12 13) or --error TAG (with --since/--until), not both"
+      })
+    }
+    if (byIds && (Option.isSome(options.since) || Option.isSome(options.until))) {
+      return yield* new UsageError({ message: "--since/--until select by --error TAG; with ids they do not apply" })
+    }
+    const dlq = yield* DeadLetterQueue
+    const outcomes: Array<RedriveOutcome> = []
+    const notFound: Array<number> = []
+
+    if (byIds) {
+      const ids = yield* Effect.forEach(options.ids, decodeDeadLetterId)
+      const entries: Array<{ id: DeadLetterId; sceneId: SceneId }> = []
+      for (const id of new Set(ids)) {
+        const found = yield* dlq.get(id).pipe(Effect.catchTag("RowDecodeError", () => Effect.succeed(Option.none())))
+        if (Option.isSome(found)) entries.push({ id, sceneId: found.value.sceneId })
+        else notFound.push(id)
+      }
+      if (entries.length > 0) outcomes.push(...(yield* dlq.redrive(entries, { reason: "manual" })))
+    } else {
+      const errorTags = yield* decodeErrorTags(options.errorTags)
+      const filter = dlqFilter({ ...options, errorTags }, Option.none(), false)
+      // Entries leave the selection as they are recovered; those skipped (already queued) stay, hence the cursor.
+      let after: DeadLetterFilter["after"] = undefined
+      while (true) {
+        const page: DeadLetterList = yield* dlq.list({
+          ...filter,
+          ...(after === undefined ? {} : { after }),
+          limit: retryPage
+        })
+        if (page.entries.length === 0) break
+        outcomes.push(
+          ...(yield* dlq.redrive(page.entries.map((e) => ({ id: e.id, sceneId: e.sceneId })), {
+            reason: "manual"
+          }))
+        )
+        const last: DeadLetterEntry = page.entries.at(-1)!
+        after = { failedAt: last.failedAt, id: last.id }
+        if (page.entries.length < retryPage) break
+      }
+    }
+
+    const recovered = outcomes.filter((o) => o._tag === "Recovered")
+    const alreadyQueued = outcomes.filter((o) => o._tag === "AlreadyQueued")
+    const alreadyRecovered = outcomes.filter((o) => o._tag === "AlreadyRecovered")
+    const lines = [
+      recovered.length === 0 && alreadyQueued.length === 0 && alreadyRecovered.length === 0 && notFound.length === 0
+        ? "No dead-letter entries match: nothing re-queued."
+        : `Re-queued ${plural(recovered.length, "entry", "entries")}${
+          recovered.length === 0 ? "" : `: ${recovered.map((o) => `${o.id} (scene ${o.sceneId})`).join(", ")}`
+        }.`
+    ]
+    if (alreadyQueued.length > 0) {
+      lines.push(
+        `${plural(alreadyQueued.length, "entry", "entries")} not re-queued: the scene is already queued (${
+          alreadyQueued.map((o) => o.id).join(", ")
+        }).`
+      )
+    }
+    if (alreadyRecovered.length > 0) {
+      lines.push(`Already recovered earlier: ${alreadyRecovered.map((o) => o.id).join(", ")}.`)
+    }
+    if (notFound.length > 0) lines.push(`No such entries: ${notFound.join(", ")}.`)
+    return {
+      human: lines.join("\n"),
+      json: {
+        requeued: recovered.length,
+        alreadyQueued: alreadyQueued.length,
+        alreadyRecovered: alreadyRecovered.length,
+        notFound,
+        jobs: recovered.map((o) => ({
+          entryId: o.id,
+          sceneId: o.sceneId,
+          jobId: o._tag === "Recovered" ? o.jobId : null
+        }))
+      },
+      ...(notFound.length > 0 ? { failed: `no DLQ entries ${notFound.join(", ")}` } : {})
+    } satisfies Report
+  })
+
+export type PurgeSelection = { readonly _tag: "All" } | { readonly _tag: "OlderThan"; readonly ms: number }
+
+export const dlqPurge = (selection: PurgeSelection) =>
+  Effect.gen(function*() {
+    const dlq = yield* DeadLetterQueue
+    const now = yield* Clock.currentTimeMillis
+    const deleted = selection._tag === "All" ? yield* dlq.purgeAll : yield* dlq.purgeOlderThan(now - selection.ms)
+    const what = selection._tag === "All" ? "" : ` older than ${formatDuration(selection.ms)}`
+    return {
+      human: `Deleted ${plural(deleted, "dead-letter entry", "dead-letter entries")}${what}.`,
+      json: { deleted }
+    } satisfies Report
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// outages
+
+export const outages = (limit: number) =>
+  Effect.gen(function*() {
+    if (limit < 1) return yield* new UsageError({ message: "--limit must be at least 1" })
+    const history = yield* OutageHistory
+    const list = yield* history.list({ limit })
+    const now = yield* Clock.currentTimeMillis
+    const metrics = outageMetrics(list, now)
+    const lines: Array<string> = []
+    if (list.length === 0) lines.push("No outages recorded.")
+    else {
+      lines.push(
+        table(
+          [
+            { header: "ID", align: "right" },
+            { header: "TARGET" },
+            { header: "STARTED" },
+            { header: "ENDED" },
+            { header: "DURATION", align: "right" },
+            { header: "JOBS", align: "right" },
+            { header: "CAUSE", maxWidth: 60 }
+          ],
+          list.map((o) => [
+            String(o.id),
+            o.target,
+            formatTime(o.startedAt),
+            o.endedAt === null ? "ongoing" : formatTime(o.endedAt),
+            formatDuration((o.endedAt ?? now) - o.startedAt),
+            String(o.jobsAffected),
+            o.cause ?? ""
+          ])
+        )
+      )
+    }
+    lines.push(
+      `MTTR ${metrics.mttrMs === null ? "— (no completed outage)" : formatDuration(metrics.mttrMs)}, ` +
+        `MTBF ${metrics.mtbfMs === null ? "— (fewer than two outages)" : formatDuration(metrics.mtbfMs)}, ` +
+        `availability ${metrics.availability.toFixed(2)}%` +
+        (list.length === 0 ? "" : ` (over the ${plural(list.length, "outage")} shown)`)
+    )
+    return {
+      human: lines.join("\n"),
+      json: {
+        outages: list.map((o) => {
+          const d = outageDocument(o, now)
+          return {
+            id: d.id,
+            target: d.target,
+            startedAt: d.startedAt,
+            endedAt: d.endedAt,
+            durationMs: d.durationMs,
+            jobsAffected: d.jobsAffected,
+            cause: d.cause
+          }
+        }),
+        mttrMs: metrics.mttrMs,
+        mtbfMs: metrics.mtbfMs,
+        availability: Math.round(metrics.availability * 1000) / 1000
+      }
+    } satisfies Report
+  })

@@ -1,0 +1,119 @@
+import { Data } from "effect"
+
+/**
+ * The errors a user of the command line can meet, each as one or two lines saying what failed, why, and what
+ * to do, with the exit code of CONTRACT.md: 2 for bad usage or configuration, 1 when the work or a check
+ * failed. Stack traces never reach the user; they go to the log at debug level.
+ */
+
+/** Bad usage that the argument parser cannot see (exclusive flags, a missing pair): exit 2. */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** The work failed after the command already said why (a failed doctor check, an aborted recovery): exit 1. */
+export class CommandFailed extends Data.TaggedError("CommandFailed")<{ readonly message: string }> {}
+
+/** A failure already turned into what the user reads (`shown`: already printed), with its exit code. */
+export class Rendered extends Data.TaggedError("Rendered")<{
+  readonly text: string
+  readonly exitCode: 1 | 2
+  readonly shown: boolean
+}> {}
+
+/** The data directory or database cannot be opened. */
+export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{ readonly message: string }> {}
+
+export interface ErrorContext {
+  readonly stashUrl?: string
+  readonly plexUrl?: string
+}
+
+export interface UserMessage {
+  readonly message: string
+  readonly exitCode: 1 | 2
+  /** Already shown to the user (by the argument parser, or the command itself). */
+  readonly shown: boolean
+}
+
+const usageTags = new Set([
+  "ConfigError",
+  "ConfigFileError",
+  "ConfigMissing",
+  "UsageError",
+  "OutageNotFound",
+  "InvalidRecoveryWindow",
+  "StashConfigError"
+])
+
+const field = (error: unknown, key: string): unknown =>
+  typeof error === "object" && error !== null ? (error as Record<string, unknown>)[key] : undefined
+
+const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined)
+
+const transport = (error: unknown): string => {
+  const code = text(field(error, "code"))
+  const status = field(error, "status")
+  return code ?? (typeof status === "number" ? `HTTP ${status}` : "no answer")
+}
+
+/** Turns any failure into what the user reads. */
+export const renderError = (error: unknown, context: ErrorContext = {}): UserMessage => {
+  const tag = text(field(error, "_tag"))
+  const message = text(field(error, "message")) ?? String(error)
+  const stash = context.stashUrl ?? "the configured URL"
+  const plex = context.plexUrl ?? "the configured URL"
+  const rendered = (line: string, exitCode: 1 | 2 = 1): UserMessage => ({ message: line, exitCode, shown: false })
+
+  switch (tag) {
+    case undefined:
+      break
+    case "ValidationError":
+      // @effect/cli printed the problem and the usage already.
+      return { message: "", exitCode: 2, shown: true }
+    case "Rendered":
+      return {
+        message: String(field(error, "text")),
+        exitCode: field(error, "exitCode") === 2 ? 2 : 1,
+        shown: field(error, "shown") === true
+      }
+    case "CommandFailed":
+      return { message, exitCode: 1, shown: message === "" }
+    case "StashUnavailable":
+      return rendered(`${message}\nStash is expected at ${stash}: start it, or set PLEXSYNC_STASH_URL.`)
+    case "StashAuthError":
+      return rendered(
+        `Stash refused the request (${transport(error)}): ${message}\n` +
+          `Set PLEXSYNC_STASH_API_KEY to the API key shown in Stash under Settings > Security.`
+      )
+    case "StashQueryError":
+      return rendered(`Stash could not answer a query: ${message}`)
+    case "PlexServerDown":
+      return rendered(`${message}\nPlex is expected at ${plex}: start it, or set PLEXSYNC_PLEX_URL.`)
+    case "PlexAuthError":
+      return rendered(
+        `Plex rejected the token (${transport(error)}).\n` +
+          `Set PLEXSYNC_PLEX_TOKEN to a valid X-Plex-Token of the server's owner.`
+      )
+    case "PlexPermissionError":
+      return rendered(
+        `Plex refused the request for lack of permission (${transport(error)}).\n` +
+          `Use the server owner's token in PLEXSYNC_PLEX_TOKEN (a shared user's token cannot edit metadata).`
+      )
+    case "PlexTemporaryError":
+      return rendered(`Plex failed to answer (${transport(error)}): ${message}\nTry again in a moment.`)
+    case "PlexPermanentError":
+      return rendered(`Plex refused the request (${transport(error)}): ${message}`)
+    case "StoreError": {
+      const reason = text(field(error, "reason"))
+      const hint = reason === "busy"
+        ? "\nAnother plexsync process (the scheduler, or a second run) may be holding it; try again when it is done."
+        : ""
+      return rendered(message + hint)
+    }
+    default:
+      if (usageTags.has(tag)) return rendered(message, 2)
+      return rendered(message)
+  }
+  return rendered(
+    `Unexpected failure: ${message}\nRun again with PLEXSYNC_LOG_LEVEL=debug for the details, and report it.`
+  )
+}
