@@ -28,14 +28,22 @@ import { chunksOf, decodeJob, encodeDetail, encodePayload } from "./JobRows.js"
 
 const IN_CHUNK = 500
 
-const UPSERT = `INSERT INTO jobs (scene_id, reason, state, attempts, available_at, created_at, updated_at)
-  VALUES (?, ?, 'queued', 0, ?, ?, ?)
+const UPSERT_HEAD = `INSERT INTO jobs (scene_id, reason, state, attempts, available_at, created_at, updated_at)
+  VALUES `
+const UPSERT_ROW = `(?, ?, 'queued', 0, ?, ?, ?)`
+const UPSERT_TAIL = `
   ON CONFLICT (scene_id) WHERE state = 'queued' DO UPDATE SET
     available_at = CASE WHEN jobs.last_error_tag IS NULL AND jobs.held_since IS NULL
       THEN min(jobs.available_at, excluded.available_at) ELSE jobs.available_at END,
     updated_at = excluded.updated_at,
     coalesced = jobs.coalesced + 1
   RETURNING id, coalesced`
+/** Rows per multi-row upsert in `enqueueMany`; a scene repeated within one statement coalesces like separate ones. */
+const UPSERT_BATCH = 100
+const upsertText = (rows: number) =>
+  UPSERT_HEAD + Array.from({ length: rows }, () => UPSERT_ROW).join(", ") + UPSERT_TAIL
+const UPSERT = upsertText(1)
+const UPSERT_FULL = upsertText(UPSERT_BATCH)
 
 /**
  * Due queued jobs in due order, skipping scenes whose job is running under a live lease: a range scan of
@@ -163,7 +171,16 @@ export const make = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     return yield* db.immediate(Effect.gen(function*() {
       let inserted = 0
-      for (const input of inputs) if ((yield* upsert(input, now)).coalesced === 0) inserted++
+      for (const chunk of chunksOf(inputs, UPSERT_BATCH)) {
+        const params: Array<unknown> = []
+        for (const input of chunk) {
+          params.push(input.sceneId, input.reason, Math.trunc(input.availableAt ?? now), now, now)
+        }
+        const text = chunk.length === UPSERT_BATCH ? UPSERT_FULL : upsertText(chunk.length)
+        for (const row of yield* query<{ readonly coalesced: number }>(text, params)) {
+          if (row.coalesced === 0) inserted++
+        }
+      }
       return { inserted, coalesced: inputs.length - inserted }
     }))
   }, op)
