@@ -198,9 +198,11 @@ export const make = Effect.gen(function*() {
           recovered_at FROM dead_letters WHERE id IN ${sql.in([...new Set(chunk.map((e) => e.id))])}`
         const recoveredAt = new Map(stored.map((row) => [row.id, row.recovered_at]))
         const scenes = [...new Set(chunk.map((e) => e.sceneId))]
-        const activeRows = yield* sql<{ readonly scene_id: SceneId }>`SELECT scene_id FROM jobs
-          WHERE state = 'queued' AND scene_id IN ${sql.in(scenes)}
-          UNION SELECT scene_id FROM jobs WHERE state = 'running' AND scene_id IN ${sql.in(scenes)}`
+        // INDEXED BY: without ANALYZE statistics SQLite prefers (state, available_at) and scans every queued job.
+        const activeRows = yield* sql<{ readonly scene_id: SceneId }>`SELECT scene_id
+          FROM jobs INDEXED BY jobs_queued_scene WHERE state = 'queued' AND scene_id IN ${sql.in(scenes)}
+          UNION SELECT scene_id FROM jobs INDEXED BY jobs_running
+          WHERE state = 'running' AND scene_id IN ${sql.in(scenes)}`
         const active = new Set(activeRows.map((row) => row.scene_id))
         const toQueue: Array<{ readonly id: DeadLetterId; readonly sceneId: SceneId }> = []
         for (const entry of chunk) {
@@ -233,9 +235,8 @@ export const make = Effect.gen(function*() {
         for (const entry of toQueue) jobIds.set(entry.id, jobOf.get(entry.sceneId)!)
         const pairs = toQueue.map((entry) => sql`(${entry.id}, ${jobIds.get(entry.id)!})`)
         yield* sql`WITH m (dl_id, job_id) AS (VALUES ${sql.csv(pairs)})
-          UPDATE dead_letters SET recovered_at = ${now},
-            recovered_job_id = (SELECT job_id FROM m WHERE m.dl_id = dead_letters.id)
-          WHERE id IN (SELECT dl_id FROM m)`
+          UPDATE dead_letters SET recovered_at = ${now}, recovered_job_id = m.job_id
+          FROM m WHERE m.dl_id = dead_letters.id`
       }
       return outcomes.map((outcome): RedriveOutcome =>
         outcome._tag === "Recovered" ? { ...outcome, jobId: jobIds.get(outcome.id)! } : outcome

@@ -50,7 +50,7 @@ const UPSERT_FULL = upsertText(UPSERT_BATCH)
  * `jobs_state_due`. Parameters: now, now, limit. Exported so a test can check its query plan.
  */
 export const CLAIM_CANDIDATES = `SELECT q.id FROM jobs q WHERE q.state = 'queued' AND q.available_at <= ?
-  AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.scene_id = q.scene_id
+  AND NOT EXISTS (SELECT 1 FROM jobs r INDEXED BY jobs_running WHERE r.state = 'running' AND r.scene_id = q.scene_id
     AND r.lease_until > ?)
   ORDER BY q.available_at, q.id LIMIT ?`
 
@@ -108,7 +108,7 @@ const COUNTS = `SELECT
  */
 const NEXT_DUE = `SELECT min(at) AS at FROM (
   SELECT * FROM (SELECT q.available_at AS at FROM jobs q WHERE q.state = 'queued'
-    AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.scene_id = q.scene_id
+    AND NOT EXISTS (SELECT 1 FROM jobs r INDEXED BY jobs_running WHERE r.state = 'running' AND r.scene_id = q.scene_id
       AND r.lease_until > ?)
     ORDER BY q.available_at LIMIT 1)
   UNION ALL
@@ -345,9 +345,11 @@ export const make = Effect.gen(function*() {
     const active = new Set<SceneId>()
     for (const chunk of chunksOf([...new Set(sceneIds)], IN_CHUNK)) {
       // Two lookups so each uses its index (the queued unique index, the running index).
-      const rows = yield* sql<{ readonly scene_id: SceneId }>`SELECT scene_id FROM jobs
+      // INDEXED BY: without ANALYZE statistics SQLite prefers (state, available_at) and scans every queued job.
+      const rows = yield* sql<{ readonly scene_id: SceneId }>`SELECT scene_id FROM jobs INDEXED BY jobs_queued_scene
         WHERE state = 'queued' AND scene_id IN ${sql.in(chunk)}
-        UNION SELECT scene_id FROM jobs WHERE state = 'running' AND scene_id IN ${sql.in(chunk)}`
+        UNION SELECT scene_id FROM jobs INDEXED BY jobs_running
+        WHERE state = 'running' AND scene_id IN ${sql.in(chunk)}`
       for (const row of rows) active.add(row.scene_id)
     }
     return active as ReadonlySet<SceneId>
