@@ -1,1 +1,10 @@
-export {}
+export * as BreakerStoreSqlite from "./BreakerStoreSqlite.js"
+export * as Database from "./Database.js"
+export * as DeadLetterQueueSqlite from "./DeadLetterQueueSqlite.js"
+export * as OutageHistorySqlite from "./OutageHistorySqlite.js"
+export * as RecoveryLogSqlite from "./RecoveryLogSqlite.js"
+export * as SettingsSqlite from "./SettingsSqlite.js"
+export * as SqliteErrors from "./SqliteErrors.js"
+export * as StoreLive from "./StoreLive.js"
+export * as SyncQueueSqlite from "./SyncQueueSqlite.js"
+export * as SyncStateSqlite from "./SyncStateSqlite.js"
