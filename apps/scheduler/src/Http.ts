@@ -1,7 +1,8 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { ignoredHook, recordSceneHook } from "@plexsync/cli/Hook"
 import { decodePluginInput } from "@plexsync/cli/HookInput"
-import { Cause, Effect, Either, Metric, Option, Redacted } from "effect"
+import type { MetricPair } from "effect"
+import { Cause, Effect, Either, Metric, MetricState, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import * as Prometheus from "./Prometheus.js"
 import { describeWorker } from "./RunnerState.js"
@@ -89,6 +90,20 @@ const storeFigures = (report: StatusReport.SchedulerReport): Array<Prometheus.Fa
   ]
 }
 
+/** The worker's `plexsync_jobs_processed_total` counter, by its `outcome` tag. */
+const processedByOutcome = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const pair of pairs) {
+    if (pair.metricKey.name !== "plexsync_jobs_processed_total" || !MetricState.isCounterState(pair.metricState)) {
+      continue
+    }
+    const outcome = pair.metricKey.tags.find((t) => t.key === "outcome")?.value
+    const count = Number(pair.metricState.count)
+    if (outcome !== undefined && count > 0) out[outcome] = count
+  }
+  return out
+}
+
 /** One line for the log and the answer; the cause itself (with its stack) only at debug level. */
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
@@ -138,8 +153,11 @@ export const router = (options: HttpOptions) =>
       "/",
       guarded(
         "GET /",
-        StatusReport.read({ outages: 20 }).pipe(Effect.map(({ outages, runner, status, watermark }) =>
+        Effect.all([StatusReport.read({ outages: 20 }), Metric.snapshot]).pipe(Effect.map((
+          [{ outages, runner, status, watermark }, metrics]
+        ) =>
           HttpServerResponse.html(StatusPage.render({
+            processed: processedByOutcome(metrics),
             now: status.now,
             startedAt: runner.startedAt,
             refreshSeconds: options.refreshSeconds,
@@ -170,9 +188,7 @@ export const router = (options: HttpOptions) =>
               return json(401, { error: "a valid Authorization: Bearer <PLEXSYNC_WEBHOOK_SECRET> header is required" })
             }
           }
-          const text = yield* request.text.pipe(Effect.orElseSucceed(() =>
-            null
-          ))
+          const text = yield* request.text.pipe(Effect.orElseSucceed(() => null))
           if (text === null) return json(400, { error: "the request body could not be read" })
           // The same decoding and the same action as `plexsync hook`.
           const decoded = decodePluginInput(text)

@@ -26,6 +26,8 @@ export interface PageModel {
     readonly lastPollAt: number | null
     readonly lastQueued: number
   }
+  /** Jobs this process settled since it started, by outcome (`synced`, `held`, …). */
+  readonly processed: Readonly<Record<string, number>>
 }
 
 const escape = (text: string) =>
@@ -33,6 +35,8 @@ const escape = (text: string) =>
 
 /** `1h 5m`, `42s`, `3d 4h`: as the CLI writes durations. */
 export const duration = formatDuration
+
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
@@ -48,7 +52,10 @@ const figure = (id: string, label: string, value: number | string, tone = "") =>
 
 const timeline = (model: PageModel) => {
   const targets = ["plex", "stash"] as const
-  const oldest = model.outages.reduce((min, o) => Math.min(min, o.startedAt), model.now - 60 * 60 * 1000)
+  // From a little before the oldest outage shown (at least the last ten minutes) to now, so a short outage is
+  // still a visible bar.
+  const first = model.outages.reduce((min, o) => Math.min(min, o.startedAt), model.now)
+  const oldest = Math.min(model.now - 10 * 60_000, model.now - Math.ceil((model.now - first) * 1.1))
   const span = Math.max(1, model.now - oldest)
   const width = 600
   const rowHeight = 22
@@ -113,7 +120,9 @@ export const render = (model: PageModel): string => {
     `<div class="breaker ${b.state}" data-testid="breaker-${b.target}"><h3>${b.target}</h3><span class="state" data-testid="breaker-${b.target}-state">${
       stateLabel[b.state]
     }</span>${b.openedAt === null ? "" : `<span class="sub">since ${ago(b.openedAt, model.now)}</span>`}${
-      b.state === "closed" || b.lastError === null ? "" : `<span class="sub err">${escape(b.lastError)}</span>`
+      b.state === "closed" || b.lastError === null
+        ? ""
+        : `<span class="sub err" title="${escape(b.lastError)}">${escape(clip(b.lastError, 90))}</span>`
     }</div>`
   ).join("\n")
   return `<!doctype html>
@@ -171,6 +180,11 @@ ${figure("queue-running", "running", model.queue.running)}
 ${figure("queue-held", "held by breaker", model.queue.held, model.queue.held > 0 ? "warn" : "")}
 </div>
 <p class="muted" data-testid="worker">Worker: ${escape(model.worker)}</p>
+<p class="muted" data-testid="processed">Since start: ${
+    Object.keys(model.processed).length === 0
+      ? "no job settled yet"
+      : Object.entries(model.processed).map(([outcome, n]) => `${n} ${escape(outcome.replace(/_/g, " "))}`).join(" · ")
+  }</p>
 </section>
 <section>
 <h2>Breakers</h2>

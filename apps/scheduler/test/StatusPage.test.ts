@@ -37,6 +37,7 @@ const model = (overrides: Partial<StatusPage.PageModel> = {}): StatusPage.PageMo
   lastRecovery: null,
   worker: "running",
   changeFeed: { watermark: "2026-02-15T20:17:00+01:00", lastPollAt: now - 2000, lastQueued: 5 },
+  processed: { synced: 40, dead_lettered: 1 },
   ...overrides
 })
 
@@ -53,6 +54,7 @@ describe("StatusPage", () => {
     assert.include(html, `data-testid="outage-2"`)
     assert.include(html, "ongoing")
     assert.include(html, `<meta http-equiv="refresh" content="5">`)
+    assert.include(html, "Since start: 40 synced · 1 dead lettered")
     // Self-contained: nothing is fetched from elsewhere.
     assert.notMatch(html, /(src|href)=["']?https?:/)
   })

@@ -1,0 +1,157 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { PathMapping } from "@plexsync/domain/PathMap"
+import type { PathMap } from "@plexsync/domain/PathMap"
+import * as StashClientLive from "@plexsync/stash/StashClientLive"
+import type { FakePlexServer } from "@plexsync/testing/FakePlex"
+import { startFakePlex } from "@plexsync/testing/FakePlex"
+import { FakeStashServer } from "@plexsync/testing/FakeStash"
+import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
+import { Effect, Option } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { SchedulerProcess } from "../src/SchedulerProcess.js"
+import { freePort, startScheduler } from "../src/SchedulerProcess.js"
+import * as Verify from "../src/Verify.js"
+
+/** End-to-end helpers: the fake servers in this process, the scheduler as a child process. */
+
+export const repoRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
+const bin = Path.join(repoRoot, "apps", "scheduler", "src", "bin.ts")
+
+export const stashRoot = "/data/videos"
+export const plexRoot = "/media/videos"
+export const pathMap: PathMap = [new PathMapping({ stashPrefix: stashRoot, plexPrefix: plexRoot })]
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` until it returns a value; fails naming `what` (and the last value seen) after `timeoutMs`. */
+export const waitFor = async <A>(
+  what: string,
+  check: () => Promise<A | undefined> | A | undefined,
+  timeoutMs = 30_000
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown = null
+  while (Date.now() < deadline) {
+    try {
+      const value = await check()
+      if (value !== undefined) return value
+    } catch (e) {
+      lastError = e
+    }
+    await sleep(100)
+  }
+  throw new Error(
+    `timed out after ${timeoutMs}ms waiting for ${what}${lastError === null ? "" : ` (${String(lastError)})`}`
+  )
+}
+
+export const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-e2e-"))
+
+export interface Library {
+  readonly stash: FakeStashServer
+  readonly plex: FakePlexServer & { readonly closePromise: () => Promise<void> }
+  readonly sceneIds: ReadonlyArray<string>
+  /** Plex file of a scene's primary file. */
+  readonly plexFile: (sceneId: string) => string
+  readonly item: (sceneId: string) => ReturnType<FakePlexServer["state"]["itemByFile"]>
+  readonly originalTitle: (plexFile: string) => string | undefined
+  readonly close: () => Promise<void>
+}
+
+/** A seeded fake Stash and a fake Plex holding one item per scene (titled by file name, no metadata yet). */
+export const startLibrary = async (
+  options: { readonly scenes: number; readonly stashClockOffsetMs?: number }
+): Promise<Library> => {
+  const stash = await FakeStashServer.start({})
+  if (options.stashClockOffsetMs !== undefined) stash.state.advanceClock(options.stashClockOffsetMs)
+  const seeded = seedLibrary(stash.state, { scenes: options.scenes, root: stashRoot })
+  if (options.stashClockOffsetMs !== undefined) stash.state.advanceClock(-options.stashClockOffsetMs)
+  const plex = await startFakePlex({ scanDelayMs: 200 })
+  const section = plex.state.addSection({ title: "Scenes", type: "movie", locations: [plexRoot] })
+  const titles = new Map<string, string>()
+  const files = new Map<string, string>()
+  for (const scene of seeded) {
+    const mapped = scene.files.map((f) => f.path.replace(stashRoot, plexRoot))
+    const title = Path.basename(mapped[0]!).replace(/\.[^.]+$/, "")
+    plex.state.addItem({ sectionKey: section.key, files: mapped, title })
+    titles.set(mapped[0]!, title)
+    files.set(scene.id, mapped[0]!)
+  }
+  return {
+    stash,
+    plex,
+    sceneIds: seeded.map((s) => s.id),
+    plexFile: (id) => files.get(id)!,
+    item: (id) => plex.state.itemByFile(files.get(id)!),
+    originalTitle: (file) => titles.get(file),
+    close: async () => {
+      await plex.closePromise()
+      await stash.close()
+    }
+  }
+}
+
+/** The scheduler's settings for a library, short intervals; `overrides` win. */
+export const schedulerEnv = (
+  library: Library,
+  dataDir: string,
+  port: number,
+  overrides: Readonly<Record<string, string>> = {}
+): Record<string, string> => ({
+  PLEXSYNC_DATA_DIR: dataDir,
+  PLEXSYNC_STASH_URL: library.stash.url,
+  PLEXSYNC_PLEX_URL: library.plex.url,
+  PLEXSYNC_PLEX_TOKEN: library.plex.token,
+  PLEXSYNC_PATH_MAP: `${stashRoot}=>${plexRoot}`,
+  PLEXSYNC_HTTP_ADDR: `127.0.0.1:${port}`,
+  PLEXSYNC_LOG_LEVEL: "info",
+  PLEXSYNC_POLL_INTERVAL: "500ms",
+  PLEXSYNC_LEASE: "3s",
+  PLEXSYNC_PROBE_MIN: "300ms",
+  PLEXSYNC_PROBE_MAX: "1s",
+  PLEXSYNC_RAMP_FROM: "100",
+  PLEXSYNC_RAMP_TO: "500",
+  PLEXSYNC_RAMP_OVER: "1s",
+  PLEXSYNC_SHUTDOWN_GRACE: "5s",
+  ...overrides
+})
+
+/** Starts `plexsync-scheduler` from its sources, as `pnpm scheduler` does, and waits until it serves. */
+export const launch = async (env: Record<string, string>, logFile: string): Promise<SchedulerProcess> => {
+  const scheduler = startScheduler({
+    command: [process.execPath, "--import", "tsx", "--conditions=@plexsync/source", bin],
+    cwd: repoRoot,
+    env,
+    logFile
+  })
+  try {
+    await scheduler.ready(60_000)
+  } catch (e) {
+    await scheduler.kill()
+    throw e
+  }
+  return scheduler
+}
+
+export { freePort }
+
+/** Every scene in the fake Stash (read through the real client) against the fake Plex's items. */
+export const verifyLibrary = (library: Library) =>
+  Effect.runPromise(
+    Verify.readStash.pipe(
+      Effect.provide(StashClientLive.layer({ url: library.stash.url, apiKey: Option.none() })),
+      Effect.provide(NodeHttpClient.layerUndici)
+    )
+  ).then((stash) =>
+    Verify.verify(stash, (file) => library.plex.state.itemByFile(file), {
+      pathMap,
+      originalTitle: library.originalTitle
+    })
+  )
+
+/** The last lines of a log, for a failure message. */
+export const logTail = (logFile: string, lines = 30) =>
+  Fs.existsSync(logFile) ? Fs.readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : ""
