@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Effect, Fiber, Option } from "effect"
 import type { PlexError } from "./Errors.js"
 import type { WantedFields } from "./FieldMapping.js"
 import { pathKey, sectionForPath } from "./PathMap.js"
@@ -318,14 +318,22 @@ export const buildPlexIndex = (
     let requests = 0
     for (let s = 0; s < sections.length; s++) {
       const section = sections[s]!
+      const fetch = (start: number) => {
+        requests++
+        return plex.listSection(section.key, { start, size: options.pageSize })
+      }
+      // The next page is on its way while this one is indexed: one request in flight, at most two pages held.
+      let pending = yield* Effect.fork(fetch(0))
       let start = 0
       while (true) {
-        const page = yield* plex.listSection(section.key, { start, size: options.pageSize })
-        requests++
+        const page = yield* Fiber.join(pending)
+        const read = start + page.items.length
+        const more = page.items.length > 0 && read < page.totalSize
+        if (more) pending = yield* Effect.fork(fetch(read))
         for (const item of page.items) builder.add(item, s)
-        start += page.items.length
-        if (options.onPage) yield* options.onPage({ section, read: start, total: page.totalSize })
-        if (page.items.length === 0 || start >= page.totalSize) break
+        start = read
+        if (options.onPage) yield* options.onPage({ section, read, total: page.totalSize })
+        if (!more) break
       }
     }
     return { index: builder.build(), requests }

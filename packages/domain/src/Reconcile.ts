@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Either } from "effect"
+import { Clock, Duration, Effect, Either, Fiber } from "effect"
 import type { PlexError, StashError } from "./Errors.js"
 import type { SyncField } from "./FieldMapping.js"
 import { contentHash, wantedFields } from "./FieldMapping.js"
@@ -336,18 +336,23 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
       const created = Date.parse(scene.createdAt)
       return Number.isNaN(created) || created > cutoff
     }
-    let page = 1
-    while (true) {
-      const answer = yield* stash.listScenes(
+    const fetch = (page: number) => {
+      stashRequests++
+      return stash.listScenes(
         createdSince === undefined
           ? { page, perPage: stashPageSize }
           : { page, perPage: stashPageSize, createdSince }
       )
-      stashRequests++
+    }
+    // The next page is on its way while this one is compared: one request in flight, at most two pages held.
+    let pending = yield* Effect.fork(fetch(1))
+    for (let page = 1;; page++) {
+      const answer = yield* Fiber.join(pending)
+      const more = answer.items.length === stashPageSize && page * stashPageSize < answer.count
+      if (more) pending = yield* Effect.fork(fetch(page + 1))
       yield* handlePage(cutoff === null ? answer.items : answer.items.filter(inScope))
       yield* progress({ phase: "stash", checked, total: answer.count })
-      if (answer.items.length < stashPageSize || page * stashPageSize >= answer.count) break
-      page++
+      if (!more) break
     }
   }
 
