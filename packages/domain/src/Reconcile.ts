@@ -377,7 +377,7 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
     finishedAt: yield* Clock.currentTimeMillis
   }
   if (!dryRun) yield* store.set(SettingKeys.lastReconcile, JSON.stringify(storedRecord(result)))
-  yield* Effect.logInfo(summaryLine(result))
+  yield* Effect.logDebug(summaryLine(result))
   return result
 })
 

@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { allSyncFields } from "@plexsync/domain/FieldMapping"
 import type { SceneId } from "@plexsync/domain/Ids"
-import { defaultMatchOptions, makeMatcher } from "@plexsync/domain/Matching"
 import { parsePathMap } from "@plexsync/domain/PathMap"
 import { PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import type { ReconcileOptions, ReconcileSettings } from "@plexsync/domain/Reconcile"
@@ -15,8 +14,8 @@ import {
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { syncScene } from "@plexsync/domain/SyncScene"
 import { SyncState } from "@plexsync/domain/SyncState"
+import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
 import * as Database from "@plexsync/sqlite/Database"
 import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as SimPlex from "@plexsync/testing/SimPlex"
@@ -98,21 +97,13 @@ const world = (options: WorldOptions = {}) =>
 const run = (options: Partial<ReconcileOptions> = {}, s: ReconcileSettings = settings()) =>
   reconcile(s, { scope: ReconcileScope.all, ...options })
 
-/** The worker's job, done inline: claim every due job, sync it, complete it. */
+/** The repair: the sync engine's worker drains the queue. Returns how many jobs it settled. */
 const repair = (s: ReconcileSettings = settings()) =>
   Effect.gen(function*() {
-    const queue = yield* SyncQueue
-    const matcher = yield* makeMatcher({ ...defaultMatchOptions, scanOnMiss: false, libraries: s.libraries })
-    let synced = 0
-    while (true) {
-      const claimed = yield* queue.claim({ limit: 100, leaseMs: 60_000 })
-      if (claimed.length === 0) return synced
-      for (const c of claimed) {
-        yield* syncScene(c.job, matcher, s)
-        yield* queue.complete(c)
-        synced++
-      }
-    }
+    const worker = yield* makeWorker({ ...defaultEngineSettings, ...s, scanOnMiss: false })
+    const summary = yield* worker.drain()
+    assert.strictEqual(summary.deadLettered + summary.retried, 0)
+    return summary.processed
   })
 
 const queuedJobs = Effect.flatMap(SyncQueue, (q) => q.list({ limit: 100_000 }))

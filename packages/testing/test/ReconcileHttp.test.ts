@@ -1,13 +1,11 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { allSyncFields } from "@plexsync/domain/FieldMapping"
-import { defaultMatchOptions, makeMatcher } from "@plexsync/domain/Matching"
 import { parsePathMap } from "@plexsync/domain/PathMap"
 import { PlexClient } from "@plexsync/domain/PlexClient"
 import type { ReconcileOptions, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile, ReconcileScope } from "@plexsync/domain/Reconcile"
-import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { syncScene } from "@plexsync/domain/SyncScene"
+import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as Database from "@plexsync/sqlite/Database"
 import { StoreLive } from "@plexsync/sqlite/StoreLive"
@@ -85,17 +83,11 @@ const setup = Effect.gen(function*() {
 const run = (options: Partial<ReconcileOptions> = {}) =>
   reconcile(settings, { scope: ReconcileScope.all, plexPageSize: 5, stashPageSize: 5, ...options })
 
+/** The repair: the sync engine's worker drains the queue. */
 const repair = Effect.gen(function*() {
-  const queue = yield* SyncQueue
-  const matcher = yield* makeMatcher({ ...defaultMatchOptions, scanOnMiss: false })
-  while (true) {
-    const claimed = yield* queue.claim({ limit: 50, leaseMs: 60_000 })
-    if (claimed.length === 0) return
-    for (const c of claimed) {
-      yield* syncScene(c.job, matcher, settings)
-      yield* queue.complete(c)
-    }
-  }
+  const worker = yield* makeWorker({ ...defaultEngineSettings, ...settings, scanOnMiss: false })
+  const summary = yield* worker.drain()
+  assert.strictEqual(summary.deadLettered + summary.retried, 0)
 })
 
 const noGaps = { neverSynced: 0, stashChanged: 0, plexDiffers: 0, missingInPlex: 0, orphanedInPlex: 1 }
