@@ -3,7 +3,7 @@
  * scene in a real SQLite database) next to bare `node -e 0`, measured in the same run, interleaved, as the
  * median of many runs. Stash waits for this process on every scene save; the target is ≤ 3× bare Node.
  *
- *   pnpm build && node apps/cli/scripts/bundle-hook.mjs     # the built binary (and its hook bundle)
+ *   pnpm build && node apps/cli/scripts/bundle.mjs     # the built binary (and its bundle)
  *   npx tsx bench/hook-startup.ts [--runs 31]
  *
  * Writes bench/results/hook-startup.json.
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url"
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const repo = Path.resolve(here, "..")
 const bin = Path.join(repo, "apps", "cli", "build", "esm", "bin.js")
-const bundle = Path.join(repo, "apps", "cli", "build", "hook", "hook.mjs")
+const bundle = Path.join(repo, "apps", "cli", "build", "bundle", "HookMain.js")
 
 const runsArg = process.argv.indexOf("--runs")
 const runs = runsArg === -1 ? 31 : Math.max(3, Number(process.argv[runsArg + 1]))
@@ -101,7 +101,7 @@ console.log(`node -e 0:                 median ${result.nodeMedianMs} ms over ${
 console.log(`plexsync hook < event.json: median ${result.hookMedianMs} ms over ${runs} runs`)
 console.log(
   `ratio: ${result.ratio}× bare Node (target ≤ ${result.target}×)${
-    result.hookBundle ? "" : " — no hook bundle: run node apps/cli/scripts/bundle-hook.mjs"
+    result.hookBundle ? "" : " — no bundle: run node apps/cli/scripts/bundle.mjs"
   }`
 )
 Fs.mkdirSync(Path.join(here, "results"), { recursive: true })

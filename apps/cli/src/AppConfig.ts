@@ -488,31 +488,57 @@ const dedupe = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
 // ---------------------------------------------------------------------------------------------------------------
 // The config file
 
+/** The part of the `yaml` package the config loader uses (loaded only for a YAML file). */
+export interface YamlParser {
+  readonly parseDocument: (
+    text: string,
+    options: { readonly uniqueKeys: boolean }
+  ) => {
+    readonly errors: ReadonlyArray<
+      {
+        readonly message: string
+        readonly linePos?: readonly [{ readonly line: number; readonly col: number }, ...Array<unknown>]
+      }
+    >
+    readonly toJS: () => unknown
+  }
+}
+
+export const isJsonConfig = (path: string): boolean => path.toLowerCase().endsWith(".json")
+
 /** Parses a config file's text: `.json` as JSON, anything else as YAML (which also reads JSON). */
-export const parseConfigText = (
+export const decodeConfigText = (
   path: string,
-  text: string
-): Effect.Effect<unknown, ConfigFileError> =>
-  Effect.gen(function*() {
-    if (path.toLowerCase().endsWith(".json")) {
-      return yield* Effect.try({
-        try: () => JSON.parse(text) as unknown,
-        catch: (e) => new ConfigFileError({ path, reason: `not valid JSON (${(e as Error).message})` })
-      })
+  text: string,
+  yaml: YamlParser | undefined
+): Either.Either<unknown, ConfigFileError> => {
+  if (isJsonConfig(path) || yaml === undefined) {
+    try {
+      return Either.right(JSON.parse(text) as unknown)
+    } catch (e) {
+      return Either.left(new ConfigFileError({ path, reason: `not valid JSON (${(e as Error).message})` }))
     }
-    const YAML = yield* Effect.promise(() => import("yaml"))
-    const doc = YAML.parseDocument(text, { uniqueKeys: true })
-    if (doc.errors.length > 0) {
-      const first = doc.errors[0]!
-      const line = first.linePos?.[0]
-      return yield* new ConfigFileError({
+  }
+  const doc = yaml.parseDocument(text, { uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!
+    const line = first.linePos?.[0]
+    return Either.left(
+      new ConfigFileError({
         path,
         reason: `not valid YAML${line ? ` at line ${line.line}, column ${line.col}` : ""} (${
           first.message.split("\n")[0]
         })`
       })
-    }
-    return doc.toJS() as unknown
+    )
+  }
+  return Either.right(doc.toJS())
+}
+
+export const parseConfigText = (path: string, text: string): Effect.Effect<unknown, ConfigFileError> =>
+  Effect.gen(function*() {
+    const yaml = isJsonConfig(path) ? undefined : yield* Effect.promise(() => import("yaml"))
+    return yield* decodeConfigText(path, text, yaml as YamlParser | undefined)
   })
 
 export interface LoadOptions {
@@ -524,43 +550,75 @@ export interface LoadOptions {
   readonly extraVariables?: ReadonlyArray<string>
 }
 
+/** The config file to read, if any: `--config FILE`, else `PLEXSYNC_CONFIG`; absolute. */
+export const configFilePath = (options: Pick<LoadOptions, "env" | "configFlag" | "cwd">): Option.Option<string> => {
+  const fromEnv = options.env[configFileVariable]
+  return Option.orElse(
+    options.configFlag,
+    () => fromEnv !== undefined && fromEnv !== "" ? Option.some(fromEnv) : Option.none()
+  ).pipe(Option.map((given) => NodePath.resolve(options.cwd, given)))
+}
+
+const sourcesOf = (options: LoadOptions, file: ConfigSources["file"]): ConfigSources => ({
+  env: options.env,
+  file,
+  cwd: options.cwd,
+  homedir: options.homedir,
+  ...(options.extraVariables === undefined ? {} : { extraVariables: options.extraVariables })
+})
+
+const unreadable = (path: string, code: string | undefined) =>
+  new ConfigFileError({
+    path,
+    reason: code === "NotFound" || code === "ENOENT"
+      ? "no such file"
+      : code === "PermissionDenied" || code === "EACCES"
+      ? "permission denied"
+      : "cannot be read"
+  })
+
 /** Reads the file (if any) and decodes the whole configuration. */
 export const loadAppConfig = (
   options: LoadOptions
 ): Effect.Effect<AppConfigShape, ConfigError | ConfigFileError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const fromEnv = options.env[configFileVariable]
-    const given = Option.orElse(
-      options.configFlag,
-      () => fromEnv !== undefined && fromEnv !== "" ? Option.some(fromEnv) : Option.none()
-    )
     let file: ConfigSources["file"] = Option.none()
-    if (Option.isSome(given)) {
-      const path = NodePath.resolve(options.cwd, given.value)
+    const path = configFilePath(options)
+    if (Option.isSome(path)) {
       const fs = yield* FileSystem.FileSystem
-      const text = yield* fs.readFileString(path).pipe(
-        Effect.mapError((e) =>
-          new ConfigFileError({
-            path,
-            reason: e._tag === "SystemError" && e.reason === "NotFound"
-              ? "no such file"
-              : e._tag === "SystemError" && e.reason === "PermissionDenied"
-              ? "permission denied"
-              : "cannot be read"
-          })
-        )
+      const text = yield* fs.readFileString(path.value).pipe(
+        Effect.mapError((e) => unreadable(path.value, e._tag === "SystemError" ? e.reason : undefined))
       )
-      const values = yield* parseConfigText(path, text)
-      file = Option.some({ path, values })
+      const values = yield* parseConfigText(path.value, text)
+      file = Option.some({ path: path.value, values })
     }
-    const sources: ConfigSources = {
-      env: options.env,
-      file,
-      cwd: options.cwd,
-      homedir: options.homedir,
-      ...(options.extraVariables === undefined ? {} : { extraVariables: options.extraVariables })
+    return yield* decodeAppConfig(sourcesOf(options, file))
+  })
+
+/**
+ * The same, synchronously, for the Stash hook's fast path (no Effect runtime): `readFile` reads a file's text
+ * (throwing Node's errors), `yaml` loads the YAML parser when a YAML file is given.
+ */
+export const loadAppConfigSync = (
+  options: LoadOptions & {
+    readonly readFile: (path: string) => string
+    readonly yaml: () => YamlParser
+  }
+): Either.Either<AppConfigShape, ConfigError | ConfigFileError> =>
+  Either.gen(function*() {
+    let file: ConfigSources["file"] = Option.none()
+    const path = configFilePath(options)
+    if (Option.isSome(path)) {
+      let text: string
+      try {
+        text = options.readFile(path.value)
+      } catch (e) {
+        return yield* Either.left(unreadable(path.value, (e as NodeJS.ErrnoException).code))
+      }
+      const values = yield* decodeConfigText(path.value, text, isJsonConfig(path.value) ? undefined : options.yaml())
+      file = Option.some({ path: path.value, values })
     }
-    return yield* decodeAppConfig(sources)
+    return yield* decodeAppConfig(sourcesOf(options, file))
   })
 
 export const layer = (

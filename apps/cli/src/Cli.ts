@@ -398,7 +398,7 @@ const doctorCommand = Command.make(
 const hook = Command.make("hook", { config: configOption }, ({ config }) =>
   Effect.promise(async () => {
     const { main } = await import("./HookMain.js")
-    await main(config)
+    await main(Option.getOrUndefined(config))
   })).pipe(
     Command.withDescription(
       "The Stash plugin entry point: reads Stash's plugin input on stdin, answers one JSON object on stdout."

@@ -1,6 +1,7 @@
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Effect } from "effect"
 import type { PluginReply, PluginRequest } from "./HookInput.js"
+import { destroyedText, ignoredText, queuedText } from "./HookMessages.js"
 
 /**
  * What a Stash scene hook does: it only records the event in the queue and answers. Stash waits for the
@@ -19,18 +20,15 @@ export const recordSceneHook = Effect.fn("Hook.recordSceneHook")(function*(
 ) {
   const { sceneId, type } = request
   if (type === "Scene.Destroy.Post") {
-    yield* Effect.logInfo(`scene ${sceneId} was deleted in Stash: nothing to sync`)
-    return { output: `scene ${sceneId} was deleted in Stash: nothing to sync` } satisfies PluginReply
+    yield* Effect.logInfo(destroyedText(sceneId))
+    return { output: destroyedText(sceneId) } satisfies PluginReply
   }
   const queue = yield* SyncQueue
   const result = yield* queue.enqueue({ sceneId, reason: "hook" })
-  const origin = request.fromScan ? " (from a scan)" : ""
-  const text = result.coalesced
-    ? `scene ${sceneId} was already queued (job ${result.jobId}); this change${origin} is included`
-    : `queued scene ${sceneId} for Plex (job ${result.jobId})${origin}`
+  const text = queuedText({ sceneId, jobId: result.jobId, coalesced: result.coalesced, fromScan: request.fromScan })
   yield* Effect.logInfo(text)
   return { output: text } satisfies PluginReply
 })
 
 /** Hooks of other types (a manifest edited by hand) are acknowledged and ignored. */
-export const ignoredHook = (type: string): PluginReply => ({ output: `plexsync ignores ${type} hooks` })
+export const ignoredHook = (type: string): PluginReply => ({ output: ignoredText(type) })

@@ -37,16 +37,6 @@ const logLevels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
   error: LogLevel.Error
 }
 
-/** Reads `--config FILE` / `--config=FILE`; anything else is not for the lean path. */
-export const leanHookArgs = (args: ReadonlyArray<string>): Option.Option<Option.Option<string>> => {
-  if (args.length === 0) return Option.some(Option.none())
-  if (args.length === 2 && args[0] === "--config") return Option.some(Option.some(args[1]!))
-  if (args.length === 1 && args[0]!.startsWith("--config=")) {
-    return Option.some(Option.some(args[0]!.slice("--config=".length)))
-  }
-  return Option.none()
-}
-
 const message = (error: unknown): string =>
   typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
     ? error.message
@@ -98,14 +88,19 @@ export const runHook = (options: { readonly configFlag: Option.Option<string>; r
     )
   )
 
-/** Entry point used by `bin.ts` for `plexsync hook [--config FILE]`. */
-export const main = async (configFlag: Option.Option<string>): Promise<void> => {
+/**
+ * Entry point for `plexsync hook [--config FILE]`, from `bin.ts` (with the input the fast path already read) and
+ * from the full command line.
+ */
+export const main = async (configFlag: string | undefined, alreadyRead?: string): Promise<void> => {
   const debug = (process.env.PLEXSYNC_LOG_LEVEL ?? "").toLowerCase() === "debug"
   const logger = Logger.replace(Logger.defaultLogger, pluginLogger({ showCauses: debug }))
   let reply: PluginReply
   try {
-    const input = await readStdin()
-    reply = await Effect.runPromise(runHook({ configFlag, input }).pipe(Effect.provide(logger)))
+    const input = alreadyRead ?? (await readStdin())
+    reply = await Effect.runPromise(
+      runHook({ configFlag: Option.fromNullable(configFlag), input }).pipe(Effect.provide(logger))
+    )
   } catch (e) {
     reply = { error: `plexsync: unexpected failure: ${message(e)}` }
   }

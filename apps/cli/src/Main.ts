@@ -60,8 +60,28 @@ const report = (error: unknown): Effect.Effect<number> =>
     return rendered.exitCode
   })
 
+/** The boolean flags of plexsync's commands. */
+const booleanFlags = new Set([
+  "--json",
+  "--all",
+  "--wait",
+  "--dry-run",
+  "--include-optional",
+  "--include-recovered",
+  "--include-missing"
+])
+
+/**
+ * @effect/cli lets a boolean flag take a following `true`/`false`/`1`/`0`/`yes`/`no` as its value, so
+ * `plexsync enqueue --json 1` would lose the scene id 1. Spelling the flags `--json=true` keeps every argument.
+ */
+export const normaliseArgv = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const end = argv.indexOf("--")
+  return argv.map((arg, i) => (booleanFlags.has(arg) && (end === -1 || i < end) ? `${arg}=true` : arg))
+}
+
 export const program = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
+  cli(normaliseArgv(argv)).pipe(
     withPlainText,
     Effect.as(0),
     Effect.catchAll(report),

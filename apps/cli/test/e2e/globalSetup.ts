@@ -29,11 +29,11 @@ export default function setup(project: TestProject) {
     encoding: "utf8"
   })
   if (tsc.status === 0) {
-    const bundle = spawnSync(process.execPath, [Path.join(appDir, "scripts", "bundle-hook.mjs")], {
+    const bundle = spawnSync(process.execPath, [Path.join(appDir, "scripts", "bundle.mjs")], {
       cwd: repoRoot,
       encoding: "utf8"
     })
-    if (bundle.status !== 0) console.warn(`hook bundle not built, the hook runs unbundled:\n${bundle.stderr}`)
+    if (bundle.status !== 0) console.warn(`bundle not built, plexsync runs unbundled:\n${bundle.stderr}`)
     project.provide("plexsyncCommand", [process.execPath, Path.join(appDir, "build", "esm", "bin.js")])
     return
   }

@@ -1,19 +1,22 @@
 import type { SyncJob } from "@plexsync/domain/SyncJob"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as Database from "@plexsync/sqlite/Database"
-import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
+import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import { Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 
 export const databaseFile = (dataDir: string) => Path.join(dataDir, "plexsync.db")
 
-/** Provides the store of a data directory, as the CLI opens it. */
-export const withStore = (dataDir: string) => <A, E>(effect: Effect.Effect<A, E, SyncQueue>) =>
-  Effect.provide(
-    effect,
-    SyncQueueSqlite.layer.pipe(Layer.provideMerge(Database.layer({ filename: databaseFile(dataDir) })))
-  )
+/** Every store service on the database of a data directory, opened as the CLI opens it. */
+export const storeOf = (dataDir: string) =>
+  StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: databaseFile(dataDir) })))
+
+type Store = Layer.Layer.Success<ReturnType<typeof storeOf>>
+
+/** Runs `effect` on the store of that data directory (set-up and checks done by a test next to the CLI). */
+export const withStore = (dataDir: string) => <A, E>(effect: Effect.Effect<A, E, Store>) =>
+  Effect.provide(effect, storeOf(dataDir)).pipe(Effect.orDie)
 
 /** Every job in the queue of that data directory (none when there is no database yet). */
 export const queuedJobs = (dataDir: string): Effect.Effect<ReadonlyArray<SyncJob>> =>
@@ -21,5 +24,5 @@ export const queuedJobs = (dataDir: string): Effect.Effect<ReadonlyArray<SyncJob
     ? Effect.gen(function*() {
       const queue = yield* SyncQueue
       return yield* queue.list({ limit: 1000 })
-    }).pipe(withStore(dataDir), Effect.orDie)
+    }).pipe(withStore(dataDir))
     : Effect.succeed([])

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * Bundles the compiled command line (build/esm) into build/bundle: `HookMain.js` (the `plexsync hook` path)
+ * and `Main.js` (every other command), with the code they share split into chunks. Stash runs `plexsync hook`
+ * on every scene save and waits for it; loading a few files instead of several hundred ES modules is what keeps
+ * its start-up close to bare Node's, and every other command starts faster too.
+ * `bin.js` uses a bundle entry when it is at least as new as the compiled module it replaces, and the compiled
+ * modules otherwise, so a stale or missing bundle only costs time.
+ *
+ * Run after `tsc -b apps/cli/tsconfig.build.json`: `node apps/cli/scripts/bundle.mjs`.
+ */
+import { createRequire } from "node:module"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const appDir = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const compiled = Path.join(appDir, "build", "esm")
+const entries = ["HookMain.js", "Main.js"].map((name) => Path.join(compiled, name))
+const outdir = Path.join(appDir, "build", "bundle")
+const require = createRequire(Path.join(appDir, "package.json"))
+
+const loadEsbuild = async () => {
+  try {
+    return await import("esbuild")
+  } catch {
+    // esbuild ships with tsx (a root dev dependency): use that copy when it is not a direct dependency.
+    const fromTsx = createRequire(require.resolve("tsx/package.json", { paths: [Path.resolve(appDir, "..", "..")] }))
+    return await import(fromTsx.resolve("esbuild"))
+  }
+}
+
+for (const entry of entries) {
+  if (!Fs.existsSync(entry)) {
+    console.error(`bundle: ${entry} is missing; run \`tsc -b apps/cli/tsconfig.build.json\` first`)
+    process.exit(1)
+  }
+}
+
+const esbuild = await loadEsbuild()
+
+// better-sqlite3 loads a native addon relative to its own files, so it stays outside the bundle, imported by a
+// path relative to the output (it is a dependency of @effect/sql-sqlite-node, not of this app).
+const sqliteNode = createRequire(
+  Path.join(Fs.realpathSync(Path.join(appDir, "node_modules", "@plexsync", "sqlite")), "package.json")
+)
+const sqliteClientPkg = createRequire(sqliteNode.resolve("@effect/sql-sqlite-node/package.json"))
+const betterSqlite3 = sqliteClientPkg.resolve("better-sqlite3")
+const externals = {
+  name: "plexsync-hook-externals",
+  setup(build) {
+    build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: betterSqlite3, external: true }))
+    build.onResolve({ filter: /^yaml$/ }, () => ({ path: "yaml", external: true }))
+  }
+}
+
+Fs.rmSync(outdir, { recursive: true, force: true })
+const result = await esbuild.build({
+  entryPoints: entries,
+  outdir,
+  entryNames: "[name]",
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true,
+  conditions: ["module"],
+  // CommonJS dependencies inside an ES module bundle need a `require`.
+  banner: { js: "import{createRequire as __plexsyncRequire}from'node:module';const require=__plexsyncRequire(import.meta.url);" },
+  plugins: [externals]
+})
+// better-sqlite3 is imported by an absolute path above; make it relative to each output file so the build can move.
+for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".js"))) {
+  const text = Fs.readFileSync(file, "utf8")
+  if (!text.includes(betterSqlite3)) continue
+  const rel = Path.relative(Path.dirname(Path.resolve(file)), betterSqlite3).split(Path.sep).join("/")
+  Fs.writeFileSync(file, text.split(JSON.stringify(betterSqlite3)).join(JSON.stringify(rel.startsWith(".") ? rel : `./${rel}`)))
+}
+// better-sqlite3's own loader searches a dozen places for its addon; naming the file spares that on every hook.
+const addon = Path.join(Path.dirname(betterSqlite3), "..", "build", "Release", "better_sqlite3.node")
+const addonFromBundle = Fs.existsSync(addon) ? Path.relative(outdir, addon).split(Path.sep).join("/") : null
+
+// The hook's fast path: one CommonJS file, so bin.js can load it through V8's code cache (hook-fast.cjs.cache).
+const fastFile = Path.join(outdir, "hook-fast.cjs")
+const fast = await esbuild.build({
+  stdin: {
+    contents: [
+      `import { runFast as run } from ${JSON.stringify(Path.join(compiled, "HookFastNode.js"))}`,
+      `import BetterSqlite3 from "better-sqlite3"`,
+      `const addon = ${JSON.stringify(addonFromBundle)}`,
+      `export const runFast = (configFlag) => run({`,
+      `  openSqlite: (filename, options) => new BetterSqlite3(filename,`,
+      `    addon === null ? options : { ...options, nativeBinding: require("node:path").join(__dirname, addon) }),`,
+      `  yaml: () => require("yaml")`,
+      `}, configFlag)`
+    ].join("\n"),
+    resolveDir: compiled,
+    sourcefile: "hook-fast-entry.js"
+  },
+  outfile: fastFile,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true,
+  plugins: [externals]
+})
+{
+  const text = Fs.readFileSync(fastFile, "utf8")
+  if (/\bimport\(/.test(text)) {
+    console.error("bundle: hook-fast.cjs must not import() anything (it is run through node:vm)")
+    process.exit(1)
+  }
+  const rel = Path.relative(outdir, betterSqlite3).split(Path.sep).join("/")
+  Fs.writeFileSync(fastFile, text.split(JSON.stringify(betterSqlite3)).join(JSON.stringify(rel.startsWith(".") ? rel : `./${rel}`)))
+}
+
+// Warm-up: two hooks on a scratch database, the second through the fast path, which writes the code cache.
+{
+  const { spawnSync } = await import("node:child_process")
+  const { tmpdir } = await import("node:os")
+  const scratch = Fs.mkdtempSync(Path.join(tmpdir(), "plexsync-bundle-"))
+  const event = JSON.stringify({ args: { hookContext: { id: 1, type: "Scene.Update.Post", input: { id: "1" } } } })
+  const env = { PATH: process.env.PATH ?? "", HOME: scratch, PLEXSYNC_DATA_DIR: scratch }
+  for (let i = 0; i < 2; i++) {
+    const run = spawnSync(process.execPath, [Path.join(compiled, "bin.js"), "hook"], { input: event, env, encoding: "utf8" })
+    if (run.status !== 0 || !run.stdout.includes("\"output\"")) {
+      console.error(`bundle: the warm-up hook failed:\n${run.stdout}${run.stderr}`)
+      process.exit(1)
+    }
+  }
+  Fs.rmSync(scratch, { recursive: true, force: true })
+  if (!Fs.existsSync(`${fastFile}.cache`)) console.error("bundle: no code cache was written (the hook runs without it)")
+}
+
+const hookBytes = Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith(".js"))
+  .reduce((sum, [, o]) => sum + o.bytes, 0)
+console.error(`bundle: wrote ${Path.relative(process.cwd(), outdir)} (${(hookBytes / 1024).toFixed(0)} KiB of JavaScript)`)
+if (result.errors.length > 0 || fast.errors.length > 0) process.exit(1)
