@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import { PlexServerDown, StashUnavailable } from "@plexsync/domain/Errors"
 import { allSyncFields } from "@plexsync/domain/FieldMapping"
 import type { SceneId } from "@plexsync/domain/Ids"
 import { parsePathMap } from "@plexsync/domain/PathMap"
 import { PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
-import type { ReconcileOptions, ReconcileSettings } from "@plexsync/domain/Reconcile"
+import type { ReconcileOptions, ReconcileProgress, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import {
   parseReconcileScope,
   reconcile,
@@ -490,6 +491,57 @@ describe("reconcile", () => {
         assert.deepStrictEqual(Object.keys(doc.gaps).sort(), Object.keys(noGaps).sort())
         assert.strictEqual(doc.finishedAt, "2026-03-01T12:00:00.000Z")
         assert.deepStrictEqual(JSON.parse(JSON.stringify(doc)), doc)
+      }).pipe(Effect.provide(world()))
+    ))
+
+  it.effect("a server failing mid-run fails the run with its error; what was queued stays valid, nothing is recorded", () =>
+    at(
+      Effect.gen(function*() {
+        const stash = yield* SimStash.SimStash
+        const sim = yield* SimPlex.SimPlex
+        yield* sim.failNext("listSection", new PlexServerDown({ message: "Plex refused", code: "ECONNREFUSED" }))
+        const plexDown = yield* Effect.flip(run({ stashPageSize: 7 }))
+        assert.strictEqual(plexDown._tag, "PlexServerDown")
+        assert.strictEqual((yield* queuedJobs).length, 0)
+        assert.strictEqual(yield* stash.requests(), 0)
+        // Stash goes down once the first page was compared: the pages compared were queued, then the run fails.
+        const downAfterFirstPage = (p: ReconcileProgress) =>
+          p.phase === "stash" && p.checked === 7
+            ? stash.failNext("listScenes", new StashUnavailable({ message: "Stash refused", code: "ECONNREFUSED" }))
+            : Effect.void
+        const stashDown = yield* Effect.flip(run({ stashPageSize: 7, onProgress: downAfterFirstPage }))
+        assert.strictEqual(stashDown._tag, "StashUnavailable")
+        // The first page's seven scenes were queued before the second page's request failed.
+        assert.strictEqual((yield* queuedJobs).length, 7)
+        const store = yield* Settings
+        assert.isTrue(Option.isNone(yield* store.get(SettingKeys.lastReconcile)))
+        // The rerun finds the rest and queues each scene once.
+        const again = yield* run({ stashPageSize: 7 })
+        assert.strictEqual(again.gaps.neverSynced, 20)
+        assert.strictEqual((yield* queuedJobs).length, 20)
+      }).pipe(Effect.provide(world()))
+    ))
+
+  it.effect("reports progress: the Plex listing, then the Stash pages, up to their totals", () =>
+    at(
+      Effect.gen(function*() {
+        const seen: Array<string> = []
+        yield* run({
+          plexPageSize: 8,
+          stashPageSize: 8,
+          onProgress: (p) =>
+            Effect.sync(() =>
+              void seen.push(p.phase === "plex" ? `plex ${p.read}/${p.total}` : `stash ${p.checked}/${p.total}`)
+            )
+        })
+        assert.deepStrictEqual(seen, [
+          "plex 8/20",
+          "plex 16/20",
+          "plex 20/20",
+          "stash 8/20",
+          "stash 16/20",
+          "stash 20/20"
+        ])
       }).pipe(Effect.provide(world()))
     ))
 
