@@ -66,9 +66,6 @@ export const renderError = (error: unknown, context: ErrorContext = {}): UserMes
   switch (tag) {
     case undefined:
       break
-    case "ValidationError":
-      // @effect/cli printed the problem and the usage already.
-      return { message: "", exitCode: 2, shown: true }
     case "Rendered":
       return {
         message: String(field(error, "text")),

@@ -1,3 +1,4 @@
+import { ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import {
@@ -53,6 +54,8 @@ const withPlainText = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 const report = (error: unknown): Effect.Effect<number> =>
   Effect.sync(() => {
+    // @effect/cli printed the problem (and the usage) already.
+    if (ValidationError.isValidationError(error)) return 2
     const rendered = error instanceof Rendered
       ? { message: error.text, exitCode: error.exitCode, shown: error.shown }
       : renderError(error)

@@ -56,6 +56,9 @@ describe("plexsync hook", () => {
         jobs.map((j) => [j.sceneId, j.reason, j.state]),
         [["45", "hook", "queued"], ["46", "hook", "queued"]]
       )
+      // `status` shows them at once.
+      const status = yield* Effect.promise(() => runPlexsync(["status", "--json"], { env: { PLEXSYNC_DATA_DIR: dir } }))
+      assert.strictEqual(json(status).queue.queued, 2)
     }))
 
   it.live("queues nothing for a deleted scene", () =>
