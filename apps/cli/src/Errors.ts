@@ -99,13 +99,9 @@ export const renderError = (error: unknown, context: ErrorContext = {}): UserMes
       return rendered(`Plex failed to answer (${transport(error)}): ${message}\nTry again in a moment.`)
     case "PlexPermanentError":
       return rendered(`Plex refused the request (${transport(error)}): ${message}`)
-    case "StoreError": {
-      const reason = text(field(error, "reason"))
-      const hint = reason === "busy"
-        ? "\nAnother plexsync process (the scheduler, or a second run) may be holding it; try again when it is done."
-        : ""
-      return rendered(message + hint)
-    }
+    case "StoreError":
+      // The store's messages say what failed, why and what to do already.
+      return rendered(message)
     default:
       if (usageTags.has(tag)) return rendered(message, 2)
       return rendered(message)
