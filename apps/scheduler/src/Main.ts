@@ -164,12 +164,15 @@ export const appLayer = (
     reconcileIntervalMs: reconcileEvery
   })
 
-  const http = HttpServer.serve(
-    Http.router({
-      webhookSecret: config.webhookSecret,
-      refreshSeconds: 5,
-      statusDocument
-    })
+  const http = Layer.mergeAll(
+    HttpServer.serve(
+      Http.router({
+        webhookSecret: config.webhookSecret,
+        refreshSeconds: 5,
+        statusDocument
+      })
+    ),
+    listening(config)
   ).pipe(
     Layer.provide(
       NodeHttpServer.layer(() => createServer(), { host: config.httpAddr.host, port: config.httpAddr.port })
@@ -183,7 +186,9 @@ export const appLayer = (
     )
   )
 
-  return Layer.mergeAll(duties, http, listening(config)).pipe(
+  // The listener first: a taken port stops the start before any duty (the worker above all) has begun.
+  return http.pipe(
+    Layer.flatMap(() => duties),
     Layer.provide(scheduledReconcile),
     Layer.provide(services)
   )
@@ -199,11 +204,14 @@ const describeServeError = (error: unknown): string => {
   return code ?? String(cause)
 }
 
+/** Said once the listener is bound, with the address it got. */
 const listening = (config: AppConfigShape) =>
   Layer.effectDiscard(
-    Effect.logInfo(
-      `plexsync-scheduler ${version} serving http://${config.httpAddr.host}:${config.httpAddr.port}/ ` +
-        `(Stash ${config.stashUrl}, Plex ${config.plexUrl}, database ${config.databaseFile})`
+    HttpServer.addressFormattedWith((address) =>
+      Effect.logInfo(
+        `plexsync-scheduler ${version} serving ${address}/ ` +
+          `(Stash ${config.stashUrl}, Plex ${config.plexUrl}, database ${config.databaseFile})`
+      )
     )
   )
 

@@ -13,6 +13,7 @@ import {
   launch,
   logTail,
   repoRoot,
+  runToExit,
   schedulerEnv,
   startLibrary,
   tempDir,
@@ -263,6 +264,37 @@ describe("plexsync-scheduler end to end", () => {
     },
     150_000
   )
+
+  it("answers --help, and refuses bad usage and bad configuration with exit 2, naming what is wrong", async () => {
+    const dir = tempDir()
+    try {
+      const base = { PLEXSYNC_DATA_DIR: Path.join(dir, "data"), PLEXSYNC_PLEX_TOKEN: "a-token-never-printed" }
+      const [help, badConfig, noToken, badArg] = await Promise.all([
+        runToExit(["--help"], {}),
+        // Every problem is reported at once.
+        runToExit([], { ...base, PLEXSYNC_POLL_INTERVAL: "soon", PLEXSYNC_POLL_INTERVALL: "5s" }),
+        runToExit([], { PLEXSYNC_DATA_DIR: base.PLEXSYNC_DATA_DIR }),
+        runToExit(["--frobnicate"], base)
+      ])
+      assert.strictEqual(help.code, 0)
+      assert.include(help.stdout, "Usage: plexsync-scheduler [--config FILE]")
+      assert.strictEqual(badConfig.code, 2)
+      assert.include(badConfig.stderr, "PLEXSYNC_POLL_INTERVAL=\"soon\"")
+      assert.include(badConfig.stderr, "PLEXSYNC_POLL_INTERVALL")
+      assert.strictEqual(noToken.code, 2)
+      assert.include(noToken.stderr, "PLEXSYNC_PLEX_TOKEN is not set")
+      assert.strictEqual(badArg.code, 2)
+      assert.include(badArg.stderr, "--frobnicate")
+      for (const run of [badConfig, noToken, badArg]) {
+        assert.notInclude(run.stderr + run.stdout, "a-token-never-printed")
+        assert.notInclude(run.stderr, "    at ")
+      }
+      // Nothing ran: no database was created.
+      assert.isFalse(Fs.existsSync(Path.join(dir, "data", "plexsync.db")))
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   describe("Plex goes down mid-run", () => {
     let library: Library

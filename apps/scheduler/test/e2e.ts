@@ -7,6 +7,7 @@ import { startFakePlex } from "@plexsync/testing/FakePlex"
 import { FakeStashServer } from "@plexsync/testing/FakeStash"
 import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
 import { Effect, Option } from "effect"
+import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -135,6 +136,26 @@ export const launch = async (env: Record<string, string>, logFile: string): Prom
   }
   return scheduler
 }
+
+/** Runs the scheduler to its exit (for usage and configuration errors): its exit code and output. */
+export const runToExit = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@plexsync/source", bin, ...args], {
+      cwd: repoRoot,
+      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
+    child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    child.once("error", reject)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
 
 export { freePort }
 
