@@ -57,6 +57,13 @@ export const CLAIM_CANDIDATES = `SELECT q.id FROM jobs q WHERE q.state = 'queued
 const CLAIM = `UPDATE jobs SET state = 'running', lease_until = ?, lease_token = ? || '.' || id, updated_at = ?
   WHERE id IN (${CLAIM_CANDIDATES}) RETURNING *`
 
+/**
+ * The same for one job (the worker's usual claim: one slot freed). `id = (…)` compares with one scalar where
+ * `IN (…)` builds and probes an ephemeral table per call, which made this statement about twice as slow.
+ */
+const CLAIM_ONE = `UPDATE jobs SET state = 'running', lease_until = ?, lease_token = ? || '.' || id, updated_at = ?
+  WHERE id = (${CLAIM_CANDIDATES}) RETURNING *`
+
 const ANY_EXPIRED = `SELECT 1 FROM jobs WHERE state = 'running' AND lease_until <= ? LIMIT 1`
 
 /** An expired lease whose scene is queued again is dropped: the queued job syncs the scene. */
@@ -190,7 +197,7 @@ export const make = Effect.gen(function*() {
     if (limit <= 0) return []
     const now = yield* Clock.currentTimeMillis
     const leaseUntil = now + Math.max(0, Math.trunc(options.leaseMs))
-    const claimDue = query<JobRecord>(CLAIM, [leaseUntil, randomUUID(), now, now, now, limit])
+    const claimDue = query<JobRecord>(limit === 1 ? CLAIM_ONE : CLAIM, [leaseUntil, randomUUID(), now, now, now, limit])
     // A lone UPDATE is atomic and takes the write lock up front; crash recovery joins it in one IMMEDIATE
     // transaction only when some lease has expired.
     const expired = yield* query(ANY_EXPIRED, [now])
