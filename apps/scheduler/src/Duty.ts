@@ -9,9 +9,12 @@ import { Cause, Duration, Effect, Ref, Schedule } from "effect"
 export const duty = <A, E, R>(
   name: string,
   tick: Effect.Effect<A, E, R>,
-  every: Duration.DurationInput
+  every: Duration.DurationInput,
+  options: { readonly firstAfterInterval?: boolean } = {}
 ): Effect.Effect<never, never, R> =>
   Effect.gen(function*() {
+    // Long-period duties (a daily reconciliation) should not all fire at every start.
+    if (options.firstAfterInterval === true) yield* Effect.sleep(every)
     const lastFailure = yield* Ref.make<string | null>(null)
     const guarded = tick.pipe(
       Effect.zipLeft(

@@ -75,6 +75,16 @@ const pollTick = Effect.gen(function*() {
   yield* state.recordPoll({ at, read: result.read, queued: result.queued, watermark: result.watermark, error: null })
 })
 
+/**
+ * Runs `tick` only while this process holds the worker lease: outage recovery, retention and reconciliation act
+ * for the whole database, so one process does them. (The change feed and the HTTP face run in every process:
+ * what they enqueue coalesces.)
+ */
+const whileHoldingLease = <A, E, R>(tick: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(RunnerState, (state) => state.snapshot).pipe(
+    Effect.flatMap((snapshot) => (snapshot.worker._tag === "Running" ? Effect.asVoid(tick) : Effect.void))
+  )
+
 /** Forks every duty into the current scope. */
 export const startDuties = (options: SchedulerOptions) =>
   Effect.gen(function*() {
@@ -86,14 +96,24 @@ export const startDuties = (options: SchedulerOptions) =>
       })
     )
     yield* Effect.forkScoped(duty("change feed", pollTick, options.pollIntervalMs))
-    yield* Effect.forkScoped(duty("outage recovery", recoverClosedOutages, options.recoveryCheckMs))
-    yield* Effect.forkScoped(duty("DLQ retention", purgeTick(options.dlqRetentionMs), options.purgeIntervalMs))
+    yield* Effect.forkScoped(
+      duty("outage recovery", whileHoldingLease(recoverClosedOutages), options.recoveryCheckMs)
+    )
+    yield* Effect.forkScoped(
+      duty("DLQ retention", whileHoldingLease(purgeTick(options.dlqRetentionMs)), options.purgeIntervalMs, {
+        firstAfterInterval: true
+      })
+    )
 
     // ---- Scheduled reconciliation: the hook for the reconciliation module. ----
     if (options.reconcileIntervalMs !== null) {
       const reconcile = yield* Effect.serviceOption(ReconcileSlot)
       if (Option.isSome(reconcile)) {
-        yield* Effect.forkScoped(duty("reconciliation", reconcile.value.run, options.reconcileIntervalMs))
+        yield* Effect.forkScoped(
+          duty("reconciliation", whileHoldingLease(reconcile.value.run), options.reconcileIntervalMs, {
+            firstAfterInterval: true
+          })
+        )
       } else {
         yield* Effect.logWarning(
           "PLEXSYNC_RECONCILE_INTERVAL is set, but this build has no reconciliation: no scheduled reconciliation runs"

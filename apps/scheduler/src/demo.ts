@@ -12,7 +12,7 @@ import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
 import * as FakeStash from "@plexsync/testing/FakeStash"
 import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
-import { Effect, Exit, Option } from "effect"
+import { Effect, Exit, Option, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -165,16 +165,21 @@ const program = Effect.gen(function*() {
     Effect.gen(function*() {
       const deadline = Date.now() + timeoutMs
       let lastShown = 0
+      // A status request that fails once (the machine is busy) is asked again; only the deadline ends the wait.
+      let lastError: unknown = null
       while (Date.now() < deadline) {
-        const found = yield* check
-        if (Option.isSome(found)) return found.value
+        const found = yield* Effect.either(check)
+        if (found._tag === "Right" && Option.isSome(found.right)) return found.right.value
+        if (found._tag === "Left") lastError = found.left
         if (Date.now() - lastShown >= everyMs) {
           lastShown = Date.now()
-          yield* progress
+          yield* Effect.ignore(progress)
         }
         yield* sleep(200)
       }
-      return yield* Effect.fail(new Error(`timed out waiting for ${what}`))
+      return yield* Effect.fail(
+        new Error(`timed out waiting for ${what}${lastError === null ? "" : ` (last error: ${String(lastError)})`}`)
+      )
     })
 
   // --- 1. sync the library ---------------------------------------------------------------------------------
@@ -287,7 +292,7 @@ const program = Effect.gen(function*() {
     pathMap,
     originalTitle: (file) => originalTitles.get(file)
   })
-  const final = yield* status
+  const final = yield* status.pipe(Effect.retry({ times: 5, schedule: Schedule.spaced("300 millis") }))
   const outages = final.lastOutage !== null && final.lastOutage.id === outage.id && final.currentOutage === null
   yield* say(
     `${verdict.matching}/${verdict.scenes} items match (title, summary, studio, date, rating, genres, actors, collections, poster)`

@@ -16,4 +16,19 @@ describe("Duty", () => {
       yield* TestClock.adjust("5 seconds")
       assert.strictEqual(yield* Ref.get(ticks), 6)
     }))
+
+  it.effect("a long-period duty waits one interval before its first tick", () =>
+    Effect.gen(function*() {
+      const ticks = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(
+        duty("daily", Ref.update(ticks, (n) => n + 1), "1 day", { firstAfterInterval: true })
+      )
+      yield* TestClock.adjust("23 hours")
+      assert.strictEqual(yield* Ref.get(ticks), 0)
+      yield* TestClock.adjust("1 hour")
+      assert.strictEqual(yield* Ref.get(ticks), 1)
+      yield* TestClock.adjust("1 day")
+      assert.strictEqual(yield* Ref.get(ticks), 2)
+      yield* Fiber.interrupt(fiber)
+    }))
 })
