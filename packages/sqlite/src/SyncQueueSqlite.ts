@@ -121,6 +121,17 @@ const NEXT_DUE = `SELECT min(at) AS at FROM (
   UNION ALL
   SELECT min(lease_until) AS at FROM jobs WHERE state = 'running')`
 
+/**
+ * After the wall clock was set back, rows written "in the future" keep the wait they had when written, counted
+ * from now: without this a job due in 30 s would wait out the whole jump, and so would a crashed worker's lease.
+ */
+const REBASE_QUEUED = `UPDATE jobs SET available_at = ? + max(0, available_at - updated_at), updated_at = ?
+  WHERE state = 'queued' AND updated_at > ?`
+const REBASE_RUNNING = `UPDATE jobs SET lease_until = ? + max(0, lease_until - updated_at), updated_at = ?
+  WHERE state = 'running' AND updated_at > ?`
+/** How far the clock may step back before due times are rebased (ordinary jitter between processes is less). */
+const CLOCK_STEP_MS = 1_000
+
 const GET = `SELECT * FROM jobs WHERE id = ?`
 // Both halves come off the (state, available_at) index; merging them avoids sorting the whole table.
 const LIST_RUNNING = `SELECT * FROM jobs WHERE state = 'running' ORDER BY available_at, id LIMIT ?`
@@ -192,10 +203,24 @@ export const make = Effect.gen(function*() {
     }))
   }, op)
 
+  // The latest time this process has claimed at: a claim at an earlier time means the clock was set back.
+  // `undefined` until the first claim, which also rebases (the jump may have happened while no process ran).
+  let lastClaimAt: number | undefined
+
+  const rebaseFutureRows = (now: number) =>
+    db.immediate(Effect.gen(function*() {
+      yield* query(REBASE_QUEUED, [now, now, now])
+      yield* query(REBASE_RUNNING, [now, now, now])
+    }))
+
   const claim = Effect.fnUntraced(function*(options: { readonly limit: number; readonly leaseMs: number }) {
     const limit = Math.trunc(options.limit)
     if (limit <= 0) return []
     const now = yield* Clock.currentTimeMillis
+    if (lastClaimAt === undefined || now + CLOCK_STEP_MS < lastClaimAt) {
+      yield* rebaseFutureRows(now)
+    }
+    lastClaimAt = now
     const leaseUntil = now + Math.max(0, Math.trunc(options.leaseMs))
     const claimDue = query<JobRecord>(limit === 1 ? CLAIM_ONE : CLAIM, [leaseUntil, randomUUID(), now, now, now, limit])
     // A lone UPDATE is atomic and takes the write lock up front; crash recovery joins it in one IMMEDIATE
