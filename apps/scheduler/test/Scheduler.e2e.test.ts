@@ -173,6 +173,14 @@ describe("plexsync-scheduler end to end", () => {
         assert.include(metrics, "plexsync_breaker_state{target=\"plex\",state=\"closed\"} 1")
         assert.match(metrics, /plexsync_sync_latency_seconds_count 2\n/)
 
+        // Secrets never leave the process: not in its answers, not in its log.
+        const answers = JSON.stringify(await status(scheduler)) + metrics +
+          (await (await fetch(`${scheduler.baseUrl}/`)).text())
+        const log = Fs.readFileSync(logFile, "utf8")
+        for (const secret of [library.plex.token, "s3cret hook"]) {
+          assert.notInclude(answers, secret)
+          assert.notInclude(log, secret)
+        }
         assert.strictEqual(await scheduler.stop(), 0)
       } catch (e) {
         throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile)}`)
