@@ -17,9 +17,9 @@ export { chaosDir, repoRoot }
 export const full = process.env["CHAOS_FULL"] === "1"
 export const size = <A>(quick: A, fullSize: A): A => full ? fullSize : quick
 
-/** One line saying what a case saw, printed in the full run (the quick run stays quiet). */
+/** One line saying what a case saw, printed in the full run (the quick run stays quiet unless CHAOS_VERBOSE=1). */
 export const report = (line: string) => {
-  if (full) console.info(`chaos: ${line}`)
+  if (full || process.env["CHAOS_VERBOSE"] === "1") console.info(`chaos: ${line}`)
 }
 
 export const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `plexsync-chaos-${prefix}-`))

@@ -1,7 +1,7 @@
 /**
  * Invariant: a damaged database file is refused loudly when the store opens — a typed `StoreError` of reason
- * `corrupt` naming the file and saying what to do (restore a backup, or move it away) — and the file is never
- * replaced or modified. A `-wal` cut off mid-frame (a crash while appending) is not damage: the database opens
+ * `corrupt` naming the file and saying what to do (restore a backup, or move it away); `plexsync` commands and the
+ * scheduler exit 1 with that message and no stack trace — and the file is never replaced or modified. A `-wal` cut off mid-frame (a crash while appending) is not damage: the database opens
  * consistent with the transactions committed before the cut.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -12,7 +12,7 @@ import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import { Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { openRaw, sha256, size, tempDir } from "../lib/Chaos.js"
+import { full, openRaw, sha256, size, startChild, tempDir, tsxArgs } from "../lib/Chaos.js"
 
 const JOBS = size(2_000, 20_000)
 
@@ -32,6 +32,32 @@ const healthy = (dir: string) =>
     raw.pragma("wal_checkpoint(TRUNCATE)")
     raw.close()
     return file
+  })
+
+/**
+ * A plexsync process started on the damaged file must refuse it: exit 1, the file and what to do in a line or two,
+ * no stack trace.
+ */
+const assertProcessRefuses = (file: string, entry: string, args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const child = startChild(process.execPath, tsxArgs(entry, args), {
+      env: {
+        PLEXSYNC_DATA_DIR: path.dirname(file),
+        PLEXSYNC_PLEX_TOKEN: "chaos",
+        PLEXSYNC_HTTP_ADDR: "127.0.0.1:0",
+        PLEXSYNC_LOG_LEVEL: "warning"
+      }
+    })
+    const { code } = yield* Effect.promise(() => child.exited)
+    const said = child.stdout() + child.stderr()
+    assert.strictEqual(
+      code,
+      1,
+      `${entry} ${args.join(" ")} exited ${code} on a damaged database: ${said.slice(-1_000)}`
+    )
+    assert.include(said, file)
+    assert.match(said, /restore it from a backup/)
+    assert.notMatch(said, /^\s+at /m, "a stack trace was printed")
   })
 
 /** Opening must fail with `corrupt`, say what to do, and leave every byte as it was. */
@@ -61,6 +87,9 @@ describe("chaos: a corrupted database file", () => {
       fs.writeSync(fd, Buffer.from("this is not an SQLite database!"), 0, 31, 0)
       fs.closeSync(fd)
       yield* assertRefused(file)
+      const before = sha256(file)
+      yield* assertProcessRefuses(file, "apps/cli/src/bin.ts", ["status"])
+      assert.strictEqual(sha256(file), before, "plexsync status modified the damaged file")
     }))
 
   it.live("a b-tree page overwritten in the middle of the file: refused by the integrity check, untouched", () =>
@@ -76,6 +105,12 @@ describe("chaos: a corrupted database file", () => {
       }
       fs.closeSync(fd)
       yield* assertRefused(file)
+      if (full) {
+        const before = sha256(file)
+        yield* assertProcessRefuses(file, "apps/cli/src/bin.ts", ["run"])
+        yield* assertProcessRefuses(file, "apps/scheduler/src/bin.ts", [])
+        assert.strictEqual(sha256(file), before, "a process modified the damaged file")
+      }
     }))
 
   it.live("a -wal cut off mid-frame: opens consistent with the transactions before the cut", () =>

@@ -10,12 +10,14 @@ import type { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as Database from "@plexsync/sqlite/Database"
 import { StoreLive } from "@plexsync/sqlite/StoreLive"
-import { Duration, Effect, Either, Fiber, Layer, Schedule } from "effect"
+import { Duration, Effect, Either, Fiber, Layer, Logger, LogLevel, Schedule } from "effect"
 import * as path from "node:path"
-import { holdWriteLock, openRaw, size, tempDir } from "../lib/Chaos.js"
+import { full, holdWriteLock, openRaw, report, size, startChild, tempDir, tsxArgs } from "../lib/Chaos.js"
+import { enqueueAll, makeWorld, storeSnapshot } from "../lib/World.js"
 
 const BUSY_TIMEOUT_MS = 200
 const scene = (n: number) => SceneId.make(String(n))
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 describe("chaos: another process holds the write lock", () => {
   it.live("writes fail typed and unchanged, reads go on, a backing-off writer gets through after release", () => {
@@ -92,4 +94,64 @@ describe("chaos: another process holds the write lock", () => {
       ))
     )
   })
+
+  /**
+   * The same at the process level (full run only: the shipped busy timeout is 5 s): while the lock is held,
+   * `plexsync enqueue` exits 1 with the message and no stack trace and the scheduler keeps running; once released,
+   * the enqueue goes through and the scheduler syncs every job.
+   */
+  it.scopedLive.skipIf(!full)(
+    "plexsync enqueue refuses cleanly, the scheduler backs off and carries on",
+    () =>
+      Effect.gen(function*() {
+        const world = yield* makeWorld({ scenes: 200 })
+        world.plex.faults.inject({ _tag: "Latency", ms: 20 })
+        yield* enqueueAll(world)
+        const env = world.env({ PLEXSYNC_HTTP_ADDR: "127.0.0.1:0", PLEXSYNC_LEASE: "3s", PLEXSYNC_POLL_INTERVAL: "1h" })
+        const scheduler = startChild(process.execPath, tsxArgs("apps/scheduler/src/bin.ts"), { env })
+        yield* Effect.addFinalizer(() => Effect.promise(() => scheduler.kill9()))
+        const writes = () => world.plex.ledger.entries().length
+        yield* Effect.promise(async () => {
+          const deadline = Date.now() + 60_000
+          while (writes() === 0 && Date.now() < deadline && scheduler.proc.exitCode === null) await sleep(50)
+        })
+        assert.isAbove(writes(), 0, `the scheduler wrote nothing: ${scheduler.stderr().slice(-2_000)}`)
+
+        const lock = yield* Effect.promise(() => holdWriteLock(world.dbFile))
+        const enqueue = startChild(process.execPath, tsxArgs("apps/cli/src/bin.ts", ["enqueue", "999999"]), { env })
+        const refused = yield* Effect.promise(() => enqueue.exited)
+        const said = enqueue.stdout() + enqueue.stderr()
+        assert.strictEqual(refused.code, 1, `plexsync enqueue under a held lock exited ${refused.code}: ${said}`)
+        assert.match(said, /locked by another connection/)
+        assert.notMatch(said, /^\s+at /m, "a stack trace was printed")
+        // Hold it well past the busy timeout, so the scheduler's worker meets it too.
+        yield* Effect.sleep(Duration.seconds(8))
+        assert.isNull(
+          scheduler.proc.exitCode,
+          `the scheduler exited while the database was locked: ${scheduler.stderr()}`
+        )
+        yield* Effect.promise(() => lock.release())
+
+        const again = startChild(process.execPath, tsxArgs("apps/cli/src/bin.ts", ["enqueue", "999999"]), { env })
+        assert.strictEqual((yield* Effect.promise(() => again.exited)).code, 0, again.stderr())
+        const drained = yield* Effect.promise(async () => {
+          const deadline = Date.now() + 120_000
+          while (Date.now() < deadline) {
+            const snapshot = storeSnapshot(world.dbFile)
+            // Scene 999999 is not in Stash: its job is dropped as missing.
+            if (snapshot.jobs.length === 0) return snapshot
+            await sleep(250)
+          }
+          return storeSnapshot(world.dbFile)
+        })
+        assert.isNull(scheduler.proc.exitCode, "the scheduler exited")
+        assert.deepStrictEqual(drained.jobs, [], "jobs left after the lock was released")
+        for (const id of world.sceneIds) assert.isTrue(drained.synced.has(id), `scene ${id} was never synced`)
+        assert.notMatch(scheduler.stderr(), /^\s+at /m, "the scheduler printed a stack trace")
+        report(
+          `locked database, processes: enqueue refused with exit 1 and the busy message; the scheduler stayed up ` +
+            `through an 8 s lock and synced all ${world.sceneIds.length} scenes after it`
+        )
+      }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+  )
 })
