@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * Bundles the compiled command line (build/esm) into build/bundle: `HookMain.js` (the `plexsync hook` path)
- * and `Main.js` (every other command), with the code they share split into chunks. Stash runs `plexsync hook`
- * on every scene save and waits for it; loading a few files instead of several hundred ES modules is what keeps
- * its start-up close to bare Node's, and every other command starts faster too.
+ * Bundles the compiled command line (build/esm) into build/bundle: `HookMain.js` (the hook's Effect path) and
+ * `Main.js` (every other command), with the code they share split into chunks: loading a few files instead of
+ * several hundred ES modules roughly halves their start-up. (The hook's fast path, HookFastNode, is a handful of
+ * small modules and needs no bundle.)
  * `bin.js` uses a bundle entry when it is at least as new as the compiled module it replaces, and the compiled
  * modules otherwise, so a stale or missing bundle only costs time.
  *
@@ -82,68 +82,8 @@ for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith
   const rel = Path.relative(Path.dirname(Path.resolve(file)), betterSqlite3).split(Path.sep).join("/")
   Fs.writeFileSync(file, text.split(JSON.stringify(betterSqlite3)).join(JSON.stringify(rel.startsWith(".") ? rel : `./${rel}`)))
 }
-// better-sqlite3's own loader searches a dozen places for its addon; naming the file spares that on every hook.
-const addon = Path.join(Path.dirname(betterSqlite3), "..", "build", "Release", "better_sqlite3.node")
-const addonFromBundle = Fs.existsSync(addon) ? Path.relative(outdir, addon).split(Path.sep).join("/") : null
-
-// The hook's fast path: one CommonJS file, so bin.js can load it through V8's code cache (hook-fast.cjs.cache).
-const fastFile = Path.join(outdir, "hook-fast.cjs")
-const fast = await esbuild.build({
-  stdin: {
-    contents: [
-      `import { runFast as run } from ${JSON.stringify(Path.join(compiled, "HookFastNode.js"))}`,
-      `import BetterSqlite3 from "better-sqlite3"`,
-      `const addon = ${JSON.stringify(addonFromBundle)}`,
-      `export const runFast = (configFlag) => run({`,
-      `  openSqlite: (filename, options) => new BetterSqlite3(filename,`,
-      `    addon === null ? options : { ...options, nativeBinding: require("node:path").join(__dirname, addon) }),`,
-      `  yaml: () => require("yaml")`,
-      `}, configFlag)`
-    ].join("\n"),
-    resolveDir: compiled,
-    sourcefile: "hook-fast-entry.js"
-  },
-  outfile: fastFile,
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  minify: true,
-  legalComments: "none",
-  logLevel: "warning",
-  metafile: true,
-  plugins: [externals]
-})
-{
-  const text = Fs.readFileSync(fastFile, "utf8")
-  if (/\bimport\(/.test(text)) {
-    console.error("bundle: hook-fast.cjs must not import() anything (it is run through node:vm)")
-    process.exit(1)
-  }
-  const rel = Path.relative(outdir, betterSqlite3).split(Path.sep).join("/")
-  Fs.writeFileSync(fastFile, text.split(JSON.stringify(betterSqlite3)).join(JSON.stringify(rel.startsWith(".") ? rel : `./${rel}`)))
-}
-
-// Warm-up: two hooks on a scratch database, the second through the fast path, which writes the code cache.
-{
-  const { spawnSync } = await import("node:child_process")
-  const { tmpdir } = await import("node:os")
-  const scratch = Fs.mkdtempSync(Path.join(tmpdir(), "plexsync-bundle-"))
-  const event = JSON.stringify({ args: { hookContext: { id: 1, type: "Scene.Update.Post", input: { id: "1" } } } })
-  const env = { PATH: process.env.PATH ?? "", HOME: scratch, PLEXSYNC_DATA_DIR: scratch }
-  for (let i = 0; i < 2; i++) {
-    const run = spawnSync(process.execPath, [Path.join(compiled, "bin.js"), "hook"], { input: event, env, encoding: "utf8" })
-    if (run.status !== 0 || !run.stdout.includes("\"output\"")) {
-      console.error(`bundle: the warm-up hook failed:\n${run.stdout}${run.stderr}`)
-      process.exit(1)
-    }
-  }
-  Fs.rmSync(scratch, { recursive: true, force: true })
-  if (!Fs.existsSync(`${fastFile}.cache`)) console.error("bundle: no code cache was written (the hook runs without it)")
-}
-
 const hookBytes = Object.entries(result.metafile.outputs)
   .filter(([file]) => file.endsWith(".js"))
   .reduce((sum, [, o]) => sum + o.bytes, 0)
 console.error(`bundle: wrote ${Path.relative(process.cwd(), outdir)} (${(hookBytes / 1024).toFixed(0)} KiB of JavaScript)`)
-if (result.errors.length > 0 || fast.errors.length > 0) process.exit(1)
+if (result.errors.length > 0) process.exit(1)

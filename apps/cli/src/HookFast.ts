@@ -1,20 +1,19 @@
-import type { Option } from "effect"
-import { Either } from "effect"
-import type { AppConfigShape, YamlParser } from "./AppConfig.js"
-import { loadAppConfigSync } from "./AppConfig.js"
+import type { ConfigMemo } from "./HookConfigMemo.js"
+import { memoFile, memoKey, readMemo } from "./HookConfigMemo.js"
 import type { PluginReply } from "./HookInput.js"
-import { decodePluginInput } from "./HookInput.js"
-import { destroyedText, ignoredText, queuedText } from "./HookMessages.js"
-import { pluginLogLine } from "./PluginLog.js"
+import { destroyedText, queuedText } from "./HookMessages.js"
+import { pluginLogLine } from "./PluginLogFormat.js"
 
 /**
- * The fast path of `plexsync hook` for the common case: a scene hook on a database that exists. Stash runs the
- * hook on every scene save and waits for it, so this path starts no Effect runtime and opens no SQL client
- * layer: it decodes the input and the configuration with the same schemas as everything else, and records the
- * event with the queue's own enqueue statement (`SyncQueueSqlite`'s upsert: coalescing into the scene's queued
- * job, the earlier due time winning unless that job waits out a retry or a hold) on a plain better-sqlite3
- * connection. Everything else — tasks, a database to create or migrate, a schema version it was not written for —
- * falls back to the Effect path (`HookMain`), which handles every case.
+ * The fast path of `plexsync hook` for the common case: a well-formed scene hook, a configuration validated
+ * before (remembered by `HookConfigMemo`), and a database that exists. Stash runs the hook on every scene save
+ * and waits for it, so this path loads no Effect runtime and no schema library: it recognises the plain shape of
+ * a scene hook (anything else, even if valid, goes to the schema decoder), and records the event with the queue's
+ * own enqueue statement (`SyncQueueSqlite`'s upsert: coalescing into the scene's queued job, the earlier due time
+ * winning unless that job waits out a retry or a hold) on a plain better-sqlite3 connection.
+ * Everything else — malformed input, tasks, a configuration not validated yet, a database to create or migrate, a
+ * schema version this was not written for — goes to the Effect path (`HookMain`), which handles every case and
+ * remembers a configuration it validated.
  */
 
 /** The few better-sqlite3 calls used here. */
@@ -35,12 +34,13 @@ export type FastOutcome =
 
 export interface FastHookOptions {
   readonly input: string
-  readonly configFlag: Option.Option<string>
+  readonly configFlag: string | undefined
   readonly env: Readonly<Record<string, string | undefined>>
   readonly cwd: string
   readonly homedir: string
+  /** Identifies this build (see `HookConfigMemo`). */
+  readonly build: string
   readonly readFile: (path: string) => string
-  readonly yaml: () => YamlParser
   readonly openSqlite: OpenSqlite
   /** Writes to stderr. */
   readonly log: (text: string) => void
@@ -82,38 +82,70 @@ const storeMessage = (file: string, error: unknown): string => {
   return `the database ${file} could not record the change (${code}: ${(error as Error)?.message ?? String(error)})`
 }
 
-const logs = (config: AppConfigShape | undefined, level: "i" | "w" | "e") =>
-  level === "e" || config === undefined || config.logLevel === "debug" || config.logLevel === "info" ||
-  (level === "w" && config.logLevel === "warning")
+const sceneHookTypes: ReadonlySet<string> = new Set(["Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post"])
+const sceneIdPattern = /^[0-9]{1,19}$/
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+export interface QuickSceneHook {
+  readonly type: "Scene.Create.Post" | "Scene.Update.Post" | "Scene.Destroy.Post"
+  readonly sceneId: string
+  readonly fromScan: boolean
+}
+
+/**
+ * The plain shape of a scene hook, recognised without the schema library. It accepts a subset of what
+ * `decodePluginInput` accepts and reads it the same way (a property test holds it to that); anything else is
+ * undefined.
+ */
+export const quickSceneHook = (text: string): QuickSceneHook | undefined => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(json) || !isRecord(json.args)) return undefined
+  const args = json.args
+  if (args.mode !== undefined && typeof args.mode !== "string") return undefined
+  const context = args.hookContext
+  if (!isRecord(context) || typeof context.type !== "string" || !sceneHookTypes.has(context.type)) return undefined
+  const fields = context.inputFields
+  if (
+    fields !== undefined && fields !== null && !(Array.isArray(fields) && fields.every((f) => typeof f === "string"))
+  ) {
+    return undefined
+  }
+  const id = context.id
+  if (id !== undefined && id !== null && typeof id !== "string" && !Number.isInteger(id)) return undefined
+  const raw = id ?? (isRecord(context.input) ? context.input.id : undefined)
+  const sceneId = typeof raw === "string"
+    ? raw
+    : typeof raw === "number" && Number.isSafeInteger(raw)
+    ? String(raw)
+    : ""
+  if (!sceneIdPattern.test(sceneId)) return undefined
+  return {
+    type: context.type as QuickSceneHook["type"],
+    sceneId,
+    fromScan: context.input === null || context.input === undefined
+  }
+}
+
+const logsInfo = (memo: ConfigMemo) => memo.logLevel === "debug" || memo.logLevel === "info"
 
 export const runFastHook = (options: FastHookOptions): FastOutcome => {
   const replied = (reply: PluginReply): FastOutcome => ({ _tag: "Replied", reply })
   const fallback = (why: string): FastOutcome => ({ _tag: "Fallback", input: options.input, why })
 
-  const decoded = decodePluginInput(options.input)
-  if (Either.isLeft(decoded)) {
-    options.log(pluginLogLine("e", decoded.left.message))
-    return replied({ error: decoded.left.message })
-  }
-  const request = decoded.right
-  if (request._tag === "Task") return fallback("a task")
-  if (request._tag === "OtherHook") return replied({ output: ignoredText(request.type) })
-
-  const loaded = loadAppConfigSync({
-    env: options.env,
-    configFlag: options.configFlag,
-    cwd: options.cwd,
-    homedir: options.homedir,
-    readFile: options.readFile,
-    yaml: options.yaml
-  })
-  if (Either.isLeft(loaded)) {
-    options.log(pluginLogLine("e", loaded.left.message))
-    return replied({ error: `plexsync: ${loaded.left.message}` })
-  }
-  const config = loaded.right
+  const request = quickSceneHook(options.input)
+  if (request === undefined) return fallback("not a plain scene hook")
+  const key = memoKey(options)
+  const file = memoFile(options.env, options.homedir)
+  const memo = key === undefined || file === undefined ? undefined : readMemo(file, key)
+  if (memo === undefined) return fallback("the configuration is to be validated")
   const info = (text: string) => {
-    if (logs(config, "i")) options.log(pluginLogLine("i", text))
+    if (logsInfo(memo)) options.log(pluginLogLine("i", text))
   }
 
   if (request.type === "Scene.Destroy.Post") {
@@ -123,10 +155,10 @@ export const runFastHook = (options: FastHookOptions): FastOutcome => {
 
   let db: SqliteDatabase
   try {
-    db = options.openSqlite(config.databaseFile, { fileMustExist: true })
+    db = options.openSqlite(memo.databaseFile, { fileMustExist: true })
   } catch (error) {
     // No database yet (first run): the Effect path creates and migrates it.
-    return fallback(`cannot open ${config.databaseFile} (${sqliteCode(error) ?? "error"})`)
+    return fallback(`cannot open ${memo.databaseFile} (${sqliteCode(error) ?? "error"})`)
   }
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`)
@@ -153,7 +185,7 @@ export const runFastHook = (options: FastHookOptions): FastOutcome => {
     info(text)
     return replied({ output: text })
   } catch (error) {
-    const message = storeMessage(config.databaseFile, error)
+    const message = storeMessage(memo.databaseFile, error)
     options.log(pluginLogLine("e", message))
     return replied({ error: `plexsync: ${message}` })
   } finally {

@@ -1,21 +1,18 @@
-import { Option } from "effect"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { YamlParser } from "./AppConfig.js"
 import type { FastOutcome, OpenSqlite } from "./HookFast.js"
 import { runFastHook } from "./HookFast.js"
-import { replyText } from "./HookInput.js"
 
 /**
  * Runs the hook's fast path in this process: reads stdin, and either answers (returns `undefined`) or hands the
- * input it read to the Effect path. `deps` opens SQLite and loads the YAML parser; the bundle supplies its own.
+ * input it read to the Effect path. `deps` opens SQLite; the bundle supplies its own. `build` identifies the
+ * build (see `HookConfigMemo`).
  */
 export interface FastDeps {
   readonly openSqlite: OpenSqlite
-  readonly yaml: () => YamlParser
 }
 
 /**
@@ -46,7 +43,7 @@ const readStdin = (): string => {
   return Buffer.concat(chunks).toString("utf8")
 }
 
-export const runFast = (deps: FastDeps, configFlag: string | undefined): string | undefined => {
+export const runFast = (deps: FastDeps, configFlag: string | undefined, build: string): string | undefined => {
   let input: string
   try {
     input = readStdin()
@@ -57,12 +54,12 @@ export const runFast = (deps: FastDeps, configFlag: string | undefined): string 
   try {
     outcome = runFastHook({
       input,
-      configFlag: Option.fromNullable(configFlag),
+      configFlag,
       env: process.env,
       cwd: process.cwd(),
       homedir: Os.homedir(),
+      build,
       readFile: (path) => Fs.readFileSync(path, "utf8"),
-      yaml: deps.yaml,
       openSqlite: deps.openSqlite,
       log: (text) => void process.stderr.write(text),
       now: Date.now
@@ -72,7 +69,7 @@ export const runFast = (deps: FastDeps, configFlag: string | undefined): string 
     return input
   }
   if (outcome._tag === "Fallback") return outcome.input
-  process.stdout.write(replyText(outcome.reply) + "\n")
+  process.stdout.write(JSON.stringify(outcome.reply) + "\n")
   return undefined
 }
 
@@ -81,7 +78,6 @@ export const runFast = (deps: FastDeps, configFlag: string | undefined): string 
  * not of this app, so it is resolved through them.
  */
 export const nodeDeps = (fromUrl: string): FastDeps => {
-  const requireHere = createRequire(fromUrl)
   // The nearest node_modules/@plexsync/sqlite above this module (the app's own dependency).
   let dir = Path.dirname(fileURLToPath(fromUrl))
   while (!Fs.existsSync(Path.join(dir, "node_modules", "@plexsync", "sqlite"))) {
@@ -101,7 +97,6 @@ export const nodeDeps = (fromUrl: string): FastDeps => {
   const nativeBinding = Path.join(addon, "better_sqlite3.node")
   const named = Fs.existsSync(nativeBinding) ? { nativeBinding } : {}
   return {
-    openSqlite: (filename, options) => new BetterSqlite3(filename, { ...options, ...named }),
-    yaml: () => requireHere("yaml") as YamlParser
+    openSqlite: (filename, options) => new BetterSqlite3(filename, { ...options, ...named })
   }
 }

@@ -7,6 +7,7 @@ import * as Os from "node:os"
 import { loadAppConfig } from "./AppConfig.js"
 import type { AppConfigShape } from "./AppConfig.js"
 import { ignoredHook, recordSceneHook } from "./Hook.js"
+import { memoFile, memoKey, writeMemo } from "./HookConfigMemo.js"
 import type { PluginReply } from "./HookInput.js"
 import { decodePluginInput, replyText } from "./HookInput.js"
 import { pluginLogger } from "./PluginLog.js"
@@ -42,7 +43,32 @@ const message = (error: unknown): string =>
     ? error.message
     : String(error)
 
-export const runHook = (options: { readonly configFlag: Option.Option<string>; readonly input: string }) =>
+export interface RunHookOptions {
+  readonly configFlag: Option.Option<string>
+  readonly input: string
+  /** Remember the validated configuration for the fast path, under this build's identity. */
+  readonly build?: string
+}
+
+const remember = (options: RunHookOptions, config: AppConfigShape) =>
+  Effect.sync(() => {
+    if (options.build === undefined) return
+    const inputs = {
+      env: process.env,
+      cwd: process.cwd(),
+      homedir: Os.homedir(),
+      configFlag: Option.getOrUndefined(options.configFlag),
+      build: options.build,
+      readFile: (path: string) => Fs.readFileSync(path, "utf8")
+    }
+    const key = memoKey(inputs)
+    const file = memoFile(process.env, Os.homedir())
+    if (key !== undefined && file !== undefined) {
+      writeMemo(file, key, { databaseFile: config.databaseFile, logLevel: config.logLevel })
+    }
+  })
+
+export const runHook = (options: RunHookOptions) =>
   Effect.gen(function*() {
     const decoded = decodePluginInput(options.input)
     if (Either.isLeft(decoded)) {
@@ -58,6 +84,7 @@ export const runHook = (options: { readonly configFlag: Option.Option<string>; r
       cwd: process.cwd(),
       homedir: Os.homedir()
     }).pipe(Effect.provide(NodeFileSystem.layer))
+    yield* remember(options, config)
 
     const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.suspend(() => {
@@ -92,14 +119,16 @@ export const runHook = (options: { readonly configFlag: Option.Option<string>; r
  * Entry point for `plexsync hook [--config FILE]`, from `bin.ts` (with the input the fast path already read) and
  * from the full command line.
  */
-export const main = async (configFlag: string | undefined, alreadyRead?: string): Promise<void> => {
+export const main = async (configFlag: string | undefined, alreadyRead?: string, build?: string): Promise<void> => {
   const debug = (process.env.PLEXSYNC_LOG_LEVEL ?? "").toLowerCase() === "debug"
   const logger = Logger.replace(Logger.defaultLogger, pluginLogger({ showCauses: debug }))
   let reply: PluginReply
   try {
     const input = alreadyRead ?? (await readStdin())
     reply = await Effect.runPromise(
-      runHook({ configFlag: Option.fromNullable(configFlag), input }).pipe(Effect.provide(logger))
+      runHook({ configFlag: Option.fromNullable(configFlag), input, ...(build === undefined ? {} : { build }) }).pipe(
+        Effect.provide(logger)
+      )
     )
   } catch (e) {
     reply = { error: `plexsync: unexpected failure: ${message(e)}` }

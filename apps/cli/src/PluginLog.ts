@@ -1,12 +1,11 @@
 import { Cause, HashMap, Inspectable, Logger, LogLevel } from "effect"
+import { pluginLogLine } from "./PluginLogFormat.js"
 
 /**
  * Stash's plugin log format: one message per stderr line, prefixed with SOH, a level character and STX
  * (`\x01i\x02message`). Stash shows these in its log at that level; unprefixed lines would land at the
  * manifest's `errLog` level. Progress of a task is `\x01p\x02<0..1>`.
  */
-const SOH = "\x01"
-const STX = "\x02"
 
 export const levelChar = (level: LogLevel.LogLevel): "t" | "d" | "i" | "w" | "e" => {
   if (LogLevel.greaterThanEqual(level, LogLevel.Error)) return "e"
@@ -21,12 +20,7 @@ const text = (message: unknown): string => {
   return parts.map((p) => (typeof p === "string" ? p : Inspectable.toStringUnknown(p))).join(" ")
 }
 
-/** One log line in Stash's format; multi-line messages become several prefixed lines. */
-export const pluginLogLine = (level: "t" | "d" | "i" | "w" | "e", message: string): string =>
-  message.split("\n").map((line) => `${SOH}${level}${STX}${line}`).join("\n") + "\n"
-
-export const pluginProgressLine = (fraction: number): string =>
-  `${SOH}p${STX}${Math.max(0, Math.min(1, fraction)).toFixed(3)}\n`
+export { pluginLogLine, pluginProgressLine } from "./PluginLogFormat.js"
 
 /**
  * A logger writing Stash's plugin format to stderr. Annotations follow the message as `key=value`; a cause

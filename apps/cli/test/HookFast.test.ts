@@ -3,42 +3,56 @@ import { SceneId } from "@plexsync/domain/Ids"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as Database from "@plexsync/sqlite/Database"
 import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
-import { Effect, Layer, Option, TestClock } from "effect"
+import { Effect, Either, FastCheck as fc, Layer, TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import type { MemoInputs } from "../src/HookConfigMemo.js"
+import { memoFile, memoKey, writeMemo } from "../src/HookConfigMemo.js"
 import type { FastOutcome } from "../src/HookFast.js"
-import { knownSchemaVersion, runFastHook } from "../src/HookFast.js"
+import { knownSchemaVersion, quickSceneHook, runFastHook } from "../src/HookFast.js"
 import { nodeDeps } from "../src/HookFastNode.js"
+import { decodePluginInput } from "../src/HookInput.js"
 
 const deps = nodeDeps(import.meta.url)
 
 const hook = (id: number, type = "Scene.Update.Post", input: unknown = { id: String(id) }) =>
   JSON.stringify({ args: { mode: "hook", hookContext: { id, type, input } } })
 
-const fast = (dataDir: string, input: string, now: number, env: Record<string, string> = {}): FastOutcome =>
-  runFastHook({
-    input,
-    configFlag: Option.none(),
-    env: { PLEXSYNC_DATA_DIR: dataDir, ...env },
+const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-fast-"))
+const dbFile = (dir: string) => Path.join(dir, "plexsync.db")
+
+/** A data directory and a home whose cache remembers that configuration as validated (as `HookMain` leaves it). */
+const setting = (options: { readonly remember?: boolean; readonly env?: Record<string, string> } = {}) => {
+  const dataDir = tempDir()
+  const home = tempDir()
+  const inputs: MemoInputs = {
+    env: { HOME: home, PLEXSYNC_DATA_DIR: dataDir, ...options.env },
     cwd: "/",
-    homedir: "/nonexistent",
-    readFile: (p) => Fs.readFileSync(p, "utf8"),
-    yaml: deps.yaml,
+    homedir: home,
+    configFlag: undefined,
+    build: "test-build",
+    readFile: (p) => Fs.readFileSync(p, "utf8")
+  }
+  if (options.remember !== false) {
+    writeMemo(memoFile(inputs.env, home)!, memoKey(inputs)!, { databaseFile: dbFile(dataDir), logLevel: "info" })
+  }
+  return { dataDir, inputs }
+}
+
+const fast = (inputs: MemoInputs, input: string, now: number, env: Record<string, string> = {}): FastOutcome =>
+  runFastHook({
+    ...inputs,
+    env: { ...inputs.env, ...env },
+    input,
     openSqlite: deps.openSqlite,
     log: () => {},
     now: () => now
   })
 
-const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-fast-"))
-const dbFile = (dir: string) => Path.join(dir, "plexsync.db")
-
 /** A migrated database, as the Effect path leaves it, with the queue open on it. */
 const withQueue = <A, E>(dir: string, effect: Effect.Effect<A, E, SyncQueue>) =>
-  Effect.provide(
-    effect,
-    SyncQueueSqlite.layer.pipe(Layer.provideMerge(Database.layer({ filename: dbFile(dir) })))
-  )
+  Effect.provide(effect, SyncQueueSqlite.layer.pipe(Layer.provideMerge(Database.layer({ filename: dbFile(dir) }))))
 
 const rows = (dir: string): Array<Record<string, unknown>> => {
   const db = deps.openSqlite(dbFile(dir), { fileMustExist: true }) as unknown as {
@@ -60,13 +74,13 @@ const replied = (outcome: FastOutcome) => {
 describe("the hook's fast path", () => {
   it.effect("records a hook on a database the store migrated (its schema version is the one it knows)", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
-      yield* withQueue(dir, Effect.void)
-      assert.deepStrictEqual(replied(fast(dir, hook(7), 1_000)), { output: "queued scene 7 for Plex (job 1)" })
-      assert.deepStrictEqual(replied(fast(dir, hook(7, "Scene.Create.Post", null), 2_000)), {
+      const { dataDir, inputs } = setting()
+      yield* withQueue(dataDir, Effect.void)
+      assert.deepStrictEqual(replied(fast(inputs, hook(7), 1_000)), { output: "queued scene 7 for Plex (job 1)" })
+      assert.deepStrictEqual(replied(fast(inputs, hook(7, "Scene.Create.Post", null), 2_000)), {
         output: "scene 7 was already queued (job 1); this change (from a scan) is included"
       })
-      const jobs = yield* withQueue(dir, Effect.flatMap(SyncQueue, (q) => q.list({ limit: 10 })))
+      const jobs = yield* withQueue(dataDir, Effect.flatMap(SyncQueue, (q) => q.list({ limit: 10 })))
       assert.deepStrictEqual(jobs.map((j) => [j.sceneId, j.reason, j.state, j.availableAt]), [[
         "7",
         "hook",
@@ -78,7 +92,7 @@ describe("the hook's fast path", () => {
 
   it.effect("writes exactly what the queue's own enqueue writes, including a job waiting out a retry", () =>
     Effect.gen(function*() {
-      const viaFast = tempDir()
+      const viaFast = setting()
       const viaQueue = tempDir()
       // The same history in both: scene 1 queued, claimed and put back with a backoff until t=50 000.
       const setUp = Effect.gen(function*() {
@@ -93,13 +107,13 @@ describe("the hook's fast path", () => {
           held: false
         })
       })
-      yield* withQueue(viaFast, setUp)
+      yield* withQueue(viaFast.dataDir, setUp)
       yield* withQueue(viaQueue, setUp)
 
       // Then: a new scene at t=2 000, scene 1 again at t=3 000 (keeps its backoff), scene 2 again at t=4 000.
-      replied(fast(viaFast, hook(2), 2_000))
-      replied(fast(viaFast, hook(1), 3_000))
-      replied(fast(viaFast, hook(2), 4_000))
+      replied(fast(viaFast.inputs, hook(2), 2_000))
+      replied(fast(viaFast.inputs, hook(1), 3_000))
+      replied(fast(viaFast.inputs, hook(2), 4_000))
       yield* withQueue(
         viaQueue,
         Effect.gen(function*() {
@@ -110,39 +124,142 @@ describe("the hook's fast path", () => {
           }
         })
       )
-      const a = rows(viaFast)
+      const a = rows(viaFast.dataDir)
       assert.deepStrictEqual(a, rows(viaQueue))
       assert.deepStrictEqual(a.map((r) => [r.scene_id, r.available_at]), [["1", 50_000], ["2", 2_000]])
     }))
 
-  it("leaves to the Effect path what it is not for, and answers bad input itself", () => {
-    const fresh = tempDir()
-    const none = fast(fresh, hook(3), 1)
-    assert.strictEqual(none._tag, "Fallback", "no database yet: the Effect path creates it")
-    assert.isFalse(Fs.existsSync(dbFile(fresh)))
-    assert.strictEqual(fast(fresh, JSON.stringify({ args: { mode: "status" } }), 1)._tag, "Fallback")
+  it.effect("leaves to the Effect path whatever it is not sure of", () =>
+    Effect.gen(function*() {
+      const { dataDir, inputs } = setting()
+      assert.strictEqual(fast(inputs, hook(3), 1)._tag, "Fallback", "no database yet: the Effect path creates it")
+      yield* withQueue(dataDir, Effect.void)
+      for (
+        const input of ["{oops", JSON.stringify({ args: { mode: "status" } }), hook(-3), hook(3, "Tag.Update.Post")]
+      ) {
+        assert.strictEqual(fast(inputs, input, 1)._tag, "Fallback", input)
+      }
+      // Any change to the configuration's inputs: validated again first.
+      assert.strictEqual(fast(inputs, hook(3), 1, { PLEXSYNC_LEASE: "soon" })._tag, "Fallback")
+      assert.strictEqual(fast(inputs, hook(3), 1, { PLEXSYNC_PLEX_TOKEN: "other" })._tag, "Fallback")
+      assert.strictEqual(fast({ ...inputs, build: "next-build" }, hook(3), 1)._tag, "Fallback")
+      const notRemembered = setting({ remember: false })
+      yield* withQueue(notRemembered.dataDir, Effect.void)
+      assert.strictEqual(fast(notRemembered.inputs, hook(3), 1)._tag, "Fallback")
+      assert.deepStrictEqual(rows(dataDir), [])
+      assert.deepStrictEqual(replied(fast(inputs, hook(3, "Scene.Destroy.Post"), 1)), {
+        output: "scene 3 was deleted in Stash: nothing to sync"
+      })
+    }))
 
-    assert.deepStrictEqual(Object.keys(replied(fast(fresh, "{oops", 1))), ["error"])
-    const badConfig = replied(fast(fresh, hook(3), 1, { PLEXSYNC_LEASE: "soon" }))
-    assert.include((badConfig as { error: string }).error, "PLEXSYNC_LEASE=\"soon\"")
-    assert.deepStrictEqual(replied(fast(fresh, hook(3, "Scene.Destroy.Post"), 1)), {
-      output: "scene 3 was deleted in Stash: nothing to sync"
-    })
-    assert.isFalse(Fs.existsSync(dbFile(fresh)), "none of these touched the database")
+  it("a remembered configuration stops holding when its file changes", () => {
+    const configDir = tempDir()
+    const config = Path.join(configDir, "plexsync.yml")
+    Fs.writeFileSync(config, "concurrency: 2\n")
+    const { inputs } = setting()
+    const withFile = { ...inputs, configFlag: config }
+    writeMemo(memoFile(inputs.env, inputs.homedir)!, memoKey(withFile)!, { databaseFile: "/x", logLevel: "info" })
+    const before = memoKey(withFile)
+    Fs.writeFileSync(config, "concurrency: lots\n")
+    assert.notStrictEqual(memoKey(withFile), before)
+    Fs.rmSync(config)
+    assert.isUndefined(memoKey(withFile), "an unreadable file is for the full path to report")
   })
 
   it.effect("leaves a database of another schema version to the Effect path", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
-      yield* withQueue(dir, Effect.void)
-      const db = deps.openSqlite(dbFile(dir), { fileMustExist: true }) as unknown as {
+      const { dataDir, inputs } = setting()
+      yield* withQueue(dataDir, Effect.void)
+      const db = deps.openSqlite(dbFile(dataDir), { fileMustExist: true }) as unknown as {
         prepare: (s: string) => { run: () => void }
         close: () => void
       }
       db.prepare("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (2, 'future')").run()
       db.close()
-      const outcome = fast(dir, hook(5), 1)
-      assert.strictEqual(outcome._tag, "Fallback")
-      assert.deepStrictEqual(rows(dir), [])
+      assert.strictEqual(fast(inputs, hook(5), 1)._tag, "Fallback")
+      assert.deepStrictEqual(rows(dataDir), [])
     }))
+})
+
+describe("quickSceneHook", () => {
+  const value = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.integer({ min: -5, max: 50 }),
+    fc.constant(2 ** 60),
+    fc.double(),
+    fc.constantFrom("12", "0", "-1", "abc", "", "1e3", "99999999999999999999"),
+    fc.array(fc.constantFrom("id", "title")),
+    fc.constant([1, 2]),
+    fc.constant({ id: "44" }),
+    fc.constant({ id: 45 }),
+    fc.constant({ id: "x" })
+  )
+  const document = fc.record({
+    server_connection: fc.oneof(fc.constant(undefined), fc.constant({ Port: 9999 }), fc.constant(null)),
+    args: fc.oneof(
+      { arbitrary: fc.constantFrom(undefined, null, []), weight: 1 },
+      {
+        weight: 8,
+        arbitrary: fc.record({
+          mode: fc.oneof(fc.constant(undefined), fc.constant("hook"), fc.constant(3)),
+          hookContext: fc.oneof(
+            { arbitrary: fc.constantFrom(undefined, "x"), weight: 1 },
+            {
+              weight: 8,
+              arbitrary: fc.record({
+                id: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 50 }) }, {
+                  weight: 2,
+                  arbitrary: value
+                }),
+                type: fc.constantFrom(
+                  "Scene.Update.Post",
+                  "Scene.Create.Post",
+                  "Scene.Destroy.Post",
+                  "Tag.Update.Post",
+                  undefined,
+                  7
+                ),
+                input: value,
+                inputFields: value
+              })
+            }
+          )
+        })
+      }
+    )
+  })
+
+  it("accepts only what the schema accepts, and reads it the same way", () => {
+    let accepted = 0
+    fc.assert(
+      fc.property(document, (doc) => {
+        const text = JSON.stringify(doc)
+        const quick = quickSceneHook(text)
+        if (quick === undefined) return
+        accepted++
+        const decoded = decodePluginInput(text)
+        assert.isTrue(Either.isRight(decoded), text)
+        const request = Either.getOrThrow(decoded)
+        assert.strictEqual(request._tag, "SceneHook", text)
+        if (request._tag !== "SceneHook") return
+        assert.deepStrictEqual(
+          { type: quick.type, sceneId: quick.sceneId, fromScan: quick.fromScan },
+          { type: request.type, sceneId: request.sceneId, fromScan: request.fromScan },
+          text
+        )
+      }),
+      { numRuns: 3000 }
+    )
+    assert.isAbove(accepted, 100, "the generator reaches the accepted shapes")
+  })
+
+  it("recognises real-shaped hooks", () => {
+    assert.deepStrictEqual(quickSceneHook(hook(45)), { type: "Scene.Update.Post", sceneId: "45", fromScan: false })
+    assert.deepStrictEqual(quickSceneHook(hook(46, "Scene.Create.Post", null)), {
+      type: "Scene.Create.Post",
+      sceneId: "46",
+      fromScan: true
+    })
+  })
 })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { json, runPlexsync, tempDir } from "./cli.js"
 import { databaseFile, queuedJobs } from "./store.js"
 
@@ -22,8 +23,17 @@ const hook = (type: string, id: number, input: unknown, inputFields?: ReadonlyAr
     }
   })
 
+/** One home per data directory: after the first hook validated the configuration, the rest take the fast path. */
+const homes = new Map<string, string>()
+const homeOf = (dataDir: string) => {
+  if (!homes.has(dataDir)) homes.set(dataDir, tempDir("plexsync-home-"))
+  return homes.get(dataDir)!
+}
+
 const runHook = (dataDir: string, input: string, env: Record<string, string> = {}) =>
-  Effect.promise(() => runPlexsync(["hook"], { input, env: { PLEXSYNC_DATA_DIR: dataDir, ...env } }))
+  Effect.promise(() =>
+    runPlexsync(["hook"], { input, env: { HOME: homeOf(dataDir), PLEXSYNC_DATA_DIR: dataDir, ...env } })
+  )
 
 /** Stash's log lines: SOH, a level character, STX, the message. */
 const pluginLogLines = (stderr: string) => stderr.split("\n").filter((l) => l !== "")
@@ -44,6 +54,10 @@ describe("plexsync hook", () => {
         assert.strictEqual(line[2], "\u0002", line)
       }
 
+      assert.isTrue(
+        Fs.existsSync(Path.join(homeOf(dir), ".cache", "plexsync", "hook-config.json")),
+        "the validated configuration is remembered for the fast path"
+      )
       const scan = yield* runHook(dir, hook("Scene.Create.Post", 46, null))
       assert.strictEqual(scan.code, 0)
       assert.include(json(scan).output, "queued scene 46")
