@@ -1,0 +1,65 @@
+import { assert, describe, it } from "@effect/vitest"
+import { BreakerState, BreakerStore } from "@plexsync/domain/BreakerStore"
+import { SceneId } from "@plexsync/domain/Ids"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import { SettingKeys, Settings } from "@plexsync/domain/Settings"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import * as Database from "@plexsync/sqlite/Database"
+import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { Effect, Layer, TestClock } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { buildStatus, renderStatus, statusDocument } from "../src/Status.js"
+
+const store = () =>
+  StoreLive.pipe(
+    Layer.provideMerge(
+      Database.layer({ filename: Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-status-")), "p.db") })
+    )
+  )
+
+describe("status", () => {
+  it.effect("counts waiting jobs as held while a breaker is open, and shows the outage", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(10 * 3_600_000)
+      const queue = yield* SyncQueue
+      yield* queue.enqueue({ sceneId: SceneId.make("1"), reason: "hook" })
+      yield* queue.enqueue({ sceneId: SceneId.make("2"), reason: "hook" })
+      const closed = statusDocument(yield* buildStatus())
+      assert.deepStrictEqual([closed.queue.queued, closed.queue.due, closed.queue.held], [2, 2, 0])
+
+      const openedAt = 10 * 3_600_000 - 600_000
+      yield* (yield* BreakerStore).put(
+        new BreakerState({
+          target: "plex",
+          state: "open",
+          consecutiveFailures: 5,
+          openedAt,
+          nextProbeAt: openedAt + 700_000,
+          probeAttempt: 2,
+          lastError: "PlexServerDown: connect ECONNREFUSED",
+          updatedAt: openedAt
+        })
+      )
+      yield* (yield* OutageHistory).open("plex", { startedAt: openedAt, cause: "ECONNREFUSED" })
+      yield* (yield* Settings).set(SettingKeys.lastReconcile, JSON.stringify({ scenesChecked: 40, queued: 3 }))
+
+      const report = yield* buildStatus()
+      const doc = statusDocument(report)
+      assert.deepStrictEqual([doc.queue.queued, doc.queue.due, doc.queue.held], [2, 0, 2])
+      assert.strictEqual(doc.breakers.plex.state, "open")
+      assert.strictEqual(doc.breakers.plex.openedAt, new Date(openedAt).toISOString())
+      assert.strictEqual(doc.breakers.stash.state, "closed")
+      assert.strictEqual(doc.currentOutage?.target, "plex")
+      assert.strictEqual(doc.currentOutage?.durationMs, 600_000)
+      assert.isNull(doc.lastOutage)
+      assert.deepStrictEqual(doc.lastReconcile, { scenesChecked: 40, queued: 3 })
+
+      const text = renderStatus(report)
+      assert.match(text, /^Queue:\s+2 waiting \(0 due, 2 held by an open breaker\), 0 running/m)
+      assert.match(text, /plex OPEN since .*\(10m ago\).*ECONNREFUSED/)
+      assert.match(text, /^Outage now:\s+#1 plex from .* to ongoing for 10m, 0 jobs affected$/m)
+      assert.match(text, /^Last reconcile:\s+40 scenes checked, 3 queued$/m)
+    }).pipe(Effect.provide(store())))
+})
