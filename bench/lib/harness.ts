@@ -123,7 +123,7 @@ export const bundleChild = async (entry: string): Promise<ChildCommand> => {
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "error"
   })
-  return { command: process.execPath, args: [outfile], how: "esbuild bundle under plain node" }
+  return { command: process.execPath, args: ["--expose-gc", outfile], how: "esbuild bundle under plain node" }
 }
 
 export interface ChildResult {
