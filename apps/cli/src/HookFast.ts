@@ -3,6 +3,10 @@ import { memoFile, memoKey, readMemo } from "./HookConfigMemo.js"
 import type { PluginReply } from "./HookInput.js"
 import { destroyedText, queuedText } from "./HookMessages.js"
 import { pluginLogLine } from "./PluginLogFormat.js"
+// `SyncQueueSqlite`'s own enqueue statement, so a hook coalesces exactly as the store does.
+import { ENQUEUE } from "@plexsync/sqlite/JobStatements"
+
+export { ENQUEUE }
 
 /**
  * The fast path of `plexsync hook` for the common case: a well-formed scene hook, a configuration validated
@@ -49,16 +53,6 @@ export interface FastHookOptions {
 
 /** The migrations this path was written against; a database at another version takes the Effect path. */
 export const knownSchemaVersion = 1
-
-/** `SyncQueueSqlite`'s enqueue statement, for one row. */
-export const ENQUEUE = `INSERT INTO jobs (scene_id, reason, state, attempts, available_at, created_at, updated_at)
-  VALUES (?, ?, 'queued', 0, ?, ?, ?)
-  ON CONFLICT (scene_id) WHERE state = 'queued' DO UPDATE SET
-    available_at = CASE WHEN jobs.last_error_tag IS NULL AND jobs.held_since IS NULL
-      THEN min(jobs.available_at, excluded.available_at) ELSE jobs.available_at END,
-    updated_at = excluded.updated_at,
-    coalesced = jobs.coalesced + 1
-  RETURNING id, coalesced`
 
 const busyTimeoutMs = 5000
 

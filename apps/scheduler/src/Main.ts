@@ -2,6 +2,7 @@ import { HttpServer } from "@effect/platform"
 import { NodeFileSystem, NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import type { AppConfigShape } from "@plexsync/cli/AppConfig"
 import { loadAppConfig, requirePlexToken } from "@plexsync/cli/AppConfig"
+import * as Layers from "@plexsync/cli/Layers"
 import type { PlexClient } from "@plexsync/domain/PlexClient"
 import { reconcile, ReconcileScope, summaryLine } from "@plexsync/domain/Reconcile"
 import type { Settings } from "@plexsync/domain/Settings"
@@ -9,7 +10,6 @@ import type { StashClient } from "@plexsync/domain/StashClient"
 import type { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { SyncState } from "@plexsync/domain/SyncState"
 import type { EngineSettings } from "@plexsync/domain/Worker"
-import { defaultEngineSettings } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as Database from "@plexsync/sqlite/Database"
 import { StoreLive } from "@plexsync/sqlite/StoreLive"
@@ -95,21 +95,7 @@ const logLevels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
 const ms = (d: Duration.Duration) => Duration.toMillis(d)
 
 export const engineSettings = (config: AppConfigShape): EngineSettings => ({
-  ...defaultEngineSettings,
-  concurrency: config.concurrency,
-  leaseMs: ms(config.lease),
-  holdLimitMs: ms(config.holdLimit),
-  breakerThreshold: config.breakerThreshold,
-  probeMinMs: ms(config.probeMin),
-  probeMaxMs: ms(config.probeMax),
-  rampFromPerSec: config.rampFrom,
-  rampToPerSec: config.rampTo,
-  rampOverMs: ms(config.rampOver),
-  fields: new Set(config.fields),
-  preservePlexEdits: config.preservePlexEdits,
-  strictMatching: config.strictMatching,
-  pathMap: config.pathMap,
-  libraries: config.plexLibraries,
+  ...Layers.engineSettings(config),
   // An idle worker looks for new work this often: hooks and polls enqueue while it sleeps.
   idlePollMs: Math.min(1_000, ms(config.pollInterval))
 })

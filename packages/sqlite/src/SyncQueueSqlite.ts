@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto"
 import { Database } from "./Database.js"
 import type { JobRecord } from "./JobRows.js"
 import { chunksOf, decodeJob, encodeDetail, encodePayload } from "./JobRows.js"
+import { ENQUEUE, upsertText } from "./JobStatements.js"
 
 /**
  * The job queue on the `jobs` table.
@@ -28,21 +29,9 @@ import { chunksOf, decodeJob, encodeDetail, encodePayload } from "./JobRows.js"
 
 const IN_CHUNK = 500
 
-const UPSERT_HEAD = `INSERT INTO jobs (scene_id, reason, state, attempts, available_at, created_at, updated_at)
-  VALUES `
-const UPSERT_ROW = `(?, ?, 'queued', 0, ?, ?, ?)`
-const UPSERT_TAIL = `
-  ON CONFLICT (scene_id) WHERE state = 'queued' DO UPDATE SET
-    available_at = CASE WHEN jobs.last_error_tag IS NULL AND jobs.held_since IS NULL
-      THEN min(jobs.available_at, excluded.available_at) ELSE jobs.available_at END,
-    updated_at = excluded.updated_at,
-    coalesced = jobs.coalesced + 1
-  RETURNING id, coalesced`
 /** Rows per multi-row upsert in `enqueueMany`; a scene repeated within one statement coalesces like separate ones. */
 const UPSERT_BATCH = 100
-const upsertText = (rows: number) =>
-  UPSERT_HEAD + Array.from({ length: rows }, () => UPSERT_ROW).join(", ") + UPSERT_TAIL
-const UPSERT = upsertText(1)
+const UPSERT = ENQUEUE
 const UPSERT_FULL = upsertText(UPSERT_BATCH)
 
 /**
