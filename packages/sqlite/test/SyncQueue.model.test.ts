@@ -132,6 +132,17 @@ class Model {
       held: queued.filter((j) => j.heldSince !== null).length
     }
   }
+
+  /** When the worker should look again: the first queued job its scene does not block, or a lease expiring. */
+  nextDueAt(now: number): Option.Option<number> {
+    const jobs = [...this.jobs.values()]
+    const busy = new Set(jobs.filter((j) => this.live(j, now)).map((j) => j.scene))
+    const times = [
+      ...jobs.filter((j) => j.state === "queued" && !busy.has(j.scene)).map((j) => j.availableAt),
+      ...jobs.filter((j) => j.state === "running").map((j) => j.leaseUntil!)
+    ]
+    return times.length === 0 ? Option.none() : Option.some(Math.min(...times))
+  }
 }
 
 const failure: JobFailure = { tag: "PlexServerDown", message: "down" }
@@ -273,7 +284,7 @@ const runCommands = (commands: ReadonlyArray<Command>) =>
       assert.strictEqual(new Set(queuedScenes).size, queuedScenes.length)
       const running = stored.filter((j) => j[2] === "running").map((j) => j[1])
       assert.strictEqual(new Set(running).size, running.length)
-      assert.isTrue(Option.isOption(yield* q.nextDueAt))
+      assert.deepStrictEqual(yield* q.nextDueAt, model.nextDueAt(at), `next due after ${JSON.stringify(cmd)}`)
     }
   })
 
