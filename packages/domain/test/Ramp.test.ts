@@ -33,9 +33,12 @@ describe("recovery ramp", () => {
     assert.isTrue(first10s >= 50 && first10s <= 55, `first 10 s: ${first10s}`)
     const late = simulate(startRamp(0), 300_000, 310_000).started
     assert.isTrue(late >= 199 && late <= 202, `at full rate: ${late}`)
-    // no burst: two tokens are never available at the same instant
+    // no burst: two jobs never start at the same instant, not even after a long idle spell
     const s = take(startRamp(0), 0, policy).state
     assert.isAbove(take(s, 0, policy).wait, 0)
+    const afterIdle = take(s, 60_000, policy)
+    assert.strictEqual(afterIdle.wait, 0)
+    assert.isAbove(take(afterIdle.state, 60_000, policy).wait, 0, "a minute idle saves up no second start")
   })
 
   it("halves for 60 s when more than 30 % of a 60 s window fail, then returns", () => {
