@@ -49,6 +49,10 @@ describe("recovery ramp", () => {
     assert.strictEqual(s.halvedUntil, 2002 + 60_000)
     assert.closeTo(rate(s, 3000, policy), (5 + 15 * (3000 / 300_000)) / 2, 1e-9)
     assert.closeTo(rate(s, 63_000, policy), 5 + 15 * (63_000 / 300_000), 1e-9)
+    // failures while halved do not stretch the 60 s
+    const during = record(s, 30_000, false, policy)
+    assert.strictEqual(during.halvedUntil, 2002 + 60_000)
+    assert.closeTo(rate(during, 63_000, policy), 5 + 15 * (63_000 / 300_000), 1e-9)
   })
 
   it("a few failures below the sample minimum, or 30 % exactly, do not halve", () => {
