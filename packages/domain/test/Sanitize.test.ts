@@ -63,6 +63,8 @@ describe("truncate", () => {
   it("cuts hard when the last space is too early", () => {
     // the only space is at index 3 (< 16): a word-boundary cut would throw most of the text away
     assert.strictEqual(truncate("aaa bbbbbbbbbbbbbbbbbbbbbbbb", 20), "aaa bbbbbbbbbbbbbbbb")
+    // a space at index 12 (60 %) is still too early
+    assert.strictEqual(truncate("aaaaaaaaaaaa bbbbbbbbbbbbbbbb", 20), "aaaaaaaaaaaa bbbbbbb")
   })
 
   it("never splits an emoji (counts code points)", () => {
