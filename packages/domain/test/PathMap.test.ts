@@ -56,6 +56,10 @@ describe("mapPath", () => {
     const map = parse("/stash=>/p1;/stash/special=>/p2")
     assert.strictEqual(mapPath(map, "/stash/special/a.mp4").path, "/p2/a.mp4")
     assert.strictEqual(mapPath(map, "/stash/other/a.mp4").path, "/p1/other/a.mp4")
+    // whatever the order of the entries
+    const reversed = parse("/stash/special=>/p2;/stash=>/p1")
+    assert.strictEqual(mapPath(reversed, "/stash/special/a.mp4").path, "/p2/a.mp4")
+    assert.strictEqual(mapPath(reversed, "/stash/other/a.mp4").path, "/p1/other/a.mp4")
   })
 
   it("matches whole path segments only", () => {
@@ -121,6 +125,10 @@ describe("sectionForPath", () => {
     assert.strictEqual(Option.getOrThrow(sectionForPath(sections, "/data/movies/a.mp4")).section.key, "1")
     assert.strictEqual(Option.getOrThrow(sectionForPath(sections, "/other/a.mp4")).location, "/other")
     assert.strictEqual(Option.getOrThrow(sectionForPath(sections, "e:/video/a.mp4")).section.key, "3")
+    // whatever the order Plex lists the sections in
+    const reversed = [...sections].reverse()
+    assert.strictEqual(Option.getOrThrow(sectionForPath(reversed, "/data/scenes/a.mp4")).section.key, "2")
+    assert.strictEqual(Option.getOrThrow(sectionForPath(reversed, "/data/movies/a.mp4")).section.key, "1")
   })
 
   it("finds none for a path outside every location (segment-wise)", () => {
