@@ -64,6 +64,10 @@ describe("scalar diff", () => {
 
   it("a rating change within rounding is no change; null clears", () => {
     assert.isNull(diffFields({ rating: 8.5 }, makeItem({ userRating: 8.5000001 }), null, plain).rating)
+    // the smallest real change (rating100 85 → 84) is sent
+    assert.deepStrictEqual(diffFields({ rating: 8.4 }, makeItem({ userRating: 8.5 }), null, plain).rating, {
+      value: 8.4
+    })
     assert.deepStrictEqual(diffFields({ rating: null }, makeItem({ userRating: 6 }), null, plain).rating, {
       value: null
     })
