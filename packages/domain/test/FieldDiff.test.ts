@@ -171,6 +171,22 @@ describe("preserve Plex edits", () => {
     const diff = diffFields({ summary: "new from stash", rating: 9 }, item, prev, preserve)
     assert.deepStrictEqual(diff.edit!.scalars, { summary: "new from stash" })
     assert.deepStrictEqual(diff.rating, { value: 9 })
+    // a value Plex already showed at the first sync is plexsync's too: a later change in Stash still arrives
+    const first = diffFields(
+      { summary: "same", rating: 5 },
+      makeItem({ summary: "same", userRating: 5 }),
+      null,
+      preserve
+    )
+    assert.isNull(first.edit)
+    const later = diffFields(
+      { summary: "changed in Stash", rating: 6 },
+      makeItem({ summary: "same", userRating: 5 }),
+      first.written,
+      preserve
+    )
+    assert.deepStrictEqual(later.edit?.scalars, { summary: "changed in Stash" })
+    assert.deepStrictEqual(later.rating, { value: 6 })
   })
 
   it("does not clear a person's value either", () => {
