@@ -57,6 +57,12 @@ export interface SyncQueueService {
   readonly deadLetterHeld: (
     options: { readonly heldBefore: number; readonly failure: JobFailure; readonly outageId: OutageId | null }
   ) => Effect.Effect<number, StoreError>
+  /**
+   * Makes every queued job whose last error has one of `errorTags` due now and no longer held, without changing
+   * its attempts: when a target's breaker closes, jobs that failed against the down target before the breaker
+   * opened need not wait out their backoff. Returns how many jobs changed.
+   */
+  readonly makeDue: (options: { readonly errorTags: ReadonlyArray<ErrorTag> }) => Effect.Effect<number, StoreError>
   readonly counts: Effect.Effect<QueueCounts, StoreError>
   /** The due time of the next queued job, if any. */
   readonly nextDueAt: Effect.Effect<Option.Option<number>, StoreError>

@@ -178,6 +178,18 @@ const targetOf = (tag: ErrorTag): Target | null =>
 
 const outageTag: Record<Target, ErrorTag> = { plex: "PlexServerDown", stash: "StashUnavailable" }
 
+/** The tags whose failures count toward a target's breaker (per the error policy). */
+const tagsCountingToward = (target: Target): ReadonlyArray<ErrorTag> =>
+  (Object.keys(errorPolicy) as Array<ErrorTag>).filter((tag) => {
+    const breaker = errorPolicy[tag].breaker
+    return breaker._tag === "Counts" && breaker.target === target
+  })
+
+const breakerTags: Record<Target, ReadonlyArray<ErrorTag>> = {
+  plex: tagsCountingToward("plex"),
+  stash: tagsCountingToward("stash")
+}
+
 const failureOf = (error: SyncError): JobFailure => {
   const detail = Schema.encodeEither(SyncError)(error)
   return {
@@ -296,6 +308,12 @@ export const makeWorker = (settings: EngineSettings) =>
       Effect.gen(function*() {
         if (update.step.transition === "closed") {
           const now = yield* Clock.currentTimeMillis
+          const target = update.step.state.target
+          // Jobs that failed against the target before its breaker opened still wait out their backoff (up to
+          // minutes for PlexServerDown); the target is back, so they are due now, attempts unchanged. The ramp
+          // paces them.
+          const madeDue = yield* queue.makeDue({ errorTags: breakerTags[target] })
+          if (madeDue > 0) yield* Effect.logInfo(`${madeDue} jobs that failed while ${target} was down are due now`)
           ramp = Ramp.startRamp(now)
           yield* Effect.logInfo(
             `Resuming at ${settings.rampFromPerSec} jobs/s, ramping to ${settings.rampToPerSec} over ` +

@@ -6,7 +6,7 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { jobsProcessed, syncLatency } from "@plexsync/domain/Worker"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
-import { Effect, Fiber, Metric, Option, TestClock } from "effect"
+import { Effect, Fiber, Metric, Option, Random, TestClock } from "effect"
 import {
   advanceUntil,
   assertAllSynced,
@@ -287,6 +287,77 @@ describe("worker: Plex down for an hour mid-run", () => {
       }
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(world({ scenes: range(1, 10) }))))
+})
+
+describe("worker: after an outage", () => {
+  const editTimes = Effect.gen(function*() {
+    const sim = yield* SimPlex.SimPlex
+    const times = new Map<string, number>()
+    for (const r of yield* sim.log) {
+      if (r.op !== "edit" || r.failedWith !== null) continue
+      const key = (r.detail as { ratingKey: string }).ratingKey
+      if (!times.has(key)) times.set(key, r.at)
+    }
+    return times
+  })
+
+  it.scoped("jobs that failed before the breaker opened are due when it closes; other failures keep their backoff", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      // A fixed seed: the backoffs drawn are the same on every run (checked below, so the test can fail).
+      const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make("s1"))
+      const w = yield* worker({ scanOnMiss: false })
+
+      // Scene 6 has no Plex item: PlexNotFound, a failure that says nothing about Plex being down.
+      yield* enqueue([6])
+      assert.strictEqual((yield* seeded(w.drain())).retried, 1)
+      const notFound = (yield* queued)[0]!
+      assert.strictEqual(notFound.lastErrorTag, "PlexNotFound")
+
+      // Plex goes down for 12 s; with the default threshold of 5, the first four jobs fail with a backoff
+      // before the fifth failure opens the breaker.
+      yield* TestClock.setTime(1_000)
+      yield* sim.downBetween(1_000, 13_000)
+      yield* enqueue(range(1, 5))
+      const fiber = yield* Effect.fork(seeded(w.drain({ wait: true })))
+      yield* advanceUntil(Effect.map(Effect.flatMap(OutageHistory, (h) => h.current("plex")), Option.isSome), {
+        step: "10 millis"
+      })
+      const before = new Map((yield* queued).map((job) => [job.sceneId, job] as const))
+      const backedOff = range(1, 5).filter((id) => {
+        const job = before.get(sceneIdOf(id))!
+        return job.lastErrorTag === "PlexServerDown" && job.heldSince === null
+      })
+      assert.strictEqual(backedOff.length, 4, "four jobs failed before the breaker opened")
+
+      const outages = yield* OutageHistory
+      yield* advanceUntil(Effect.map(outages.list({ limit: 10 }), (all) => all[0]?.endedAt != null), {
+        step: "10 millis"
+      })
+      const closedAt = (yield* outages.list({ limit: 10 }))[0]!.endedAt!
+      const late = backedOff.filter((id) => before.get(sceneIdOf(id))!.availableAt > closedAt + 1_000)
+      assert.isAtLeast(late.length, 1, "a backoff reaches past the close (otherwise the test shows nothing)")
+      assert.isAbove(notFound.availableAt, closedAt + 1_000, "the PlexNotFound backoff reaches past the close")
+
+      yield* advanceUntil(
+        Effect.map(queued, (jobs) => jobs.length === 1 && jobs[0]!.sceneId === sceneIdOf(6)),
+        { step: "10 millis", maxSteps: 10_000 }
+      )
+      const edits = yield* editTimes
+      for (const id of range(1, 5)) {
+        const at = edits.get(plexItemFor(id).ratingKey)
+        assert.isDefined(at, `scene ${id} synced`)
+        assert.isAtMost(at! - closedAt, 1_000, `scene ${id} synced within a second of the close`)
+      }
+      yield* assertAllSynced(range(1, 5))
+
+      // The PlexNotFound job kept its due time and its attempt count.
+      const [still] = yield* queued
+      assert.strictEqual(still!.availableAt, notFound.availableAt)
+      assert.strictEqual(still!.attempts, notFound.attempts)
+      assert.strictEqual(still!.lastErrorTag, "PlexNotFound")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(world({ scenes: range(1, 6), plexItems: range(1, 5) }))))
 })
 
 describe("worker: Stash down", () => {

@@ -485,4 +485,57 @@ describe("SyncQueue on SQLite", () => {
         assert.isTrue(Option.isNone(yield* q.get(999)))
       }).pipe(Effect.provide(freshStore())))
   })
+
+  describe("makeDue", () => {
+    it.scoped("makes the jobs failed with the given tags due now and unheld; attempts and other jobs are untouched", () =>
+      Effect.gen(function*() {
+        const q = yield* SyncQueue
+        const temporary: JobFailure = { tag: "PlexTemporaryError", message: "503" }
+        for (const id of [1, 2, 3, 4, 5]) yield* q.enqueue({ sceneId: scene(id), reason: "hook" })
+        const claimed = yield* q.claim({ limit: 5, leaseMs: 10_000 })
+        const bySceneId = new Map(claimed.map((c) => [c.job.sceneId, c] as const))
+        yield* q.retryLater(bySceneId.get(scene(1))!, {
+          availableAt: 25_000,
+          failure: down,
+          countAttempt: true,
+          held: false
+        })
+        yield* q.retryLater(bySceneId.get(scene(2))!, {
+          availableAt: 0,
+          failure: down,
+          countAttempt: false,
+          held: true
+        })
+        yield* q.retryLater(bySceneId.get(scene(3))!, {
+          availableAt: 9_000,
+          failure: temporary,
+          countAttempt: true,
+          held: false
+        })
+        yield* q.retryLater(bySceneId.get(scene(4))!, {
+          availableAt: 40_000,
+          failure: notFound,
+          countAttempt: true,
+          held: false
+        })
+        yield* q.release(bySceneId.get(scene(5))!)
+        yield* TestClock.setTime(1_000)
+
+        assert.strictEqual(yield* q.makeDue({ errorTags: ["PlexServerDown", "PlexTemporaryError"] }), 3)
+        const jobs = new Map((yield* q.list({ limit: 10 })).map((job) => [job.sceneId, job] as const))
+        for (const id of [1, 3]) {
+          assert.strictEqual(jobs.get(scene(id))!.availableAt, 1_000, `scene ${id} is due now`)
+          assert.strictEqual(jobs.get(scene(id))!.attempts, 1, `scene ${id} keeps its attempts`)
+        }
+        assert.strictEqual(jobs.get(scene(2))!.availableAt, 0, "a held job already due keeps its place")
+        assert.isNull(jobs.get(scene(2))!.heldSince, "and is no longer held")
+        assert.strictEqual(jobs.get(scene(2))!.attempts, 0)
+        assert.strictEqual(jobs.get(scene(4))!.availableAt, 40_000, "PlexNotFound keeps its backoff")
+        assert.strictEqual(jobs.get(scene(4))!.attempts, 1)
+        assert.strictEqual(jobs.get(scene(5))!.availableAt, 0)
+        assert.strictEqual((yield* q.counts).held, 0)
+        assert.strictEqual(yield* q.makeDue({ errorTags: [] }), 0)
+        assert.strictEqual(yield* q.makeDue({ errorTags: ["StashUnavailable"] }), 0)
+      }).pipe(Effect.provide(freshStore())))
+  })
 })
