@@ -154,7 +154,8 @@ describe("breaker service with outage records (SQLite)", () => {
       assert.strictEqual(Option.getOrThrow(yield* second.currentOutage("plex")).id, outage!.id)
       // a crash after the breaker was stored open but before its outage was recorded
       const breakerStore = yield* BreakerStore
-      yield* breakerStore.put(new BreakerState({ ...closedBreaker("stash", 5), state: "open", openedAt: 5 }))
+      // (opened at 5, written last at 9: the outage starts when the breaker opened)
+      yield* breakerStore.put(new BreakerState({ ...closedBreaker("stash", 9), state: "open", openedAt: 5 }))
       const third = yield* makeBreakers(policy)
       assert.strictEqual(Option.getOrThrow(yield* third.currentOutage("stash")).startedAt, 5)
       assert.strictEqual((yield* outagesOf).length, 2)
