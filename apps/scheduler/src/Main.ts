@@ -3,6 +3,7 @@ import { NodeFileSystem, NodeHttpClient, NodeHttpServer, NodeRuntime } from "@ef
 import type { AppConfigShape } from "@plexsync/cli/AppConfig"
 import { loadAppConfig, requirePlexToken } from "@plexsync/cli/AppConfig"
 import * as Layers from "@plexsync/cli/Layers"
+import type { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { PlexClient } from "@plexsync/domain/PlexClient"
 import { reconcile, ReconcileScope, summaryLine } from "@plexsync/domain/Reconcile"
 import type { Settings } from "@plexsync/domain/Settings"
@@ -100,7 +101,7 @@ export const engineSettings = (config: AppConfigShape): EngineSettings => ({
   idlePollMs: Math.min(1_000, ms(config.pollInterval))
 })
 
-type ReconcileRequirements = PlexClient | StashClient | SyncQueue | Settings | SyncState
+type ReconcileRequirements = PlexClient | StashClient | SyncQueue | Settings | SyncState | DeadLetterQueue
 
 /** Every layer of the running scheduler, from a validated configuration. */
 export const appLayer = (

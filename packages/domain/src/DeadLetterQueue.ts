@@ -74,6 +74,14 @@ export interface DeadLetterQueueService {
   readonly get: (id: DeadLetterId) => Effect.Effect<Option.Option<DeadLetterEntry>, StoreError | RowDecodeError>
   /** Entries not yet recovered, by error tag. */
   readonly countByTag: Effect.Effect<Readonly<Record<string, number>>, StoreError>
+  /**
+   * Of these scenes, those with an entry not yet recovered under one of `errorTags`, each with the latest such
+   * entry's `failedAt`: an indexed lookup by scene (one statement per 500 scenes), for reconciliation.
+   */
+  readonly unrecoveredScenes: (
+    sceneIds: ReadonlyArray<SceneId>,
+    errorTags: ReadonlyArray<ErrorTag>
+  ) => Effect.Effect<ReadonlyMap<SceneId, number>, StoreError>
   /** Deletes entries that failed before `cutoff` (ms); returns how many. */
   readonly purgeOlderThan: (cutoff: number) => Effect.Effect<number, StoreError>
   readonly purgeAll: Effect.Effect<number, StoreError>

@@ -1,4 +1,6 @@
 import { Clock, Duration, Effect, Either, Fiber } from "effect"
+import { DeadLetterQueue } from "./DeadLetterQueue.js"
+import { permanentTags } from "./ErrorPolicy.js"
 import type { PlexError, StashError } from "./Errors.js"
 import type { SyncField } from "./FieldMapping.js"
 import { contentHash, wantedFields } from "./FieldMapping.js"
@@ -35,8 +37,19 @@ import { SyncState } from "./SyncState.js"
  *   person set in Plex is kept by a sync, so it is no gap. Tags a person added in Plex are kept by every sync, so
  *   they are no gap either. See `PlexIndex` for how far a listing lets tags be compared.
  * - `orphanedInPlex` (scope `all` only): a Plex item whose file is no Stash scene's file. Reported only.
- * The first four are queued with reason `reconcile` unless the scene is already queued or running; a dry run
- * counts what it would queue and changes nothing.
+ * The first four are queued with reason `reconcile` unless the scene is already queued or running, or its last
+ * job failed for good and nothing says a new one would fare better (below); a dry run counts what it would queue
+ * and changes nothing.
+ *
+ * Permanent failures. A scene with an unrecovered DLQ entry of a permanent class (`MatchAmbiguous`,
+ * `PlexPermanentError`, … — recovery "permanent" in the error policy) would fail the same way again, and each run
+ * would add one more DLQ entry. Such a scene is skipped (`inDeadLetterQueue`) when
+ * - it has no sync state (it never synced), or
+ * - its last sync is older than the failure and its content hash equals the one recorded at that sync.
+ * A DLQ entry does not record the version of the scene that failed, so "Stash changed since the failure" is
+ * known only as "changed since the last sync": a scene changed in Stash after its last sync is queued again (it
+ * may now succeed), as is a scene that synced after the failure (the entry is stale). Recovering the entry
+ * (`plexsync dlq retry`, outage recovery) lifts the skip.
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -129,6 +142,8 @@ export type SkipReason =
   | "noFile"
   /** A scene id asked for that Stash does not have. */
   | "sceneNotFound"
+  /** Its last job failed for good (a permanent-class error, still in the DLQ) and the scene has not changed. */
+  | "inDeadLetterQueue"
 
 export interface ReconcileResult {
   readonly scope: string
@@ -197,6 +212,25 @@ export const classifyScene = (
   return fields.length > 0 ? { _tag: "Gap", gap: "plexDiffers", fields } : { _tag: "InSync" }
 }
 
+/**
+ * A scene whose last job failed for good at `failedAt` would fail again: it never synced, or its last sync is
+ * older than the failure and the scene still has the content hash recorded then (see the module note).
+ */
+export const failsAgain = (
+  scene: StashScene,
+  state: SceneSyncState | undefined,
+  failedAt: number,
+  settings: ReconcileSettings
+): boolean => {
+  if (state === undefined) return true
+  if (state.syncedAt > failedAt) return false
+  const file = scene.files[0]
+  if (file === undefined) return true
+  const wanted = wantedFields(scene, { fields: settings.fields })
+  const plexFile = mapPath(settings.pathMap, file).path
+  return contentHash(wanted, { plexFile, preservePlexEdits: settings.preservePlexEdits }) === state.contentHash
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The run
 
@@ -219,6 +253,7 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
   const syncState = yield* SyncState
   const queue = yield* SyncQueue
   const store = yield* Settings
+  const deadLetters = yield* DeadLetterQueue
   const startedAt = yield* Clock.currentTimeMillis
   const dryRun = options.dryRun ?? false
   const includeMissing = options.includeMissing ?? false
@@ -272,6 +307,7 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
       const states = new Map<SceneId, SceneSyncState>()
       for (const state of yield* syncState.getMany(scenes.map((s) => s.id))) states.set(state.sceneId, state)
       const candidates: Array<SceneId> = []
+      const byId = new Map<SceneId, StashScene>()
       for (const scene of scenes) {
         checked++
         const verdict = classifyScene(scene, states.get(scene.id), index, settings)
@@ -293,7 +329,10 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
           case "Gap": {
             gap(verdict.gap, scene.id)
             if (verdict.gap === "missingInPlex" && !includeMissing) skip("notInPlex")
-            else if (!queuedSet.has(scene.id)) candidates.push(scene.id)
+            else if (!queuedSet.has(scene.id)) {
+              candidates.push(scene.id)
+              byId.set(scene.id, scene)
+            }
             if (verdict.fields !== undefined) {
               yield* Effect.logDebug(`Scene ${scene.id}: Plex differs in ${verdict.fields.join(", ")}`)
             }
@@ -302,8 +341,18 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
       }
       if (candidates.length === 0) return
       const active = yield* queue.activeScenes(candidates)
-      const toQueue = candidates.filter((id) => !active.has(id))
-      skip("alreadyQueued", candidates.length - toQueue.length)
+      const inactive = candidates.filter((id) => !active.has(id))
+      skip("alreadyQueued", candidates.length - inactive.length)
+      if (inactive.length === 0) return
+      // One indexed lookup per page: the scenes whose job failed for good (see the module note for the rule).
+      const failed = yield* deadLetters.unrecoveredScenes(inactive, permanentTags)
+      const toQueue = failed.size === 0
+        ? inactive
+        : inactive.filter((id) => {
+          const failedAt = failed.get(id)
+          return failedAt === undefined || !failsAgain(byId.get(id)!, states.get(id), failedAt, settings)
+        })
+      skip("inDeadLetterQueue", inactive.length - toQueue.length)
       if (toQueue.length === 0) return
       if (!dryRun) yield* queue.enqueueMany(toQueue.map((sceneId) => ({ sceneId, reason: "reconcile" as const })))
       for (const id of toQueue) {
@@ -439,7 +488,10 @@ const skipText: Record<SkipReason, (n: number) => string> = {
       plural(n, "scene")
     } whose file several Plex items hold (remove the duplicates in Plex, or turn strict matching off)`,
   noFile: (n) => `${plural(n, "scene")} without a file`,
-  sceneNotFound: (n) => `${plural(n, "scene id")} Stash does not have`
+  sceneNotFound: (n) => `${plural(n, "scene id")} Stash does not have`,
+  inDeadLetterQueue: (n) =>
+    `${plural(n, "scene")} whose last sync failed for good and that did not change since (see \`plexsync dlq list\`; ` +
+    `fix the cause, then \`plexsync dlq retry\`)`
 }
 
 /** The readable summary `plexsync reconcile` prints. */

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { PlexServerDown, StashUnavailable } from "@plexsync/domain/Errors"
+import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { PlexPermanentError, PlexServerDown, StashUnavailable } from "@plexsync/domain/Errors"
 import { allSyncFields } from "@plexsync/domain/FieldMapping"
 import type { SceneId } from "@plexsync/domain/Ids"
 import { parsePathMap } from "@plexsync/domain/PathMap"
@@ -332,6 +333,89 @@ describe("reconcile", () => {
         const again = yield* run()
         assert.strictEqual(again.queued, 0)
         assert.deepStrictEqual(again.skipped, { alreadyQueued: 20 })
+      }).pipe(Effect.provide(world()))
+    ))
+
+  it.effect("a scene in the DLQ as MatchAmbiguous is not queued again by every run; after recovery it is", () =>
+    at(
+      Effect.gen(function*() {
+        const dlq = yield* DeadLetterQueue
+        const candidates = [
+          { ratingKey: "1002", title: "Scene 2", file: "/data/scenes/2.mp4" },
+          { ratingKey: "7002", title: "Scene 2", file: "/data/other/2.mp4" }
+        ]
+        const entry = yield* dlq.add({
+          sceneId: sid(2),
+          errorTag: "MatchAmbiguous",
+          message: "2 Plex items could be /data/scenes/2.mp4",
+          detail: { _tag: "MatchAmbiguous", path: "/data/scenes/2.mp4", candidates },
+          attempts: 1,
+          outageId: null,
+          payload: { sceneId: sid(2), reason: "hook" }
+        })
+        // A permanent failure of another class is recorded but recovered already: it does not hold scene 3 back.
+        const recovered = yield* dlq.add({
+          sceneId: sid(3),
+          errorTag: "PlexPermanentError",
+          message: "400",
+          attempts: 1,
+          outageId: null,
+          payload: { sceneId: sid(3), reason: "hook" }
+        })
+        yield* dlq.redrive([{ id: recovered, sceneId: sid(3) }], { reason: "recovery" })
+
+        for (const dryRun of [true, false, false]) {
+          const result = yield* run({ dryRun })
+          assert.strictEqual(result.gaps.neverSynced, 20, "still a gap: it is reported")
+          assert.notInclude(result.queuedSceneIds, sid(2))
+          assert.strictEqual(result.skipped.inDeadLetterQueue, 1)
+          assert.include(renderReconcileSummary(result), "1 scene whose last sync failed for good")
+        }
+        assert.isUndefined((yield* queuedJobs).find((j) => j.sceneId === sid(2)))
+        assert.strictEqual(yield* dlq.count({ sceneId: sid(2) }), 1, "no new DLQ entry")
+
+        // Recovery (`plexsync dlq retry`) queues it; once synced, reconciliation treats it like any other scene.
+        const [outcome] = yield* dlq.redrive([{ id: entry, sceneId: sid(2) }], { reason: "recovery" })
+        assert.strictEqual(outcome?._tag, "Recovered")
+        yield* repair()
+        yield* editInPlex("1002", { title: "Edited in Plex" })
+        const after = yield* run()
+        assert.deepStrictEqual(after.queuedSceneIds, [sid(2)])
+        assert.deepStrictEqual(after.skipped, {})
+      }).pipe(Effect.provide(world()))
+    ))
+
+  it.effect("a scene refused by Plex for good is skipped until it changes in Stash", () =>
+    at(
+      Effect.gen(function*() {
+        yield* syncAll()
+        const sim = yield* SimPlex.SimPlex
+        const dlq = yield* DeadLetterQueue
+        // A person edits the item in Plex; the repair is refused for good.
+        yield* editInPlex("1004", { title: "Edited in Plex" })
+        assert.deepStrictEqual((yield* run()).queuedSceneIds, [sid(4)])
+        yield* sim.failNext("edit", new PlexPermanentError({ message: "400 Bad Request", status: 400 }))
+        const worker = yield* makeWorker({ ...defaultEngineSettings, ...settings(), scanOnMiss: false })
+        assert.strictEqual((yield* worker.drain()).deadLettered, 1)
+        assert.strictEqual(yield* dlq.count({ sceneId: sid(4), errorTags: ["PlexPermanentError"] }), 1)
+
+        // Unchanged in Stash: the next runs report the gap but do not queue it (nor add DLQ entries).
+        for (let i = 0; i < 2; i++) {
+          const result = yield* run()
+          assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
+          assert.strictEqual(result.queued, 0)
+          assert.deepStrictEqual(result.skipped, { inDeadLetterQueue: 1 })
+        }
+        assert.strictEqual(yield* dlq.count({ sceneId: sid(4) }), 1)
+
+        // Changed in Stash: a new version may well be accepted, so it is queued (and syncs).
+        const stash = yield* SimStash.SimStash
+        yield* stash.addScenes([scene(4, { title: "New title in Stash" })])
+        const changed = yield* run()
+        assert.deepStrictEqual(changed.gaps, { ...noGaps, stashChanged: 1 })
+        assert.deepStrictEqual(changed.queuedSceneIds, [sid(4)])
+        yield* repair()
+        assert.strictEqual((yield* plexItem("1004")).title, "New title in Stash")
       }).pipe(Effect.provide(world()))
     ))
 

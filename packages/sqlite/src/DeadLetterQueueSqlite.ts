@@ -66,6 +66,8 @@ const decodeEntry = (row: DeadLetterRecord): Either.Either<DeadLetterEntry, RowD
 /** Rows fetched per query while listing; `limit` counts decodable entries only. */
 const PAGE = 1000
 const REDRIVE_CHUNK = 500
+/** Scenes per lookup in `unrecoveredScenes` (two bound lists stay far below SQLite's parameter limit). */
+const SCENE_CHUNK = 500
 
 const changes = (result: unknown): number => {
   const n = (result as { readonly changes?: unknown } | null)?.changes
@@ -172,6 +174,24 @@ export const make = Effect.gen(function*() {
     return out
   }).pipe(db.operation, Effect.withSpan("DeadLetterQueue.countByTag"))
 
+  const unrecoveredScenes = Effect.fn("DeadLetterQueue.unrecoveredScenes")(function*(
+    sceneIds: ReadonlyArray<SceneId>,
+    errorTags: ReadonlyArray<ErrorTag>
+  ) {
+    const found = new Map<SceneId, number>()
+    const tags = [...new Set(errorTags)]
+    if (tags.length === 0) return found as ReadonlyMap<SceneId, number>
+    for (const chunk of chunksOf([...new Set(sceneIds)], SCENE_CHUNK)) {
+      // INDEXED BY: without ANALYZE statistics SQLite may prefer (failed_at, error_tag) and read the whole DLQ.
+      const rows = yield* sql<{ readonly scene_id: SceneId; readonly failed_at: number }>`SELECT scene_id,
+        max(failed_at) AS failed_at FROM dead_letters INDEXED BY dead_letters_scene
+        WHERE scene_id IN ${sql.in(chunk)} AND recovered_at IS NULL AND error_tag IN ${sql.in(tags)}
+        GROUP BY scene_id`
+      for (const row of rows) found.set(row.scene_id, row.failed_at)
+    }
+    return found as ReadonlyMap<SceneId, number>
+  }, db.operation)
+
   const purgeOlderThan = Effect.fn("DeadLetterQueue.purgeOlderThan")(function*(cutoff: number) {
     return changes(yield* sql`DELETE FROM dead_letters WHERE failed_at < ${Math.trunc(cutoff)}`.raw)
   }, db.operation)
@@ -251,6 +271,7 @@ export const make = Effect.gen(function*() {
       count,
       get,
       countByTag,
+      unrecoveredScenes,
       purgeOlderThan,
       purgeAll,
       redrive

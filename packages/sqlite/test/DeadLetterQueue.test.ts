@@ -249,4 +249,24 @@ describe("DeadLetterQueue on SQLite", () => {
       const { entries } = yield* dlq.list(window)
       assert.strictEqual(entries.length, 51)
     }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("unrecoveredScenes: the latest unrecovered entry per scene under the given tags, for many scenes", () =>
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const ids = yield* addAll([
+        letter(1, 100, "MatchAmbiguous"),
+        letter(1, 300, "PlexPermanentError"),
+        letter(1, 500, "PlexServerDown"),
+        letter(2, 200, "MatchAmbiguous"),
+        letter(3, 400, "PlexNotFound"),
+        letter(1200, 600, "MatchAmbiguous")
+      ])
+      yield* dlq.redrive([{ id: ids[3]!, sceneId: scene(2) }], { reason: "recovery" })
+      // More scenes than one statement takes: the lookup is split, and still finds scene 1200.
+      const asked = Array.from({ length: 1500 }, (_, i) => scene(i + 1))
+      const found = yield* dlq.unrecoveredScenes(asked, ["MatchAmbiguous", "PlexPermanentError"])
+      assert.deepStrictEqual([...found.entries()].sort(), [[scene(1), 300], [scene(1200), 600]])
+      assert.strictEqual((yield* dlq.unrecoveredScenes(asked, [])).size, 0)
+      assert.strictEqual((yield* dlq.unrecoveredScenes([], ["MatchAmbiguous"])).size, 0)
+    }).pipe(Effect.provide(freshStore())))
 })
