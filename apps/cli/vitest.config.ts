@@ -6,7 +6,9 @@ export default mergeConfig(
   defineConfig({
     test: {
       // Builds plexsync once for the end-to-end tests, which run it as a child process.
-      globalSetup: ["./test/e2e/globalSetup.ts"]
+      globalSetup: ["./test/e2e/globalSetup.ts"],
+      // Each end-to-end test starts several processes; on a busy 2-core machine that takes tens of seconds.
+      testTimeout: 120_000
     }
   })
 )
