@@ -14,9 +14,9 @@ import { full, report, size } from "../lib/Chaos.js"
 import { editsByScene, enqueueAll, makeWorld, storeSnapshot } from "../lib/World.js"
 
 const SCENES = size(300, 2_000)
-const CYCLES = size(3, 10)
+const CYCLES = size(2, 10)
 const DOWN_MS = size(900, 3_000)
-const UP_MS = size(1_500, 3_000)
+const UP_MS = size(2_500, 3_000)
 const TOLERANCE_MS = 500
 
 describe("chaos: Plex flapping", () => {
