@@ -104,6 +104,7 @@ const main = async () => {
     }
   }
 
+  fs.rmSync(dbDir, { recursive: true, force: true })
   const rows = figures()
   const file = writeResult({
     benchmark: "queue",

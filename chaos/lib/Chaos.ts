@@ -22,7 +22,23 @@ export const report = (line: string) => {
   if (full || process.env["CHAOS_VERBOSE"] === "1") console.info(`chaos: ${line}`)
 }
 
-export const tempDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `plexsync-chaos-${prefix}-`))
+const made: Array<string> = []
+process.once("exit", () => {
+  for (const dir of made) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true })
+    } catch {
+      // Still mounted, or already gone: nothing to do.
+    }
+  }
+})
+
+/** A temporary directory, removed when the test process exits. */
+export const tempDir = (prefix: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `plexsync-chaos-${prefix}-`))
+  made.push(dir)
+  return dir
+}
 
 export const sha256 = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex")
 
