@@ -532,7 +532,14 @@ export const decodeConfigText = (
       })
     )
   }
-  return Either.right(doc.toJS())
+  try {
+    // toJS throws on what parses but cannot be built, e.g. an alias whose anchor does not exist.
+    return Either.right(doc.toJS())
+  } catch (e) {
+    return Either.left(
+      new ConfigFileError({ path, reason: `not valid YAML (${String((e as Error).message).split("\n")[0]})` })
+    )
+  }
 }
 
 export const parseConfigText = (path: string, text: string): Effect.Effect<unknown, ConfigFileError> =>
