@@ -16,6 +16,8 @@ export interface CliOptions {
   readonly input?: string
   readonly cwd?: string
   readonly timeoutMs?: number
+  /** How to start plexsync, instead of the build the global setup chose. */
+  readonly command?: ReadonlyArray<string>
 }
 
 /** A temporary directory for one test's database and files. */
@@ -27,7 +29,7 @@ export const tempDir = (prefix = "plexsync-e2e-"): string => Fs.mkdtempSync(Path
  */
 export const runPlexsync = (args: ReadonlyArray<string>, options: CliOptions = {}): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const [command, ...prefix] = inject("plexsyncCommand")
+    const [command, ...prefix] = options.command ?? inject("plexsyncCommand")
     const home = options.env?.HOME ?? tempDir("plexsync-home-")
     const child = spawn(command!, [...prefix, ...args], {
       cwd: options.cwd ?? Os.tmpdir(),
