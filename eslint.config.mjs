@@ -28,5 +28,18 @@ export default tseslint.config(
       "@typescript-eslint/no-namespace": "off",
       "no-constant-condition": "off"
     }
+  },
+  {
+    // These barrels load every module of their package: @effect/platform's includes the Swagger and Scalar UI
+    // bundles, about 30 MB of a long-running scheduler's memory. Import the module itself.
+    files: ["packages/*/src/**/*.ts", "apps/*/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: ["@effect/platform", "@effect/platform-node", "@effect/cli", "@effect/sql"].map((name) => ({
+          name,
+          message: `import the module itself (import * as X from "${name}/X"): the package index loads every module it has`
+        }))
+      }]
+    }
   }
 )

@@ -1,4 +1,7 @@
-import { Args, Command, Options, ValidationError } from "@effect/cli"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { parseReconcileScope } from "@plexsync/domain/Reconcile"
 import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"

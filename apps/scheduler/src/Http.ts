@@ -1,4 +1,6 @@
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { ignoredHook, recordSceneHook } from "@plexsync/cli/Hook"
 import { decodePluginInput } from "@plexsync/cli/HookInput"
 import type { MetricPair } from "effect"

@@ -5,7 +5,8 @@
  * and the drain, and ends by checking every Plex item against its Stash scene. Exit 0 when everything matches,
  * 1 otherwise. Needs nothing outside the repository.
  */
-import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { PathMapping } from "@plexsync/domain/PathMap"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"

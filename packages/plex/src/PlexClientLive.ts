@@ -3,8 +3,10 @@
  * `NodeHttpClient`). Every request asks for JSON and carries the token, a persistent client
  * identifier and the product headers. Nothing is retried here: the queue owns retries, by error tag.
  */
-import { Headers, HttpClient, HttpClientRequest } from "@effect/platform"
-import type { HttpClientError } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { PlexError } from "@plexsync/domain/Errors"
 import { PlexClient } from "@plexsync/domain/PlexClient"
 import type { PlexClientService, PlexEdit, PlexHealth, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"

@@ -1,4 +1,4 @@
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type { StashError } from "@plexsync/domain/Errors"
 import { StashQueryError } from "@plexsync/domain/Errors"
 import type { SceneId } from "@plexsync/domain/Ids"

@@ -4,7 +4,7 @@
  * Environment: FAKE_STASH_PORT (default 0: any free port), FAKE_STASH_API_KEY (default none: open, like
  * a Stash without credentials), FAKE_STASH_SCENES (default 24), FAKE_STASH_HOST (default 127.0.0.1).
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Effect, Option, Redacted } from "effect"
 import * as FakeStash from "../FakeStash.js"
 import { seedLibrary } from "../FakeStashSeed.js"
