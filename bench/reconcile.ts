@@ -22,7 +22,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { diffFields } from "@plexsync/domain/FieldDiff"
 import { allFields, contentHash, wantedFields } from "@plexsync/domain/FieldMapping"
 import { mapPath, parsePathMap } from "@plexsync/domain/PathMap"
-import { PlexItem } from "@plexsync/domain/PlexClient"
+import { blankPlexItem, PlexItem } from "@plexsync/domain/PlexClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import * as Database from "@plexsync/sqlite/Database"
@@ -133,20 +133,11 @@ const serve = async () => {
         if (r === "missingInPlex") continue
         const file = mapPath(pathMap, scene.files[0]!).path
         const wanted = wantedFields(scene, allFields)
-        const blank = new PlexItem({
+        const blank = blankPlexItem({
           ratingKey: String(ratingKey++),
           sectionKey: "1",
           title: `scene_${n}`,
-          summary: null,
-          studio: null,
-          originallyAvailableAt: null,
-          userRating: null,
-          thumb: null,
-          genres: [],
-          actors: [],
-          collections: [],
-          files: [file],
-          lockedFields: []
+          files: [file]
         })
         const diff = diffFields(wanted, blank, null, { preservePlexEdits: false })
         let synced = diff.edit === null ? blank : applyEdit(blank, diff.edit)

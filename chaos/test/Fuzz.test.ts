@@ -10,7 +10,7 @@ import { decodeAppConfig, parseConfigText, settingKeys, settingVariables } from 
 import { recordSceneHook } from "@plexsync/cli/Hook"
 import { decodePluginInput, sceneHookTypes, taskModes } from "@plexsync/cli/HookInput"
 import type { SceneId } from "@plexsync/domain/Ids"
-import { PlexClient, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import { blankPlexItem, PlexClient, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
@@ -428,21 +428,7 @@ describe("chaos: fuzzing", () => {
         "PlexPermissionError",
         "PlexPermanentError"
       ]
-      const item = new PlexItem({
-        ratingKey: "1",
-        sectionKey: "3",
-        title: "file 1",
-        summary: null,
-        studio: null,
-        originallyAvailableAt: null,
-        userRating: null,
-        thumb: null,
-        genres: [],
-        actors: [],
-        collections: [],
-        files: [`${PLEX_ROOT}/a.mp4`],
-        lockedFields: []
-      })
+      const item = blankPlexItem({ ratingKey: "1", sectionKey: "3", title: "file 1", files: [`${PLEX_ROOT}/a.mp4`] })
       let ok = 0
       let typed = 0
       yield* Effect.promise(() =>

@@ -32,6 +32,29 @@ export class PlexItem extends Schema.Class<PlexItem>("PlexItem")({
   lockedFields: Schema.Array(Schema.String)
 }) {}
 
+export type PlexItemFields = ConstructorParameters<typeof PlexItem>[0]
+
+/**
+ * An item as Plex shows a file it scanned and nobody described: its identity and files, every other field empty.
+ * `fields` may set any of them.
+ */
+export const blankPlexItem = (
+  fields: Pick<PlexItemFields, "ratingKey" | "title" | "files"> & Partial<PlexItemFields>
+): PlexItem =>
+  new PlexItem({
+    sectionKey: null,
+    summary: null,
+    studio: null,
+    originallyAvailableAt: null,
+    userRating: null,
+    thumb: null,
+    genres: [],
+    actors: [],
+    collections: [],
+    lockedFields: [],
+    ...fields
+  })
+
 export const PlexScalarField = Schema.Literal("title", "summary", "studio", "originallyAvailableAt")
 export type PlexScalarField = typeof PlexScalarField.Type
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { diffFields, isEmptyDiff } from "@plexsync/domain/FieldDiff"
 import type { WantedFields } from "@plexsync/domain/FieldMapping"
-import { PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import { blankPlexItem, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import type { TagCaps } from "@plexsync/domain/PlexIndex"
 import { listedDifferences, PlexIndexBuilder, textHash, toListed, wholeLists } from "@plexsync/domain/PlexIndex"
 import type { WrittenFields } from "@plexsync/domain/SyncState"
@@ -126,21 +126,7 @@ describe("comparing a listed Plex item", () => {
     const wanted: WantedFields = { genres: ["A", "B"] }
     const written: WrittenFields = { scalars: {}, rating: null, genres: ["A", "B"], actors: [], collections: [] }
     const item = (genres: ReadonlyArray<string>) => toListed(new PlexItem({ ...cut(item0, [0]), genres: [...genres] }))
-    const item0 = new PlexItem({
-      ratingKey: "1",
-      sectionKey: "1",
-      title: "t",
-      summary: null,
-      studio: null,
-      originallyAvailableAt: null,
-      userRating: null,
-      thumb: null,
-      genres: [],
-      actors: [],
-      collections: [],
-      files: [],
-      lockedFields: []
-    })
+    const item0 = blankPlexItem({ ratingKey: "1", sectionKey: "1", title: "t", files: [] })
     const caps = { genres: 2, actors: 3, collections: Infinity }
     const opts = { preservePlexEdits: false, caps }
     assert.deepStrictEqual(listedDifferences(wanted, item(["A"]), written, opts), ["genres"])

@@ -1,5 +1,6 @@
 import type { SceneId } from "@plexsync/domain/Ids"
-import { PlexItem } from "@plexsync/domain/PlexClient"
+import type { PlexItem, PlexItemFields } from "@plexsync/domain/PlexClient"
+import { blankPlexItem } from "@plexsync/domain/PlexClient"
 import { StashScene } from "@plexsync/domain/StashScene"
 
 export const sceneId = (n: number | string) => String(n) as SceneId
@@ -39,20 +40,5 @@ export const makeScene = (
   })
 }
 
-export const makeItem = (overrides: Partial<ConstructorParameters<typeof PlexItem>[0]> = {}): PlexItem =>
-  new PlexItem({
-    ratingKey: "100",
-    sectionKey: "1",
-    title: "scene1",
-    summary: null,
-    studio: null,
-    originallyAvailableAt: null,
-    userRating: null,
-    thumb: null,
-    genres: [],
-    actors: [],
-    collections: [],
-    files: ["/data/scene1.mp4"],
-    lockedFields: [],
-    ...overrides
-  })
+export const makeItem = (overrides: Partial<PlexItemFields> = {}): PlexItem =>
+  blankPlexItem({ ratingKey: "100", sectionKey: "1", title: "scene1", files: ["/data/scene1.mp4"], ...overrides })

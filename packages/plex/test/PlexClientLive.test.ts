@@ -1,6 +1,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import type { PlexClientService, PlexEdit } from "@plexsync/domain/PlexClient"
+import { blankPlexItem } from "@plexsync/domain/PlexClient"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
 import { Effect, Option, Redacted, TestClock } from "effect"
@@ -414,21 +415,7 @@ const operations: ReadonlyArray<Operation> = [
     write: true,
     run: (c, rk) =>
       c.edit(
-        {
-          ratingKey: rk,
-          sectionKey: section,
-          title: "t",
-          summary: null,
-          studio: null,
-          originallyAvailableAt: null,
-          userRating: null,
-          thumb: null,
-          genres: [],
-          actors: [],
-          collections: [],
-          files: [],
-          lockedFields: []
-        },
+        blankPlexItem({ ratingKey: rk, sectionKey: section, title: "t", files: [] }),
         { scalars: { title: "changed" }, tags: {}, lock: true }
       )
   },

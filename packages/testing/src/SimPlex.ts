@@ -1,7 +1,7 @@
 import type { PlexError } from "@plexsync/domain/Errors"
 import { PlexAuthError, PlexPermanentError, PlexServerDown } from "@plexsync/domain/Errors"
 import type { PlexClientService, PlexEdit, PlexScalarField, PlexTagField } from "@plexsync/domain/PlexClient"
-import { PlexClient, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import { blankPlexItem, PlexClient, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import type { ScriptHandle } from "./SimScript.js"
 import { makeScript } from "./SimScript.js"
@@ -79,20 +79,11 @@ export const sampleSection = (key = "1", overrides: Partial<PlexSection> = {}): 
 
 /** A plausible item with one file and nothing set; `overrides` replace any field. */
 export const sampleItem = (ratingKey: string | number, file: string, overrides: Partial<PlexItem> = {}): PlexItem =>
-  new PlexItem({
+  blankPlexItem({
     ratingKey: String(ratingKey),
     sectionKey: "1",
     title: file.split("/").pop()!.replace(/\.[^.]*$/, ""),
-    summary: null,
-    studio: null,
-    originallyAvailableAt: null,
-    userRating: null,
-    thumb: null,
-    genres: [],
-    actors: [],
-    collections: [],
     files: [file],
-    lockedFields: [],
     ...overrides
   })
 
