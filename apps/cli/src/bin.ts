@@ -8,6 +8,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { tuneHeap } from "./Heap.js"
 import type * as HookFastNode from "./HookFastNode.js"
 import type * as HookMain from "./HookMain.js"
 import type * as Main from "./Main.js"
@@ -63,6 +64,7 @@ const runHook = async (): Promise<boolean> => {
 }
 
 if (!(await runHook())) {
+  tuneHeap()
   const { main }: typeof Main = await import(fastest("Main.js"))
   main(process.argv)
 }

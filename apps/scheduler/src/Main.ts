@@ -5,6 +5,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type { AppConfigShape } from "@plexsync/cli/AppConfig"
 import { loadAppConfig, requirePlexToken } from "@plexsync/cli/AppConfig"
+import { tuneHeap } from "@plexsync/cli/Heap"
 import * as Layers from "@plexsync/cli/Layers"
 import type { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { PlexClient } from "@plexsync/domain/PlexClient"
@@ -242,8 +243,9 @@ const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
 }
 
 /** Entry point used by `bin.ts`. */
-export const main = (argv: ReadonlyArray<string>) =>
-  program(argv).pipe(
+export const main = (argv: ReadonlyArray<string>) => {
+  tuneHeap()
+  return program(argv).pipe(
     Effect.tapErrorCause((cause) => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
@@ -264,3 +266,4 @@ export const main = (argv: ReadonlyArray<string>) =>
         teardown: (exit, onExit) => onExit(exitCodeOf(exit))
       })
   )
+}
