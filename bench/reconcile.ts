@@ -14,7 +14,9 @@
  * Runs:
  * - baseline: `plexsync status --json` on the same store, the memory of the command line doing no reconciling;
  * - steady (the everyday case): every gap must be found, exactly, and 300 scenes queued;
- * - cold (first run after installing: an empty store): every scene whose file is in Plex is queued.
+ * - cold (first run after installing: an empty store): every scene whose file is in Plex is queued;
+ * - steady again with `node --heap-growing-percent=0`, V8's own heap growth instead of the command line's setting
+ *   (apps/cli/src/Heap.ts): reported, to show what that setting saves; not checked.
  * Checks: requests ≤ ⌈items ÷ page⌉ + sections + 3 (Plex) and ⌈scenes ÷ page⌉ + 3 (Stash), as counted by the
  * fake servers; peak RSS < 300 MB. Results go to bench/results/reconcile.json.
  */
@@ -265,11 +267,17 @@ interface CliRun {
 }
 
 /** Runs the built `plexsync` with `args` against the fake servers and the store in `dataDir`. */
-const runCli = (ready: Ready, dataDir: string, args: ReadonlyArray<string>) =>
+const runCli = (ready: Ready, dataDir: string, args: ReadonlyArray<string>, nodeFlags: ReadonlyArray<string> = []) =>
   new Promise<CliRun>((resolve, reject) => {
     const rssFile = path.join(dataDir, `peak-rss-${process.hrtime.bigint()}.json`)
     const t = performance.now()
-    const child = spawn(process.execPath, ["--import", pathToFileURL(peakRssPreload).href, cliBin, ...args], {
+    const child = spawn(process.execPath, [
+      ...nodeFlags,
+      "--import",
+      pathToFileURL(peakRssPreload).href,
+      cliBin,
+      ...args
+    ], {
       cwd: dataDir,
       env: {
         PATH: process.env.PATH ?? "",
@@ -357,8 +365,8 @@ const main = async () => {
   await nextMessage<Counts>(servers)
   console.log(`baseline: plexsync status --json, peak RSS ${baseline.maxRssMb.toFixed(1)} MB`)
 
-  const measure = async (name: string, data: string) => {
-    const run = await runCli(ready, data, ["reconcile", "--scope", "all", "--json"])
+  const measure = async (name: string, data: string, nodeFlags: ReadonlyArray<string> = []) => {
+    const run = await runCli(ready, data, ["reconcile", "--scope", "all", "--json"], nodeFlags)
     servers.send({ type: "counts" })
     const counts = await nextMessage<Counts>(servers)
     if (run.exitCode !== 0) throw new Error(`plexsync reconcile (${name}) exited ${run.exitCode}:\n${run.stderr}`)
@@ -393,6 +401,11 @@ const main = async () => {
 
   const steady = await measure("steady", dataDir("steady", true))
   const cold = await measure("cold", dataDir("cold", false))
+  // The command line sets V8's heap growth (apps/cli/src/Heap.ts) unless node's command line does: this run
+  // leaves V8's own growth heuristics in place, to show what the setting saves.
+  const v8Growth = await measure("steady, V8's default heap growth", dataDir("steady-v8", true), [
+    "--heap-growing-percent=0"
+  ])
   servers.send({ type: "stop" })
 
   const plexBudget = Math.ceil(ready.plexItems / PAGE) + SECTIONS + 3
@@ -441,6 +454,7 @@ const main = async () => {
     checks,
     maxRssMb,
     baselineMaxRssMb: baseline.maxRssMb,
+    v8DefaultGrowth: { maxRssMb: v8Growth.maxRssMb, ms: v8Growth.ms },
     loadAverage: os.loadavg()
   }
   fs.mkdirSync(path.join(here, "results"), { recursive: true })
@@ -452,6 +466,7 @@ const main = async () => {
   )
   console.log(
     `peak RSS of plexsync reconcile: ${maxRssMb.toFixed(1)} MB (limit ${RSS_LIMIT_MB} MB; ` +
+      `${v8Growth.maxRssMb.toFixed(1)} MB with V8's default heap growth; ` +
       `plexsync status: ${baseline.maxRssMb.toFixed(1)} MB)`
   )
   for (const [name, check] of Object.entries(checks)) console.log(`  ${check.pass ? "pass" : "FAIL"} ${name}`)
