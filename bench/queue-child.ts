@@ -12,6 +12,7 @@
  * Every implementation runs with the same SQLite settings: journal_mode=WAL, synchronous=NORMAL,
  * busy_timeout=5000 (plainjob sets these itself; plexsync's Database layer sets them, plus foreign_keys=ON).
  */
+import { tuneHeap } from "@plexsync/cli/Heap"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { ErrorTag } from "@plexsync/domain/Errors"
 import { SceneId } from "@plexsync/domain/Ids"
@@ -283,6 +284,8 @@ const plainjob = async () => {
 // plexsync: the SyncQueue and DeadLetterQueue services on the live SQLite store, through their Effect layers
 
 const plexsync = () => {
+  // The heap growth plexsync's programs set for themselves (`plexsync run` and the scheduler run the queue).
+  tuneHeap()
   const input = (i: number): EnqueueInput => ({ sceneId: SceneId.make(String(i + 1)), reason: "hook" })
   // Built before timing for the enqueue cases only, so memory figures see the store and not the bench's arrays.
   const inputs = op.startsWith("enqueue") ? Array.from({ length: N }, (_, i) => input(i)) : []

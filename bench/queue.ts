@@ -315,9 +315,9 @@ const figures = (): Array<ResultRow> => {
       `${heapBig.toFixed(1)} MB after ${n}` +
       (heapBig - heapSmall < 5
         ? ": nothing is retained per job. The peak is short-lived garbage that V8 promotes out of the young " +
-          "generation and lets build up in the old one between full collections (the heap reaches about 95 MB " +
-          "before one); a longer run reaches that ceiling, a shorter one does not. Capping the old generation " +
-          "(node --max-old-space-size=96) kept the peak at 132 MB over 100 000 jobs in a separate measurement."
+          "generation and lets build up in the old one between full collections; a longer run reaches the " +
+          "ceiling V8's heap growth sets, a shorter one does not. The plexsync child runs with the heap growth " +
+          "plexsync's programs set (apps/cli/src/Heap.ts)."
         : ": memory is retained per job.")
     : ""
   rows.push({

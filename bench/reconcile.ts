@@ -17,8 +17,11 @@
  * - cold (first run after installing: an empty store): every scene whose file is in Plex is queued;
  * - steady again with `node --heap-growing-percent=0`, V8's own heap growth instead of the command line's setting
  *   (apps/cli/src/Heap.ts): reported, to show what that setting saves; not checked.
+ * - the scheduler (`node apps/scheduler/build/esm/bin.js`) on the seeded store with fresh servers, reconciling
+ *   every 20 s (scope all): its change feed catches up, the worker syncs, the scheduled reconciliation runs; measured
+ *   until the reconciliation is recorded and nothing is due or running; again with V8's own heap growth (reported).
  * Checks: requests ≤ ⌈items ÷ page⌉ + sections + 3 (Plex) and ⌈scenes ÷ page⌉ + 3 (Stash), as counted by the
- * fake servers; peak RSS < 300 MB. Results go to bench/results/reconcile.json.
+ * fake servers; peak RSS < 300 MB, of `plexsync reconcile` and of the scheduler. Results go to bench/results/reconcile.json.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { diffFields } from "@plexsync/domain/FieldDiff"
@@ -34,6 +37,7 @@ import { Effect, Either, Layer, Option } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { fork, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -243,6 +247,7 @@ const serve = async () => {
 
 /** The built command line; `scripts/launch.mjs` compiles it first when the sources changed. */
 const cliBin = path.join(repoRoot, "apps", "cli", "build", "esm", "bin.js")
+const schedulerBin = path.join(repoRoot, "apps", "scheduler", "build", "esm", "bin.js")
 /** Preloaded into the command line: writes its peak RSS to a file when it exits. */
 const peakRssPreload = path.join(here, "lib", "peak-rss.mjs")
 
@@ -333,23 +338,112 @@ const nextMessage = <A>(child: ChildProcess) =>
     child.once("exit", (code) => reject(new Error(`child exited (${code}) before answering`)))
   })
 
-const main = async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-bench-reconcile-"))
-  const self = fileURLToPath(import.meta.url)
-  console.log("Building the command line (when the sources changed)…")
-  ensureBuilt()
-  const servers = fork(self, ["--serve", dir, String(SCENES), String(PAGE)], {
+/** Starts the fake servers, seeded, in a child; they go when this process exits. */
+const startServers = async (dir: string) => {
+  fs.mkdirSync(dir, { recursive: true })
+  const servers = fork(fileURLToPath(import.meta.url), ["--serve", dir, String(SCENES), String(PAGE)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv: process.execArgv
   })
-  // Whatever happens here, the servers and the temporary files go too.
-  process.on("exit", () => {
-    servers.kill()
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+  process.on("exit", () => servers.kill())
   console.log(`Seeding ${SCENES} scenes and their Plex items in the fake servers…`)
   const ready = await nextMessage<Ready>(servers)
   console.log(`  seeded in ${(ready.seedMs / 1000).toFixed(1)} s: ${ready.plexItems} Plex items`)
+  return { servers, ready }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+/** What the scheduler's `/status` shows of the fields read here. */
+interface SchedulerStatus {
+  readonly queue: { readonly queued: number; readonly due: number; readonly running: number }
+  readonly lastReconcile: { readonly gaps: Record<string, number>; readonly queued: number } | null
+}
+
+/**
+ * The scheduler as a user leaves it running, started on the seeded store with fresh servers: the change feed
+ * catches up (no watermark yet), the worker syncs what it finds, and the scheduled reconciliation (scope all,
+ * 20 s after start) runs alongside. Measured until the reconciliation is recorded and no job is due or running.
+ */
+const runScheduler = async (dir: string, nodeFlags: ReadonlyArray<string>) => {
+  const { ready, servers } = await startServers(dir)
+  const data = path.join(dir, "data")
+  fs.mkdirSync(data)
+  fs.copyFileSync(ready.warmDb, path.join(data, "plexsync.db"))
+  const rssFile = path.join(dir, "peak-rss.json")
+  const port = await freePort()
+  const t = performance.now()
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, "--import", pathToFileURL(peakRssPreload).href, schedulerBin],
+    {
+      cwd: data,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: data,
+        PLEXSYNC_STASH_URL: ready.stashUrl,
+        PLEXSYNC_PLEX_URL: ready.plexUrl,
+        PLEXSYNC_PLEX_TOKEN: ready.plexToken,
+        PLEXSYNC_PATH_MAP: "/stash/library=>/media/library",
+        PLEXSYNC_DATA_DIR: data,
+        PLEXSYNC_HTTP_ADDR: `127.0.0.1:${port}`,
+        PLEXSYNC_RECONCILE_INTERVAL: "20s",
+        PLEXSYNC_RECONCILE_SCOPE: "all",
+        PLEXSYNC_LOG_LEVEL: "warning",
+        BENCH_PEAK_RSS_FILE: rssFile
+      },
+      stdio: ["ignore", "ignore", "inherit"]
+    }
+  )
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+  let status: SchedulerStatus | undefined
+  const deadline = Date.now() + 10 * 60_000
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    try {
+      status = await (await fetch(`http://127.0.0.1:${port}/status`)).json() as SchedulerStatus
+    } catch {
+      continue // not listening yet
+    }
+    if (status.lastReconcile !== null && status.queue.due === 0 && status.queue.running === 0) break
+  }
+  const ms = performance.now() - t
+  child.kill("SIGTERM")
+  const exitCode = await exited
+  servers.send({ type: "stop" })
+  const { maxRssKb } = JSON.parse(fs.readFileSync(rssFile, "utf8")) as { maxRssKb: number }
+  const done = status?.lastReconcile !== null && status?.lastReconcile !== undefined
+  const name = nodeFlags.length === 0 ? "scheduler" : `scheduler, ${nodeFlags.join(" ")}`
+  console.log(
+    `${name}: ${done ? "reconciled and drained" : "DID NOT FINISH"} in ${(ms / 1000).toFixed(1)} s ` +
+      `(exit ${exitCode}); reconciliation gaps ${JSON.stringify(status?.lastReconcile?.gaps)}; ` +
+      `peak RSS ${(maxRssKb / 1024).toFixed(1)} MB`
+  )
+  return {
+    name,
+    finished: done,
+    exitCode,
+    ms,
+    reconcileGaps: status?.lastReconcile?.gaps ?? null,
+    maxRssMb: maxRssKb / 1024
+  }
+}
+
+const main = async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-bench-reconcile-"))
+  // Whatever happens here, the temporary files go too.
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
+  console.log("Building the command line and the scheduler (when the sources changed)…")
+  ensureBuilt()
+  const { ready, servers } = await startServers(path.join(dir, "servers"))
 
   const dataDir = (name: string, seeded: boolean) => {
     const data = path.join(dir, name)
@@ -407,6 +501,9 @@ const main = async () => {
     "--heap-growing-percent=0"
   ])
   servers.send({ type: "stop" })
+  // The scheduler, each run with fresh servers: as it runs, then with V8's own heap growth for comparison.
+  const scheduler = await runScheduler(path.join(dir, "scheduler"), [])
+  const schedulerV8 = await runScheduler(path.join(dir, "scheduler-v8"), ["--heap-growing-percent=0"])
 
   const plexBudget = Math.ceil(ready.plexItems / PAGE) + SECTIONS + 3
   const stashBudget = Math.ceil(SCENES / PAGE) + 3
@@ -437,13 +534,21 @@ const main = async () => {
       value: maxRssMb,
       ceiling: RSS_LIMIT_MB,
       pass: maxRssMb < RSS_LIMIT_MB
+    },
+    schedulerReconciled: {
+      value: scheduler.reconcileGaps,
+      pass: scheduler.finished && scheduler.exitCode === 0
+    },
+    schedulerMaxRssMb: {
+      value: scheduler.maxRssMb,
+      ceiling: RSS_LIMIT_MB,
+      pass: scheduler.maxRssMb < RSS_LIMIT_MB
     }
   }
   const out = {
     benchmark: "reconcile",
     servers: "HTTP fakes (FakeStash, FakePlex) in a child process",
-    reconciler:
-      "the built command line, `node apps/cli/build/esm/bin.js reconcile --scope all --json`, V8's default heap",
+    reconciler: "the built command line, `node apps/cli/build/esm/bin.js reconcile --scope all --json`",
     scenes: SCENES,
     plexItems: ready.plexItems,
     pageSize: PAGE,
@@ -455,6 +560,7 @@ const main = async () => {
     maxRssMb,
     baselineMaxRssMb: baseline.maxRssMb,
     v8DefaultGrowth: { maxRssMb: v8Growth.maxRssMb, ms: v8Growth.ms },
+    schedulerRuns: [scheduler, schedulerV8],
     loadAverage: os.loadavg()
   }
   fs.mkdirSync(path.join(here, "results"), { recursive: true })
@@ -468,6 +574,10 @@ const main = async () => {
     `peak RSS of plexsync reconcile: ${maxRssMb.toFixed(1)} MB (limit ${RSS_LIMIT_MB} MB; ` +
       `${v8Growth.maxRssMb.toFixed(1)} MB with V8's default heap growth; ` +
       `plexsync status: ${baseline.maxRssMb.toFixed(1)} MB)`
+  )
+  console.log(
+    `peak RSS of the scheduler (catch-up, sync, scheduled reconciliation): ${scheduler.maxRssMb.toFixed(1)} MB ` +
+      `(${schedulerV8.maxRssMb.toFixed(1)} MB with V8's default heap growth)`
   )
   for (const [name, check] of Object.entries(checks)) console.log(`  ${check.pass ? "pass" : "FAIL"} ${name}`)
   console.log(`wrote bench/results/reconcile.json (load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")})`)
