@@ -3,7 +3,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { parseReconcileScope } from "@plexsync/domain/Reconcile"
+import { parseReconcileScope, ReconcileScope } from "@plexsync/domain/Reconcile"
 import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
 import * as Os from "node:os"
 import type { AppConfigShape } from "./AppConfig.js"
@@ -359,6 +359,22 @@ const outages = Command.make(
     )
 ).pipe(Command.withDescription("Outage history, newest first, with MTTR, MTBF and availability."))
 
+/** `--scope` or scene ids (not both); every scene when neither is given. */
+const reconcileScope = (scope: Option.Option<string>, rawIds: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (rawIds.length > 0) {
+      if (Option.isSome(scope)) {
+        return yield* usage(
+          `give scene ids or --scope, not both: plexsync reconcile 101 102, or --scope ${scope.value}`
+        )
+      }
+      return ReconcileScope.scenes(yield* Commands.decodeSceneIds(rawIds))
+    }
+    const parsed = parseReconcileScope(Option.getOrElse(scope, () => "all"))
+    if (Either.isLeft(parsed)) return yield* usage(`--scope: ${parsed.left}`)
+    return parsed.right
+  })
+
 const reconcile = Command.make(
   "reconcile",
   {
@@ -366,20 +382,23 @@ const reconcile = Command.make(
     json: jsonOption,
     scope: Options.text("scope").pipe(
       Options.withPseudoName("all|24h|7d"),
-      Options.withDescription("Every scene, or those added to Stash within a duration."),
-      Options.withDefault("all")
+      Options.withDescription("Every scene (the default), or those added to Stash within a duration."),
+      Options.optional
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count the differences; queue nothing.")),
     includeMissing: Options.boolean("include-missing").pipe(
       Options.withDescription("Also queue scenes whose file is not in Plex yet.")
+    ),
+    sceneIds: Args.text({ name: "sceneId" }).pipe(
+      Args.withDescription("Only these Stash scenes (instead of --scope)"),
+      Args.repeated
     )
   },
-  ({ config, dryRun, includeMissing, json, scope }) =>
+  ({ config, dryRun, includeMissing, json, sceneIds, scope }) =>
     withConfig(config, (c) =>
       Effect.gen(function*() {
-        const parsed = parseReconcileScope(scope)
-        if (Either.isLeft(parsed)) return yield* usage(`--scope: ${parsed.left}`)
-        return yield* Work.reconcile(reconcileSettings(c), { scope: parsed.right, dryRun, includeMissing }, progress)
+        const chosen = yield* reconcileScope(scope, sceneIds)
+        return yield* Work.reconcile(reconcileSettings(c), { scope: chosen, dryRun, includeMissing }, progress)
           .pipe(
             Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
           )

@@ -85,7 +85,9 @@ describe("plexsync configuration and usage", () => {
           ["dlq", "purge"],
           ["dlq", "purge", "--older-than", "soon"],
           ["recover", "--from", "1h"],
-          ["reconcile", "--scope", "fortnight"]
+          ["reconcile", "--scope", "fortnight"],
+          ["reconcile", "--scope", "7d", "101"],
+          ["reconcile", "12x"]
         ]
       ) {
         const result = yield* run(args)

@@ -120,6 +120,18 @@ describe("plexsync against fake Stash and Plex servers", () => {
       const after = json(yield* plexsync(fakes, ["status", "--json"]))
       assert.strictEqual(after.queue.queued, 1)
       assert.strictEqual(after.lastReconcile.queued, 1)
+
+      // A list of scenes: only those are read and compared; an id Stash does not have is reported.
+      const other = fakes.scenes.find((s) => s.id !== scene.id)!
+      fakes.plex.state.updateItem(plexItemOf(fakes, other.files[0]!.path)!.ratingKey, { title: "Edited too" })
+      const listed = yield* plexsync(fakes, ["reconcile", "--dry-run", "--json", scene.id, other.id, "99999"])
+      assert.strictEqual(listed.code, 0, listed.stderr)
+      const some = json(listed)
+      assert.strictEqual(some.scope, "scenes")
+      assert.strictEqual(some.scenesChecked, 2)
+      assert.strictEqual(some.gaps.plexDiffers, 2)
+      assert.deepStrictEqual(some.queuedSceneIds, [other.id], "the scene already queued is not queued twice")
+      assert.deepStrictEqual(some.skipped, { alreadyQueued: 1, sceneNotFound: 1 })
     }))
 
   it.scopedLive("enqueue coalesces; run stops with exit 1 when Plex refuses the token and keeps the jobs", () =>
