@@ -3,7 +3,7 @@
  * bench/results/all.json and rewrites bench/RESULTS.md with the table and the machine it ran on.
  *
  *   pnpm bench                      all benchmarks
- *   pnpm bench --only queue,recovery
+ *   pnpm bench --only queue,recovery  runs these; the table still shows every benchmark's latest results
  *   pnpm bench --gather             no runs: rebuild the table from the results already in bench/results
  *   pnpm bench --quick              small sizes and one round (a smoke run; its figures are not comparable)
  *
@@ -46,8 +46,7 @@ const discover = (): Array<string> => {
     .map((f) => f.slice(0, -3))
   const known = KNOWN.filter((n) => present.includes(n))
   const others = present.filter((n) => !KNOWN.includes(n)).sort()
-  const only = option("only")?.split(",").map((s) => s.trim())
-  return [...known, ...others].filter((n) => only === undefined || only.includes(n))
+  return [...known, ...others]
 }
 
 const quickEnv: Record<string, string> = {
@@ -222,7 +221,10 @@ const writeMarkdown = (runs: ReadonlyArray<BenchRun>, rows: ReadonlyArray<Result
     flag("gather")
       ? `Gathered ${at} by \`pnpm bench --gather\` from the results already in bench/results (each benchmark's ` +
         "own time is in the last table)."
-      : `Run ${at} by \`pnpm bench\`${flag("quick") ? " --quick (small sizes, one round: not comparable)" : ""}.`,
+      : `Run ${at} by \`pnpm bench\`${flag("quick") ? " --quick (small sizes, one round: not comparable)" : ""}` +
+        `${
+          option("only") === undefined ? "" : ` --only ${option("only")} (the others' results are from earlier runs)`
+        }.`,
     "",
     `Machine: ${machineLine(m)}.`,
     "",
@@ -258,29 +260,37 @@ const writeMarkdown = (runs: ReadonlyArray<BenchRun>, rows: ReadonlyArray<Result
 
 const main = async () => {
   const names = discover()
+  const only = option("only")?.split(",").map((s) => s.trim())
+  const unknown = (only ?? []).filter((name) => !names.includes(name))
+  if (unknown.length > 0) {
+    console.error(`no such benchmark: ${unknown.join(", ")} (there are ${names.join(", ")})`)
+    process.exit(2)
+  }
   const gatherOnly = flag("gather")
   const runs: Array<BenchRun> = []
+  // Every benchmark's latest results go in the table; --only chooses which run now.
   for (const name of names) {
     const file = path.join(benchDir, `${name}.ts`)
     const before = Date.now()
     let exitCode: number | null = null
     let seconds = 0
-    if (!gatherOnly) {
+    const runNow = !gatherOnly && (only === undefined || only.includes(name))
+    if (runNow) {
       console.error(`\n=== ${name}`)
       ;({ exitCode, seconds } = await runOne(file))
     }
     const results = readResults(name)
-    const stale = !gatherOnly && results.at !== null && Date.parse(results.at) < before - 1000
+    const stale = runNow && results.at !== null && Date.parse(results.at) < before - 1000
     const problem = [
       results.problem,
       stale ? "results predate this run (the benchmark did not write them)" : undefined,
       // A benchmark may exit non-zero because a target was missed; that shows in its rows.
-      !gatherOnly && exitCode !== 0 && (stale || results.problem !== undefined) ? `exit code ${exitCode}` : undefined
+      runNow && exitCode !== 0 && (stale || results.problem !== undefined) ? `exit code ${exitCode}` : undefined
     ].filter((p) => p !== undefined).join("; ")
     runs.push({
       name,
       file: path.relative(benchDir, file),
-      ran: !gatherOnly,
+      ran: runNow,
       exitCode,
       seconds,
       resultsAt: results.at,
