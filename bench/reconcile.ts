@@ -263,6 +263,18 @@ const ensureBuilt = () => {
   if (built.status !== 0) throw new Error("the command line does not build")
 }
 
+/** A clean environment for plexsync against the fake servers, its store in `dataDir`, reporting its peak RSS. */
+const programEnv = (ready: Ready, dataDir: string, rssFile: string) => ({
+  PATH: process.env.PATH ?? "",
+  HOME: dataDir,
+  PLEXSYNC_STASH_URL: ready.stashUrl,
+  PLEXSYNC_PLEX_URL: ready.plexUrl,
+  PLEXSYNC_PLEX_TOKEN: ready.plexToken,
+  PLEXSYNC_PATH_MAP: "/stash/library=>/media/library",
+  PLEXSYNC_DATA_DIR: dataDir,
+  BENCH_PEAK_RSS_FILE: rssFile
+})
+
 interface CliRun {
   readonly exitCode: number | null
   readonly stdout: string
@@ -284,16 +296,7 @@ const runCli = (ready: Ready, dataDir: string, args: ReadonlyArray<string>, node
       ...args
     ], {
       cwd: dataDir,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: dataDir,
-        PLEXSYNC_STASH_URL: ready.stashUrl,
-        PLEXSYNC_PLEX_URL: ready.plexUrl,
-        PLEXSYNC_PLEX_TOKEN: ready.plexToken,
-        PLEXSYNC_PATH_MAP: "/stash/library=>/media/library",
-        PLEXSYNC_DATA_DIR: dataDir,
-        BENCH_PEAK_RSS_FILE: rssFile
-      },
+      env: programEnv(ready, dataDir, rssFile),
       stdio: ["ignore", "pipe", "pipe"]
     })
     const out: Array<Buffer> = []
@@ -387,18 +390,11 @@ const runScheduler = async (dir: string, nodeFlags: ReadonlyArray<string>) => {
     {
       cwd: data,
       env: {
-        PATH: process.env.PATH ?? "",
-        HOME: data,
-        PLEXSYNC_STASH_URL: ready.stashUrl,
-        PLEXSYNC_PLEX_URL: ready.plexUrl,
-        PLEXSYNC_PLEX_TOKEN: ready.plexToken,
-        PLEXSYNC_PATH_MAP: "/stash/library=>/media/library",
-        PLEXSYNC_DATA_DIR: data,
+        ...programEnv(ready, data, rssFile),
         PLEXSYNC_HTTP_ADDR: `127.0.0.1:${port}`,
         PLEXSYNC_RECONCILE_INTERVAL: "20s",
         PLEXSYNC_RECONCILE_SCOPE: "all",
-        PLEXSYNC_LOG_LEVEL: "warning",
-        BENCH_PEAK_RSS_FILE: rssFile
+        PLEXSYNC_LOG_LEVEL: "warning"
       },
       stdio: ["ignore", "ignore", "inherit"]
     }

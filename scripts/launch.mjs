@@ -88,7 +88,7 @@ const run = (args, what) => {
 }
 
 /** Compiles the workspace (and bundles the command line) when `staleness` says so. */
-export const ensureBuilt = (entryFile, { quiet = false } = {}) => {
+const ensureBuilt = (entryFile) => {
   const why = staleness(entryFile)
   if (why === undefined) return
   const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
@@ -97,7 +97,7 @@ export const ensureBuilt = (entryFile, { quiet = false } = {}) => {
     process.stderr.write(`plexsync: ${Path.relative(root, entryFile)} is not built and TypeScript is not installed\n`)
     process.exit(1)
   }
-  if (!quiet) process.stderr.write(`plexsync: compiling (${why}; about 15 s the first time)…\n`)
+  process.stderr.write(`plexsync: compiling (${why}; about 15 s the first time)…\n`)
   const started = Date.now()
   run([tsc, "-b", "tsconfig.build.json"], "compiling")
   // The bundle is rewritten only when stale: a running `plexsync` may be loading it.
@@ -111,23 +111,20 @@ export const ensureBuilt = (entryFile, { quiet = false } = {}) => {
   Fs.utimesSync(stamp, started / 1000, started / 1000)
 }
 
-/** `apps/scheduler/start` → `<root>/apps/scheduler/build/esm/start.js` */
-export const builtEntry = (name) => {
-  const match = /^((?:apps|packages)\/[^/]+)\/(.+)$/.exec(name)
-  if (match === null) throw new Error(`launch: "${name}" is not <apps|packages>/<package>/<module>`)
-  return Path.join(root, match[1], "build", "esm", `${match[2]}.js`)
+/** `apps/scheduler/start` → `<root>/apps/scheduler/build/esm/start.js`; undefined for any other shape. */
+const builtEntry = (name) => {
+  const match = /^((?:apps|packages)\/[^/]+)\/(.+)$/.exec(name ?? "")
+  return match === null ? undefined : Path.join(root, match[1], "build", "esm", `${match[2]}.js`)
 }
 
-if (process.argv[1] !== undefined && Path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [name, ...rest] = process.argv.slice(2)
-  if (name === undefined || !/^(apps|packages)\/[^/]+\/./.test(name)) {
-    process.stderr.write(
-      `usage: node scripts/launch.mjs <apps|packages>/<package>/<module> [args…]${name === undefined ? "" : ` (not "${name}")`}\n`
-    )
-    process.exit(2)
-  }
-  const entryFile = builtEntry(name)
-  ensureBuilt(entryFile)
-  process.argv = [process.argv[0], entryFile, ...rest]
-  await import(pathToFileURL(entryFile).href)
+const [name, ...rest] = process.argv.slice(2)
+const entryFile = builtEntry(name)
+if (entryFile === undefined) {
+  process.stderr.write(
+    `usage: node scripts/launch.mjs <apps|packages>/<package>/<module> [args…]${name === undefined ? "" : ` (not "${name}")`}\n`
+  )
+  process.exit(2)
 }
+ensureBuilt(entryFile)
+process.argv = [process.argv[0], entryFile, ...rest]
+await import(pathToFileURL(entryFile).href)

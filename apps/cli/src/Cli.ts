@@ -13,7 +13,7 @@ import type { Report } from "./Commands.js"
 import { doctor } from "./Doctor.js"
 import { parseDurationMs } from "./Duration.js"
 import { Rendered, renderError, UsageError } from "./Errors.js"
-import { engineSettings, plexLayer, reconcileSettings, stashLayer, storeLayer } from "./Layers.js"
+import { engineSettings, reconcileSettings, serversLayer, stashLayer, storeLayer } from "./Layers.js"
 import { makeProgress, printJson, printLine } from "./Present.js"
 import { parseTimeArg } from "./TimeArg.js"
 import * as Work from "./Work.js"
@@ -174,7 +174,7 @@ const run = Command.make(
   ({ config, json, maxJobs, wait }) =>
     withConfig(config, (c) =>
       Work.run(engineSettings(c), { wait, maxJobs }, progress).pipe(
-        Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
+        Effect.provide(serversLayer(c))
       )).pipe(Effect.flatMap(show(json)))
 ).pipe(
   Command.withDescription(
@@ -333,7 +333,7 @@ const recover = Command.make(
           return yield* usage("--outage takes an outage id (1, 2, …)")
         }
         return yield* Work.recover({ window, includeOptional, dryRun }).pipe(
-          Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
+          Effect.provide(serversLayer(c))
         )
       })).pipe(Effect.flatMap(show(json)))
 ).pipe(
@@ -400,7 +400,7 @@ const reconcile = Command.make(
         const chosen = yield* reconcileScope(scope, sceneIds)
         return yield* Work.reconcile(reconcileSettings(c), { scope: chosen, dryRun, includeMissing }, progress)
           .pipe(
-            Effect.provide(Layer.mergeAll(stashLayer(c), plexLayer(c)).pipe(Layer.provideMerge(storeLayer(c))))
+            Effect.provide(serversLayer(c))
           )
       })).pipe(Effect.flatMap(show(json)))
 ).pipe(

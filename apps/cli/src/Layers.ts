@@ -61,6 +61,10 @@ export const plexLayer = (config: AppConfigShape) =>
   )
 
 /** The sync engine's settings from the configuration. */
+/** Stash, Plex and the store: what the commands that talk to both servers need (the store also serves Plex). */
+export const serversLayer = (config: AppConfigShape) =>
+  Layer.mergeAll(stashLayer(config), plexLayer(config)).pipe(Layer.provideMerge(storeLayer(config)))
+
 export const engineSettings = (config: AppConfigShape): EngineSettings => ({
   ...defaultEngineSettings,
   concurrency: config.concurrency,

@@ -1,12 +1,12 @@
 import { ReconcileScope } from "@plexsync/domain/Reconcile"
-import { Clock, Duration, Effect, Layer, Option, Ref } from "effect"
+import { Clock, Duration, Effect, Option, Ref } from "effect"
 import type { AppConfigShape } from "./AppConfig.js"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
 import { renderError } from "./Errors.js"
 import type { PluginReply, PluginRequest } from "./HookInput.js"
 import { taskModes } from "./HookInput.js"
-import { engineSettings, plexLayer, reconcileSettings, stashLayer, storeLayer } from "./Layers.js"
+import { engineSettings, reconcileSettings, serversLayer, storeLayer } from "./Layers.js"
 import { pluginProgressLine } from "./PluginLog.js"
 import type { Progress } from "./Present.js"
 import { didYouMean } from "./Suggest.js"
@@ -51,9 +51,6 @@ const joinReports = (reports: ReadonlyArray<Report>): Report => {
   }
 }
 
-const allServices = (config: AppConfigShape) =>
-  Layer.mergeAll(stashLayer(config), plexLayer(config)).pipe(Layer.provideMerge(storeLayer(config)))
-
 const processQueue = (config: AppConfigShape) =>
   Work.run(engineSettings(config), { wait: false, maxJobs: Option.none() }, pluginProgress)
 
@@ -71,19 +68,19 @@ const task = (
           pluginProgress
         )
         return joinReports([queued, yield* processQueue(config)])
-      }).pipe(Effect.provide(allServices(config)))
+      }).pipe(Effect.provide(serversLayer(config)))
     case "sync_all":
       return Effect.gen(function*() {
         const queued = yield* Work.sync({ _tag: "All" }, pluginProgress)
         return joinReports([queued, yield* processQueue(config)])
-      }).pipe(Effect.provide(allServices(config)))
+      }).pipe(Effect.provide(serversLayer(config)))
     case "process_queue":
-      return processQueue(config).pipe(Effect.provide(allServices(config)))
+      return processQueue(config).pipe(Effect.provide(serversLayer(config)))
     case "status":
       return Commands.status.pipe(Effect.provide(storeLayer(config)))
     case "recover_outage_jobs":
       return Work.recover({ window: { _tag: "LastOutage" }, includeOptional: false, dryRun: false }).pipe(
-        Effect.provide(allServices(config))
+        Effect.provide(serversLayer(config))
       )
     case "reconcile":
       return Effect.gen(function*() {
@@ -93,7 +90,7 @@ const task = (
           pluginProgress
         )
         return joinReports([found, yield* processQueue(config)])
-      }).pipe(Effect.provide(allServices(config)))
+      }).pipe(Effect.provide(serversLayer(config)))
     case "purge_dlq": {
       const days = typeof args.days === "number" && args.days > 0 ? args.days : undefined
       const ms = days === undefined ? Duration.toMillis(config.dlqRetention) : days * 86_400_000
