@@ -1,5 +1,4 @@
 import { Schema } from "effect"
-import { Target } from "./Ids.js"
 
 /**
  * The error taxonomy. These are `Schema.TaggedError` classes because they are persisted in the DLQ
@@ -68,13 +67,8 @@ export class SceneMissing extends Schema.TaggedError<SceneMissing>()("SceneMissi
   sceneId: Schema.String
 }) {}
 
-/** A target's breaker is open: the job is held without spending an attempt. */
-export class BreakerOpen extends Schema.TaggedError<BreakerOpen>()("BreakerOpen", {
-  message: Schema.String,
-  target: Target
-}) {}
-
-export const SyncError = Schema.Union(
+/** Every error class of the taxonomy, once: `SyncError` and `ErrorTag` are built from this list. */
+const syncErrorClasses = [
   PlexServerDown,
   PlexTemporaryError,
   PlexNotFound,
@@ -86,7 +80,9 @@ export const SyncError = Schema.Union(
   StashAuthError,
   StashQueryError,
   SceneMissing
-)
+] as const
+
+export const SyncError = Schema.Union(...syncErrorClasses)
 export type SyncError = typeof SyncError.Type
 
 export type PlexError =
@@ -98,19 +94,15 @@ export type PlexError =
 
 export type StashError = StashUnavailable | StashAuthError | StashQueryError
 
-export const ErrorTag = Schema.Literal(
-  "PlexServerDown",
-  "PlexTemporaryError",
-  "PlexNotFound",
-  "PlexAuthError",
-  "PlexPermissionError",
-  "PlexPermanentError",
-  "MatchAmbiguous",
-  "StashUnavailable",
-  "StashAuthError",
-  "StashQueryError",
-  "SceneMissing"
-)
+type TagsOf<Classes extends ReadonlyArray<{ readonly _tag: string }>> = {
+  readonly [K in keyof Classes]: Classes[K]["_tag"]
+}
+
+const tagsOf = <const Classes extends ReadonlyArray<{ readonly _tag: string }>>(classes: Classes) =>
+  classes.map((cls) => cls._tag) as unknown as TagsOf<Classes>
+
+/** The tags of `SyncError`, derived from its classes so a new error class cannot be left out. */
+export const ErrorTag = Schema.Literal(...tagsOf(syncErrorClasses))
 export type ErrorTag = typeof ErrorTag.Type
 
 export const allErrorTags: ReadonlyArray<ErrorTag> = ErrorTag.literals

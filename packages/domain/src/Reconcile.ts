@@ -435,7 +435,7 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-/** The `reconcile --json` document (CONTRACT.md), with a few extra keys. */
+/** The `reconcile --json` document, with a few extra keys (see docs/architecture.md). */
 export const reconcileDocument = (result: ReconcileResult) => ({
   scope: result.scope,
   dryRun: result.dryRun,

@@ -3,10 +3,10 @@ import type { DeadLetterEntry, DeadLetterFilter, DeadLetterList, RedriveOutcome 
 import { DeadLetterQueue } from "./DeadLetterQueue.js"
 import { errorTagsForRecovery, recoverableTags } from "./ErrorPolicy.js"
 import type { ErrorTag, StashError } from "./Errors.js"
-import type { DeadLetterId, OutageId, SceneId } from "./Ids.js"
+import type { DeadLetterId, OutageId, SceneId, Target } from "./Ids.js"
 import { OutageHistory } from "./OutageHistory.js"
 import { PlexClient } from "./PlexClient.js"
-import type { RecoveryResult, RecoveryTrigger, RecoveryWindow } from "./RecoveryLog.js"
+import type { RecoveryResult, RecoveryStop, RecoveryTrigger, RecoveryWindow } from "./RecoveryLog.js"
 import { RecoveryLog } from "./RecoveryLog.js"
 import { StashClient } from "./StashClient.js"
 import type { StoreError } from "./StoreError.js"
@@ -19,8 +19,9 @@ import { SyncQueue } from "./SyncQueue.js"
  * error tag is in the set, oldest first, read in keyset pages so memory does not grow with the DLQ.
  * Gates, in order:
  * 1. Plex health. Unhealthy (or the check fails): nothing else is queried; every selected entry counts
- *    `skippedPlexDown` (counted by the store, not listed). Re-checked between pages when the last check is
- *    older than `plexRecheckMs`; if Plex went down mid-run, the entries not yet reached count `skippedPlexDown`.
+ *    `skippedPlexDown` (counted by the store, not listed), and `stoppedBy` says `PlexDown`. Re-checked between
+ *    pages when the last check is older than `plexRecheckMs`; if Plex went down mid-run, the entries not yet
+ *    reached count `skippedPlexDown`, and `stoppedBy` says `PlexWentDown`.
  * 2. Dedup. A scene with a queued or running job (asked of the store per page), or already recovered
  *    earlier in this run, counts `skippedAlreadyQueued`.
  * 3. The scene exists in Stash: one batched lookup per page. A missing scene counts `skippedSceneMissing`.
@@ -43,9 +44,11 @@ import { SyncQueue } from "./SyncQueue.js"
 export type RecoverySelection =
   | { readonly outageId: OutageId }
   | { readonly from: number; readonly to: number }
+  /** The outage of the target (`any`: of either) that ended last; `NoCompletedOutage` when there is none. */
+  | { readonly lastOutage: Target | "any" }
 
 export interface RecoverOptions {
-  /** An outage (its start and end) or an explicit window, both ends inclusive, ms. */
+  /** An outage (its start and end), the last one that ended, or an explicit window, both ends inclusive, ms. */
   readonly window: RecoverySelection
   /**
    * The error tags to select. Default: the safe tags, plus the optional ones with `includeOptional`.
@@ -74,6 +77,12 @@ export class OutageOngoing extends Data.TaggedError("OutageOngoing")<{
   readonly message: string
 }> {}
 
+/** `lastOutage` was asked for, and no outage (of the target) has ended yet. */
+export class NoCompletedOutage extends Data.TaggedError("NoCompletedOutage")<{
+  readonly target: Target | "any"
+  readonly message: string
+}> {}
+
 export class InvalidRecoveryWindow extends Data.TaggedError("InvalidRecoveryWindow")<{
   readonly from: number
   readonly to: number
@@ -87,11 +96,29 @@ export class RecoveryStopped extends Data.TaggedError("RecoveryStopped")<{
   readonly message: string
 }> {}
 
-export type RecoveryError = StoreError | OutageNotFound | OutageOngoing | InvalidRecoveryWindow | RecoveryStopped
+export type RecoveryError =
+  | StoreError
+  | OutageNotFound
+  | OutageOngoing
+  | NoCompletedOutage
+  | InvalidRecoveryWindow
+  | RecoveryStopped
 
 const defaultPageSize = 1000
 
 const resolveWindow = Effect.fn("Recovery.resolveWindow")(function*(selection: RecoverySelection) {
+  if ("lastOutage" in selection) {
+    const outages = yield* OutageHistory
+    const target = selection.lastOutage
+    const last = yield* outages.lastCompleted(target === "any" ? undefined : target)
+    if (Option.isNone(last) || last.value.endedAt === null) {
+      return yield* new NoCompletedOutage({
+        target,
+        message: `No ${target === "any" ? "" : `${target} `}outage has ended yet: there is no last outage to recover.`
+      })
+    }
+    return { from: last.value.startedAt, to: last.value.endedAt, outageId: last.value.id } satisfies RecoveryWindow
+  }
   if ("outageId" in selection) {
     const outages = yield* OutageHistory
     const found = yield* outages.get(selection.outageId)
@@ -191,17 +218,19 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
   }
   const selection: DeadLetterFilter = { from: window.from, to: window.to, errorTags, recovered: false }
 
-  const resultOf = (): RecoveryResult => ({
+  const resultOf = (stoppedBy: RecoveryStop | null): RecoveryResult => ({
     window,
     errorTags,
     dryRun,
     ...state.counts,
-    recoveredSceneIds: [...state.recovered]
+    recoveredSceneIds: [...state.recovered],
+    stoppedBy
   })
 
-  const finish = (stoppedBy: string | null) =>
+  /** Records and logs the run; `why` (for the log) when it stopped early, `stop` when that was Plex. */
+  const finish = (why: string | null, stop: RecoveryStop | null = null) =>
     Effect.gen(function*() {
-      const result = resultOf()
+      const result = resultOf(stop)
       const finishedAt = yield* Clock.currentTimeMillis
       if (!dryRun) yield* recoveryLog.record({ startedAt, finishedAt, trigger, result })
       const c = result
@@ -211,7 +240,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
           `${window.outageId === null ? "" : ` outage ${window.outageId}`} [${errorTags.join(",")}]: ` +
           `recovered ${c.recovered}, already queued ${c.skippedAlreadyQueued}, Plex down ${c.skippedPlexDown}, ` +
           `scene missing ${c.skippedSceneMissing}, failed ${c.failed} in ${finishedAt - startedAt} ms` +
-          (stoppedBy === null ? "" : `; stopped: ${stoppedBy}`)
+          (why === null ? "" : `; stopped: ${why}`)
       )
       return result
     })
@@ -222,7 +251,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
   // Gate 1, before any other query.
   if (!(yield* plexHealthy())) {
     state.counts.skippedPlexDown = yield* dlq.count(selection)
-    return yield* finish("Plex is not healthy")
+    return yield* finish("Plex is not healthy", "PlexDown")
   }
   let lastPlexCheck = yield* Clock.currentTimeMillis
 
@@ -326,7 +355,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
       if (now - lastPlexCheck >= plexRecheckMs) {
         if (!(yield* plexHealthy())) {
           state.counts.skippedPlexDown += yield* dlq.count(after === undefined ? selection : { ...selection, after })
-          return yield* finish("Plex went down during the run")
+          return yield* finish("Plex went down during the run", "PlexWentDown")
         }
         lastPlexCheck = yield* Clock.currentTimeMillis
       }

@@ -12,7 +12,14 @@ export const RecoveryWindow = Schema.Struct({
 })
 export type RecoveryWindow = typeof RecoveryWindow.Type
 
-/** The counts of one recovery run (CONTRACT.md `recover --json`, with times as ms here). */
+/**
+ * Why a recovery stopped before the end of its selection: Plex was unhealthy at the start gate (`PlexDown`:
+ * nothing was re-queued), or went down during the run (`PlexWentDown`: the entries not yet reached wait).
+ */
+export const RecoveryStop = Schema.Literal("PlexDown", "PlexWentDown")
+export type RecoveryStop = typeof RecoveryStop.Type
+
+/** The counts of one recovery run (`recover --json`, with times as ms here; see docs/architecture.md). */
 export const RecoveryResult = Schema.Struct({
   window: RecoveryWindow,
   errorTags: Schema.Array(ErrorTag),
@@ -22,7 +29,12 @@ export const RecoveryResult = Schema.Struct({
   skippedPlexDown: Schema.Int,
   skippedSceneMissing: Schema.Int,
   failed: Schema.Int,
-  recoveredSceneIds: Schema.Array(SceneId)
+  recoveredSceneIds: Schema.Array(SceneId),
+  /**
+   * Why the run stopped early, or null when it went through its selection (a Stash failure is `RecoveryStopped`
+   * instead). Runs recorded before plexsync kept it read as null.
+   */
+  stoppedBy: Schema.optionalWith(Schema.NullOr(RecoveryStop), { default: () => null })
 })
 export type RecoveryResult = typeof RecoveryResult.Type
 

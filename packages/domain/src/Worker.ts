@@ -14,22 +14,19 @@ import {
   Schedule,
   Schema
 } from "effect"
-import * as Backoff from "./Backoff.js"
 import type { BreakerStore } from "./BreakerStore.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
-import type { ErrorRule } from "./ErrorPolicy.js"
 import { errorPolicy } from "./ErrorPolicy.js"
-import type { ErrorTag, PlexError, StashError } from "./Errors.js"
+import type { ErrorTag } from "./Errors.js"
 import { SyncError } from "./Errors.js"
 import type { SyncField } from "./FieldMapping.js"
 import { allSyncFields } from "./FieldMapping.js"
-import type { JobId, OutageId, Target } from "./Ids.js"
 import { makeMatcher } from "./Matching.js"
-import { OutageHistory } from "./OutageHistory.js"
+import type { OutageHistory } from "./OutageHistory.js"
 import type { PathMap } from "./PathMap.js"
-import { PlexClient } from "./PlexClient.js"
-import * as Ramp from "./Ramp.js"
-import { StashClient } from "./StashClient.js"
+import type { PlexClient } from "./PlexClient.js"
+import * as Settle from "./Settle.js"
+import type { StashClient } from "./StashClient.js"
 import type { StoreError } from "./StoreError.js"
 import type { ClaimedJob } from "./SyncJob.js"
 import type { JobFailure } from "./SyncQueue.js"
@@ -37,11 +34,12 @@ import { SyncQueue } from "./SyncQueue.js"
 import type { SyncOutcome, SyncSceneError } from "./SyncScene.js"
 import { syncScene } from "./SyncScene.js"
 import type { SyncState } from "./SyncState.js"
+import { makeTargetHealth, targets } from "./TargetHealth.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings
 
-/** The engine's settings (CONTRACT.md tunables), as plain values. */
+/** The engine's settings (the `PLEXSYNC_*` tunables; see docs/architecture.md), as plain values. */
 export interface EngineSettings {
   /** Jobs in flight at once (`PLEXSYNC_CONCURRENCY`). */
   readonly concurrency: number
@@ -169,27 +167,6 @@ export interface Worker {
 // ---------------------------------------------------------------------------------------------------------
 // The worker
 
-const stopTags: ReadonlySet<ErrorTag> = new Set(["PlexAuthError", "PlexPermissionError", "StashAuthError"])
-
-const targetOf = (tag: ErrorTag): Target | null =>
-  tag.startsWith("Plex") || tag === "MatchAmbiguous" ? "plex" : tag.startsWith("Stash") || tag === "SceneMissing"
-    ? "stash"
-    : null
-
-const outageTag: Record<Target, ErrorTag> = { plex: "PlexServerDown", stash: "StashUnavailable" }
-
-/** The tags whose failures count toward a target's breaker (per the error policy). */
-const tagsCountingToward = (target: Target): ReadonlyArray<ErrorTag> =>
-  (Object.keys(errorPolicy) as Array<ErrorTag>).filter((tag) => {
-    const breaker = errorPolicy[tag].breaker
-    return breaker._tag === "Counts" && breaker.target === target
-  })
-
-const breakerTags: Record<Target, ReadonlyArray<ErrorTag>> = {
-  plex: tagsCountingToward("plex"),
-  stash: tagsCountingToward("stash")
-}
-
 const failureOf = (error: SyncError): JobFailure => {
   const detail = Schema.encodeEither(SyncError)(error)
   return {
@@ -213,6 +190,8 @@ const stopMessage = (error: SyncError): string => {
   }
 }
 
+const workerStopped = (error: SyncError) => new WorkerStopped({ reason: error._tag, message: stopMessage(error) })
+
 interface Counters {
   processed: number
   synced: number
@@ -223,6 +202,7 @@ interface Counters {
   deadLettered: number
 }
 
+/** The mutable state of one `drain` or `run`. */
 interface Session {
   readonly counters: Counters
   readonly wake: Queue.Queue<void>
@@ -235,29 +215,15 @@ interface Session {
 }
 
 /**
- * Builds the worker. It keeps, for its life: the matcher (sections and section indexes), the breakers (loaded
- * from `BreakerStore`), and the recovery ramp (resumed if an outage closed less than `rampOverMs` ago).
+ * Builds the worker. It keeps, for its life: the matcher (sections and section indexes) and the targets' health
+ * (breakers, outages and the recovery ramp: see `TargetHealth`). What becomes of a failed job is decided by
+ * `Settle.decide`; the worker applies it.
  */
 export const makeWorker = (settings: EngineSettings) =>
   Effect.gen(function*() {
     const queue = yield* SyncQueue
-    const history = yield* OutageHistory
-    const stash = yield* StashClient
-    const plex = yield* PlexClient
     const context = yield* Effect.context<StashClient | PlexClient | SyncState>()
-
-    const breakerPolicy: CircuitBreaker.BreakerPolicy = {
-      threshold: settings.breakerThreshold,
-      probeMinMs: settings.probeMinMs,
-      probeMaxMs: settings.probeMaxMs
-    }
-    const rampPolicy: Ramp.RampPolicy = {
-      ...Ramp.defaultRampPolicy,
-      fromPerSec: settings.rampFromPerSec,
-      toPerSec: settings.rampToPerSec,
-      overMs: settings.rampOverMs
-    }
-    const breakers = yield* CircuitBreaker.makeBreakers(breakerPolicy)
+    const health = yield* makeTargetHealth(settings)
     const matcher = yield* makeMatcher({
       strict: settings.strictMatching,
       libraries: settings.libraries,
@@ -271,87 +237,13 @@ export const makeWorker = (settings: EngineSettings) =>
       pathMap: settings.pathMap
     }
 
-    let ramp: Ramp.RampState | null = null
-    {
-      const now = yield* Clock.currentTimeMillis
-      for (const target of ["plex", "stash"] as const) {
-        const last = yield* history.lastCompleted(target)
-        if (Option.isSome(last) && last.value.endedAt !== null && now - last.value.endedAt < settings.rampOverMs) {
-          const start = Math.max(last.value.endedAt, ramp?.startedAt ?? 0)
-          ramp = Ramp.startRamp(start)
-        }
-      }
-    }
-
-    /** Jobs already counted in an outage's `jobsAffected`. */
-    const countedForOutage = new Map<OutageId, Set<JobId>>()
-    /** Jobs in the current failure streak of each target (they become part of the outage if it opens). */
-    const streak = new Map<Target, Set<JobId>>([["plex", new Set()], ["stash", new Set()]])
-
-    const countAffected = (outageId: OutageId, jobs: Iterable<JobId>) =>
-      Effect.gen(function*() {
-        let counted = countedForOutage.get(outageId)
-        if (counted === undefined) {
-          counted = new Set()
-          countedForOutage.set(outageId, counted)
-        }
-        let added = 0
-        for (const job of jobs) {
-          if (counted.has(job)) continue
-          counted.add(job)
-          added++
-        }
-        if (added > 0) yield* history.addAffected(outageId, added)
-      })
-
-    const onTransition = (update: CircuitBreaker.BreakerUpdate) =>
-      Effect.gen(function*() {
-        if (update.step.transition === "closed") {
-          const now = yield* Clock.currentTimeMillis
-          const target = update.step.state.target
-          // Jobs that failed against the target before its breaker opened still wait out their backoff (up to
-          // minutes for PlexServerDown); the target is back, so they are due now, attempts unchanged. The ramp
-          // paces them.
-          const madeDue = yield* queue.makeDue({ errorTags: breakerTags[target] })
-          if (madeDue > 0) yield* Effect.logInfo(`${madeDue} jobs that failed while ${target} was down are due now`)
-          ramp = Ramp.startRamp(now)
-          yield* Effect.logInfo(
-            `Resuming at ${settings.rampFromPerSec} jobs/s, ramping to ${settings.rampToPerSec} over ` +
-              `${Duration.format(Duration.millis(settings.rampOverMs))}`
-          )
-        }
-      })
-
-    const openOutageId = (preferred: Target | null) =>
-      Effect.gen(function*() {
-        for (const target of preferred === null ? ["plex", "stash"] as const : [preferred, "plex", "stash"] as const) {
-          const outage = yield* breakers.currentOutage(target)
-          if (Option.isSome(outage)) return outage.value.id
-        }
-        return null
-      })
-
     // --- settling one job -------------------------------------------------------------------------------
-
-    const recordResult = (ok: boolean) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
-          if (ramp !== null) ramp = Ramp.record(ramp, now, ok, rampPolicy)
-        }))
-
-    const answered = (target: Target) =>
-      Effect.gen(function*() {
-        streak.get(target)!.clear()
-        const update = yield* breakers.recordSuccess(target)
-        yield* onTransition(update)
-      })
 
     const settleSuccess = (claimed: ClaimedJob, outcome: SyncOutcome, session: Session) =>
       Effect.gen(function*() {
-        yield* answered("stash")
-        if (outcome._tag === "Synced" || outcome.checkedPlex) yield* answered("plex")
+        yield* health.jobSucceeded(outcome)
         yield* queue.complete(claimed)
-        yield* recordResult(true)
+        yield* health.recordResult(true)
         if (outcome._tag === "Synced") {
           session.counters.synced++
           yield* Effect.logDebug(`Synced scene ${claimed.job.sceneId} to Plex item ${outcome.ratingKey}`)
@@ -363,94 +255,81 @@ export const makeWorker = (settings: EngineSettings) =>
 
     const settleFailure = (claimed: ClaimedJob, error: SyncError, session: Session) =>
       Effect.gen(function*() {
-        const rule: ErrorRule = errorPolicy[error._tag]
-        const failure = failureOf(error)
-        const job = claimed.job
-        const countsFor = rule.breaker._tag === "Counts" ? rule.breaker.target : null
-
-        if (countsFor !== null) {
-          streak.get(countsFor)!.add(job.id)
-          const update = yield* breakers.recordFailure(countsFor, `${error._tag}: ${error.message}`)
-          if (update.step.transition === "opened" && Option.isSome(update.outage)) {
-            yield* countAffected(update.outage.value.id, streak.get(countsFor)!)
-          }
-          if (countsFor === "plex") yield* answered("stash")
-        } else if (!stopTags.has(error._tag)) {
-          // The target answered (not found, ambiguous, a 4xx): it is up.
-          const target = targetOf(error._tag)
-          if (target === "plex") yield* answered("stash")
-          if (target !== null) yield* answered(target)
+        yield* health.jobFailed(claimed.job.id, error)
+        const input = {
+          rule: errorPolicy[error._tag],
+          attempts: claimed.job.attempts,
+          breakers: yield* health.breakers
         }
-        yield* recordResult(countsFor === null)
+        // The jitter is drawn only for a retry: a draw moves the Random on, which the probe jitter shares.
+        const tentative = Settle.decide({ ...input, random: 0 })
+        const decision = tentative._tag === "Retry"
+          ? Settle.decide({ ...input, random: yield* Random.next })
+          : tentative
+        return yield* applyDecision(claimed, error, decision, session)
+      })
 
-        switch (rule.retry._tag) {
-          case "Drop": {
+    const applyDecision = (claimed: ClaimedJob, error: SyncError, decision: Settle.SettleDecision, session: Session) =>
+      Settle.$match(decision, {
+        Drop: () =>
+          Effect.gen(function*() {
             yield* queue.complete(claimed)
             session.counters.dropped++
             yield* Effect.logInfo(`Dropped the job: ${error.message}`)
             return "dropped" as const
-          }
-          case "StopWorker": {
+          }),
+        Stop: () =>
+          Effect.gen(function*() {
             yield* queue.release(claimed)
             if (session.stoppedBy === null) {
-              session.stoppedBy = new WorkerStopped({ reason: error._tag, message: stopMessage(error) })
+              session.stoppedBy = workerStopped(error)
               yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
             }
             return "stopped" as const
-          }
-          case "DeadLetter": {
-            yield* queue.deadLetter(claimed, {
-              failure,
-              outageId: yield* openOutageId(countsFor),
-              countAttempt: true
-            })
+          }),
+        DeadLetter: ({ attempts, exhausted, outageId }) =>
+          Effect.gen(function*() {
+            yield* queue.deadLetter(claimed, { failure: failureOf(error), outageId, countAttempt: true })
             session.counters.deadLettered++
-            yield* Effect.logWarning(`Moved to the DLQ (${error._tag}): ${error.message}`)
+            yield* Effect.logWarning(
+              exhausted
+                ? `Moved to the DLQ after ${attempts} attempts (${error._tag}): ${error.message}`
+                : `Moved to the DLQ (${error._tag}): ${error.message}`
+            )
             return "dead_lettered" as const
-          }
-          case "Retry": {
+          }),
+        Hold: ({ outageId, target }) =>
+          Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
-            if (countsFor !== null) {
-              const breaker = yield* breakers.state(countsFor)
-              const outage = yield* breakers.currentOutage(countsFor)
-              if (breaker.state !== "closed" && Option.isSome(outage)) {
-                // Held, not failed: no attempt is spent while the target is down.
-                yield* queue.retryLater(claimed, { availableAt: now, failure, countAttempt: false, held: true })
-                yield* countAffected(outage.value.id, [job.id])
-                session.counters.held++
-                yield* Effect.logDebug(`Held while ${countsFor} is down (${error._tag})`).pipe(
-                  Effect.annotateLogs({ outageId: outage.value.id })
-                )
-                return "held" as const
-              }
-            }
-            const attempts = job.attempts + 1
-            if (attempts >= rule.retry.maxAttempts) {
-              yield* queue.deadLetter(claimed, {
-                failure,
-                outageId: yield* openOutageId(countsFor),
-                countAttempt: true
-              })
-              session.counters.deadLettered++
-              yield* Effect.logWarning(`Moved to the DLQ after ${attempts} attempts (${error._tag}): ${error.message}`)
-              return "dead_lettered" as const
-            }
-            const random = yield* Random.next
-            const wait = Backoff.fullJitter({
-              baseMs: rule.retry.baseMs,
-              capMs: rule.retry.capMs,
-              attempt: attempts,
-              random: () => random
+            yield* queue.retryLater(claimed, {
+              availableAt: now,
+              failure: failureOf(error),
+              countAttempt: false,
+              held: true
             })
-            yield* queue.retryLater(claimed, { availableAt: now + wait, failure, countAttempt: true, held: false })
+            yield* health.countHeld(outageId, claimed.job.id)
+            session.counters.held++
+            yield* Effect.logDebug(`Held while ${target} is down (${error._tag})`).pipe(
+              Effect.annotateLogs({ outageId })
+            )
+            return "held" as const
+          }),
+        Retry: ({ attempt, maxAttempts, waitMs }) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            yield* queue.retryLater(claimed, {
+              availableAt: now + waitMs,
+              failure: failureOf(error),
+              countAttempt: true,
+              held: false
+            })
             session.counters.retried++
             yield* Effect.logInfo(
-              `Retrying in ${Duration.format(Duration.millis(wait))} (attempt ${attempts} of ` +
-                `${rule.retry.maxAttempts}, ${error._tag}): ${error.message}`
+              `Retrying in ${Duration.format(Duration.millis(waitMs))} (attempt ${attempt} of ` +
+                `${maxAttempts}, ${error._tag}): ${error.message}`
             )
             return "retried" as const
-          }
-        }
+          })
       })
 
     const renewLease = (claimed: ClaimedJob) =>
@@ -514,75 +393,27 @@ export const makeWorker = (settings: EngineSettings) =>
 
     // --- breakers, probes and held jobs -----------------------------------------------------------------
 
-    const probe = (target: Target, session: Session) =>
-      Effect.gen(function*() {
-        const check: Effect.Effect<void, PlexError | StashError | { _tag: "Unhealthy"; message: string }> =
-          target === "plex"
-            ? Effect.asVoid(plex.health)
-            : Effect.flatMap(
-              stash.health,
-              (h) =>
-                h.healthy ? Effect.void : Effect.fail({ _tag: "Unhealthy" as const, message: `status ${h.status}` })
-            )
-        const exit = yield* Effect.exit(check)
-        if (Exit.isSuccess(exit)) {
-          yield* onTransition(yield* breakers.recordProbe(target, { ok: true }))
-          return
-        }
-        const error = Cause.failureOption(exit.cause)
-        if (Option.isSome(error) && error.value._tag !== "Unhealthy" && stopTags.has(error.value._tag as ErrorTag)) {
-          const stopError = error.value as SyncError
-          session.stoppedBy ??= new WorkerStopped({ reason: stopError._tag, message: stopMessage(stopError) })
-          yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
-          return
-        }
-        const message = Option.isSome(error) ? `${error.value._tag}: ${error.value.message}` : Cause.pretty(exit.cause)
-        yield* onTransition(yield* breakers.recordProbe(target, { ok: false, error: message }))
-        yield* Effect.logDebug(`The ${target} health probe failed: ${message}`)
-      }).pipe(Effect.withSpan("Worker.probe", { attributes: { target } }))
-
     /** Probes that are due, and jobs held past the hold limit. */
     const housekeeping = (session: Session) =>
       Effect.gen(function*() {
-        for (const target of ["plex", "stash"] as const) {
+        for (const target of targets) {
           const now = yield* Clock.currentTimeMillis
-          const state = yield* breakers.state(target)
+          const state = yield* health.state(target)
           if (state.state === "closed") continue
-          if (CircuitBreaker.probeDue(state, now)) yield* probe(target, session)
-          const outage = yield* breakers.currentOutage(target)
-          if (
-            Option.isSome(outage) && now - outage.value.startedAt >= settings.holdLimitMs &&
-            now - session.lastHoldCheck >= settings.probeMinMs
-          ) {
-            session.lastHoldCheck = now
-            const moved = yield* queue.deadLetterHeld({
-              heldBefore: now - settings.holdLimitMs,
-              failure: {
-                tag: outageTag[target],
-                message: `Held for more than ${Duration.format(Duration.millis(settings.holdLimitMs))} while ` +
-                  `${target} was down (outage #${outage.value.id}); outage recovery re-queues it`
-              },
-              outageId: outage.value.id
-            })
-            if (moved > 0) {
-              session.counters.deadLettered += moved
-              yield* Effect.logWarning(`Moved ${moved} jobs held past the hold limit to the DLQ`).pipe(
-                Effect.annotateLogs({ outageId: outage.value.id })
-              )
+          if (CircuitBreaker.probeDue(state, now)) {
+            const stop = yield* health.probe(target)
+            if (Option.isSome(stop)) {
+              session.stoppedBy ??= workerStopped(stop.value)
+              yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
             }
           }
+          session.counters.deadLettered += yield* health.sweepHeld(target, now, session)
         }
       })
 
     /** How many jobs may start now, by the breakers. */
     const admitted = (session: Session) =>
-      Effect.gen(function*() {
-        let admission: "all" | "trial" | "none" = "all"
-        for (const target of ["plex", "stash"] as const) {
-          const a = CircuitBreaker.admission(yield* breakers.state(target))
-          if (a === "none") admission = "none"
-          else if (a === "trial" && admission === "all") admission = "trial"
-        }
+      Effect.map(health.admission, (admission) => {
         if (admission === "none") return 0
         if (admission === "trial") return session.inFlight === 0 ? 1 : 0
         return Math.max(0, settings.concurrency - session.inFlight)
@@ -592,10 +423,8 @@ export const makeWorker = (settings: EngineSettings) =>
     const nextEventAt = (admittedNow: boolean) =>
       Effect.gen(function*() {
         const times: Array<number> = []
-        for (const target of ["plex", "stash"] as const) {
-          const state = yield* breakers.state(target)
-          if (state.state !== "closed") times.push(state.nextProbeAt ?? 0)
-        }
+        const probeAt = yield* health.nextProbeAt
+        if (probeAt !== null) times.push(probeAt)
         const due = yield* queue.nextDueAt
         if (admittedNow && Option.isSome(due)) times.push(due.value)
         return { at: times.length === 0 ? null : Math.min(...times), queueEmpty: Option.isNone(due) }
@@ -667,20 +496,13 @@ export const makeWorker = (settings: EngineSettings) =>
 
           let capacity = yield* admitted(session)
           if (options.maxJobs !== undefined) capacity = Math.min(capacity, options.maxJobs - session.claimed)
-          if (capacity > 0 && ramp !== null) {
-            const now = yield* Clock.currentTimeMillis
-            if (Ramp.isOver(ramp, now, rampPolicy)) {
-              ramp = null
-              yield* Effect.logInfo("Recovery ramp over: back to full speed")
-            } else {
-              const step = Ramp.take(ramp, now, rampPolicy)
-              ramp = step.state
-              if (step.wait > 0) {
-                yield* waitForEvent(session, now + step.wait)
-                continue
-              }
-              capacity = 1
+          if (capacity > 0) {
+            const pace = yield* health.pace
+            if (pace._tag === "Wait") {
+              yield* waitForEvent(session, pace.until)
+              continue
             }
+            if (pace._tag === "One") capacity = 1
           }
 
           if (capacity > 0) {
@@ -695,7 +517,7 @@ export const makeWorker = (settings: EngineSettings) =>
               }
               continue
             }
-            if (ramp !== null) ramp = { ...ramp, tokens: Math.min(1, ramp.tokens + 1) }
+            yield* health.unspend
           }
 
           if (session.inFlight > 0) {

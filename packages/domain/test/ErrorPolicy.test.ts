@@ -48,6 +48,61 @@ describe("error policy", () => {
     assert.deepStrictEqual(ErrorPolicy.errorPolicy.StashUnavailable.breaker, { _tag: "Counts", target: "stash" })
   })
 
+  it("says which target each error belongs to, whether or not it counts toward its breaker", () => {
+    const expected: Record<Errors.ErrorTag, "plex" | "stash" | null> = {
+      PlexServerDown: "plex",
+      PlexTemporaryError: "plex",
+      PlexNotFound: "plex",
+      PlexAuthError: "plex",
+      PlexPermissionError: "plex",
+      PlexPermanentError: "plex",
+      MatchAmbiguous: "plex",
+      StashUnavailable: "stash",
+      StashAuthError: "stash",
+      StashQueryError: "stash",
+      SceneMissing: "stash"
+    }
+    for (const tag of Errors.allErrorTags) {
+      assert.strictEqual(ErrorPolicy.errorPolicy[tag].target, expected[tag], tag)
+      assert.strictEqual(ErrorPolicy.targetOf(tag), expected[tag], tag)
+    }
+  })
+
+  it("lets an error count only toward its own target's breaker", () => {
+    for (const tag of Errors.allErrorTags) {
+      const rule = ErrorPolicy.errorPolicy[tag]
+      if (rule.breaker._tag === "Counts") assert.strictEqual(rule.breaker.target, rule.target, tag)
+      assert.strictEqual(ErrorPolicy.breakerTargetOf(tag), rule.breaker._tag === "Counts" ? rule.target : null, tag)
+    }
+    // @ts-expect-error a Plex error cannot count toward the Stash breaker
+    const crossed: ErrorPolicy.ErrorRule = {
+      target: "plex",
+      breaker: { _tag: "Counts", target: "stash" },
+      retry: { _tag: "Drop" },
+      recovery: "none"
+    }
+    assert.isDefined(crossed)
+  })
+
+  it("reads the tags counting toward each breaker, and each target's outage tag, from the table", () => {
+    assert.deepStrictEqual(ErrorPolicy.tagsCountingToward("plex"), ["PlexServerDown", "PlexTemporaryError"])
+    assert.deepStrictEqual(ErrorPolicy.tagsCountingToward("stash"), ["StashUnavailable"])
+    assert.strictEqual(ErrorPolicy.outageTagOf("plex"), "PlexServerDown")
+    assert.strictEqual(ErrorPolicy.outageTagOf("stash"), "StashUnavailable")
+    for (const target of ["plex", "stash"] as const) {
+      // Exactly one candidate, and outage recovery selects it by default (a held job dead-lettered with it is found).
+      const candidates = ErrorPolicy.tagsCountingToward(target).filter((tag) =>
+        ErrorPolicy.errorPolicy[tag].recovery === "safe"
+      )
+      assert.deepStrictEqual(candidates, [ErrorPolicy.outageTagOf(target)])
+      assert.include(ErrorPolicy.errorTagsForRecovery({ includeOptional: false }), ErrorPolicy.outageTagOf(target))
+    }
+  })
+
+  it("stops the worker on the auth and permission errors, and only on them", () => {
+    assert.deepStrictEqual([...ErrorPolicy.stopTags].sort(), ["PlexAuthError", "PlexPermissionError", "StashAuthError"])
+  })
+
   it("NotFound retries 12 times from 30 s, capped at 10 min", () => {
     assert.deepStrictEqual(ErrorPolicy.errorPolicy.PlexNotFound.retry, {
       _tag: "Retry",

@@ -163,7 +163,7 @@ const wholeDatabase = Effect.gen(function*() {
   return { rows, bytes: [hash(file), hash(`${file}-wal`)] }
 })
 
-const zero: Omit<RecoveryResult, "window" | "errorTags" | "dryRun" | "recoveredSceneIds"> = {
+const zero: Omit<RecoveryResult, "window" | "errorTags" | "dryRun" | "recoveredSceneIds" | "stoppedBy"> = {
   recovered: 0,
   skippedAlreadyQueued: 0,
   skippedPlexDown: 0,
@@ -664,5 +664,118 @@ describe("recoverOutageJobs", () => {
         assert.strictEqual((yield* jobs).length, n)
         assert.strictEqual((yield* unrecovered).length, 0)
       }).pipe(Effect.provide(world({ scenes: Array.from({ length: 10_000 }, (_, i) => i + 1) }))), 60_000)
+  })
+
+  describe("why a run stopped", () => {
+    it.scoped("went through its selection: stoppedBy is null, in the result and in the audit row", () =>
+      Effect.gen(function*() {
+        yield* seed([{ scene: 1, at: T0 }, { scene: 2, at: T0 + 1 }])
+        const result = yield* recover()
+        assert.deepStrictEqual([counts(result), result.stoppedBy], [{ ...zero, recovered: 2 }, null])
+        const audit = Option.getOrThrow(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest)))
+        assert.strictEqual(audit.result.stoppedBy, null)
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("Plex unhealthy at the start gate: PlexDown, in the result and in the audit row", () =>
+      Effect.gen(function*() {
+        const plex = yield* SimPlex.SimPlex
+        yield* plex.downBetween(0, 3_600_000)
+        yield* seed([{ scene: 1, at: T0 }, { scene: 2, at: T0 + 1 }])
+        const result = yield* recover()
+        assert.deepStrictEqual([counts(result), result.stoppedBy], [{ ...zero, skippedPlexDown: 2 }, "PlexDown"])
+        const audit = Option.getOrThrow(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest)))
+        assert.strictEqual(audit.result.stoppedBy, "PlexDown")
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("Plex unhealthy at the start gate with nothing selected: still PlexDown", () =>
+      Effect.gen(function*() {
+        const plex = yield* SimPlex.SimPlex
+        yield* plex.downBetween(0, 3_600_000)
+        const result = yield* recover()
+        assert.deepStrictEqual([counts(result), result.stoppedBy], [zero, "PlexDown"])
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("Plex going down during the run: PlexWentDown", () =>
+      Effect.gen(function*() {
+        const plex = yield* SimPlex.SimPlex
+        const stash = yield* SimStash.SimStash
+        yield* stash.setLatency("1 second", "existingSceneIds")
+        yield* plex.downBetween(1_500, 3_600_000)
+        yield* seed(Array.from({ length: 8 }, (_, i) => ({ scene: i + 1, at: T0 + i })))
+        const fiber = yield* Effect.fork(recover({ pageSize: 2, plexRecheckMs: 1_000 }))
+        yield* TestClock.adjust("10 seconds")
+        const result = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(
+          [counts(result), result.stoppedBy],
+          [{ ...zero, recovered: 4, skippedPlexDown: 4 }, "PlexWentDown"]
+        )
+        const audit = Option.getOrThrow(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest)))
+        assert.strictEqual(audit.result.stoppedBy, "PlexWentDown")
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("Stash stopping the run is RecoveryStopped, not a Plex stop: its result says null", () =>
+      Effect.gen(function*() {
+        const stash = yield* SimStash.SimStash
+        yield* stash.authFailAfter(0)
+        yield* seed([{ scene: 1, at: T0 }])
+        const stopped = yield* Effect.flip(recover())
+        assert.strictEqual(stopped._tag, "RecoveryStopped")
+        if (stopped._tag !== "RecoveryStopped") return
+        assert.strictEqual(stopped.result.stoppedBy, null)
+      }).pipe(Effect.provide(world())))
+  })
+
+  describe("selection: the last outage", () => {
+    /** Plex down 10–50 min (ended last), Stash down 20–30 min (started and ended in between), Plex again from 60. */
+    const outagesAndEntries = Effect.gen(function*() {
+      const outages = yield* OutageHistory
+      const plex = yield* outages.open("plex", { startedAt: T0 + 10 * minute, cause: "refused" })
+      const stash = yield* outages.open("stash", { startedAt: T0 + 20 * minute, cause: "refused" })
+      yield* outages.close("stash", T0 + 30 * minute)
+      yield* outages.close("plex", T0 + 50 * minute)
+      yield* outages.open("plex", { startedAt: T0 + 60 * minute, cause: "refused" })
+      yield* seed([
+        { scene: 1, at: T0 + 5 * minute },
+        { scene: 2, at: T0 + 15 * minute, outageId: plex.id },
+        { scene: 3, at: T0 + 25 * minute, outageId: stash.id, tag: "StashUnavailable" },
+        { scene: 4, at: T0 + 45 * minute, outageId: plex.id },
+        { scene: 5, at: T0 + 65 * minute }
+      ])
+      return { plex, stash }
+    })
+
+    it.scoped("of any target: the outage that ended last, not the one started or numbered last", () =>
+      Effect.gen(function*() {
+        const { plex } = yield* outagesAndEntries
+        const result = yield* recoverOutageJobs({ window: { lastOutage: "any" } })
+        assert.deepStrictEqual(result.window, { from: T0 + 10 * minute, to: T0 + 50 * minute, outageId: plex.id })
+        assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(2, 3, 4))
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("of one target: that target's last ended outage, never an open one", () =>
+      Effect.gen(function*() {
+        const { plex, stash } = yield* outagesAndEntries
+        const ofStash = yield* recoverOutageJobs({ window: { lastOutage: "stash" }, dryRun: true })
+        assert.deepStrictEqual(ofStash.window, { from: T0 + 20 * minute, to: T0 + 30 * minute, outageId: stash.id })
+        assert.deepStrictEqual(ofStash.recoveredSceneIds, sceneIds(3))
+        const ofPlex = yield* recoverOutageJobs({ window: { lastOutage: "plex" }, dryRun: true })
+        assert.deepStrictEqual(ofPlex.window, { from: T0 + 10 * minute, to: T0 + 50 * minute, outageId: plex.id })
+      }).pipe(Effect.provide(world())))
+
+    it.scoped("no ended outage (of the target): NoCompletedOutage, and nothing is touched", () =>
+      Effect.gen(function*() {
+        const outages = yield* OutageHistory
+        yield* seed([{ scene: 1, at: T0 }])
+        const none = yield* Effect.flip(recoverOutageJobs({ window: { lastOutage: "any" } }))
+        assert.strictEqual(none._tag, "NoCompletedOutage")
+
+        yield* outages.open("stash", { startedAt: T0, cause: "refused" })
+        yield* outages.close("stash", T0 + minute)
+        yield* outages.open("plex", { startedAt: T0 + 2 * minute, cause: "refused" })
+        const ofPlex = yield* Effect.flip(recoverOutageJobs({ window: { lastOutage: "plex" } }))
+        assert.deepStrictEqual(ofPlex._tag === "NoCompletedOutage" ? ofPlex.target : ofPlex._tag, "plex")
+        assert.strictEqual((yield* jobs).length, 0)
+        assert.isTrue(Option.isNone(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest))))
+      }).pipe(Effect.provide(world())))
   })
 })

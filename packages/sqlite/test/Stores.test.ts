@@ -178,6 +178,7 @@ const result = (recovered: number): RecoveryResult => ({
   recovered,
   skippedAlreadyQueued: 1,
   skippedPlexDown: 0,
+  stoppedBy: null,
   skippedSceneMissing: 0,
   failed: 0,
   recoveredSceneIds: [scene(1)]
