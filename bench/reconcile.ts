@@ -31,7 +31,7 @@ import { blankPlexItem, PlexItem } from "@plexsync/domain/PlexClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import { Effect, Either, Layer, Option } from "effect"
 import type { ChildProcess } from "node:child_process"
@@ -186,7 +186,7 @@ const serve = async () => {
     for (let i = 0; i < ORPHANS; i++) plex.state.addItem({ sectionKey: "1", file: `/media/library/gone/${i}.mp4` })
   })
   const layer = Layer.mergeAll(
-    StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: warmDb, quickCheck: false }))),
+    storeOnFile(warmDb, { quickCheck: false }),
     Layer.orDie(StashClientLive.layer({ url: stash.url, apiKey: Option.none() })).pipe(
       Layer.provide(NodeHttpClient.layer)
     )

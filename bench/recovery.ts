@@ -11,7 +11,7 @@ import { recoverOutageJobs } from "@plexsync/domain/Recovery"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
 import type { StashScene } from "@plexsync/domain/StashScene"
 import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
 import Sqlite from "better-sqlite3"
@@ -138,7 +138,7 @@ const ours = (file: string, scenes: ReadonlyArray<StashScene>) =>
     return { first, second, jobs: jobs[0]!.n }
   }).pipe(
     Effect.provide(Layer.mergeAll(
-      Layer.provideMerge(StoreLive, Database.layer({ filename: file, quickCheck: false })),
+      storeOnFile(file, { quickCheck: false }),
       SimStash.layer({ scenes, batchSize: PAGE }),
       SimPlex.layer()
     )),

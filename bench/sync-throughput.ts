@@ -16,21 +16,20 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import type { SceneId } from "@plexsync/domain/Ids"
+import { Target } from "@plexsync/domain/Ids"
 import { parsePathMap } from "@plexsync/domain/PathMap"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
 import * as FakeStash from "@plexsync/testing/FakeStash"
 import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
 import { FakeStashState } from "@plexsync/testing/FakeStashState"
-import { Effect, Either, Layer, Logger, LogLevel, Option, Redacted } from "effect"
+import * as TestStore from "@plexsync/testing/TestStore"
+import { Effect, Either, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -66,7 +65,8 @@ interface Round {
 // The servers run in their own process (as Plex and Stash do in real life), so their CPU does not slow the
 // worker's event loop.
 
-type Role = "stash" | "plex"
+/** Which fake server a child process runs. */
+type Role = Target
 type ToServer = { readonly _tag: "reset" } | { readonly _tag: "counts" } | { readonly _tag: "close" }
 type FromServer =
   | { readonly _tag: "ready"; readonly url: string; readonly token: string }
@@ -162,12 +162,8 @@ const ask = <T extends FromServer["_tag"]>(server: Server, message: ToServer, an
 const round = (concurrency: number) =>
   Effect.gen(function*() {
     const [stash, plex] = yield* Effect.all([startServer("stash"), startServer("plex")], { concurrency: 2 })
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-bench-sync-"))),
-      (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-    )
     const layer = Layer.mergeAll(
-      StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: path.join(dir, "plexsync.db") }))),
+      TestStore.layer({ prefix: "plexsync-bench-sync-" }),
       Layer.mergeAll(
         PlexClientLive.layer({ url: plex.url, token: Redacted.make(plex.token), clientIdentifier: "plexsync-bench" }),
         StashClientLive.layer({ url: stash.url, apiKey: Option.none() }).pipe(Layer.orDie)
@@ -264,7 +260,7 @@ const program = Effect.gen(function*() {
 })
 
 const role = process.env["SYNC_BENCH_ROLE"]
-if (role === "stash" || role === "plex") {
+if (Schema.is(Target)(role)) {
   await serverProcess(role)
 } else {
   const passed = await Effect.runPromise(program.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))

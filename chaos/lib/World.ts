@@ -11,8 +11,7 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { EngineSettings } from "@plexsync/domain/Worker"
 import { defaultEngineSettings } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
 import * as FakeStash from "@plexsync/testing/FakeStash"
@@ -80,7 +79,7 @@ export const makeWorld = (options: WorldOptions) =>
       /** The live store and clients, as the apps compose them. */
       layer: () =>
         Layer.mergeAll(
-          StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: dbFile }))),
+          storeOnFile(dbFile),
           Layer.mergeAll(
             PlexClientLive.layer({
               url: plex.url,
@@ -111,7 +110,7 @@ export const enqueueAll = (world: World) =>
     const queue = yield* SyncQueue
     yield* queue.enqueueMany(world.sceneIds.map((sceneId) => ({ sceneId, reason: "bulk" as const })))
   }).pipe(
-    Effect.provide(StoreLive.pipe(Layer.provide(Database.layer({ filename: world.dbFile })))),
+    Effect.provide(storeOnFile(world.dbFile)),
     Effect.scoped
   )
 

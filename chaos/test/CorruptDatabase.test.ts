@@ -8,15 +8,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { SceneId } from "@plexsync/domain/Ids"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import { Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { full, openRaw, sha256, size, startChild, tempDir, tsxArgs } from "../lib/Chaos.js"
 
 const JOBS = size(2_000, 20_000)
-
-const store = (filename: string) => StoreLive.pipe(Layer.provideMerge(Database.layer({ filename })))
 
 /** A healthy database holding `JOBS` queued jobs, checkpointed so every page is in the main file. */
 const healthy = (dir: string) =>
@@ -27,7 +25,7 @@ const healthy = (dir: string) =>
       yield* queue.enqueueMany(
         Array.from({ length: JOBS }, (_, i) => ({ sceneId: SceneId.make(String(i + 1)), reason: "bulk" as const }))
       )
-    }).pipe(Effect.provide(store(file)), Effect.scoped)
+    }).pipe(Effect.provide(storeOnFile(file)), Effect.scoped)
     const raw = openRaw(file, { readonly: false })
     raw.pragma("wal_checkpoint(TRUNCATE)")
     raw.close()
@@ -129,7 +127,7 @@ describe("chaos: a corrupted database file", () => {
         const copy = path.join(dir, "crash")
         fs.mkdirSync(copy)
         for (const suffix of ["", "-wal"]) fs.copyFileSync(file + suffix, path.join(copy, "plexsync.db" + suffix))
-      }).pipe(Effect.provide(store(file)), Effect.scoped)
+      }).pipe(Effect.provide(storeOnFile(file)), Effect.scoped)
       const crashed = path.join(dir, "crash", "plexsync.db")
       const wal = crashed + "-wal"
       const walSize = fs.statSync(wal).size
@@ -140,7 +138,7 @@ describe("chaos: a corrupted database file", () => {
       const stored = yield* Effect.gen(function*() {
         const queue = yield* SyncQueue
         return (yield* queue.counts).queued
-      }).pipe(Effect.provide(store(crashed)), Effect.scoped)
+      }).pipe(Effect.provide(storeOnFile(crashed)), Effect.scoped)
       // Whole batches only: the cut transaction is gone, every earlier one is there.
       assert.strictEqual(stored % 100, 0)
       assert.isAtLeast(stored, 100)

@@ -10,9 +10,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { SceneId } from "@plexsync/domain/Ids"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
-import { Effect, Either, Layer } from "effect"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
+import { Effect, Either } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -158,7 +157,7 @@ describe("chaos: the disk fills up", () => {
       assert.strictEqual(check.pragma("integrity_check", { simple: true }), "ok")
       check.close()
     }).pipe(
-      Effect.provide(StoreLive.pipe(Layer.provide(Database.layer({ filename: file })))),
+      Effect.provide(storeOnFile(file)),
       Effect.ensuring(Effect.sync(unmount))
     )
   })

@@ -11,9 +11,8 @@ import type { OutageId } from "@plexsync/domain/Ids"
 import { SceneId } from "@plexsync/domain/Ids"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
-import { Duration, Effect, Layer } from "effect"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
+import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { full, openRaw, report, size, startChild, tsxArgs } from "../lib/Chaos.js"
@@ -73,7 +72,7 @@ describe("chaos: kill -9 during a DLQ recovery", () => {
         for (let k = 0; k < SCENES; k += 10) yield* entry(world.sceneIds[k]!, i++)
         for (let k = 5; k < SCENES; k += 20) yield* queue.enqueue({ sceneId: world.sceneIds[k]!, reason: "hook" })
       }).pipe(
-        Effect.provide(StoreLive.pipe(Layer.provide(Database.layer({ filename: world.dbFile })))),
+        Effect.provide(storeOnFile(world.dbFile)),
         Effect.scoped
       )
       const cleanDir = path.join(world.dir, "clean")

@@ -8,9 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { SceneId } from "@plexsync/domain/Ids"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
-import { Duration, Effect, Either, Fiber, Layer, Logger, LogLevel, Schedule } from "effect"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
+import { Duration, Effect, Either, Fiber, Logger, LogLevel, Schedule } from "effect"
 import * as path from "node:path"
 import { full, holdWriteLock, openRaw, report, size, startChild, tempDir, tsxArgs } from "../lib/Chaos.js"
 import { enqueueAll, makeWorld, storeSnapshot } from "../lib/World.js"
@@ -89,9 +88,7 @@ describe("chaos: another process holds the write lock", () => {
       assert.strictEqual(stored.size, acknowledged.size)
       assert.strictEqual(integrity, "ok")
     }).pipe(
-      Effect.provide(StoreLive.pipe(
-        Layer.provide(Database.layer({ filename: file, busyTimeoutMs: BUSY_TIMEOUT_MS }))
-      ))
+      Effect.provide(storeOnFile(file, { busyTimeoutMs: BUSY_TIMEOUT_MS }))
     )
   })
 

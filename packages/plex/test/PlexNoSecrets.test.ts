@@ -2,52 +2,10 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
-import { Cause, Effect, Logger, LogLevel, Option, Redacted, Tracer } from "effect"
-import type { Context, Exit } from "effect"
+import { recordingTracer } from "@plexsync/testing/RecordingTracer"
+import { Cause, Effect, Logger, LogLevel, Option, Redacted } from "effect"
 
 const token = "PLEXSYNC-SECRET-7f3a9c1e5b2d4086"
-
-/** Every span the client and the HTTP layer open, with their attributes and events. */
-const recordingTracer = () => {
-  const spans: Array<{ name: string; attributes: Map<string, unknown>; events: Array<unknown> }> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const attributes = new Map<string, unknown>()
-      const events: Array<unknown> = []
-      spans.push({ name, attributes, events })
-      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: `span-${spans.length}`,
-        traceId: parent._tag === "Some" ? parent.value.traceId : `trace-${spans.length}`,
-        parent,
-        context: context as Context.Context<never>,
-        get status() {
-          return status
-        },
-        attributes,
-        links: [...links],
-        sampled: true,
-        kind,
-        end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-          status = { _tag: "Ended", startTime, endTime, exit }
-          if (exit._tag === "Failure") events.push(Cause.pretty(exit.cause))
-        },
-        attribute: (key, value) => {
-          attributes.set(key, value)
-        },
-        event: (eventName, _time, eventAttributes) => {
-          events.push([eventName, eventAttributes])
-        },
-        addLinks: () => {}
-      }
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
 
 const stringify = (value: unknown) =>
   JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v instanceof Map ? [...v] : v)

@@ -3,7 +3,7 @@ import type { OutageHistoryService } from "@plexsync/domain/OutageHistory"
 import { Outage, OutageHistory } from "@plexsync/domain/OutageHistory"
 import { Effect, Either, Layer, Option, Schema } from "effect"
 import { Database } from "./Database.js"
-import { rowDecoder, rowErrorAsStoreError } from "./SqliteErrors.js"
+import { decodeEach, rowDecoder, rowErrorAsStoreError } from "./SqliteErrors.js"
 
 interface OutageRecord {
   readonly id: number
@@ -49,17 +49,6 @@ export const make = Effect.gen(function*() {
       ? Effect.succeedNone
       : Effect.map(Effect.mapError(decodeOutage(rows[0]), rowErrorAsStoreError), Option.some)
 
-  const many = (rows: ReadonlyArray<OutageRecord>) =>
-    Effect.gen(function*() {
-      const outages: Array<Outage> = []
-      for (const row of rows) {
-        const decoded = decodeOutage(row)
-        if (Either.isRight(decoded)) outages.push(decoded.right)
-        else yield* Effect.logWarning(decoded.left.message)
-      }
-      return outages as ReadonlyArray<Outage>
-    })
-
   const openOf = (target: Target) =>
     sql<OutageRecord>`SELECT * FROM outages WHERE target = ${target} AND ended_at IS NULL`
 
@@ -102,7 +91,7 @@ export const make = Effect.gen(function*() {
       const rows = yield* sql<OutageRecord>`SELECT * FROM outages
       ${options.target === undefined ? sql`` : sql`WHERE target = ${options.target}`}
       ORDER BY started_at DESC, id DESC LIMIT ${limit}`
-      return yield* many(rows)
+      return yield* decodeEach(rows, decodeOutage)
     },
     db.operation
   )

@@ -3,7 +3,7 @@ import type { RecoveryLogService, RecoveryResult as RecoveryResultType } from "@
 import { RecoveryLog, RecoveryResult, RecoveryRun, RecoveryTrigger } from "@plexsync/domain/RecoveryLog"
 import { Effect, Either, Layer, Option, Schema } from "effect"
 import { Database } from "./Database.js"
-import { rowDecoder, rowErrorAsStoreError } from "./SqliteErrors.js"
+import { decodeEach, rowDecoder, rowErrorAsStoreError } from "./SqliteErrors.js"
 
 interface RecoveryRunRecord {
   readonly id: number
@@ -57,13 +57,7 @@ export const make = Effect.gen(function*() {
     const rows = yield* sql<RecoveryRunRecord>`SELECT * FROM recovery_runs ORDER BY id DESC LIMIT ${
       Math.max(0, Math.trunc(options.limit))
     }`
-    const runs: Array<RecoveryRun> = []
-    for (const row of rows) {
-      const decoded = decodeRun(row)
-      if (Either.isRight(decoded)) runs.push(decoded.right)
-      else yield* Effect.logWarning(decoded.left.message)
-    }
-    return runs as ReadonlyArray<RecoveryRun>
+    return yield* decodeEach(rows, decodeRun)
   }, db.operation)
 
   const latest = Effect.map(list({ limit: 1 }), (runs) => Option.fromNullable(runs[0])).pipe(

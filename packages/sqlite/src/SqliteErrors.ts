@@ -110,3 +110,19 @@ export const rowDecoder = <A, I>(schema: Schema.Schema<A, I>, table: string) => 
 /** A row error where the service's contract only allows `StoreError` (the row is named in the message). */
 export const rowErrorAsStoreError = (error: RowDecodeError): StoreError =>
   new StoreError({ reason: "other", message: error.message, cause: error })
+
+/** Decodes `rows` in order; a row that does not decode is logged with `log` (the message names it) and left out. */
+export const decodeEach = <Row, A>(
+  rows: ReadonlyArray<Row>,
+  decode: (row: Row) => Either.Either<A, RowDecodeError>,
+  log: (message: string) => Effect.Effect<void> = Effect.logWarning
+): Effect.Effect<Array<A>> =>
+  Effect.gen(function*() {
+    const decoded: Array<A> = []
+    for (const row of rows) {
+      const result = decode(row)
+      if (Either.isRight(result)) decoded.push(result.right)
+      else yield* log(result.left.message)
+    }
+    return decoded
+  })

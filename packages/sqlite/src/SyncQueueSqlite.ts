@@ -10,6 +10,7 @@ import { Database } from "./Database.js"
 import type { JobRecord } from "./JobRows.js"
 import { chunksOf, decodeJob, encodeDetail, encodePayload } from "./JobRows.js"
 import { ENQUEUE, upsertText } from "./JobStatements.js"
+import { decodeEach } from "./SqliteErrors.js"
 
 /**
  * The job queue on the `jobs` table.
@@ -145,16 +146,7 @@ export const make = Effect.gen(function*() {
   const op = db.operation
 
   /** Rows that do not decode are logged (naming table and row) and left in place. */
-  const decodeAll = (rows: ReadonlyArray<JobRecord>) =>
-    Effect.gen(function*() {
-      const jobs: Array<SyncJob> = []
-      for (const row of rows) {
-        const decoded = decodeJob(row)
-        if (Either.isRight(decoded)) jobs.push(decoded.right)
-        else yield* Effect.logError(decoded.left.message)
-      }
-      return jobs
-    })
+  const decodeAll = (rows: ReadonlyArray<JobRecord>) => decodeEach(rows, decodeJob, Effect.logError)
 
   const upsert = (input: EnqueueInput, now: number) =>
     Effect.map(
@@ -243,12 +235,7 @@ export const make = Effect.gen(function*() {
 
   const retryLater = Effect.fnUntraced(function*(
     claimed: ClaimedJob,
-    options: {
-      readonly availableAt: number
-      readonly failure: JobFailure
-      readonly countAttempt: boolean
-      readonly held: boolean
-    }
+    options: Parameters<SyncQueueService["retryLater"]>[1]
   ) {
     const now = yield* Clock.currentTimeMillis
     const availableAt = Math.trunc(options.availableAt)

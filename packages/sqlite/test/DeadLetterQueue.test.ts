@@ -7,7 +7,7 @@ import type { DeadLetterId } from "@plexsync/domain/Ids"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Effect, Option, TestClock } from "effect"
 import { pageQuery } from "../src/DeadLetterQueueSqlite.js"
-import { freshStore, scene } from "./support.js"
+import { freshStore, refuseInserts, scene } from "./support.js"
 
 const letter = (n: number, failedAt: number, errorTag: ErrorTag = "PlexServerDown"): NewDeadLetter => ({
   sceneId: scene(n),
@@ -175,16 +175,14 @@ describe("DeadLetterQueue on SQLite", () => {
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const q = yield* SyncQueue
-      const sql = yield* SqlClient
       const ids = yield* addAll(Array.from({ length: 600 }, (_, i) => letter(i + 1, i)))
-      yield* sql`CREATE TEMP TRIGGER refuse_scene_550 BEFORE INSERT ON jobs WHEN NEW.scene_id = '550'
-        BEGIN SELECT RAISE(ABORT, 'refused'); END`
+      const acceptInserts = yield* refuseInserts("jobs", scene(550))
       const entries = ids.map((id, i) => ({ id, sceneId: scene(i + 1) }))
       const error = yield* Effect.flip(dlq.redrive(entries, { reason: "recovery" }))
       assert.strictEqual(error._tag, "StoreError")
       assert.strictEqual((yield* q.counts).queued, 0)
       assert.strictEqual(yield* dlq.count({ recovered: true }), 0)
-      yield* sql`DROP TRIGGER refuse_scene_550`
+      yield* acceptInserts
       const outcomes = yield* dlq.redrive(entries, { reason: "recovery" })
       assert.strictEqual(outcomes.filter((o) => o._tag === "Recovered").length, 600)
       assert.strictEqual((yield* q.counts).queued, 600)

@@ -6,7 +6,7 @@ import type { JobFailure } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Effect, Option, TestClock } from "effect"
 import { CLAIM_CANDIDATES } from "../src/SyncQueueSqlite.js"
-import { freshStore, scene } from "./support.js"
+import { freshStore, refuseInserts, scene } from "./support.js"
 
 const down: JobFailure = { tag: "PlexServerDown", message: "connect ECONNREFUSED 127.0.0.1:32400" }
 const notFound: JobFailure = { tag: "PlexNotFound", message: "no Plex item for /media/a.mp4" }
@@ -67,9 +67,7 @@ describe("SyncQueue on SQLite", () => {
     it.scoped("enqueueMany is one transaction: a failure part way leaves nothing behind", () =>
       Effect.gen(function*() {
         const q = yield* SyncQueue
-        const sql = yield* SqlClient
-        yield* sql`CREATE TEMP TRIGGER refuse_scene_7 BEFORE INSERT ON jobs WHEN NEW.scene_id = '7'
-          BEGIN SELECT RAISE(ABORT, 'refused'); END`
+        yield* refuseInserts("jobs", scene(7))
         const inputs = Array.from({ length: 10 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" as const }))
         const error = yield* Effect.flip(q.enqueueMany(inputs))
         assert.strictEqual(error._tag, "StoreError")
@@ -79,9 +77,7 @@ describe("SyncQueue on SQLite", () => {
     it.scoped("an operation running beside a failing transaction is not rolled back with it", () =>
       Effect.gen(function*() {
         const q = yield* SyncQueue
-        const sql = yield* SqlClient
-        yield* sql`CREATE TEMP TRIGGER refuse_last BEFORE INSERT ON jobs WHEN NEW.scene_id = '3000'
-          BEGIN SELECT RAISE(ABORT, 'refused'); END`
+        yield* refuseInserts("jobs", scene(3000))
         const batch = Array.from({ length: 3000 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" as const }))
         const singles = Array.from({ length: 20 }, (_, i) => q.enqueue({ sceneId: scene(10_000 + i), reason: "hook" }))
         const [batchResult] = yield* Effect.all([Effect.either(q.enqueueMany(batch)), ...singles], {
@@ -372,16 +368,15 @@ describe("SyncQueue on SQLite", () => {
       Effect.gen(function*() {
         const q = yield* SyncQueue
         const dlq = yield* DeadLetterQueue
-        const sql = yield* SqlClient
         yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
-        yield* sql`CREATE TEMP TRIGGER refuse_dlq BEFORE INSERT ON dead_letters BEGIN SELECT RAISE(ABORT, 'no'); END`
+        const acceptInserts = yield* refuseInserts("dead_letters")
         const error = yield* Effect.flip(q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: true }))
         assert.strictEqual(error._tag, "StoreError")
         const job = yield* getJob(claimed!.job.id)
         assert.strictEqual(job.state, "running")
         assert.strictEqual(yield* dlq.count({}), 0)
-        yield* sql`DROP TRIGGER refuse_dlq`
+        yield* acceptInserts
         yield* q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: false })
         assert.strictEqual(yield* dlq.count({}), 1)
         assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 0, held: 0 })

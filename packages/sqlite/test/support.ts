@@ -1,11 +1,12 @@
+import { SqlClient } from "@effect/sql/SqlClient"
 import { SceneId } from "@plexsync/domain/Ids"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Database from "../src/Database.js"
-import { StoreLive } from "../src/StoreLive.js"
+import type { StoreFileOptions } from "../src/StoreLive.js"
+import { storeOnFile } from "../src/StoreLive.js"
 
 /** A fresh temporary directory, removed when the scope closes. */
 export const tempDir = Effect.acquireRelease(
@@ -16,15 +17,22 @@ export const tempDir = Effect.acquireRelease(
 export const dbFile = Effect.map(tempDir, (dir) => path.join(dir, "plexsync.db"))
 
 /** Every store service plus the database itself, on a new file in a temporary directory. */
-export const storeAt = (filename: string, options?: Omit<Database.DatabaseOptions, "filename">) =>
-  StoreLive.pipe(Layer.provideMerge(Database.layer({ filename, ...options })))
-
-export const freshStore = (options?: Omit<Database.DatabaseOptions, "filename">) =>
-  Layer.unwrapScoped(Effect.map(dbFile, (filename) => storeAt(filename, options)))
-
-export type StoreServices = Layer.Layer.Success<ReturnType<typeof freshStore>>
+export const freshStore = (options?: StoreFileOptions) =>
+  Layer.unwrapScoped(Effect.map(dbFile, (filename) => storeOnFile(filename, options)))
 
 export const scene = (n: number | string): SceneId => SceneId.make(String(n))
+
+/**
+ * Makes every insert into `table` fail from now on (a temporary trigger), or only the one for scene `only`.
+ * Gives the effect that lets them through again.
+ */
+export const refuseInserts = (table: "jobs" | "dead_letters", only?: SceneId) =>
+  Effect.flatMap(SqlClient, (sql) =>
+    sql.unsafe(
+      `CREATE TEMP TRIGGER refuse_${table} BEFORE INSERT ON ${table}` +
+        (only === undefined ? "" : ` WHEN NEW.scene_id = '${only}'`) +
+        ` BEGIN SELECT RAISE(ABORT, 'refused'); END`
+    ).pipe(Effect.as(Effect.asVoid(sql.unsafe(`DROP TRIGGER refuse_${table}`)))))
 
 /** The failure of an effect that must fail with a StoreError. */
 export const storeErrorOf = <A, R>(effect: Effect.Effect<A, StoreError, R>) => Effect.flip(effect)

@@ -4,58 +4,14 @@ import type { StashError } from "@plexsync/domain/Errors"
 import type { SceneId } from "@plexsync/domain/Ids"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakeStash from "@plexsync/testing/FakeStash"
-import type { Context, Exit } from "effect"
-import { Cause, Effect, Inspectable, Logger, LogLevel, Option, Redacted, Tracer } from "effect"
+import { recordingTracer } from "@plexsync/testing/RecordingTracer"
+import { Cause, Effect, Inspectable, Logger, LogLevel, Option, Redacted } from "effect"
 
 const secret = "stash-KEY-7c1e9a44-do-not-leak"
 
-/** A tracer that keeps every span's name and attributes, as an exporter would see them. */
-const recordingTracer = (spans: Array<{ name: string; attributes: Map<string, unknown> }>) => {
-  let next = 0
-  return {
-    span(
-      name: string,
-      parent: Option.Option<Tracer.AnySpan>,
-      context: Context.Context<never>,
-      links: ReadonlyArray<Tracer.SpanLink>,
-      startTime: bigint,
-      kind: Tracer.SpanKind
-    ): Tracer.Span {
-      const attributes = new Map<string, unknown>()
-      const id = String(++next)
-      spans.push({ name, attributes })
-      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: id,
-        traceId: "trace",
-        parent,
-        context,
-        get status() {
-          return status
-        },
-        attributes,
-        links: [...links],
-        sampled: true,
-        kind,
-        end: (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-          status = { _tag: "Ended", startTime, endTime, exit }
-        },
-        attribute: (key: string, value: unknown) => void attributes.set(key, value),
-        event: (eventName: string, _time: bigint, eventAttributes?: Record<string, unknown>) =>
-          void attributes.set(`event.${eventName}`, eventAttributes ?? {}),
-        addLinks: () => undefined
-      }
-      return span
-    },
-    context: <X>(f: () => X) => f()
-  }
-}
-
 describe("the Stash API key never leaks", () => {
   const lines: Array<string> = []
-  const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+  const { spans, tracer } = recordingTracer()
   const capture = Logger.make((options) => void lines.push(Logger.logfmtLogger.log(options)))
 
   it.scopedLive("not into errors, log lines or trace spans, whatever fails", () =>
@@ -139,10 +95,11 @@ describe("the Stash API key never leaks", () => {
       for (const [name, value] of attributes) {
         assert.notInclude(`${name}=${Inspectable.format(value)}=${String(value)}`, secret)
       }
+      for (const event of spans.flatMap((span) => span.events)) assert.notInclude(Inspectable.format(event), secret)
     }).pipe(
       Effect.provide(NodeHttpClient.layer),
       Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
-      Effect.withTracer(Tracer.make(recordingTracer(spans))),
+      Effect.withTracer(tracer),
       Logger.withMinimumLogLevel(LogLevel.All)
     ))
 })

@@ -21,24 +21,15 @@ describe("decoding Stash scenes", () => {
   it.effect("turns a minimal answer (missing and null lists) into empty lists and nulls", () =>
     Effect.gen(function*() {
       const scene = toStashScene(yield* decode({ ...base, performers: null, tags: null, files: null, paths: null }))
-      assert.deepStrictEqual(
-        { ...scene },
-        {
-          id: "12",
-          title: null,
-          details: null,
-          date: null,
-          rating100: null,
-          studio: null,
-          performers: [],
-          tags: [],
-          groups: [],
-          files: [],
-          screenshot: null,
-          updatedAt: "2025-05-02T11:30:00+10:00",
-          createdAt: "2025-05-01T10:00:00+10:00"
-        }
-      )
+      const { createdAt, id, updatedAt, ...rest } = scene
+      assert.deepStrictEqual({ id, updatedAt, createdAt }, {
+        id: "12",
+        updatedAt: "2025-05-02T11:30:00+10:00",
+        createdAt: "2025-05-01T10:00:00+10:00"
+      })
+      const nulls = { title: null, details: null, date: null, rating100: null, studio: null, screenshot: null }
+      const emptyLists = { performers: [], tags: [], groups: [], files: [] }
+      assert.deepStrictEqual({ ...rest }, { ...nulls, ...emptyLists })
     }))
 
   it.effect("reads `groups` from current servers and `movies` from older ones into one shape", () =>

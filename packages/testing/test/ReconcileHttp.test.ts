@@ -7,15 +7,11 @@ import type { ReconcileOptions, ReconcileSettings } from "@plexsync/domain/Recon
 import { reconcile, ReconcileScope } from "@plexsync/domain/Reconcile"
 import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import { Effect, Either, Layer, Option, Redacted, TestClock } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as FakePlex from "../src/FakePlex.js"
 import * as FakeStash from "../src/FakeStash.js"
+import * as TestStore from "../src/TestStore.js"
 
 /**
  * Reconciliation end to end over real HTTP: the live Stash and Plex clients against the fake servers, a real
@@ -68,12 +64,8 @@ const setup = Effect.gen(function*() {
   plex.state.addItem({ ratingKey: "999", file: "/media/adult/leftover.mp4" })
   wall = start
 
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-reconcile-http-"))),
-    (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-  )
   const layer = Layer.mergeAll(
-    StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: path.join(dir, "plexsync.db"), quickCheck: false }))),
+    TestStore.layer({ prefix: "plexsync-reconcile-http-", quickCheck: false }),
     PlexClientLive.layer({ url: plex.url, token: Redacted.make(plex.token), clientIdentifier: "plexsync-test" }),
     Layer.orDie(StashClientLive.layer({ url: stash.url, apiKey: Option.none() }))
   ).pipe(Layer.provide(NodeHttpClient.layer))

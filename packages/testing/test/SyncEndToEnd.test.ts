@@ -5,18 +5,14 @@ import { parsePathMap } from "@plexsync/domain/PathMap"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import { Effect, Either, Layer, Option, Redacted } from "effect"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as FakePlex from "../src/FakePlex.js"
 import * as FakeStash from "../src/FakeStash.js"
 import { seedLibrary } from "../src/FakeStashSeed.js"
 import type { FakeScene, FakeStashState } from "../src/FakeStashState.js"
+import * as TestStore from "../src/TestStore.js"
 
 /**
  * End to end: scenes from the fake Stash synced into the fake Plex over real HTTP on loopback, with the live
@@ -27,11 +23,6 @@ import type { FakeScene, FakeStashState } from "../src/FakeStashState.js"
 const SCENES = 200
 const STASH_ROOT = "/data/videos"
 const PLEX_ROOT = "/media/library/videos"
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-e2e-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
 
 const plexPathOf = (stashPath: string) => PLEX_ROOT + stashPath.slice(STASH_ROOT.length)
 
@@ -44,8 +35,7 @@ const setup = Effect.gen(function*() {
   for (const scene of scenes) {
     plex.state.addItem({ file: plexPathOf(scene.files[0]!.path), title: `file ${scene.id}` })
   }
-  const dir = yield* tempDir
-  const store = StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: path.join(dir, "plexsync.db") })))
+  const store = TestStore.layer({ prefix: "plexsync-e2e-" })
   const clients = Layer.mergeAll(
     PlexClientLive.layer({ url: plex.url, token: Redacted.make(plex.token), clientIdentifier: "plexsync-e2e" }),
     StashClientLive.layer({ url: stash.url, apiKey: Option.none() }).pipe(Layer.orDie)
