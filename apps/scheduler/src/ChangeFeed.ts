@@ -5,7 +5,10 @@ import type { SceneRef } from "@plexsync/domain/StashScene"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
+import * as KnownObjectsSqlite from "@plexsync/sqlite/KnownObjectsSqlite"
 import { Context, Effect, Layer, Option, Ref } from "effect"
+import type { RelatedPollResult } from "./RelatedFeed.js"
+import * as RelatedFeed from "./RelatedFeed.js"
 import * as Watermark from "./Watermark.js"
 
 /**
@@ -19,6 +22,10 @@ import * as Watermark from "./Watermark.js"
  *   what this process already queued, and against `sync_state` for what was synced at that version, so a
  *   restart does not queue the last hour again.
  * - The watermark advances only after the page's enqueue committed: a crash re-reads, never skips.
+ *
+ * Then the related objects (tags, performers, studios, groups; `RelatedFeed`): their own changes and deletions
+ * never touch the scenes' `updated_at`, so each kind has its own watermark and the scenes using a changed or
+ * deleted object are queued with `reason = tag-changed`, `tag-deleted`, ….
  */
 
 export interface ChangeFeedOptions {
@@ -26,17 +33,23 @@ export interface ChangeFeedOptions {
   readonly overlapMs: number
   /** Scene refs per Stash request. */
   readonly perPage: number
+  /** Tags, performers, studios or groups per Stash request. Default `perPage`. */
+  readonly relatedPerPage?: number
+  /** Leave the related objects out (they are polled by default). */
+  readonly related?: boolean
 }
 
 export interface PollResult {
   /** Change-feed rows read (overlap included). */
   readonly read: number
-  /** Scenes handed to the queue (new jobs or coalesced into queued ones). */
+  /** Scenes handed to the queue (new jobs or coalesced into queued ones), related objects' included. */
   readonly queued: number
   /** Rows skipped as already queued or synced at that `updated_at`. */
   readonly duplicates: number
   readonly since: string | null
   readonly watermark: string | null
+  /** Per kind of related object: what its feed read, found and queued. */
+  readonly related: ReadonlyArray<RelatedPollResult>
 }
 
 export interface ChangeFeedService {
@@ -59,6 +72,9 @@ export const make = (options: ChangeFeedOptions) =>
     const perPage = Math.max(1, options.perPage)
     /** (id, updated_at) pairs this process already queued, with their `updated_at` for pruning. */
     const seen = yield* Ref.make(new Map<string, string>())
+    const related = options.related === false
+      ? null
+      : yield* RelatedFeed.make({ overlapMs, perPage: Math.max(1, options.relatedPerPage ?? perPage) })
 
     const windowStart = (stored: Option.Option<string>) =>
       Option.match(stored, {
@@ -129,10 +145,18 @@ export const make = (options: ChangeFeedOptions) =>
           Effect.annotateLogs({ since: since ?? "beginning", watermark: watermark ?? "none" })
         )
       }
-      return { read, queued, duplicates, since, watermark } satisfies PollResult
+      // After the scenes: their watermark is saved whatever happens to the related objects' feed.
+      const relatedResults = related === null ? [] : yield* related.poll
+      queued += relatedResults.reduce((sum, result) => sum + result.queued, 0)
+      return { read, queued, duplicates, since, watermark, related: relatedResults } satisfies PollResult
     }).pipe(Effect.withSpan("ChangeFeed.poll"))
 
     return ChangeFeed.of({ poll })
   })
 
-export const layer = (options: ChangeFeedOptions) => Layer.effect(ChangeFeed, make(options))
+/**
+ * The feed, with its store of known related objects on the database (`Database` must be in the context, as it is
+ * with `StoreLive.pipe(Layer.provideMerge(Database.layer(…)))`).
+ */
+export const layer = (options: ChangeFeedOptions) =>
+  Layer.effect(ChangeFeed, make(options)).pipe(Layer.provide(KnownObjectsSqlite.layer))

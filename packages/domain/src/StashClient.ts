@@ -2,6 +2,7 @@ import type { Effect, Option } from "effect"
 import { Context } from "effect"
 import type { StashError } from "./Errors.js"
 import type { SceneId } from "./Ids.js"
+import type { RelatedKind, RelatedObjectRef } from "./RelatedObjects.js"
 import type { SceneRef, StashScene } from "./StashScene.js"
 
 export interface StashHealth {
@@ -35,6 +36,41 @@ export interface StashClientService {
   readonly listScenes: (
     options: { readonly page: number; readonly perPage: number; readonly createdSince?: string }
   ) => Effect.Effect<Page<StashScene>, StashError>
+  /**
+   * Tags, performers, studios or groups whose own `updated_at` is after `since` (Stash's string; null = all),
+   * sorted by `updated_at` ascending (ties by id within a page), one page (1-based) at a time: ids, times and
+   * names only. Editing one of them does not touch its scenes' `updated_at`.
+   */
+  readonly relatedUpdatedSince: (
+    options: {
+      readonly kind: RelatedKind
+      readonly since: string | null
+      readonly page: number
+      readonly perPage: number
+    }
+  ) => Effect.Effect<Page<RelatedObjectRef>, StashError>
+  /** The most recently updated object of the kind, if there is any: where a new feed starts. */
+  readonly relatedLatest: (kind: RelatedKind) => Effect.Effect<Option.Option<RelatedObjectRef>, StashError>
+  /** How many objects of the kind Stash has (a count-only query). */
+  readonly relatedCount: (kind: RelatedKind) => Effect.Effect<number, StashError>
+  /** Every id of the kind, sorted by id, one page at a time. */
+  readonly relatedIds: (
+    options: { readonly kind: RelatedKind; readonly page: number; readonly perPage: number }
+  ) => Effect.Effect<Page<string>, StashError>
+  /**
+   * The ids of the scenes that use any of these objects (exactly these: no sub-tags or sub-studios), in id order,
+   * at most `perPage` after `afterId` (null: from the start): keyset pages, so scenes gaining or losing the
+   * objects meanwhile neither shift nor repeat the rest. `count` is how many remain from `afterId` on. An empty
+   * `ids` answers an empty page without asking Stash.
+   */
+  readonly scenesWithRelated: (
+    options: {
+      readonly kind: RelatedKind
+      readonly ids: ReadonlyArray<string>
+      readonly afterId: SceneId | null
+      readonly perPage: number
+    }
+  ) => Effect.Effect<Page<SceneId>, StashError>
   /** The cover image bytes of a scene. */
   readonly screenshot: (
     scene: StashScene

@@ -3,7 +3,24 @@ import { ErrorTag } from "./Errors.js"
 import { JobId, Millis, SceneId } from "./Ids.js"
 
 /** Why a job was queued. */
-export const JobReason = Schema.Literal("hook", "poll", "bulk", "reconcile", "recovery", "manual")
+export const JobReason = Schema.Literal(
+  "hook",
+  "poll",
+  "bulk",
+  "reconcile",
+  "recovery",
+  "manual",
+  // A tag, performer, studio or group the scene uses was edited (renamed, …) or merged into …
+  "tag-changed",
+  "performer-changed",
+  "studio-changed",
+  "group-changed",
+  // … or was deleted (or merged away): found from what plexsync last synced, not from Stash.
+  "tag-deleted",
+  "performer-deleted",
+  "studio-deleted",
+  "group-deleted"
+)
 export type JobReason = typeof JobReason.Type
 
 export const JobState = Schema.Literal("queued", "running")

@@ -9,6 +9,7 @@ import type { MatchedVia, Matcher } from "./Matching.js"
 import type { PathMap } from "./PathMap.js"
 import { mapPath } from "./PathMap.js"
 import { PlexClient } from "./PlexClient.js"
+import { relatedIdsOf } from "./RelatedObjects.js"
 import { StashClient } from "./StashClient.js"
 import type { StoreError } from "./StoreError.js"
 import type { JobReason } from "./SyncJob.js"
@@ -74,9 +75,12 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
   const hash = contentHash(wanted, { plexFile: plexPath, preservePlexEdits: settings.preservePlexEdits })
 
   if (previous !== null && previous.contentHash === hash && !verifyingReasons.has(job.reason)) {
-    if (previous.stashUpdatedAt !== scene.updatedAt) {
+    if (previous.stashUpdatedAt !== scene.updatedAt || previous.related === undefined) {
       // Changed in Stash in a way Plex does not show (a play count): remember the version, write nothing to Plex.
-      yield* syncState.put(new SceneSyncState({ ...previous, stashUpdatedAt: scene.updatedAt }))
+      // A state recorded before plexsync kept the related objects gains them here.
+      yield* syncState.put(
+        new SceneSyncState({ ...previous, stashUpdatedAt: scene.updatedAt, related: relatedIdsOf(scene) })
+      )
     }
     return { _tag: "Unchanged", checkedPlex: false } satisfies SyncOutcome as SyncOutcome
   }
@@ -116,7 +120,8 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
       plexFile: plexPath,
       imageHash: posterHash,
       written: diff.written,
-      syncedAt: yield* Clock.currentTimeMillis
+      syncedAt: yield* Clock.currentTimeMillis,
+      related: relatedIdsOf(scene)
     })
   )
 

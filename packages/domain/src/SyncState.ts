@@ -1,6 +1,8 @@
 import type { Effect, Option } from "effect"
 import { Context, Schema } from "effect"
 import { Millis, SceneId } from "./Ids.js"
+import type { RelatedKind } from "./RelatedObjects.js"
+import { RelatedIds } from "./RelatedObjects.js"
 import type { StoreError } from "./StoreError.js"
 
 /** What plexsync last wrote to a Plex item: lets it remove only the tags it added, and notice Plex-side edits. */
@@ -24,7 +26,12 @@ export class SceneSyncState extends Schema.Class<SceneSyncState>("SceneSyncState
   plexFile: Schema.NullOr(Schema.String),
   imageHash: Schema.NullOr(Schema.String),
   written: WrittenFields,
-  syncedAt: Millis
+  syncedAt: Millis,
+  /**
+   * The tags, performers, studio and groups the synced version of the scene referred to (by Stash id): when one of
+   * them is deleted, these are the scenes to sync again. Absent on states recorded before plexsync kept them.
+   */
+  related: Schema.optional(RelatedIds)
 }) {}
 
 export interface SyncStateService {
@@ -34,6 +41,11 @@ export interface SyncStateService {
   readonly remove: (sceneId: SceneId) => Effect.Effect<void, StoreError>
   /** Forgets the remembered Plex match (after a 404 or a changed file) but keeps the rest. */
   readonly forgetMatch: (sceneId: SceneId) => Effect.Effect<void, StoreError>
+  /** The synced scenes whose last sync referred to any of these objects: an indexed lookup. */
+  readonly scenesRelatedTo: (
+    kind: RelatedKind,
+    objectIds: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<SceneId>, StoreError>
 }
 
 export class SyncState extends Context.Tag("@plexsync/domain/SyncState")<SyncState, SyncStateService>() {}

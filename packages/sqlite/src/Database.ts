@@ -8,12 +8,14 @@ import { Context, Effect, Exit, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import migration0001 from "./migrations/0001_create_tables.js"
+import migration0002 from "./migrations/0002_related_objects.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
 /** Migrations are imported statically so they load the same under tsx, vitest and the compiled build. */
 const migrations = Migrator.fromRecord({
-  "0001_create_tables": migration0001
+  "0001_create_tables": migration0001,
+  "0002_related_objects": migration0002
 })
 
 export interface DatabaseOptions {

@@ -1,4 +1,6 @@
 import { Millis, SceneId } from "@plexsync/domain/Ids"
+import type { RelatedKind } from "@plexsync/domain/RelatedObjects"
+import { RelatedIds, relatedKinds } from "@plexsync/domain/RelatedObjects"
 import type { SyncStateService } from "@plexsync/domain/SyncState"
 import { SceneSyncState, SyncState, WrittenFields } from "@plexsync/domain/SyncState"
 import { Effect, Either, Layer, Option, Schema } from "effect"
@@ -18,11 +20,13 @@ const SyncStateRow = Schema.Struct({
   plex_file: Schema.NullOr(Schema.String),
   image_hash: Schema.NullOr(Schema.String),
   written: Schema.parseJson(WrittenFields),
-  synced_at: Millis
+  synced_at: Millis,
+  related: Schema.optional(Schema.NullOr(Schema.parseJson(RelatedIds)))
 })
 
 const decodeRow = rowDecoder(SyncStateRow, "sync_state")
 const encodeWritten = Schema.encode(Schema.parseJson(WrittenFields))
+const encodeRelated = Schema.encode(Schema.parseJson(RelatedIds))
 
 const IN_CHUNK = 500
 
@@ -51,7 +55,8 @@ export const make = Effect.gen(function*() {
             plexFile: r.plex_file,
             imageHash: r.image_hash,
             written: r.written,
-            syncedAt: r.synced_at
+            syncedAt: r.synced_at,
+            ...(r.related === null || r.related === undefined ? {} : { related: r.related })
           }, true)
         )
     })
@@ -85,21 +90,57 @@ export const make = Effect.gen(function*() {
       written,
       synced_at: state.syncedAt
     }
-    yield* sql`INSERT INTO sync_state ${sql.insert(row)} ON CONFLICT (scene_id) DO UPDATE SET
-      stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
-      rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
-      written = excluded.written, synced_at = excluded.synced_at`
+    const related = state.related
+    if (related === undefined) {
+      // A state without related ids (read from an older row, or built without them) keeps what is stored.
+      yield* sql`INSERT INTO sync_state ${sql.insert(row)} ON CONFLICT (scene_id) DO UPDATE SET
+        stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
+        rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
+        written = excluded.written, synced_at = excluded.synced_at`
+      return
+    }
+    const relatedJson = yield* Effect.orDie(encodeRelated(related))
+    const links = relatedKinds.flatMap((kind) =>
+      [...new Set(related[kind])].map((objectId) => ({ kind, object_id: objectId, scene_id: state.sceneId }))
+    )
+    yield* db.immediate(Effect.gen(function*() {
+      yield* sql`INSERT INTO sync_state ${sql.insert({ ...row, related: relatedJson })}
+        ON CONFLICT (scene_id) DO UPDATE SET
+        stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
+        rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
+        written = excluded.written, synced_at = excluded.synced_at, related = excluded.related`
+      yield* sql`DELETE FROM sync_related INDEXED BY sync_related_scene WHERE scene_id = ${state.sceneId}`
+      for (const chunk of chunksOf(links, 300)) {
+        yield* sql`INSERT OR IGNORE INTO sync_related ${sql.insert(chunk)}`
+      }
+    }))
   }, db.operation)
 
   const remove = Effect.fn("SyncState.remove")(function*(sceneId: SceneId) {
-    yield* sql`DELETE FROM sync_state WHERE scene_id = ${sceneId}`
+    yield* db.immediate(Effect.gen(function*() {
+      yield* sql`DELETE FROM sync_state WHERE scene_id = ${sceneId}`
+      yield* sql`DELETE FROM sync_related INDEXED BY sync_related_scene WHERE scene_id = ${sceneId}`
+    }))
+  }, db.operation)
+
+  const scenesRelatedTo = Effect.fn("SyncState.scenesRelatedTo")(function*(
+    kind: RelatedKind,
+    objectIds: ReadonlyArray<string>
+  ) {
+    const out = new Set<SceneId>()
+    for (const chunk of chunksOf([...new Set(objectIds)], IN_CHUNK)) {
+      const rows = yield* sql<{ readonly scene_id: string }>`SELECT DISTINCT scene_id FROM sync_related
+        WHERE kind = ${kind} AND object_id IN ${sql.in(chunk)}`
+      for (const row of rows) out.add(row.scene_id as SceneId)
+    }
+    return [...out] as ReadonlyArray<SceneId>
   }, db.operation)
 
   const forgetMatch = Effect.fn("SyncState.forgetMatch")(function*(sceneId: SceneId) {
     yield* sql`UPDATE sync_state SET rating_key = NULL, plex_file = NULL WHERE scene_id = ${sceneId}`
   }, db.operation)
 
-  return SyncState.of({ get, getMany, put, remove, forgetMatch } satisfies SyncStateService)
+  return SyncState.of({ get, getMany, put, remove, forgetMatch, scenesRelatedTo } satisfies SyncStateService)
 })
 
 export const layer: Layer.Layer<SyncState, never, Database> = Layer.effect(SyncState, make)

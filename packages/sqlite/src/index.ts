@@ -1,6 +1,7 @@
 export * as BreakerStoreSqlite from "./BreakerStoreSqlite.js"
 export * as Database from "./Database.js"
 export * as DeadLetterQueueSqlite from "./DeadLetterQueueSqlite.js"
+export * as KnownObjectsSqlite from "./KnownObjectsSqlite.js"
 export * as OutageHistorySqlite from "./OutageHistorySqlite.js"
 export * as RecoveryLogSqlite from "./RecoveryLogSqlite.js"
 export * as SettingsSqlite from "./SettingsSqlite.js"

@@ -8,16 +8,18 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Database from "../src/Database.js"
 import { classify, storeErrorFrom } from "../src/SqliteErrors.js"
-import { dbFile, scene, storeAt, tempDir } from "./support.js"
+import type { StoreFileOptions, StoreServices } from "../src/StoreLive.js"
+import { storeOnFile } from "../src/StoreLive.js"
+import { dbFile, scene, tempDir } from "./support.js"
 
 /** Opens the store on `filename` in its own scope, runs `effect`, closes the file. */
 const withStore = <A, E>(
   filename: string,
-  effect: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof storeAt>>>,
-  options?: Omit<Database.DatabaseOptions, "filename">
-) => Effect.scoped(Effect.provide(effect, storeAt(filename, options)))
+  effect: Effect.Effect<A, E, StoreServices>,
+  options?: StoreFileOptions
+) => Effect.scoped(Effect.provide(effect, storeOnFile(filename, options)))
 
-const openError = (filename: string, options?: Omit<Database.DatabaseOptions, "filename">) =>
+const openError = (filename: string, options?: StoreFileOptions) =>
   Effect.scoped(Effect.flip(Layer.build(Database.layer({ filename, ...options }))))
 
 describe("Database", () => {
@@ -63,7 +65,7 @@ describe("Database", () => {
           const job = Option.getOrThrow(yield* q.get(jobId))
           assert.strictEqual(job.sceneId, "7")
           const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM effect_sql_migrations`
-          assert.deepStrictEqual(migrations.map((m) => m.migration_id), [1])
+          assert.deepStrictEqual(migrations.map((m) => m.migration_id), [1, 2])
         })
       )
     }))
@@ -119,7 +121,7 @@ describe("Database", () => {
     Effect.gen(function*() {
       const filename = yield* dbFile
       const scope = yield* Scope.make()
-      const store = yield* Layer.buildWithScope(storeAt(filename, { busyTimeoutMs: 50 }), scope)
+      const store = yield* Layer.buildWithScope(storeOnFile(filename, { busyTimeoutMs: 50 }), scope)
       const q = Context.get(store, SyncQueue)
       yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
       const other = Context.get(yield* Layer.build(SqliteClient.layer({ filename })), SqlClient)

@@ -2,6 +2,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type { StashError } from "@plexsync/domain/Errors"
 import { StashQueryError } from "@plexsync/domain/Errors"
 import type { SceneId } from "@plexsync/domain/Ids"
+import type { RelatedKind, RelatedObjectRef } from "@plexsync/domain/RelatedObjects"
 import type { Page, StashClientService, StashHealth } from "@plexsync/domain/StashClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef, StashScene } from "@plexsync/domain/StashScene"
@@ -12,9 +13,13 @@ import type { StashClientOptions } from "./StashTransport.js"
 import { defaultBatchSize, makeTransport, StashConfigError } from "./StashTransport.js"
 import {
   HealthData,
+  RelatedCountData,
+  RelatedIdsData,
+  RelatedPageData,
   SceneByIdData,
   SceneExistsData,
   SceneFieldsData,
+  SceneIdPageData,
   SceneIdsData,
   SceneRefsData,
   ScenesData,
@@ -277,6 +282,92 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
     return yield* transport.getBytes(target, `the screenshot of scene ${scene.id}`)
   })
 
+  /** The documents of a kind; groups are `movies` on a server older than v0.27 (asked once, as for scenes). */
+  const relatedQuery = <A, I>(
+    kind: RelatedKind,
+    pick: (documents: Documents.RelatedDocuments) => Documents.RelatedDocument,
+    variables: Record<string, unknown>,
+    schema: Schema.Schema<A, I>
+  ): Effect.Effect<A, StashError> => {
+    const run = (queryKind: Documents.RelatedQueryKind) => {
+      const document = pick(Documents.relatedDocuments(queryKind))
+      return query(document.name, document.source, variables, schema)
+    }
+    if (kind !== "group") return run(kind)
+    return detectListField.pipe(
+      Effect.flatMap((list) => run(list === "movies" ? "movie" : "group")),
+      Effect.tapError((error) =>
+        error._tag === "StashQueryError" && error.status === 422 ? Ref.set(listField, Option.none()) : Effect.void
+      )
+    )
+  }
+
+  /** Oldest `updated_at` first; Stash has no tie-breaker, so ties are put in id order within the page. */
+  const relatedRefs = (answer: typeof RelatedPageData.Type): Array<RelatedObjectRef> =>
+    (answer.result.items ?? [])
+      .map((item): RelatedObjectRef => ({ id: item.id, updatedAt: item.updated_at, name: item.name ?? null }))
+      .sort((a, b) =>
+        a.updatedAt < b.updatedAt
+          ? -1
+          : a.updatedAt > b.updatedAt
+          ? 1
+          : a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+      )
+
+  const relatedUpdatedSince = Effect.fn("StashClient.relatedUpdatedSince")(function*(
+    options: {
+      readonly kind: RelatedKind
+      readonly since: string | null
+      readonly page: number
+      readonly perPage: number
+    }
+  ) {
+    const paging = { page: Math.max(1, options.page), perPage: options.perPage }
+    const answer = options.since === null
+      ? yield* relatedQuery(options.kind, (d) => d.updatedAll, paging, RelatedPageData)
+      : yield* relatedQuery(options.kind, (d) => d.updatedSince, { ...paging, since: options.since }, RelatedPageData)
+    const items = relatedRefs(answer)
+    return { items, count: answer.result.count ?? items.length } satisfies Page<RelatedObjectRef>
+  })
+
+  const relatedLatest = Effect.fn("StashClient.relatedLatest")(function*(kind: RelatedKind) {
+    const answer = yield* relatedQuery(kind, (d) => d.latest, {}, RelatedPageData)
+    return Option.fromNullable(relatedRefs(answer)[0])
+  })
+
+  const relatedCount = Effect.fn("StashClient.relatedCount")(function*(kind: RelatedKind) {
+    const answer = yield* relatedQuery(kind, (d) => d.count, {}, RelatedCountData)
+    return answer.result.count
+  })
+
+  const relatedIds = Effect.fn("StashClient.relatedIds")(function*(
+    options: { readonly kind: RelatedKind; readonly page: number; readonly perPage: number }
+  ) {
+    const paging = { page: Math.max(1, options.page), perPage: options.perPage }
+    const answer = yield* relatedQuery(options.kind, (d) => d.ids, paging, RelatedIdsData)
+    const items = (answer.result.items ?? []).map((item) => item.id)
+    return { items, count: answer.result.count ?? items.length } satisfies Page<string>
+  })
+
+  const scenesWithRelated = Effect.fn("StashClient.scenesWithRelated")(function*(
+    options: {
+      readonly kind: RelatedKind
+      readonly ids: ReadonlyArray<string>
+      readonly afterId: SceneId | null
+      readonly perPage: number
+    }
+  ) {
+    const ids = unique(options.ids)
+    // Never send an empty list: Stash would not filter at all.
+    if (ids.length === 0) return { items: [], count: 0 } satisfies Page<SceneId>
+    const after = options.afterId === null ? 0 : Number(options.afterId)
+    if (after >= maxGraphqlInt) return { items: [], count: 0 } satisfies Page<SceneId>
+    const variables = { ids, after, perPage: options.perPage }
+    const answer = yield* relatedQuery(options.kind, (d) => d.scenesWith, variables, SceneIdPageData)
+    const items = (answer.result.items ?? []).map((item) => item.id)
+    return { items, count: answer.result.count ?? items.length } satisfies Page<SceneId>
+  })
+
   return StashClient.of(
     {
       health,
@@ -285,6 +376,11 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
       existingSceneIds,
       scenesUpdatedSince,
       listScenes,
+      relatedUpdatedSince,
+      relatedLatest,
+      relatedCount,
+      relatedIds,
+      scenesWithRelated,
       screenshot
     } satisfies StashClientService
   )

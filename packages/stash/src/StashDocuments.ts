@@ -118,6 +118,161 @@ ${fragment}`
   }
 }
 
+/**
+ * Related objects: tags, performers, studios and groups (`movies` on servers older than v0.27). Each query's
+ * root field is aliased `result` and its list `items`, so one decoder reads every kind.
+ */
+export type RelatedQueryKind = "tag" | "performer" | "studio" | "group" | "movie"
+
+interface RelatedNames {
+  /** Prefix of the operation names. */
+  readonly op: string
+  readonly field: string
+  readonly filterArg: string
+  readonly list: string
+  /** The `SceneFilterType` field, and whether it is hierarchical (takes `depth`). */
+  readonly sceneFilter: string
+  readonly hierarchical: boolean
+}
+
+const relatedNames: Record<RelatedQueryKind, RelatedNames> = {
+  tag: {
+    op: "Tags",
+    field: "findTags",
+    filterArg: "tag_filter",
+    list: "tags",
+    sceneFilter: "tags",
+    hierarchical: true
+  },
+  performer: {
+    op: "Performers",
+    field: "findPerformers",
+    filterArg: "performer_filter",
+    list: "performers",
+    sceneFilter: "performers",
+    hierarchical: false
+  },
+  studio: {
+    op: "Studios",
+    field: "findStudios",
+    filterArg: "studio_filter",
+    list: "studios",
+    sceneFilter: "studios",
+    hierarchical: true
+  },
+  group: {
+    op: "Groups",
+    field: "findGroups",
+    filterArg: "group_filter",
+    list: "groups",
+    sceneFilter: "groups",
+    hierarchical: true
+  },
+  movie: {
+    op: "Movies",
+    field: "findMovies",
+    filterArg: "movie_filter",
+    list: "movies",
+    sceneFilter: "movies",
+    hierarchical: false
+  }
+}
+
+export interface RelatedDocument {
+  readonly name: string
+  readonly source: string
+}
+
+export interface RelatedDocuments {
+  /** Changed since `$since` (a string Stash returned), oldest `updated_at` first: ids, names, times. */
+  readonly updatedSince: RelatedDocument
+  /** The same without a watermark. */
+  readonly updatedAll: RelatedDocument
+  /** The newest `updated_at`: where a new feed starts. */
+  readonly latest: RelatedDocument
+  /** The number of objects, and nothing else. */
+  readonly count: RelatedDocument
+  /** Every id, in id order, paged. */
+  readonly ids: RelatedDocument
+  /**
+   * The ids of the scenes that use any of `$ids` (exactly these objects: `depth: 0` where hierarchical), after
+   * scene id `$after`, in id order: keyset pages, which neither skip nor repeat while scenes gain or lose links.
+   */
+  readonly scenesWith: RelatedDocument
+}
+
+export const relatedDocuments = (kind: RelatedQueryKind): RelatedDocuments => {
+  const n = relatedNames[kind]
+  const item = "items: " + n.list + " { id name updated_at }"
+  const depth = n.hierarchical ? ", depth: 0" : ""
+  return {
+    updatedSince: {
+      name: `${n.op}UpdatedSince`,
+      source: `query ${n.op}UpdatedSince($since: String!, $page: Int!, $perPage: Int!) {
+  result: ${n.field}(
+    ${n.filterArg}: { updated_at: { value: $since, modifier: GREATER_THAN } }
+    filter: { page: $page, per_page: $perPage, sort: "updated_at", direction: ASC }
+  ) {
+    count
+    ${item}
+  }
+}`
+    },
+    updatedAll: {
+      name: `${n.op}UpdatedAll`,
+      source: `query ${n.op}UpdatedAll($page: Int!, $perPage: Int!) {
+  result: ${n.field}(filter: { page: $page, per_page: $perPage, sort: "updated_at", direction: ASC }) {
+    count
+    ${item}
+  }
+}`
+    },
+    latest: {
+      name: `${n.op}Latest`,
+      source: `query ${n.op}Latest {
+  result: ${n.field}(filter: { page: 1, per_page: 1, sort: "updated_at", direction: DESC }) {
+    count
+    ${item}
+  }
+}`
+    },
+    count: {
+      name: `${n.op}Count`,
+      source: `query ${n.op}Count {
+  result: ${n.field}(filter: { per_page: 0 }) {
+    count
+  }
+}`
+    },
+    ids: {
+      name: `${n.op}Ids`,
+      source: `query ${n.op}Ids($page: Int!, $perPage: Int!) {
+  result: ${n.field}(filter: { page: $page, per_page: $perPage, sort: "id", direction: ASC }) {
+    count
+    items: ${n.list} { id }
+  }
+}`
+    },
+    scenesWith: {
+      name: `ScenesWith${n.op}`,
+      source: `query ScenesWith${n.op}($ids: [ID!], $after: Int!, $perPage: Int!) {
+  result: findScenes(
+    scene_filter: {
+      id: { value: $after, modifier: GREATER_THAN }
+      ${n.sceneFilter}: { value: $ids, modifier: INCLUDES${depth} }
+    }
+    filter: { page: 1, per_page: $perPage, sort: "id", direction: ASC }
+  ) {
+    count
+    items: scenes { id }
+  }
+}`
+    }
+  }
+}
+
+export const relatedQueryKinds: ReadonlyArray<RelatedQueryKind> = ["tag", "performer", "studio", "group", "movie"]
+
 /** Every document the client can send, for tests that validate them against Stash's schema. */
 export const allDocuments: ReadonlyArray<{ readonly name: string; readonly source: string }> = [
   { name: "StashHealth", source: health },
@@ -128,5 +283,6 @@ export const allDocuments: ReadonlyArray<{ readonly name: string; readonly sourc
   { name: "ScenesUpdatedSince", source: scenesUpdatedSince },
   ...(["groups", "movies"] as const).flatMap((list) =>
     Object.entries(sceneDocuments(list)).map(([name, source]) => ({ name: `${name} (${list})`, source }))
-  )
+  ),
+  ...relatedQueryKinds.flatMap((kind) => Object.values(relatedDocuments(kind)))
 ]

@@ -126,6 +126,27 @@ export const SceneIdsData = Schema.Struct({ findScenes: page(Schema.Struct({ id:
 
 export const SceneExistsData = Schema.Struct({ findScene: nullish(Schema.Struct({ id: WireId })) })
 
+/** One row of a related-object listing (tags, performers, studios, groups). */
+export const WireRelated = Schema.Struct({ id: WireId, name: nullish(Schema.String), updated_at: Schema.String })
+
+/** A related-object query, its root field aliased `result` and its list `items`. */
+export const RelatedPageData = Schema.Struct({
+  result: Schema.Struct({ count: nullish(Schema.Number), items: nullish(Schema.Array(WireRelated)) })
+})
+
+export const RelatedCountData = Schema.Struct({ result: Schema.Struct({ count: Schema.Number }) })
+
+export const RelatedIdsData = Schema.Struct({
+  result: Schema.Struct({ count: nullish(Schema.Number), items: nullish(Schema.Array(Schema.Struct({ id: WireId }))) })
+})
+
+export const SceneIdPageData = Schema.Struct({
+  result: Schema.Struct({
+    count: nullish(Schema.Number),
+    items: nullish(Schema.Array(Schema.Struct({ id: WireSceneId })))
+  })
+})
+
 /** The GraphQL envelope. `data` is decoded per operation once `errors` has been looked at. */
 export const Envelope = Schema.Struct({
   data: Schema.optional(Schema.Unknown),

@@ -1,4 +1,4 @@
-import type { FakeScene, FakeStashState } from "./FakeStashState.js"
+import type { FakeRelatedKind, FakeScene, FakeStamped, FakeStashState, FakeStudio } from "./FakeStashState.js"
 
 /**
  * The fake Stash's query semantics, modelled on Stash's SQL: string timestamps compared as strings,
@@ -39,6 +39,26 @@ interface SceneFilter {
   readonly id?: IntCriterion | null
   readonly title?: StringCriterion | null
   readonly path?: StringCriterion | null
+  readonly created_at?: TimestampCriterion | null
+  readonly updated_at?: TimestampCriterion | null
+  readonly tags?: MultiCriterion | null
+  readonly performers?: MultiCriterion | null
+  readonly studios?: MultiCriterion | null
+  readonly groups?: MultiCriterion | null
+  readonly movies?: MultiCriterion | null
+}
+
+/** `MultiCriterionInput` and `HierarchicalMultiCriterionInput` (which adds `depth`). */
+interface MultiCriterion {
+  readonly value?: ReadonlyArray<string> | null
+  readonly modifier: string
+  readonly depth?: number | null
+  readonly excludes?: ReadonlyArray<string> | null
+}
+
+/** `TagFilterType`, `PerformerFilterType`, … as far as the fake knows them. */
+interface RelatedFilter {
+  readonly name?: StringCriterion | null
   readonly created_at?: TimestampCriterion | null
   readonly updated_at?: TimestampCriterion | null
 }
@@ -169,7 +189,57 @@ const matchTimestamp = (stored: string, criterion: TimestampCriterion, state: Fa
   }
 }
 
+/**
+ * Stash's multi-criterion on a scene's links: `INCLUDES` any, `INCLUDES_ALL`, `EXCLUDES`, `IS_NULL`, `NOT_NULL`.
+ * For studios, `depth` other than 0 takes in sub-studios (−1: all levels); tags and groups have no hierarchy here.
+ */
+const matchLinks = (
+  linked: ReadonlyArray<string>,
+  criterion: MultiCriterion,
+  expand: (ids: ReadonlyArray<string>, depth: number) => ReadonlyArray<string> = (ids) => ids
+): boolean => {
+  const depth = criterion.depth ?? 0
+  const wanted = new Set(expand((criterion.value ?? []).map((id) => String(parseId(id))), depth))
+  const excluded = new Set(expand((criterion.excludes ?? []).map((id) => String(parseId(id))), depth))
+  if (linked.some((id) => excluded.has(id))) return false
+  switch (criterion.modifier) {
+    case "INCLUDES":
+      return wanted.size === 0 || linked.some((id) => wanted.has(id))
+    case "INCLUDES_ALL":
+      return [...wanted].every((id) => linked.includes(id))
+    case "EXCLUDES":
+      return !linked.some((id) => wanted.has(id))
+    case "IS_NULL":
+      return linked.length === 0
+    case "NOT_NULL":
+      return linked.length > 0
+    default:
+      throw new Error(`unsupported multi-criterion modifier: ${criterion.modifier}`)
+  }
+}
+
+/** Studios and their sub-studios down to `depth` levels (−1: every level). */
+const withSubStudios = (state: FakeStashState) => (ids: ReadonlyArray<string>, depth: number) => {
+  const out = new Set(ids)
+  let frontier = new Set(ids)
+  for (let level = 0; (depth < 0 || level < depth) && frontier.size > 0; level++) {
+    const next = new Set<string>()
+    for (const studio of state.relatedObjects("studio") as unknown as ReadonlyArray<FakeStudio>) {
+      if (studio.parentId !== null && frontier.has(studio.parentId) && !out.has(studio.id)) next.add(studio.id)
+    }
+    for (const id of next) out.add(id)
+    frontier = next
+  }
+  return [...out]
+}
+
 const ownCriteria = (scene: FakeScene, filter: SceneFilter, state: FakeStashState): boolean =>
+  (filter.tags == null || matchLinks(scene.tagIds, filter.tags)) &&
+  (filter.performers == null || matchLinks(scene.performerIds, filter.performers)) &&
+  (filter.studios == null ||
+    matchLinks(scene.studioId === null ? [] : [scene.studioId], filter.studios, withSubStudios(state))) &&
+  (filter.groups == null || matchLinks(scene.groups.map((entry) => entry.groupId), filter.groups)) &&
+  (filter.movies == null || matchLinks(scene.groups.map((entry) => entry.groupId), filter.movies)) &&
   (filter.id == null || matchInt(Number(scene.id), filter.id)) &&
   (filter.title == null || matchString(scene.title === null ? [] : [scene.title], filter.title)) &&
   (filter.path == null || matchString(scene.files.map((file) => file.path), filter.path)) &&
@@ -227,6 +297,114 @@ const page = (scenes: ReadonlyArray<FakeScene>, filter: FindFilter | null | unde
   return { count: sorted.length, scenes: sorted.slice((pageNumber - 1) * perPage, pageNumber * perPage) }
 }
 
+type RelatedObject = FakeStamped & { readonly id: string; readonly name: string }
+
+/** The sorts the fake knows for tags, performers, studios and groups (Stash knows more). */
+const relatedSorts: Record<string, (object: RelatedObject) => string | number | null> = {
+  id: (object) => Number(object.id),
+  name: (object) => object.name.toLowerCase(),
+  created_at: (object) => object.createdAt,
+  updated_at: (object) => object.updatedAt
+}
+
+/** Paging and sorting as for scenes: no tie-breaker, 25 per page by default, -1 for all, 0 for a count only. */
+const relatedPage = (
+  objects: ReadonlyArray<RelatedObject>,
+  filter: FindFilter | null | undefined
+): { readonly count: number; readonly items: ReadonlyArray<RelatedObject> } => {
+  let sorted = [...objects]
+  const sort = filter?.sort
+  if (sort !== null && sort !== undefined && sort !== "random") {
+    const key = relatedSorts[sort]
+    if (key === undefined) throw new Error(`invalid sort: ${sort}`)
+    const sign = filter?.direction === "DESC" ? -1 : 1
+    sorted = sorted.sort((a, b) => sign * compare(key(a), key(b)))
+  }
+  const perPage = filter?.per_page ?? 25
+  if (perPage < 0) return { count: sorted.length, items: sorted }
+  const pageNumber = Math.max(1, filter?.page ?? 1)
+  return { count: sorted.length, items: sorted.slice((pageNumber - 1) * perPage, pageNumber * perPage) }
+}
+
+const relatedMatches = (object: RelatedObject, filter: RelatedFilter | null | undefined, state: FakeStashState) =>
+  filter == null ||
+  ((filter.name == null || matchString([object.name], filter.name)) &&
+    (filter.created_at == null || matchTimestamp(object.createdAt, filter.created_at, state)) &&
+    (filter.updated_at == null || matchTimestamp(object.updatedAt, filter.updated_at, state)))
+
+/** The GraphQL view of a tag, performer, studio or group: its own fields plus Stash's timestamps. */
+const relatedView = <A extends RelatedObject>(object: A) => ({
+  ...object,
+  created_at: object.createdAt,
+  updated_at: object.updatedAt
+})
+
+/** `findTags` and friends: `ids` (ignoring the filter, missing ids simply absent), else filter and page. */
+const findRelated = (kind: FakeRelatedKind, list: string) =>
+(
+  args: {
+    readonly filter?: FindFilter | null
+    readonly ids?: ReadonlyArray<string> | null
+    readonly [filterArg: string]: unknown
+  },
+  context: ResolverContext
+) => {
+  guard(context)
+  const all = context.state.relatedObjects(kind)
+  const filterArg = Object.keys(args).find((key) => key.endsWith("_filter"))
+  const filter = (filterArg === undefined ? null : args[filterArg]) as RelatedFilter | null | undefined
+  const byIds = args.ids && args.ids.length > 0 ? new Set(args.ids.map((id) => String(parseId(id)))) : null
+  const matching = all.filter((object) =>
+    byIds === null ? relatedMatches(object, filter, context.state) : byIds.has(object.id)
+  )
+  const { count, items } = relatedPage(matching, args.filter)
+  return {
+    count,
+    [list]: items.map((object) =>
+      kind === "studio"
+        ? studioObjectView(object as RelatedObject & { parentId: string | null }, context)
+        : relatedView(object)
+    )
+  }
+}
+
+const studioObjectView = (
+  studio: RelatedObject & { readonly parentId: string | null },
+  context: ResolverContext,
+  depth = 0
+): unknown => {
+  const parent = studio.parentId === null ? undefined : context.state.studio(studio.parentId)
+  return {
+    id: studio.id,
+    name: studio.name,
+    created_at: studio.createdAt,
+    updated_at: studio.updatedAt,
+    parent_studio: parent === undefined || depth > 4 ? null : studioObjectView(parent, context, depth + 1)
+  }
+}
+
+/** `tagUpdate` and friends: only a `name` in the fake; like any edit in Stash, it bumps the object's `updated_at`. */
+const updateRelated =
+  (kind: FakeRelatedKind) =>
+  (args: { readonly input: { readonly id: string; readonly name?: string | null } }, context: ResolverContext) => {
+    guard(context)
+    const id = String(parseId(args.input.id))
+    const current = context.state.relatedObjects(kind).find((object) => object.id === id)
+    if (current === undefined) throw new Error(`${kind} with id ${args.input.id} not found`)
+    const updated = context.state.renameRelated(kind, id, args.input.name ?? current.name) as RelatedObject
+    return kind === "studio"
+      ? studioObjectView(updated as RelatedObject & { parentId: string | null }, context)
+      : relatedView(updated)
+  }
+
+const destroyRelated =
+  (kind: FakeRelatedKind) => (args: { readonly input: { readonly id: string } }, context: ResolverContext) => {
+    guard(context)
+    const id = String(parseId(args.input.id))
+    if (!context.state.destroyRelated(kind, id)) throw new Error(`${kind} with id ${args.input.id} not found`)
+    return true
+  }
+
 const qMatches = (scene: FakeScene, q: string | null | undefined): boolean => {
   if (q === null || q === undefined || q === "") return true
   return matchString([scene.title ?? "", scene.details ?? "", ...scene.files.map((file) => file.path)], {
@@ -240,14 +418,9 @@ const basename = (path: string) => path.split(/[\\/]/).pop() ?? path
 /** The GraphQL view of a scene: plain values, resolved eagerly (the library is small and in memory). */
 const sceneView = (scene: FakeScene, context: ResolverContext) => {
   const { state } = context
-  const studioView = (id: string | null, depth = 0): unknown => {
+  const studioView = (id: string | null): unknown => {
     const studio = id === null ? undefined : state.studio(id)
-    if (studio === undefined) return null
-    return {
-      id: studio.id,
-      name: studio.name,
-      parent_studio: depth > 4 ? null : studioView(studio.parentId, depth + 1)
-    }
+    return studio === undefined ? null : studioObjectView(studio, context)
   }
   const groups = scene.groups.flatMap((entry) => {
     const group = state.group(entry.groupId)
@@ -282,15 +455,15 @@ const sceneView = (scene: FakeScene, context: ResolverContext) => {
       stream: `${context.baseUrl}/scene/${scene.id}/stream`
     },
     studio: studioView(scene.studioId),
-    groups: groups.map(({ group, sceneIndex }) => ({ group, scene_index: sceneIndex })),
-    movies: groups.map(({ group, sceneIndex }) => ({ movie: group, scene_index: sceneIndex })),
+    groups: groups.map(({ group, sceneIndex }) => ({ group: relatedView(group), scene_index: sceneIndex })),
+    movies: groups.map(({ group, sceneIndex }) => ({ movie: relatedView(group), scene_index: sceneIndex })),
     tags: scene.tagIds.flatMap((id) => {
       const tag = state.tag(id)
-      return tag === undefined ? [] : [tag]
+      return tag === undefined ? [] : [relatedView(tag)]
     }),
     performers: scene.performerIds.flatMap((id) => {
       const performer = state.performer(id)
-      return performer === undefined ? [] : [performer]
+      return performer === undefined ? [] : [relatedView(performer)]
     }),
     stash_ids: []
   }
@@ -384,6 +557,32 @@ export const rootValue = {
         : {})
     })
     return sceneView(scene, context)
+  },
+  findTags: findRelated("tag", "tags"),
+  findPerformers: findRelated("performer", "performers"),
+  findStudios: findRelated("studio", "studios"),
+  findGroups: findRelated("group", "groups"),
+  findMovies: findRelated("group", "movies"),
+  tagUpdate: updateRelated("tag"),
+  tagDestroy: destroyRelated("tag"),
+  performerUpdate: updateRelated("performer"),
+  performerDestroy: destroyRelated("performer"),
+  studioUpdate: updateRelated("studio"),
+  studioDestroy: destroyRelated("studio"),
+  groupUpdate: updateRelated("group"),
+  groupDestroy: destroyRelated("group"),
+  /** Moves the sources' scene links to the destination and deletes the sources; answers the destination. */
+  tagsMerge: (
+    args: { readonly input: { readonly source: ReadonlyArray<string>; readonly destination: string } },
+    context: ResolverContext
+  ) => {
+    guard(context)
+    const destination = String(parseId(args.input.destination))
+    const sources = args.input.source.map((id) => String(parseId(id)))
+    for (const id of [destination, ...sources]) {
+      if (context.state.tag(id) === undefined) throw new Error(`tag with id ${id} not found`)
+    }
+    return relatedView(context.state.mergeTags(sources, destination))
   },
   sceneDestroy: (args: { readonly input: { readonly id: string } }, context: ResolverContext) => {
     guard(context)

@@ -17,6 +17,28 @@ const sceneUpdateListFields = {
   legacy: ``
 } as const
 
+/** `findGroups`, group mutations and the scene filter on groups exist since v0.27; `findMovies` in both. */
+const groupQueries = {
+  current: `  "A function which queries Group objects"
+  findGroups(
+    group_filter: GroupFilterType
+    filter: FindFilterType
+    ids: [ID!]
+  ): FindGroupsResultType!`,
+  legacy: ``
+} as const
+
+const groupMutations = {
+  current: `  groupUpdate(input: GroupUpdateInput!): Group
+  groupDestroy(input: GroupDestroyInput!): Boolean!`,
+  legacy: ``
+} as const
+
+const groupSceneFilter = {
+  current: `  groups: HierarchicalMultiCriterionInput`,
+  legacy: ``
+} as const
+
 export type FakeStashSchemaVersion = keyof typeof sceneListFields
 
 export const fakeStashSdl = (version: FakeStashSchemaVersion = "current"): string => `
@@ -37,6 +59,36 @@ type Query {
 
   findScenesByPathRegex(filter: FindFilterType): FindScenesResultType!
 
+  findTags(
+    tag_filter: TagFilterType
+    filter: FindFilterType
+    ids: [ID!]
+  ): FindTagsResultType!
+
+  "A function which queries Performer objects"
+  findPerformers(
+    performer_filter: PerformerFilterType
+    filter: FindFilterType
+    performer_ids: [Int!] @deprecated(reason: "use ids")
+    ids: [ID!]
+  ): FindPerformersResultType!
+
+  "A function which queries Studio objects"
+  findStudios(
+    studio_filter: StudioFilterType
+    filter: FindFilterType
+    ids: [ID!]
+  ): FindStudiosResultType!
+
+  "A function which queries Movie objects"
+  findMovies(
+    movie_filter: MovieFilterType
+    filter: FindFilterType
+    ids: [ID!]
+  ): FindMoviesResultType! @deprecated(reason: "Use findGroups instead")
+
+${groupQueries[version]}
+
   systemStatus: SystemStatus!
   version: Version!
 }
@@ -45,6 +97,55 @@ type Query {
 type Mutation {
   sceneUpdate(input: SceneUpdateInput!): Scene
   sceneDestroy(input: SceneDestroyInput!): Boolean!
+  tagUpdate(input: TagUpdateInput!): Tag
+  tagDestroy(input: TagDestroyInput!): Boolean!
+  tagsMerge(input: TagsMergeInput!): Tag
+  performerUpdate(input: PerformerUpdateInput!): Performer
+  performerDestroy(input: PerformerDestroyInput!): Boolean!
+  studioUpdate(input: StudioUpdateInput!): Studio
+  studioDestroy(input: StudioDestroyInput!): Boolean!
+${groupMutations[version]}
+}
+
+input TagUpdateInput {
+  id: ID!
+  name: String
+}
+
+input TagDestroyInput {
+  id: ID!
+}
+
+input TagsMergeInput {
+  source: [ID!]!
+  destination: ID!
+}
+
+input PerformerUpdateInput {
+  id: ID!
+  name: String
+}
+
+input PerformerDestroyInput {
+  id: ID!
+}
+
+input StudioUpdateInput {
+  id: ID!
+  name: String
+}
+
+input StudioDestroyInput {
+  id: ID!
+}
+
+input GroupUpdateInput {
+  id: ID!
+  name: String
+}
+
+input GroupDestroyInput {
+  id: ID!
 }
 
 input SceneGroupInput {
@@ -142,6 +243,8 @@ type Studio {
   id: ID!
   name: String!
   parent_studio: Studio
+  created_at: Time!
+  updated_at: Time!
 }
 
 enum GenderEnum {
@@ -158,16 +261,22 @@ type Performer {
   name: String!
   disambiguation: String
   gender: GenderEnum
+  created_at: Time!
+  updated_at: Time!
 }
 
 type Tag {
   id: ID!
   name: String!
+  created_at: Time!
+  updated_at: Time!
 }
 
 type Group {
   id: ID!
   name: String!
+  created_at: Time!
+  updated_at: Time!
 }
 
 type SceneGroup {
@@ -178,6 +287,8 @@ type SceneGroup {
 type Movie {
   id: ID!
   name: String!
+  created_at: Time!
+  updated_at: Time!
 }
 
 type SceneMovie {
@@ -198,6 +309,31 @@ type FindScenesResultType {
   "Total file size in bytes"
   filesize: Float!
   scenes: [Scene!]!
+}
+
+type FindTagsResultType {
+  count: Int!
+  tags: [Tag!]!
+}
+
+type FindPerformersResultType {
+  count: Int!
+  performers: [Performer!]!
+}
+
+type FindStudiosResultType {
+  count: Int!
+  studios: [Studio!]!
+}
+
+type FindGroupsResultType {
+  count: Int!
+  groups: [Group!]!
+}
+
+type FindMoviesResultType {
+  count: Int!
+  movies: [Movie!]!
 }
 
 enum SortDirectionEnum {
@@ -247,6 +383,19 @@ input TimestampCriterionInput {
   modifier: CriterionModifier!
 }
 
+input MultiCriterionInput {
+  value: [ID!]
+  modifier: CriterionModifier!
+  excludes: [ID!]
+}
+
+input HierarchicalMultiCriterionInput {
+  value: [ID!]
+  modifier: CriterionModifier!
+  depth: Int
+  excludes: [ID!]
+}
+
 input SceneFilterType {
   AND: SceneFilterType
   OR: SceneFilterType
@@ -254,6 +403,41 @@ input SceneFilterType {
   id: IntCriterionInput
   title: StringCriterionInput
   path: StringCriterionInput
+  created_at: TimestampCriterionInput
+  updated_at: TimestampCriterionInput
+  tags: HierarchicalMultiCriterionInput
+  performers: MultiCriterionInput
+  studios: HierarchicalMultiCriterionInput
+${groupSceneFilter[version]}
+  movies: MultiCriterionInput @deprecated(reason: "use groups instead")
+}
+
+input TagFilterType {
+  name: StringCriterionInput
+  created_at: TimestampCriterionInput
+  updated_at: TimestampCriterionInput
+}
+
+input PerformerFilterType {
+  name: StringCriterionInput
+  created_at: TimestampCriterionInput
+  updated_at: TimestampCriterionInput
+}
+
+input StudioFilterType {
+  name: StringCriterionInput
+  created_at: TimestampCriterionInput
+  updated_at: TimestampCriterionInput
+}
+
+input GroupFilterType {
+  name: StringCriterionInput
+  created_at: TimestampCriterionInput
+  updated_at: TimestampCriterionInput
+}
+
+input MovieFilterType {
+  name: StringCriterionInput
   created_at: TimestampCriterionInput
   updated_at: TimestampCriterionInput
 }

@@ -4,31 +4,40 @@ import { solidPng } from "./FakeStashImage.js"
  * The in-memory library of the fake Stash, with Stash's own semantics where plexsync can notice them:
  * `updated_at` is an RFC 3339 string in server-local time with one-second precision (bumped by every
  * scene update, not by renaming a tag, performer, studio or group), and it is compared as a string.
+ * Tags, performers, studios and groups have their own `updated_at`, bumped when they are edited; deleting one
+ * removes its scene links (the join rows cascade) and leaves every scene's `updated_at` alone, and
+ * `tagsMerge` moves the sources' scene links to the destination and deletes the sources — as in Stash.
  */
 
 export type SystemStatusValue = "SETUP" | "NEEDS_MIGRATION" | "OK"
 
 export type Gender = "MALE" | "FEMALE" | "TRANSGENDER_MALE" | "TRANSGENDER_FEMALE" | "INTERSEX" | "NON_BINARY"
 
-export interface FakeStudio {
+/** What every related object has: Stash's own timestamps, in the same format as a scene's. */
+export interface FakeStamped {
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+export interface FakeStudio extends FakeStamped {
   readonly id: string
   readonly name: string
   readonly parentId: string | null
 }
 
-export interface FakePerformer {
+export interface FakePerformer extends FakeStamped {
   readonly id: string
   readonly name: string
   readonly disambiguation: string | null
   readonly gender: Gender | null
 }
 
-export interface FakeTag {
+export interface FakeTag extends FakeStamped {
   readonly id: string
   readonly name: string
 }
 
-export interface FakeGroup {
+export interface FakeGroup extends FakeStamped {
   readonly id: string
   readonly name: string
 }
@@ -133,6 +142,9 @@ const toFile = (input: string | FakeFileInput, id: string): FakeFile => {
 
 type IdKind = "scene" | "studio" | "performer" | "tag" | "group" | "file"
 
+/** The related objects' kinds, as Stash's hooks name them in lower case. */
+export type FakeRelatedKind = "studio" | "performer" | "tag" | "group"
+
 const isDigits = (id: string) => /^[0-9]+$/.test(id)
 
 export class FakeStashState {
@@ -190,7 +202,12 @@ export class FakeStashState {
   // --- related objects ------------------------------------------------------------------------------
 
   addStudio(input: { readonly name: string; readonly parentId?: string | null; readonly id?: string }): FakeStudio {
-    const studio = { id: this.takeId("studio", input.id), name: input.name, parentId: input.parentId ?? null }
+    const studio = {
+      id: this.takeId("studio", input.id),
+      name: input.name,
+      parentId: input.parentId ?? null,
+      ...this.stamps()
+    }
     this.studios.set(studio.id, studio)
     return studio
   }
@@ -207,39 +224,107 @@ export class FakeStashState {
       id: this.takeId("performer", input.id),
       name: input.name,
       disambiguation: input.disambiguation ?? null,
-      gender: input.gender ?? null
+      gender: input.gender ?? null,
+      ...this.stamps()
     }
     this.performers.set(performer.id, performer)
     return performer
   }
 
   addTag(input: { readonly name: string; readonly id?: string }): FakeTag {
-    const tag = { id: this.takeId("tag", input.id), name: input.name }
+    const tag = { id: this.takeId("tag", input.id), name: input.name, ...this.stamps() }
     this.tags.set(tag.id, tag)
     return tag
   }
 
   addGroup(input: { readonly name: string; readonly id?: string }): FakeGroup {
-    const group = { id: this.takeId("group", input.id), name: input.name }
+    const group = { id: this.takeId("group", input.id), name: input.name, ...this.stamps() }
     this.groups.set(group.id, group)
     return group
   }
 
-  /** Rename a studio. Like Stash, this does not touch any scene's `updated_at`. */
-  renameStudio(id: string, name: string): void {
-    this.studios.set(id, { ...this.must(this.studios, id, "studio"), name })
+  /**
+   * Rename a studio. Like Stash, this bumps the studio's own `updated_at` and does not touch any scene's.
+   * (The `…Update` mutations do the same over HTTP.)
+   */
+  renameStudio(id: string, name: string): FakeStudio {
+    return this.put(this.studios, { ...this.must(this.studios, id, "studio"), name, updatedAt: this.nowString() })
   }
 
-  renamePerformer(id: string, name: string): void {
-    this.performers.set(id, { ...this.must(this.performers, id, "performer"), name })
+  renamePerformer(id: string, name: string): FakePerformer {
+    return this.put(this.performers, {
+      ...this.must(this.performers, id, "performer"),
+      name,
+      updatedAt: this.nowString()
+    })
   }
 
-  renameTag(id: string, name: string): void {
-    this.tags.set(id, { ...this.must(this.tags, id, "tag"), name })
+  renameTag(id: string, name: string): FakeTag {
+    return this.put(this.tags, { ...this.must(this.tags, id, "tag"), name, updatedAt: this.nowString() })
   }
 
-  renameGroup(id: string, name: string): void {
-    this.groups.set(id, { ...this.must(this.groups, id, "group"), name })
+  renameGroup(id: string, name: string): FakeGroup {
+    return this.put(this.groups, { ...this.must(this.groups, id, "group"), name, updatedAt: this.nowString() })
+  }
+
+  /** Rename (edit) any related object: its `updated_at` becomes now; its scenes' stay as they were. */
+  renameRelated(kind: FakeRelatedKind, id: string, name: string): FakeStamped & { readonly id: string } {
+    switch (kind) {
+      case "studio":
+        return this.renameStudio(id, name)
+      case "performer":
+        return this.renamePerformer(id, name)
+      case "tag":
+        return this.renameTag(id, name)
+      case "group":
+        return this.renameGroup(id, name)
+    }
+  }
+
+  /**
+   * Delete a related object as Stash's `…Destroy` does: the join rows go with it (`scenes_tags`,
+   * `performers_scenes`, `scenes.studio_id`, `groups_scenes`), sub-studios lose their parent, and no scene's
+   * `updated_at` changes. False when there was no such object.
+   */
+  destroyRelated(kind: FakeRelatedKind, id: string): boolean {
+    const map: Map<string, unknown> = this.mapOf(kind)!
+    if (!map.delete(id)) return false
+    for (const scene of this.sceneMap.values()) {
+      const next = this.unlink(scene, kind, id)
+      if (next !== scene) this.sceneMap.set(scene.id, next)
+    }
+    if (kind === "studio") {
+      for (const studio of this.studios.values()) {
+        if (studio.parentId === id) this.studios.set(studio.id, { ...studio, parentId: null })
+      }
+    }
+    return true
+  }
+
+  /**
+   * `tagsMerge`: every scene linked to a source is linked to the destination instead (once), the sources are
+   * deleted, and the destination's `updated_at` becomes now. Scenes keep their `updated_at`.
+   */
+  mergeTags(sources: ReadonlyArray<string>, destination: string): FakeTag {
+    const target = this.must(this.tags, destination, "tag")
+    const from = new Set(sources.filter((id) => id !== destination))
+    for (const id of from) this.must(this.tags, id, "tag")
+    for (const scene of this.sceneMap.values()) {
+      if (!scene.tagIds.some((id) => from.has(id))) continue
+      const kept = scene.tagIds.filter((id) => !from.has(id))
+      this.sceneMap.set(scene.id, {
+        ...scene,
+        tagIds: kept.includes(destination) ? kept : [...kept, destination]
+      })
+    }
+    for (const id of from) this.tags.delete(id)
+    return this.put(this.tags, { ...target, updatedAt: this.nowString() })
+  }
+
+  /** Every object of a kind, in id order. */
+  relatedObjects(kind: FakeRelatedKind): Array<FakeStamped & { readonly id: string; readonly name: string }> {
+    const map = this.mapOf(kind) as Map<string, FakeStamped & { readonly id: string; readonly name: string }>
+    return [...map.values()].sort((a, b) => Number(a.id) - Number(b.id))
   }
 
   studio(id: string): FakeStudio | undefined {
@@ -346,6 +431,34 @@ export class FakeStashState {
   }
 
   // --- internals ------------------------------------------------------------------------------------
+
+  private stamps(): FakeStamped {
+    const now = this.nowString()
+    return { createdAt: now, updatedAt: now }
+  }
+
+  private put<A extends { readonly id: string }>(map: Map<string, A>, value: A): A {
+    map.set(value.id, value)
+    return value
+  }
+
+  /** The scene without its link to one object (the same object when it had none). */
+  private unlink(scene: FakeScene, kind: FakeRelatedKind, id: string): FakeScene {
+    switch (kind) {
+      case "studio":
+        return scene.studioId === id ? { ...scene, studioId: null } : scene
+      case "performer":
+        return scene.performerIds.includes(id)
+          ? { ...scene, performerIds: scene.performerIds.filter((ref) => ref !== id) }
+          : scene
+      case "tag":
+        return scene.tagIds.includes(id) ? { ...scene, tagIds: scene.tagIds.filter((ref) => ref !== id) } : scene
+      case "group":
+        return scene.groups.some((entry) => entry.groupId === id)
+          ? { ...scene, groups: scene.groups.filter((entry) => entry.groupId !== id) }
+          : scene
+    }
+  }
 
   private takeId(kind: IdKind, wanted?: string): string {
     if (wanted !== undefined) {

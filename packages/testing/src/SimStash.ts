@@ -1,6 +1,8 @@
 import type { StashError } from "@plexsync/domain/Errors"
 import { StashAuthError, StashQueryError, StashUnavailable } from "@plexsync/domain/Errors"
 import { SceneId } from "@plexsync/domain/Ids"
+import type { RelatedKind, RelatedObjectRef } from "@plexsync/domain/RelatedObjects"
+import { relatedKinds } from "@plexsync/domain/RelatedObjects"
 import type { Page, StashClientService } from "@plexsync/domain/StashClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
@@ -22,10 +24,18 @@ export type StashOp =
   | "existingSceneIds"
   | "scenesUpdatedSince"
   | "listScenes"
+  | "relatedUpdatedSince"
+  | "relatedLatest"
+  | "relatedCount"
+  | "relatedIds"
+  | "scenesWithRelated"
   | "screenshot"
 
 export interface SimStashOptions {
+  /** Tags, performers, studios and groups the scenes refer to are known from the scenes themselves. */
   readonly scenes?: Iterable<StashScene>
+  /** Related objects with their own `updatedAt` (default: the epoch), in addition to those the scenes use. */
+  readonly related?: Iterable<{ readonly kind: RelatedKind } & RelatedObjectRef>
   /** The most ids one `findScenes` / `existingSceneIds` request carries. Default 1000. */
   readonly batchSize?: number
   readonly version?: string
@@ -49,6 +59,21 @@ export interface SimStashHandle extends ScriptHandle<StashOp, StashError> {
     id: string,
     image: { readonly bytes: Uint8Array; readonly contentType: string } | null
   ) => Effect.Effect<void>
+  /** Adds a tag, performer, studio or group used by no scene yet; `updatedAt` defaults to now. */
+  readonly addRelated: (
+    kind: RelatedKind,
+    object: { readonly id: string; readonly name: string; readonly updatedAt?: string }
+  ) => Effect.Effect<RelatedObjectRef>
+  /**
+   * Renames (edits) an object as Stash does: its own `updated_at` becomes now, its scenes show the new name but
+   * keep their `updatedAt`. Dies on an unknown id.
+   */
+  readonly renameRelated: (kind: RelatedKind, id: string, name: string) => Effect.Effect<RelatedObjectRef>
+  /** Deletes an object: its scene links go with it (cascade), the scenes keep their `updatedAt`. */
+  readonly deleteRelated: (kind: RelatedKind, id: string) => Effect.Effect<void>
+  /** `tagsMerge`: the sources' scenes get the destination, the sources are deleted, the destination is bumped. */
+  readonly mergeTags: (sources: ReadonlyArray<string>, destination: string) => Effect.Effect<RelatedObjectRef>
+  readonly related: (kind: RelatedKind, id: string) => Effect.Effect<Option.Option<RelatedObjectRef>>
 }
 
 export class SimStash extends Context.Tag("@plexsync/testing/SimStash")<SimStash, SimStashHandle>() {}
@@ -85,6 +110,61 @@ export const make = (options: SimStashOptions = {}) =>
     for (const scene of options.scenes ?? []) scenes.set(scene.id, scene)
     const screenshots = new Map<string, { readonly bytes: Uint8Array; readonly contentType: string } | null>()
     let status = "OK"
+    const related = new Map<RelatedKind, Map<string, RelatedObjectRef>>(relatedKinds.map((kind) => [kind, new Map()]))
+    const refsOf = (
+      scene: StashScene,
+      kind: RelatedKind
+    ): ReadonlyArray<{ readonly id: string; readonly name: string }> =>
+      kind === "tag"
+        ? scene.tags
+        : kind === "performer"
+        ? scene.performers
+        : kind === "group"
+        ? scene.groups
+        : scene.studio === null
+        ? []
+        : [scene.studio]
+    const learn = (scene: StashScene) => {
+      for (const kind of relatedKinds) {
+        for (const ref of refsOf(scene, kind)) {
+          if (!related.get(kind)!.has(ref.id)) {
+            related.get(kind)!.set(ref.id, { id: ref.id, name: ref.name, updatedAt: stashTime(0) })
+          }
+        }
+      }
+    }
+    for (const scene of scenes.values()) learn(scene)
+    for (const object of options.related ?? []) {
+      related.get(object.kind)!.set(object.id, { id: object.id, name: object.name, updatedAt: object.updatedAt })
+    }
+    /** Rewrites every scene's refs of one kind without touching its `updatedAt` (Stash's join rows). */
+    const rewriteRefs = (
+      kind: RelatedKind,
+      rewrite: (
+        refs: ReadonlyArray<{ readonly id: string; readonly name: string }>
+      ) => Array<{ id: string; name: string }>
+    ) => {
+      for (const [id, scene] of scenes) {
+        const before = refsOf(scene, kind)
+        if (before.length === 0) continue
+        const after = rewrite(before)
+        const change = kind === "tag"
+          ? { tags: after }
+          : kind === "performer"
+          ? { performers: after }
+          : kind === "group"
+          ? { groups: after }
+          : { studio: after[0] ?? null }
+        scenes.set(id, new StashScene({ ...scene, ...change }))
+      }
+    }
+    const byTimeThenId = (a: RelatedObjectRef, b: RelatedObjectRef) =>
+      a.updatedAt < b.updatedAt
+        ? -1
+        : a.updatedAt > b.updatedAt
+        ? 1
+        : a.id.length - b.id.length || (a.id < b.id ? -1 : 1)
+    const numeric = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 
     const script = makeScript<StashOp, StashError>({
       down: (op) => new StashUnavailable({ message: `Stash refused the connection (${op})`, code: "ECONNREFUSED" }),
@@ -157,6 +237,60 @@ export const make = (options: SimStashOptions = {}) =>
             })
           )
         ),
+      relatedUpdatedSince: ({ kind, page: pageNumber, perPage, since }) =>
+        script.request(
+          "relatedUpdatedSince",
+          { kind, since, page: pageNumber, perPage },
+          Effect.zipRight(
+            ready,
+            Effect.sync(() =>
+              page(
+                [...related.get(kind)!.values()].filter((o) => since === null || o.updatedAt > since).sort(
+                  byTimeThenId
+                ),
+                pageNumber,
+                perPage
+              )
+            )
+          )
+        ),
+      relatedLatest: (kind) =>
+        script.request(
+          "relatedLatest",
+          kind,
+          Effect.zipRight(
+            ready,
+            Effect.sync(() => Option.fromNullable([...related.get(kind)!.values()].sort(byTimeThenId).pop()))
+          )
+        ),
+      relatedCount: (kind) =>
+        script.request("relatedCount", kind, Effect.zipRight(ready, Effect.sync(() => related.get(kind)!.size))),
+      relatedIds: ({ kind, page: pageNumber, perPage }) =>
+        script.request(
+          "relatedIds",
+          { kind, page: pageNumber, perPage },
+          Effect.zipRight(
+            ready,
+            Effect.sync(() => page([...related.get(kind)!.keys()].sort(numeric), pageNumber, perPage))
+          )
+        ),
+      scenesWithRelated: ({ afterId, ids, kind, perPage }) =>
+        ids.length === 0 ? Effect.succeed({ items: [], count: 0 }) : script.request(
+          "scenesWithRelated",
+          { kind, ids, afterId, perPage },
+          Effect.zipRight(
+            ready,
+            Effect.sync(() => {
+              const wanted = new Set(ids)
+              const matching = [...scenes.values()]
+                .filter((scene) => afterId === null || numeric(scene.id, afterId) > 0)
+                .filter((scene) => refsOf(scene, kind).some((ref) => wanted.has(ref.id)))
+                .sort(byNumericId)
+                .map((scene) => scene.id)
+              return page(matching, 1, perPage)
+            })
+          )
+        ),
       screenshot: (scene) =>
         script.request(
           "screenshot",
@@ -182,7 +316,10 @@ export const make = (options: SimStashOptions = {}) =>
       ...script.handle,
       addScenes: (added) =>
         Effect.sync(() => {
-          for (const scene of added) scenes.set(scene.id, scene)
+          for (const scene of added) {
+            scenes.set(scene.id, scene)
+            learn(scene)
+          }
         }),
       deleteScenes: (ids) =>
         Effect.sync(() => {
@@ -195,12 +332,52 @@ export const make = (options: SimStashOptions = {}) =>
           const now = yield* Clock.currentTimeMillis
           const updated = new StashScene({ ...current, ...change, updatedAt: stashTime(now) })
           scenes.set(id, updated)
+          learn(updated)
           return updated
         }),
       scene: (id) => Effect.sync(() => Option.fromNullable(scenes.get(id))),
       sceneCount: Effect.sync(() => scenes.size),
       setStatus: (next) => Effect.sync(() => void (status = next)),
-      setScreenshot: (id, image) => Effect.sync(() => void screenshots.set(id, image))
+      setScreenshot: (id, image) => Effect.sync(() => void screenshots.set(id, image)),
+      addRelated: (kind, object) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const added = { id: object.id, name: object.name, updatedAt: object.updatedAt ?? stashTime(now) }
+          related.get(kind)!.set(object.id, added)
+          return added
+        }),
+      renameRelated: (kind, id, name) =>
+        Effect.gen(function*() {
+          const current = related.get(kind)!.get(id)
+          if (current === undefined) return yield* Effect.dieMessage(`SimStash: no ${kind} ${id} to rename`)
+          const renamed = { ...current, name, updatedAt: stashTime(yield* Clock.currentTimeMillis) }
+          related.get(kind)!.set(id, renamed)
+          rewriteRefs(kind, (refs) => refs.map((ref) => (ref.id === id ? { id, name } : { ...ref })))
+          return renamed
+        }),
+      deleteRelated: (kind, id) =>
+        Effect.sync(() => {
+          related.get(kind)!.delete(id)
+          rewriteRefs(kind, (refs) => refs.filter((ref) => ref.id !== id).map((ref) => ({ ...ref })))
+        }),
+      mergeTags: (sources, destination) =>
+        Effect.gen(function*() {
+          const tags = related.get("tag")!
+          const target = tags.get(destination)
+          if (target === undefined) return yield* Effect.dieMessage(`SimStash: no tag ${destination} to merge into`)
+          const from = new Set(sources.filter((id) => id !== destination))
+          rewriteRefs("tag", (refs) => {
+            const kept = refs.filter((ref) => !from.has(ref.id)).map((ref) => ({ ...ref }))
+            const moved = refs.some((ref) => from.has(ref.id))
+            return moved && !kept.some((ref) => ref.id === destination)
+              ? [...kept, { id: destination, name: target.name ?? "" }]
+              : kept
+          })
+          for (const id of from) tags.delete(id)
+          const bumped = { ...target, updatedAt: stashTime(yield* Clock.currentTimeMillis) }
+          tags.set(destination, bumped)
+          return bumped
+        }),
+      related: (kind, id) => Effect.sync(() => Option.fromNullable(related.get(kind)!.get(id)))
     }
 
     return { client, handle }

@@ -1,0 +1,304 @@
+import type { StashError } from "@plexsync/domain/Errors"
+import type { SceneId } from "@plexsync/domain/Ids"
+import type { RelatedKind, RelatedObjectRef } from "@plexsync/domain/RelatedObjects"
+import { changedReason, deletedReason, KnownObjects, relatedKinds } from "@plexsync/domain/RelatedObjects"
+import { Settings } from "@plexsync/domain/Settings"
+import type { Page } from "@plexsync/domain/StashClient"
+import { StashClient } from "@plexsync/domain/StashClient"
+import type { StoreError } from "@plexsync/domain/StoreError"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { SyncState } from "@plexsync/domain/SyncState"
+import { Effect, Option } from "effect"
+import * as Watermark from "./Watermark.js"
+
+/**
+ * The change feed for what scenes refer to: tags, performers, studios and groups. Editing one in Stash bumps only
+ * its own `updated_at`, and deleting one only removes its links — the scenes' `updated_at` stays — so the scene
+ * feed never sees either. Per kind, every poll:
+ *
+ * 1. Changes: objects whose `updated_at` is after the kind's watermark (moved back by the same overlap as the scene
+ *    feed's), read in keyset pages (each request starts one second before the last `updated_at` read, so rows that
+ *    change while we page are read again later rather than skipped); an object whose (id, `updated_at`) was already
+ *    handled — kept in `stash_objects`, so this survives a restart — is skipped; the scenes using the others are
+ *    read from Stash and queued (`tag-changed`, …), one transaction per page of at most 1000 scenes. The watermark
+ *    advances only after the page's jobs committed.
+ * 2. Deletions: Stash's count of the kind is compared with the number of ids plexsync knows; only when they differ
+ *    is the full id list read and diffed. The scenes that used a vanished object are found in plexsync's own sync
+ *    state (what it last synced for each scene: the object is gone from Stash) and queued (`tag-deleted`, …).
+ *
+ * A tag merge is both: the destination's `updated_at` changes (its scenes, now including the sources', are
+ * queued) and the sources disappear (their scenes, from sync state, are queued). The queue coalesces: one job per
+ * scene however many of its objects changed. A kind seen for the first time starts at Stash's newest change and
+ * lists its ids once; nothing is queued for what happened before.
+ */
+
+/** Scenes per enqueue transaction and per Stash request for the scenes of changed objects. */
+export const scenePageSize = 1000
+
+/** The persisted watermark of one kind: the exact `updated_at` string Stash returned. */
+export const watermarkKey = (kind: RelatedKind) => `stash.watermark.${kind}`
+
+export interface RelatedFeedOptions {
+  /** How far before the watermark each window starts (the scene feed's overlap). */
+  readonly overlapMs: number
+  /** Objects per Stash request. */
+  readonly perPage: number
+  /** Scene ids per Stash request and per enqueue transaction. Default 1000. */
+  readonly scenePageSize?: number
+  /** Ids per request when the full id list of a kind is read. Default 1000. */
+  readonly idPageSize?: number
+}
+
+export interface RelatedPollResult {
+  readonly kind: RelatedKind
+  /** Change rows read (overlap included). */
+  readonly read: number
+  /** Objects whose scenes were looked up (changed or new since last handled). */
+  readonly changed: number
+  /** Objects found gone from Stash. */
+  readonly deleted: number
+  /** Scenes handed to the queue (a scene counted once per reason it was queued for). */
+  readonly queued: number
+  /** True when the kind's full id list was read this poll. */
+  readonly listed: boolean
+  readonly watermark: string | null
+}
+
+export type RelatedRequirements = StashClient | Settings | SyncQueue | SyncState | KnownObjects
+
+/** Queues scenes in transactions of at most `size`; returns how many were handed to the queue. */
+const enqueueScenes = (
+  sceneIds: ReadonlyArray<SceneId>,
+  reason: ReturnType<typeof changedReason> | ReturnType<typeof deletedReason>,
+  size: number
+) =>
+  Effect.gen(function*() {
+    const queue = yield* SyncQueue
+    const unique = Array.from(new Set(sceneIds))
+    for (let i = 0; i < unique.length; i += size) {
+      yield* queue.enqueueMany(unique.slice(i, i + size).map((sceneId) => ({ sceneId, reason })))
+    }
+    return unique.length
+  })
+
+/**
+ * Queues every scene that uses any of `ids` in Stash now, reason `<kind>-changed`: keyset pages of scene ids,
+ * each page enqueued in one transaction as it arrives.
+ */
+export const queueScenesUsing = (
+  kind: RelatedKind,
+  ids: ReadonlyArray<string>,
+  options: { readonly pageSize?: number } = {}
+): Effect.Effect<number, StashError | StoreError, StashClient | SyncQueue> =>
+  Effect.gen(function*() {
+    if (ids.length === 0) return 0
+    const stash = yield* StashClient
+    const size = Math.max(1, options.pageSize ?? scenePageSize)
+    let afterId: SceneId | null = null
+    let queued = 0
+    for (;;) {
+      const page: Page<SceneId> = yield* stash.scenesWithRelated({ kind, ids, afterId, perPage: size })
+      queued += yield* enqueueScenes(page.items, changedReason(kind), size)
+      const last: SceneId | undefined = page.items[page.items.length - 1]
+      if (last === undefined || page.items.length < size || page.count <= page.items.length) break
+      afterId = last
+    }
+    return queued
+  })
+
+/**
+ * Queues the scenes whose last sync referred to any of `ids` (from plexsync's own sync state: the objects are gone
+ * from Stash), reason `<kind>-deleted`, and forgets the objects.
+ */
+export const queueScenesOfDeleted = (
+  kind: RelatedKind,
+  ids: ReadonlyArray<string>,
+  options: { readonly pageSize?: number } = {}
+): Effect.Effect<number, StoreError, SyncState | SyncQueue | KnownObjects> =>
+  Effect.gen(function*() {
+    if (ids.length === 0) return 0
+    const syncState = yield* SyncState
+    const known = yield* KnownObjects
+    const scenes = yield* syncState.scenesRelatedTo(kind, ids)
+    const queued = yield* enqueueScenes(scenes, deletedReason(kind), Math.max(1, options.pageSize ?? scenePageSize))
+    // Only after the jobs committed: a crash before this line finds the objects missing again next poll.
+    yield* known.forget(kind, ids)
+    return queued
+  })
+
+/** A hook's "object changed" event (`Tag.Update.Post`, `Performer.Update.Post`, …, `Tag.Create.Post`). */
+export const objectChanged = (event: { readonly kind: RelatedKind; readonly id: string }) =>
+  queueScenesUsing(event.kind, [event.id]).pipe(
+    Effect.withSpan("RelatedFeed.objectChanged", { attributes: { kind: event.kind, id: event.id } })
+  )
+
+/** A hook's "object deleted" event (`Tag.Destroy.Post`, …): its scenes come from sync state. */
+export const objectDeleted = (event: { readonly kind: RelatedKind; readonly id: string }) =>
+  queueScenesOfDeleted(event.kind, [event.id]).pipe(
+    Effect.withSpan("RelatedFeed.objectDeleted", { attributes: { kind: event.kind, id: event.id } })
+  )
+
+/** A hook's `Tag.Merge.Post` (`input: { source, destination }`): the destination changed, the sources are gone. */
+export const tagsMerged = (event: { readonly source: ReadonlyArray<string>; readonly destination: string }) =>
+  Effect.gen(function*() {
+    const sources = event.source.filter((id) => id !== event.destination)
+    const changed = yield* queueScenesUsing("tag", [event.destination])
+    const deleted = yield* queueScenesOfDeleted("tag", sources)
+    return changed + deleted
+  }).pipe(Effect.withSpan("RelatedFeed.tagsMerged"))
+
+/** One poll of every kind, in turn. */
+export const make = (options: RelatedFeedOptions) =>
+  Effect.gen(function*() {
+    const stash = yield* StashClient
+    const settings = yield* Settings
+    const known = yield* KnownObjects
+    const context = yield* Effect.context<RelatedRequirements>()
+    const overlapMs = Math.max(0, options.overlapMs)
+    const perPage = Math.max(1, options.perPage)
+    const sceneSize = Math.max(1, options.scenePageSize ?? scenePageSize)
+    const idPageSize = Math.max(1, options.idPageSize ?? 1000)
+
+    const windowStart = (watermark: string): Effect.Effect<string> =>
+      Option.match(Watermark.windowStart(watermark, overlapMs), {
+        onSome: Effect.succeed,
+        onNone: () =>
+          Effect.logWarning(`stored Stash watermark ${JSON.stringify(watermark)} is not an RFC 3339 time`).pipe(
+            Effect.as(watermark)
+          )
+      })
+
+    /**
+     * Reads the changes after `since` in keyset pages; `handle` gets each page's not-yet-handled objects and
+     * must return once their scenes are queued. Returns rows read and the highest `updated_at` seen.
+     */
+    const readChanges = (
+      kind: RelatedKind,
+      since: string,
+      handle: (
+        fresh: ReadonlyArray<RelatedObjectRef>,
+        newest: string
+      ) => Effect.Effect<void, StashError | StoreError, StashClient | SyncQueue>
+    ) =>
+      Effect.gen(function*() {
+        let cursor = since
+        let page = 1
+        let read = 0
+        let changed = 0
+        let newest: string | null = null
+        for (;;) {
+          const result = yield* stash.relatedUpdatedSince({ kind, since: cursor, page, perPage })
+          read += result.items.length
+          const versions = yield* known.versions(kind, result.items.map((item) => item.id))
+          // The latest row per id (an object may show up twice while it is being edited).
+          const latest = new Map<string, RelatedObjectRef>()
+          for (const item of result.items) {
+            if (versions.get(item.id) !== item.updatedAt) latest.set(item.id, item)
+          }
+          newest = result.items.reduce<string | null>((mark, item) => Watermark.later(mark, item.updatedAt), newest)
+          if (latest.size > 0 || newest !== null) yield* handle([...latest.values()], newest!)
+          changed += latest.size
+          const last = result.items[result.items.length - 1]
+          if (last === undefined || result.items.length < perPage) break
+          // Next request: from one second before the last row read (Stash compares strings with `>`; one-second
+          // precision), so equal timestamps are read again (and skipped as handled) rather than missed.
+          const next = Option.getOrElse(Watermark.windowStart(last.updatedAt, 1000), () => last.updatedAt)
+          if (next > cursor) {
+            cursor = next
+            page = 1
+          } else {
+            // More rows in one second than a page holds: page through them.
+            if (page * perPage >= result.count) break
+            page++
+          }
+        }
+        return { read, changed, newest }
+      })
+
+    const pollKind = (kind: RelatedKind) =>
+      Effect.gen(function*() {
+        const key = watermarkKey(kind)
+        const stored = Option.getOrNull(yield* settings.get(key))
+        let watermark = stored
+        let read = 0
+        let changed = 0
+        let queued = 0
+
+        if (stored === null) {
+          // First sight of the kind: start at Stash's newest change. Objects changed within the overlap before it
+          // are recorded as handled, so the next poll's window does not queue them.
+          const latest = yield* stash.relatedLatest(kind)
+          if (Option.isSome(latest)) {
+            const since = yield* windowStart(latest.value.updatedAt)
+            const quiet = yield* readChanges(
+              kind,
+              since,
+              (fresh) => known.record(kind, fresh.map((object) => ({ id: object.id, updatedAt: object.updatedAt })))
+            )
+            read += quiet.read
+            watermark = Watermark.later(quiet.newest, latest.value.updatedAt)
+            yield* settings.set(key, watermark)
+          }
+        } else {
+          const since = yield* windowStart(stored)
+          const result = yield* readChanges(kind, since, (fresh, newest) =>
+            Effect.gen(function*() {
+              if (fresh.length > 0) {
+                queued += yield* queueScenesUsing(kind, fresh.map((object) => object.id), { pageSize: sceneSize })
+                yield* Effect.logDebug(`${kind}s changed in Stash: ${fresh.map(describe).join(", ")}`.slice(0, 500))
+                // Only after the jobs committed: a crash before this line handles the objects again.
+                yield* known.record(kind, fresh.map((object) => ({ id: object.id, updatedAt: object.updatedAt })))
+              }
+              const next = Watermark.later(watermark, newest)
+              if (next !== watermark) {
+                yield* settings.set(key, next)
+                watermark = next
+              }
+            }))
+          read += result.read
+          changed += result.changed
+        }
+
+        // Deletions: one count query; the id list only when the numbers differ (or the kind was never listed).
+        const knownCount = yield* known.count(kind)
+        const stashCount = yield* stash.relatedCount(kind)
+        let deleted = 0
+        let listed = false
+        if (Option.isNone(knownCount) || knownCount.value !== stashCount) {
+          listed = true
+          const inStash = new Set<string>()
+          for (let page = 1;; page++) {
+            const ids = yield* stash.relatedIds({ kind, page, perPage: idPageSize })
+            for (const id of ids.items) inStash.add(id)
+            if (ids.items.length < idPageSize || page * idPageSize >= ids.count) break
+          }
+          const knownIds = yield* known.ids(kind)
+          const knownSet = new Set(knownIds)
+          const gone = knownIds.filter((id) => !inStash.has(id))
+          const added = [...inStash].filter((id) => !knownSet.has(id))
+          if (gone.length > 0) {
+            queued += yield* queueScenesOfDeleted(kind, gone, { pageSize: sceneSize })
+            deleted = gone.length
+            yield* Effect.logInfo(`${gone.length} ${kind}(s) deleted in Stash: ${gone.slice(0, 20).join(", ")}`)
+          }
+          // New ids not seen in the changes (created after they were read): their version is not known yet.
+          yield* known.record(kind, added.map((id) => ({ id, updatedAt: null })))
+        }
+        if (queued > 0) {
+          yield* Effect.logInfo(`change feed: queued ${queued} scene(s) for changed or deleted ${kind}s`)
+        }
+        return { kind, read, changed, deleted, queued, listed, watermark } satisfies RelatedPollResult
+      }).pipe(
+        Effect.provide(context),
+        Effect.withSpan("RelatedFeed.pollKind", { attributes: { kind } })
+      )
+
+    const poll: Effect.Effect<ReadonlyArray<RelatedPollResult>, StashError | StoreError> = Effect.forEach(
+      relatedKinds,
+      pollKind
+    ).pipe(Effect.withSpan("RelatedFeed.poll"))
+
+    return { poll }
+  })
+
+const describe = (object: RelatedObjectRef) => (object.name === null ? object.id : `${object.id} (${object.name})`)

@@ -1,0 +1,37 @@
+import { SqlClient } from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+
+/**
+ * Related objects (tags, performers, studios, groups): renaming or deleting one in Stash leaves its scenes'
+ * `updated_at` alone, so plexsync keeps what it needs to find the scenes itself.
+ */
+export default Effect.gen(function*() {
+  const sql = yield* SqlClient
+
+  // The related object ids of each synced scene's last synced version (JSON `RelatedIds`); NULL on states
+  // recorded before this migration, until the scene next syncs.
+  yield* sql`ALTER TABLE sync_state ADD COLUMN related TEXT`
+
+  // The same, one row per (kind, object, scene), keyed for "which synced scenes used these objects": what a
+  // deletion requeues, read from plexsync's own state because the object is gone from Stash.
+  yield* sql`CREATE TABLE sync_related (
+    kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    scene_id TEXT NOT NULL,
+    PRIMARY KEY (kind, object_id, scene_id)
+  )`
+  yield* sql`CREATE INDEX sync_related_scene ON sync_related (scene_id)`
+
+  // The objects known to exist in Stash, with the `updated_at` their scenes were last queued at (NULL: never).
+  yield* sql`CREATE TABLE stash_objects (
+    kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    updated_at TEXT,
+    PRIMARY KEY (kind, object_id)
+  )`
+  // Their number per kind, kept with every change so that comparing with Stash's count reads one row.
+  yield* sql`CREATE TABLE stash_object_kinds (
+    kind TEXT PRIMARY KEY NOT NULL,
+    count INTEGER NOT NULL
+  )`
+})
