@@ -29,17 +29,49 @@ export default tseslint.config(
       "no-constant-condition": "off"
     }
   },
-  {
-    // These barrels load every module of their package: @effect/platform's includes the Swagger and Scalar UI
-    // bundles, about 30 MB of a long-running scheduler's memory. Import the module itself.
-    files: ["packages/*/src/**/*.ts", "apps/*/src/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", {
-        paths: ["@effect/platform", "@effect/platform-node", "@effect/cli", "@effect/sql"].map((name) => ({
-          name,
-          message: `import the module itself (import * as X from "${name}/X"): the package index loads every module it has`
-        }))
-      }]
-    }
-  }
+  ...boundaries()
 )
+
+/**
+ * Who may import whom (docs/architecture.md, "Layout"). ESLint applies one `no-restricted-imports` per file (the
+ * last matching block wins), so each block below carries the barrel rule as well as its own patterns.
+ *
+ * - The barrels of @effect/platform, platform-node, cli and sql load every module of their package (platform's
+ *   includes the Swagger and Scalar UI bundles, about 30 MB of a long-running scheduler's memory): import the
+ *   module itself.
+ * - The domain is pure: no I/O package, no other live plexsync package (only the test-support one, in tests).
+ * - The two programs share @plexsync/runtime and never import each other.
+ */
+function boundaries() {
+  const barrels = ["@effect/platform", "@effect/platform-node", "@effect/cli", "@effect/sql"].map((name) => ({
+    name,
+    message: `import the module itself (import * as X from "${name}/X"): the package index loads every module it has`
+  }))
+  const rule = (patterns) => ({ "no-restricted-imports": ["error", { paths: barrels, patterns }] })
+  const app = (name) => ({
+    group: [`@plexsync/${name}`, `@plexsync/${name}/*`, `**/apps/${name}/**`],
+    message: `the programs share @plexsync/runtime and never import each other: move what both need there`
+  })
+  return [
+    { files: ["packages/*/src/**/*.ts", "apps/*/src/**/*.ts"], rules: rule([]) },
+    {
+      files: ["packages/domain/src/**/*.ts"],
+      rules: rule([{
+        group: [
+          "@plexsync/*",
+          "!@plexsync/domain",
+          "!@plexsync/domain/*",
+          "@effect/sql",
+          "@effect/sql/*",
+          "@effect/sql-*",
+          "@effect/platform",
+          "@effect/platform/*",
+          "@effect/platform-*"
+        ],
+        message: "the domain is pure: its services are interfaces, implemented by the sqlite, plex and stash packages"
+      }])
+    },
+    { files: ["apps/cli/**/*.ts"], rules: rule([app("scheduler"), app("demo")]) },
+    { files: ["apps/scheduler/**/*.ts"], rules: rule([app("cli"), app("demo")]) }
+  ]
+}

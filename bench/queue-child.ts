@@ -12,17 +12,17 @@
  * Every implementation runs with the same SQLite settings: journal_mode=WAL, synchronous=NORMAL,
  * busy_timeout=5000 (plainjob sets these itself; plexsync's Database layer sets them, plus foreign_keys=ON).
  */
-import { tuneHeap } from "@plexsync/cli/Heap"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { ErrorTag } from "@plexsync/domain/Errors"
 import { SceneId } from "@plexsync/domain/Ids"
 import type { EnqueueInput } from "@plexsync/domain/SyncJob"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { tuneHeap } from "@plexsync/runtime/Heap"
 import * as Database from "@plexsync/sqlite/Database"
 import { pageQuery } from "@plexsync/sqlite/DeadLetterQueueSqlite"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import Sqlite from "better-sqlite3"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Logger, LogLevel } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
@@ -109,6 +109,18 @@ const raw = () => {
     WHERE id = (SELECT id FROM jobs WHERE status=0 AND run_at<=? ORDER BY run_at, id LIMIT 1) RETURNING id, payload`)
   const del = db.prepare("DELETE FROM jobs WHERE id=?")
   type Claimed = { id: number; payload: string } | undefined
+  /** Claims the due jobs one by one until none is left, handing each to `handle`; returns how many. */
+  const drain = (handle: (job: NonNullable<Claimed>) => void) => {
+    let done = 0
+    for (;;) {
+      const now = Date.now()
+      const j = claim.get(now + 60_000, now) as Claimed
+      if (j === undefined) break
+      handle(j)
+      done++
+    }
+    return done
+  }
   let t0 = 0
   let ms = 0
   let extra: Record<string, unknown> = {}
@@ -137,15 +149,10 @@ const raw = () => {
     case "process": {
       prepopulate()
       t0 = performance.now()
-      let done = 0
-      for (;;) {
-        const now = Date.now()
-        const j = claim.get(now + 60_000, now) as Claimed
-        if (j === undefined) break
+      const done = drain((j) => {
         JSON.parse(j.payload)
         del.run(j.id)
-        done++
-      }
+      })
       ms = performance.now() - t0
       if (done !== N) throw new Error(`processed ${done} of ${N}`)
       break
@@ -163,14 +170,7 @@ const raw = () => {
         del.run(j.id)
       })
       t0 = performance.now()
-      let done = 0
-      for (;;) {
-        const now = Date.now()
-        const j = claim.get(now + 60_000, now) as Claimed
-        if (j === undefined) break
-        move(j)
-        done++
-      }
+      const done = drain(move)
       ms = performance.now() - t0
       if (done !== N) throw new Error(`moved ${done} of ${N}`)
       break
@@ -443,7 +443,7 @@ const plexsync = () => {
 
   return Effect.runPromise(
     program.pipe(
-      Effect.provide(StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: dbFile })))),
+      Effect.provide(storeOnFile(dbFile)),
       Logger.withMinimumLogLevel(LogLevel.Warning)
     )
   ).then(({ extra, ms }) => report(ms, extra))

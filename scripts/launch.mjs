@@ -102,7 +102,8 @@ const ensureBuilt = (entryFile) => {
   run([tsc, "-b", "tsconfig.build.json"], "compiling")
   // The bundle is rewritten only when stale: a running `plexsync` may be loading it.
   const cli = Path.join(root, "apps", "cli", "build")
-  if (["Main.js", "HookMain.js"].some((name) => mtime(Path.join(cli, "bundle", name)) < mtime(Path.join(cli, "esm", name)))) {
+  const bundled = ["Main.js", "hook/HookMain.js"]
+  if (bundled.some((name) => mtime(Path.join(cli, "bundle", Path.basename(name))) < mtime(Path.join(cli, "esm", name)))) {
     run([Path.join(root, "apps", "cli", "scripts", "bundle.mjs")], "bundling the command line")
   }
   Fs.mkdirSync(Path.dirname(stamp), { recursive: true })

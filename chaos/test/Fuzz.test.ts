@@ -6,9 +6,6 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { decodeAppConfig, parseConfigText, settingKeys, settingVariables } from "@plexsync/cli/AppConfig"
-import { recordSceneHook } from "@plexsync/cli/Hook"
-import { decodePluginInput, sceneHookTypes, taskModes } from "@plexsync/cli/HookInput"
 import type { SceneId } from "@plexsync/domain/Ids"
 import { blankPlexItem, PlexClient, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import { StashClient } from "@plexsync/domain/StashClient"
@@ -16,8 +13,10 @@ import { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { makeWorker } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { decodeAppConfig, parseConfigText, settingKeys, settingVariables } from "@plexsync/runtime/AppConfig"
+import { recordSceneHook } from "@plexsync/runtime/Hook"
+import { decodePluginInput, sceneHookTypes, taskModes } from "@plexsync/runtime/HookInput"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import { Cause, Chunk, Context, Effect, Either, Exit, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
 import fc from "fast-check"
@@ -169,7 +168,7 @@ describe("chaos: fuzzing", () => {
         )
       )
       report(`hook JSON: ${RUNS.pure} inputs, ${accepted} scene hooks queued, ${refused} refused with a typed error`)
-    }).pipe(Effect.provide(StoreLive.pipe(Layer.provide(Database.layer({ filename: file })))))
+    }).pipe(Effect.provide(storeOnFile(file)))
   })
 
   // -----------------------------------------------------------------------------------------------------------
@@ -497,7 +496,7 @@ describe("chaos: fuzzing", () => {
             server.state.reply = r
             // A fresh database each time, so every run syncs the job once against this answer.
             const dbFile = path.join(world.dir, `job-${run++}.db`)
-            const store = StoreLive.pipe(Layer.provideMerge(Database.layer({ filename: dbFile })))
+            const store = storeOnFile(dbFile)
             const exit = await Effect.runPromiseExit(
               Effect.gen(function*() {
                 const queue = yield* SyncQueue

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 
 const appDir = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const compiled = Path.join(appDir, "build", "esm")
-const entries = ["HookMain.js", "Main.js"].map((name) => Path.join(compiled, name))
+const entries = ["hook/HookMain.js", "Main.js"].map((name) => Path.join(compiled, name))
 const outdir = Path.join(appDir, "build", "bundle")
 const require = createRequire(Path.join(appDir, "package.json"))
 

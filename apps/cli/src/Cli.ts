@@ -4,17 +4,17 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { parseReconcileScope, ReconcileScope } from "@plexsync/domain/Reconcile"
+import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
+import { loadAppConfig } from "@plexsync/runtime/AppConfig"
+import { parseDurationMs } from "@plexsync/runtime/Duration"
+import { engineSettings, reconcileSettings, serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
+import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
 import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
 import * as Os from "node:os"
-import type { AppConfigShape } from "./AppConfig.js"
-import { loadAppConfig } from "./AppConfig.js"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
 import { doctor } from "./Doctor.js"
-import { parseDurationMs } from "./Duration.js"
 import { Rendered, renderError, UsageError } from "./Errors.js"
-import { engineSettings, reconcileSettings, serversLayer, stashLayer, storeLayer } from "./Layers.js"
-import { makeProgress, printJson, printLine } from "./Present.js"
 import { parseTimeArg } from "./TimeArg.js"
 import * as Work from "./Work.js"
 
@@ -419,7 +419,7 @@ const doctorCommand = Command.make(
 
 const hook = Command.make("hook", { config: configOption }, ({ config }) =>
   Effect.promise(async () => {
-    const { main } = await import("./HookMain.js")
+    const { main } = await import("./hook/HookMain.js")
     await main(Option.getOrUndefined(config))
   })).pipe(
     Command.withDescription(

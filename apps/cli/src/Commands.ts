@@ -11,12 +11,12 @@ import type { DeadLetterId } from "@plexsync/domain/Ids"
 import { SceneId } from "@plexsync/domain/Ids"
 import { OutageHistory, outageMetrics } from "@plexsync/domain/OutageHistory"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "@plexsync/runtime/Documents"
+import { formatDuration, formatTime, keyValues, plural, table } from "@plexsync/runtime/Present"
+import { buildStatus, renderStatus, statusDocument } from "@plexsync/runtime/Status"
+import { didYouMean } from "@plexsync/runtime/Suggest"
 import { Clock, Effect, Either, Option, Schema } from "effect"
-import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "./Documents.js"
 import { UsageError } from "./Errors.js"
-import { formatDuration, formatTime, keyValues, plural, table } from "./Present.js"
-import { buildStatus, renderStatus, statusDocument } from "./Status.js"
-import { didYouMean } from "./Suggest.js"
 
 /**
  * The commands that only need the store: `status`, `enqueue`, `dlq …`, `outages`. Each returns a `Report`:

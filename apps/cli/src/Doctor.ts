@@ -6,12 +6,12 @@ import { PlexClient } from "@plexsync/domain/PlexClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
+import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
+import { stashLayer, storeLayer } from "@plexsync/runtime/Layers"
+import { plural } from "@plexsync/runtime/Present"
 import { Effect, Layer, Option } from "effect"
-import type { AppConfigShape } from "./AppConfig.js"
 import type { Report } from "./Commands.js"
 import { renderError } from "./Errors.js"
-import { stashLayer, storeLayer } from "./Layers.js"
-import { plural } from "./Present.js"
 
 /**
  * `plexsync doctor`: one line per check with a verdict — configuration, database, Stash (reachable, key

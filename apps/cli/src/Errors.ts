@@ -19,9 +19,6 @@ export class Rendered extends Data.TaggedError("Rendered")<{
   readonly shown: boolean
 }> {}
 
-/** The data directory or database cannot be opened. */
-export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{ readonly message: string }> {}
-
 export interface ErrorContext {
   readonly stashUrl?: string
   readonly plexUrl?: string

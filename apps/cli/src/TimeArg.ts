@@ -1,5 +1,5 @@
+import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { Either } from "effect"
-import { parseDurationMs } from "./Duration.js"
 
 /**
  * Time arguments of the command line (`--since`, `--from`, `--until`, …). Accepted:

@@ -1,6 +1,4 @@
 import { OutageId } from "@plexsync/domain/Ids"
-import { OutageHistory } from "@plexsync/domain/OutageHistory"
-import { PlexClient } from "@plexsync/domain/PlexClient"
 import type { ReconcileProgress, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile as runReconcile, reconcileDocument, renderReconcileSummary } from "@plexsync/domain/Reconcile"
 import type { RecoverySelection } from "@plexsync/domain/Recovery"
@@ -13,13 +11,13 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
 import { makeWorker } from "@plexsync/domain/Worker"
 import type { DrainSummary, EngineSettings } from "@plexsync/domain/Worker"
+import { recoveryResultDocument } from "@plexsync/runtime/Documents"
+import type { Progress } from "@plexsync/runtime/Present"
+import { formatDuration, formatTime, formatTimeAgo, plural } from "@plexsync/runtime/Present"
 import { Clock, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
 import * as Os from "node:os"
 import type { Report } from "./Commands.js"
-import { recoveryResultDocument } from "./Documents.js"
 import { UsageError } from "./Errors.js"
-import type { Progress } from "./Present.js"
-import { formatDuration, formatTime, formatTimeAgo, plural } from "./Present.js"
 import { formatStashTime, laterStashTime, parseStashTime } from "./StashTime.js"
 
 /**
@@ -294,10 +292,9 @@ const describeRecovery = (r: RecoveryResult, plexDown: boolean): string => {
   return lines.join("\n")
 }
 
-/** Outage recovery on demand: the domain's three-gate pipeline, with Plex's health gate observed for the exit code. */
+/** Outage recovery on demand: the domain's three-gate pipeline; why it stopped early, if it did, sets the exit code. */
 export const recover = (options: RecoverOptions) =>
   Effect.gen(function*() {
-    const history = yield* OutageHistory
     let selection: RecoverySelection
     switch (options.window._tag) {
       case "Outage":
@@ -309,57 +306,44 @@ export const recover = (options: RecoverOptions) =>
         }
         selection = { from: options.window.from, to: options.window.to }
         break
-      case "LastOutage": {
-        const last = yield* history.lastCompleted()
-        if (Option.isNone(last)) {
-          return {
-            human: "No completed outage is recorded: nothing to recover. Give --from/--to to pick a window yourself.",
-            json: {
-              window: null,
-              errorTags: [],
-              dryRun: options.dryRun,
-              recovered: 0,
-              skippedAlreadyQueued: 0,
-              skippedPlexDown: 0,
-              skippedSceneMissing: 0,
-              failed: 0,
-              recoveredSceneIds: [],
-              message: "no completed outage"
-            }
-          } satisfies Report
-        }
-        selection = { outageId: last.value.id }
+      case "LastOutage":
+        selection = { lastOutage: "any" }
         break
-      }
     }
-
-    // The first health check is the gate: watch its answer to tell an aborted run from an empty one.
-    const plex = yield* PlexClient
-    const firstHealth = yield* Ref.make<Option.Option<boolean>>(Option.none())
-    const observed = {
-      ...plex,
-      health: plex.health.pipe(
-        Effect.tapBoth({
-          onSuccess: () => Ref.update(firstHealth, (o) => Option.orElse(o, () => Option.some(true))),
-          onFailure: () => Ref.update(firstHealth, (o) => Option.orElse(o, () => Option.some(false)))
-        })
-      )
-    }
-    const { result, stopped } = yield* recoverOutageJobs({
+    const outcome = yield* recoverOutageJobs({
       window: selection,
       includeOptional: options.includeOptional,
       dryRun: options.dryRun,
       trigger: "manual"
     }).pipe(
-      Effect.map((result) => ({ result, stopped: undefined as string | undefined })),
-      Effect.provideService(PlexClient, observed),
+      Effect.map((result) => ({ _tag: "Ran" as const, result, stopped: undefined as string | undefined })),
       // Stash failed mid-run: what was recovered stays recovered; the counts so far are the result.
-      Effect.catchTag("RecoveryStopped", (e) => Effect.succeed({ result: e.result, stopped: e.message }))
+      Effect.catchTag("RecoveryStopped", (e) =>
+        Effect.succeed({ _tag: "Ran" as const, result: e.result, stopped: e.message })),
+      Effect.catchTag("NoCompletedOutage", () =>
+        Effect.succeed({ _tag: "NoOutage" as const }))
     )
-    const gateAborted = Option.getOrElse(yield* Ref.get(firstHealth), () => true) === false
-    const plexDown = gateAborted || result.skippedPlexDown > 0
+    if (outcome._tag === "NoOutage") {
+      return {
+        human: "No completed outage is recorded: nothing to recover. Give --from/--to to pick a window yourself.",
+        json: {
+          window: null,
+          errorTags: [],
+          dryRun: options.dryRun,
+          recovered: 0,
+          skippedAlreadyQueued: 0,
+          skippedPlexDown: 0,
+          skippedSceneMissing: 0,
+          failed: 0,
+          recoveredSceneIds: [],
+          message: "no completed outage"
+        }
+      } satisfies Report
+    }
+    const { result, stopped } = outcome
+    const gateAborted = result.stoppedBy === "PlexDown"
     const human = describeRecovery(result, gateAborted) + (stopped === undefined ? "" : `\n${stopped}`)
-    const failed = plexDown ? "the Plex health gate stopped the recovery" : stopped
+    const failed = result.stoppedBy === null ? stopped : "the Plex health gate stopped the recovery"
     return {
       human,
       json: recoveryResultDocument(result),

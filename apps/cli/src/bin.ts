@@ -5,12 +5,12 @@
  * anything the fast path leaves goes to the Effect path (HookMain), and every other command loads the full
  * command line (Main). Both load from the bundle when the build has a fresh one (see scripts/bundle.mjs).
  */
+import { tuneHeap } from "@plexsync/runtime/Heap"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { tuneHeap } from "./Heap.js"
-import type * as HookFastNode from "./HookFastNode.js"
-import type * as HookMain from "./HookMain.js"
+import type * as HookFastNode from "./hook/HookFastNode.js"
+import type * as HookMain from "./hook/HookMain.js"
 import type * as Main from "./Main.js"
 
 const args = process.argv.slice(2)
@@ -18,19 +18,19 @@ const here = Path.dirname(fileURLToPath(import.meta.url))
 const bundleDir = Path.join(here, "..", "bundle")
 
 /** A bundle file, when it is at least as new as the compiled module it was built from. */
-const freshBundle = (bundled: string, compiled: string): string | undefined => {
+const freshBundle = (compiled: string): string | undefined => {
   try {
-    const file = Path.join(bundleDir, bundled)
+    const file = Path.join(bundleDir, Path.basename(compiled))
     return Fs.statSync(file).mtimeMs >= Fs.statSync(Path.join(here, compiled)).mtimeMs ? file : undefined
   } catch {
     return undefined
   }
 }
 
-/** The bundled form of a compiled ES module when it is fresh, else the module itself. */
-const fastest = (name: string): string => {
-  const bundled = freshBundle(name, name)
-  return bundled === undefined ? new URL(`./${name}`, import.meta.url).href : pathToFileURL(bundled).href
+/** The bundled form of a compiled ES module (`Main.js`, `hook/HookMain.js`) when it is fresh, else the module. */
+const fastest = (compiled: string): string => {
+  const bundled = freshBundle(compiled)
+  return bundled === undefined ? new URL(`./${compiled}`, import.meta.url).href : pathToFileURL(bundled).href
 }
 
 /** `hook [--config FILE]`: the arguments the hook's fast path handles; anything else goes to the full parser. */
@@ -47,18 +47,16 @@ const runHook = async (): Promise<boolean> => {
   if (lean === undefined) return false
   // The configuration's validation code as built: a remembered configuration holds for this build only.
   let build = "unknown"
-  for (const name of ["AppConfig.js", "AppConfig.ts"]) {
-    try {
-      build = `${name}:${Fs.statSync(Path.join(here, name)).mtimeMs}`
-      break
-    } catch {
-      // try the next
-    }
+  try {
+    const appConfig = fileURLToPath(import.meta.resolve("@plexsync/runtime/AppConfig"))
+    build = `${Path.basename(appConfig)}:${Fs.statSync(appConfig).mtimeMs}`
+  } catch {
+    // unknown: nothing remembered is trusted
   }
-  const fast: typeof HookFastNode = await import("./HookFastNode.js")
+  const fast: typeof HookFastNode = await import("./hook/HookFastNode.js")
   const input = fast.runFast(fast.nodeDeps(import.meta.url), lean.config, build)
   if (input === undefined) return true
-  const hook: typeof HookMain = await import(fastest("HookMain.js"))
+  const hook: typeof HookMain = await import(fastest("hook/HookMain.js"))
   await hook.main(lean.config, input, build)
   return true
 }

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { taskModes } from "@plexsync/runtime/HookInput"
 import { Effect } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -7,7 +8,6 @@ import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as YAML from "yaml"
-import { taskModes } from "../src/HookInput.js"
 
 const repoRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 const pluginDir = Path.join(repoRoot, "stash-plugin")

@@ -61,9 +61,10 @@ export const recoverClosedOutages = Effect.gen(function*() {
       )
       break
     }
-    if (run.result.skippedPlexDown > 0) {
+    if (run.result.stoppedBy !== null) {
+      const why = run.result.stoppedBy === "PlexDown" ? "Plex failed its health check" : "Plex went down during the run"
       yield* Effect.logWarning(
-        `automatic recovery of outage #${outage.id} waits: Plex failed its health check (${run.result.skippedPlexDown} entr${
+        `automatic recovery of outage #${outage.id} waits: ${why} (${run.result.skippedPlexDown} entr${
           run.result.skippedPlexDown === 1 ? "y" : "ies"
         } left in the DLQ); trying again on the next tick`
       ).pipe(Effect.annotateLogs({ outageId: outage.id }))

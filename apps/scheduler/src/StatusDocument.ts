@@ -1,4 +1,4 @@
-import { statusDocument as cliStatusDocument } from "@plexsync/cli/Status"
+import { statusDocument as cliStatusDocument } from "@plexsync/runtime/Status"
 import type { WorkerPhase } from "./RunnerState.js"
 import type { SchedulerReport } from "./StatusReport.js"
 

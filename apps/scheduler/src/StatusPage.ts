@@ -1,8 +1,8 @@
-import { formatDuration } from "@plexsync/cli/Present"
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
+import { formatDuration } from "@plexsync/runtime/Present"
 
 /**
  * The status page at `GET /`: one self-contained HTML document (inline CSS and SVG, no scripts, no external

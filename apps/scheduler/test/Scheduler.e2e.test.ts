@@ -2,11 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { formatStashTime } from "@plexsync/testing/FakeStashState"
+import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll } from "vitest"
-import type { SchedulerProcess } from "../src/SchedulerProcess.js"
 import type { Library } from "./e2e.js"
 import {
   freePort,

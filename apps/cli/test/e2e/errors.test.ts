@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { nodeDeps } from "../../src/HookFastNode.js"
+import { nodeDeps } from "../../src/hook/HookFastNode.js"
 import { runPlexsync, tempDir } from "./cli.js"
 
 const deps = nodeDeps(import.meta.url)

@@ -26,7 +26,7 @@ describe("scripts/launch.mjs (what the pnpm scripts run)", () => {
         const status = json(result)
         assert.strictEqual(status.queue.due, 0)
         assert.isTrue(Fs.existsSync(Path.join(dataDir, "plexsync.db")))
-        assert.isTrue(Fs.existsSync(Path.join(repoRoot, "apps", "scheduler", "build", "esm", "start.js")))
+        assert.isTrue(Fs.existsSync(Path.join(repoRoot, "apps", "demo", "build", "esm", "start.js")))
       }),
     200_000
   )

@@ -6,11 +6,10 @@ import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as Database from "@plexsync/sqlite/Database"
 import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
-import { Duration, Effect, Layer } from "effect"
+import { Data, Duration, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import type { AppConfigShape } from "./AppConfig.js"
 import { requirePlexToken } from "./AppConfig.js"
-import { StoreOpenError } from "./Errors.js"
 
 /**
  * The layers a command runs on, built from the validated configuration: the store (one SQLite file in the
@@ -20,6 +19,9 @@ import { StoreOpenError } from "./Errors.js"
  */
 
 const ms = Duration.toMillis
+
+/** The data directory or database cannot be opened. */
+export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{ readonly message: string }> {}
 
 /** Every store service, on the database in the data directory (created on first use). */
 export const storeLayer = (config: AppConfigShape, options: { readonly quickCheck?: boolean } = {}) =>

@@ -69,7 +69,7 @@ export interface AppConfigShape {
   readonly shutdownGrace: Duration.Duration
 }
 
-export class AppConfig extends Context.Tag("@plexsync/cli/AppConfig")<AppConfig, AppConfigShape>() {}
+export class AppConfig extends Context.Tag("@plexsync/runtime/AppConfig")<AppConfig, AppConfigShape>() {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors

@@ -9,7 +9,7 @@ const configured = process.env["PLEXSYNC_PLEX_TOKEN"] !== undefined ||
   argv.some((arg) => arg === "--config" || arg.startsWith("--config="))
 
 if (configured) {
-  const { main } = await import("./Main.js")
+  const { main } = await import("@plexsync/scheduler/Main")
   main(process.argv)
 } else {
   process.stderr.write(

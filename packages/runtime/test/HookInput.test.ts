@@ -2,7 +2,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Either } from "effect"
 import type { PluginRequest } from "../src/HookInput.js"
 import { decodePluginInput } from "../src/HookInput.js"
-import { pluginLogLine, pluginProgressLine } from "../src/PluginLog.js"
 
 const serverConnection = {
   Scheme: "http",
@@ -107,13 +106,5 @@ describe("decodePluginInput", () => {
     assert.include(refused({ args: { hookContext: { type: "Scene.Update.Post", input: null } } }), "without a scene id")
     assert.include(refused({ args: { hookContext: { id: -4, type: "Scene.Update.Post" } } }), "not a Stash scene id")
     assert.include(refused({ args: { hookContext: { id: "abc", type: "Scene.Update.Post" } } }), "not a Stash scene id")
-  })
-})
-
-describe("plugin log format", () => {
-  it("prefixes each line with SOH, the level and STX", () => {
-    assert.strictEqual(pluginLogLine("i", "queued scene 4"), "\x01i\x02queued scene 4\n")
-    assert.strictEqual(pluginLogLine("e", "a\nb"), "\x01e\x02a\n\x01e\x02b\n")
-    assert.strictEqual(pluginProgressLine(0.5), "\x01p\x020.500\n")
   })
 })

@@ -13,13 +13,13 @@ import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
 import * as FakeStash from "@plexsync/testing/FakeStash"
 import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
+import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
+import { freePort, startScheduler } from "@plexsync/testing/SchedulerProcess"
+import * as Verify from "@plexsync/testing/Verify"
 import { Effect, Exit, Option, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type { SchedulerProcess } from "./SchedulerProcess.js"
-import { freePort, startScheduler } from "./SchedulerProcess.js"
-import * as Verify from "./Verify.js"
 
 const sceneCount = Number(process.env["DEMO_SCENES"] ?? 300)
 const stashRoot = "/data/videos"
@@ -106,8 +106,8 @@ const program = Effect.gen(function*() {
   // --- the scheduler ---------------------------------------------------------------------------------------
   const port = yield* Effect.promise(() => freePort())
   const logFile = Path.join(dir, "scheduler.log")
-  const self = new URL(import.meta.url)
-  const bin = new URL(self.pathname.endsWith(".ts") ? "./bin.ts" : "./bin.js", self)
+  // The scheduler's executable as this process resolves it: compiled JavaScript, or the sources under a loader.
+  const bin = new URL(import.meta.resolve("@plexsync/scheduler/bin"))
   const scheduler: SchedulerProcess = yield* Effect.acquireRelease(
     Effect.sync(() =>
       startScheduler({

@@ -1,7 +1,7 @@
+import type { PluginReply } from "@plexsync/runtime/HookInput"
+import { destroyedText, queuedText } from "@plexsync/runtime/HookMessages"
 import type { ConfigMemo } from "./HookConfigMemo.js"
 import { memoFile, memoKey, readMemo } from "./HookConfigMemo.js"
-import type { PluginReply } from "./HookInput.js"
-import { destroyedText, queuedText } from "./HookMessages.js"
 import { pluginLogLine } from "./PluginLogFormat.js"
 // `SyncQueueSqlite`'s own enqueue statement, so a hook coalesces exactly as the store does.
 import { ENQUEUE } from "@plexsync/sqlite/JobStatements"
@@ -51,8 +51,11 @@ export interface FastHookOptions {
   readonly now: () => number
 }
 
-/** The migrations this path was written against; a database at another version takes the Effect path. */
-export const knownSchemaVersion = 1
+/**
+ * The migrations this path was written against; a database at another version takes the Effect path. (Migration 2
+ * added the related-object tables and left `jobs` as it was.)
+ */
+export const knownSchemaVersion = 2
 
 const busyTimeoutMs = 5000
 

@@ -3,8 +3,8 @@ import type { PathMap } from "@plexsync/domain/PathMap"
 import { mapPath } from "@plexsync/domain/PathMap"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { StashScene } from "@plexsync/domain/StashScene"
-import type { FakePlexItem } from "@plexsync/testing/FakePlex"
 import { Effect, Option } from "effect"
+import type { FakePlexItem } from "./FakePlex.js"
 
 /**
  * Checks a Plex library against Stash field by field: what the demo ends with and what the end-to-end tests
