@@ -7,9 +7,11 @@ import { parseReconcileScope, ReconcileScope } from "@plexsync/domain/Reconcile"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
-import { engineSettings, reconcileSettings, serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
+import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
+import { logLevelOf } from "@plexsync/runtime/Logging"
 import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
-import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
+import { Effect, Either, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
@@ -38,13 +40,6 @@ const jsonOption = Options.boolean("json").pipe(
   Options.withDescription("Print one JSON document on stdout and nothing else.")
 )
 
-const logLevels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warning: LogLevel.Warning,
-  error: LogLevel.Error
-}
-
 const loadConfig = (configFlag: Option.Option<string>) =>
   loadAppConfig({ env: process.env, configFlag, cwd: process.cwd(), homedir: Os.homedir() }).pipe(
     Effect.provide(NodeFileSystem.layer)
@@ -66,7 +61,7 @@ const withConfig = <A, E, R>(
           const r = renderError(error, { stashUrl: config.stashUrl, plexUrl: config.plexUrl })
           return new Rendered({ text: r.message, exitCode: r.exitCode, shown: r.shown })
         }),
-        Logger.withMinimumLogLevel(logLevels[config.logLevel])
+        Logger.withMinimumLogLevel(logLevelOf(config))
       )
     )
   )
@@ -80,6 +75,23 @@ const show = (json: boolean) => (report: Report) =>
     yield* json ? printJson(report.json) : printLine(report.human)
     if (report.failed !== undefined) return yield* new Rendered({ text: report.failed, exitCode: 1, shown: true })
   })
+
+/**
+ * One command of the ten: it takes `--config FILE` and `--json` besides its own options, validates the whole
+ * configuration (exit 2 on a bad value), runs `body` with it, and prints the report (human, or one JSON document).
+ */
+const command = <Name extends string, const Config extends Command.Command.Config, E, R>(
+  name: Name,
+  description: string,
+  config: Config,
+  body: (args: Command.Command.ParseConfig<Config>, config: AppConfigShape) => Effect.Effect<Report, E, R>
+) =>
+  Command.make(name, { ...config, config: configOption, json: jsonOption }, (parsed) => {
+    const { config: configFlag, json } = parsed as unknown as { config: Option.Option<string>; json: boolean }
+    return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c)).pipe(
+      Effect.flatMap(show(json))
+    )
+  }).pipe(Command.withDescription(description))
 
 const usage = (message: string) => new UsageError({ message })
 
@@ -101,67 +113,46 @@ const parseTime = (flag: string, value: Option.Option<string>) =>
 // ---------------------------------------------------------------------------------------------------------------
 // Commands
 
-const status = Command.make(
+const status = command(
   "status",
-  { config: configOption, json: jsonOption },
-  ({ config, json }) =>
-    withConfig(config, (c) => Commands.status.pipe(Effect.provide(storeLayer(c)))).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription(
-    "Queue counts by state, dead-letter entries by error, breakers, the current and last outage, the last recovery " +
-      "and reconciliation."
-  )
+  "Queue counts by state, dead-letter entries by error, breakers, the current and last outage, the last recovery " +
+    "and reconciliation.",
+  {},
+  (_, c) => Commands.status.pipe(Effect.provide(storeLayer(c)))
 )
 
-const enqueue = Command.make(
+const enqueue = command(
   "enqueue",
-  {
-    config: configOption,
-    json: jsonOption,
-    sceneIds: Args.text({ name: "sceneId" }).pipe(
-      Args.withDescription("Stash scene ids to queue"),
-      Args.atLeast(1)
-    )
-  },
-  ({ config, json, sceneIds }) =>
-    withConfig(config, (c) => Commands.enqueue(sceneIds).pipe(Effect.provide(storeLayer(c)))).pipe(
-      Effect.flatMap(show(json))
-    )
-).pipe(Command.withDescription("Queues the scenes, merging with jobs already queued for them."))
+  "Queues the scenes, merging with jobs already queued for them.",
+  { sceneIds: Args.text({ name: "sceneId" }).pipe(Args.withDescription("Stash scene ids to queue"), Args.atLeast(1)) },
+  ({ sceneIds }, c) => Commands.enqueue(sceneIds).pipe(Effect.provide(storeLayer(c)))
+)
 
-const sync = Command.make(
+const sync = command(
   "sync",
+  "Queues every scene changed in Stash since TIME (default: since the last sync's watermark; the first time, all).",
   {
-    config: configOption,
-    json: jsonOption,
     all: Options.boolean("all").pipe(Options.withDescription("Queue every scene in Stash.")),
     since: timeOption("since", "Queue scenes changed since TIME (ISO-8601, epoch seconds, or 30m/24h/7d ago).")
   },
-  ({ all, config, json, since }) =>
-    withConfig(config, (c) =>
-      Effect.gen(function*() {
-        if (all && Option.isSome(since)) return yield* usage("give --all or --since, not both")
-        const from = yield* parseTime("since", since)
-        const selection: Work.SyncSelection = all
-          ? { _tag: "All" }
-          : Option.isSome(from)
-          ? { _tag: "Since", ms: from.value }
-          : { _tag: "Watermark", fallbackMs: Option.none() }
-        return yield* Work.sync(selection, progress).pipe(
-          Effect.provide(Layer.merge(stashLayer(c), storeLayer(c)))
-        )
-      })).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription(
-    "Queues every scene changed in Stash since TIME (default: since the last sync's watermark; the first time, all)."
-  )
+  ({ all, since }, c) =>
+    Effect.gen(function*() {
+      if (all && Option.isSome(since)) return yield* usage("give --all or --since, not both")
+      const from = yield* parseTime("since", since)
+      const selection: Work.SyncSelection = all
+        ? { _tag: "All" }
+        : Option.isSome(from)
+        ? { _tag: "Since", ms: from.value }
+        : { _tag: "Watermark", fallbackMs: Option.none() }
+      return yield* Work.sync(selection, progress).pipe(Effect.provide(Layer.merge(stashLayer(c), storeLayer(c))))
+    })
 )
 
-const run = Command.make(
+const run = command(
   "run",
+  "Processes the queue in the foreground until nothing is due (jobs held by an open breaker are not due); " +
+    "exits 1 if Plex or Stash refuses the credentials.",
   {
-    config: configOption,
-    json: jsonOption,
     wait: Options.boolean("wait").pipe(
       Options.withDescription("Keep going until the queue is empty, sleeping through backoffs and outages.")
     ),
@@ -171,16 +162,8 @@ const run = Command.make(
       Options.optional
     )
   },
-  ({ config, json, maxJobs, wait }) =>
-    withConfig(config, (c) =>
-      Work.run(engineSettings(c), { wait, maxJobs }, progress).pipe(
-        Effect.provide(serversLayer(c))
-      )).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription(
-    "Processes the queue in the foreground until nothing is due (jobs held by an open breaker are not due); " +
-      "exits 1 if Plex or Stash refuses the credentials."
-  )
+  ({ maxJobs, wait }, c) =>
+    Work.run(engineSettings(c), { wait, maxJobs }, progress).pipe(Effect.provide(serversLayer(c)))
 )
 
 // dlq
@@ -191,11 +174,10 @@ const errorOption = Options.text("error").pipe(
   Options.repeated
 )
 
-const dlqList = Command.make(
+const dlqList = command(
   "list",
+  "Dead-letter entries, oldest first.",
   {
-    config: configOption,
-    json: jsonOption,
     errors: errorOption,
     since: timeOption("since", "Only entries that failed at or after TIME."),
     until: timeOption("until", "Only entries that failed at or before TIME."),
@@ -213,61 +195,52 @@ const dlqList = Command.make(
       Options.withDescription("Also list entries already recovered (kept for audit).")
     )
   },
-  ({ config, errors, includeRecovered, json, limit, scene, since, until }) =>
-    withConfig(config, (c) =>
-      Effect.gen(function*() {
-        const from = yield* parseTime("since", since)
-        const to = yield* parseTime("until", until)
-        return yield* Commands.dlqList({
-          errorTags: errors,
-          since: from,
-          until: to,
-          sceneId: scene,
-          limit,
-          includeRecovered
-        }).pipe(Effect.provide(storeLayer(c)))
-      })).pipe(Effect.flatMap(show(json)))
-).pipe(Command.withDescription("Dead-letter entries, oldest first."))
+  ({ errors, includeRecovered, limit, scene, since, until }, c) =>
+    Effect.gen(function*() {
+      const from = yield* parseTime("since", since)
+      const to = yield* parseTime("until", until)
+      return yield* Commands.dlqList({
+        errorTags: errors,
+        since: from,
+        until: to,
+        sceneId: scene,
+        limit,
+        includeRecovered
+      })
+        .pipe(Effect.provide(storeLayer(c)))
+    })
+)
 
-const dlqShow = Command.make(
+const dlqShow = command(
   "show",
-  { config: configOption, json: jsonOption, id: Args.text({ name: "id" }).pipe(Args.withDescription("entry id")) },
-  ({ config, id, json }) =>
-    withConfig(config, (c) => Commands.dlqShow(id).pipe(Effect.provide(storeLayer(c)))).pipe(
-      Effect.flatMap(show(json))
-    )
-).pipe(Command.withDescription("One dead-letter entry with its full error detail and payload."))
+  "One dead-letter entry with its full error detail and payload.",
+  { id: Args.text({ name: "id" }).pipe(Args.withDescription("entry id")) },
+  ({ id }, c) => Commands.dlqShow(id).pipe(Effect.provide(storeLayer(c)))
+)
 
-const dlqRetry = Command.make(
+const dlqRetry = command(
   "retry",
+  "Re-queues entries (by id, or by --error TAG) and marks them recovered; a scene already queued is not queued twice.",
   {
-    config: configOption,
-    json: jsonOption,
     errors: errorOption,
     since: timeOption("since", "With --error: only entries that failed at or after TIME."),
     until: timeOption("until", "With --error: only entries that failed at or before TIME."),
     ids: Args.text({ name: "id" }).pipe(Args.withDescription("entry ids"), Args.repeated)
   },
-  ({ config, errors, ids, json, since, until }) =>
-    withConfig(config, (c) =>
-      Effect.gen(function*() {
-        const from = yield* parseTime("since", since)
-        const to = yield* parseTime("until", until)
-        return yield* Commands.dlqRetry({ ids, errorTags: errors, since: from, until: to }).pipe(
-          Effect.provide(storeLayer(c))
-        )
-      })).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription(
-    "Re-queues entries (by id, or by --error TAG) and marks them recovered; a scene already queued is not queued twice."
-  )
+  ({ errors, ids, since, until }, c) =>
+    Effect.gen(function*() {
+      const from = yield* parseTime("since", since)
+      const to = yield* parseTime("until", until)
+      return yield* Commands.dlqRetry({ ids, errorTags: errors, since: from, until: to }).pipe(
+        Effect.provide(storeLayer(c))
+      )
+    })
 )
 
-const dlqPurge = Command.make(
+const dlqPurge = command(
   "purge",
+  "Deletes dead-letter entries and prints how many.",
   {
-    config: configOption,
-    json: jsonOption,
     olderThan: Options.text("older-than").pipe(
       Options.withPseudoName("DURATION"),
       Options.withDescription("Delete entries that failed more than DURATION ago (e.g. 30d)."),
@@ -275,34 +248,30 @@ const dlqPurge = Command.make(
     ),
     all: Options.boolean("all").pipe(Options.withDescription("Delete every entry."))
   },
-  ({ all, config, json, olderThan }) =>
-    withConfig(config, (c) =>
-      Effect.gen(function*() {
-        if (all === Option.isSome(olderThan)) return yield* usage("give --older-than DURATION or --all")
-        let selection: Commands.PurgeSelection = { _tag: "All" }
-        if (Option.isSome(olderThan)) {
-          const ms = parseDurationMs(olderThan.value)
-          if (ms === undefined || ms <= 0) {
-            return yield* usage(
-              `--older-than ${JSON.stringify(olderThan.value)}: expected a duration such as 30d or 72h`
-            )
-          }
-          selection = { _tag: "OlderThan", ms }
+  ({ all, olderThan }, c) =>
+    Effect.gen(function*() {
+      if (all === Option.isSome(olderThan)) return yield* usage("give --older-than DURATION or --all")
+      let selection: Commands.PurgeSelection = { _tag: "All" }
+      if (Option.isSome(olderThan)) {
+        const ms = parseDurationMs(olderThan.value)
+        if (ms === undefined || ms <= 0) {
+          return yield* usage(`--older-than ${JSON.stringify(olderThan.value)}: expected a duration such as 30d or 72h`)
         }
-        return yield* Commands.dlqPurge(selection).pipe(Effect.provide(storeLayer(c)))
-      })).pipe(Effect.flatMap(show(json)))
-).pipe(Command.withDescription("Deletes dead-letter entries and prints how many."))
+        selection = { _tag: "OlderThan", ms }
+      }
+      return yield* Commands.dlqPurge(selection).pipe(Effect.provide(storeLayer(c)))
+    })
+)
 
 const dlq = Command.make("dlq").pipe(
   Command.withDescription("The dead-letter queue: jobs that failed for good, kept for a person to look at."),
   Command.withSubcommands([dlqList, dlqShow, dlqRetry, dlqPurge])
 )
 
-const recover = Command.make(
+const recover = command(
   "recover",
+  "Re-queues the jobs that failed because of an outage (default: the last completed one); exits 1 if Plex is down.",
   {
-    config: configOption,
-    json: jsonOption,
     outage: Options.integer("outage").pipe(
       Options.withPseudoName("ID"),
       Options.withDescription("Recover the entries of this outage (see plexsync outages)."),
@@ -315,49 +284,38 @@ const recover = Command.make(
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count what would be recovered; change nothing."))
   },
-  ({ config, dryRun, from, includeOptional, json, outage, to }) =>
-    withConfig(config, (c) =>
-      Effect.gen(function*() {
-        const start = yield* parseTime("from", from)
-        const end = yield* parseTime("to", to)
-        if (Option.isSome(outage) && (Option.isSome(start) || Option.isSome(end))) {
-          return yield* usage("give --outage ID or --from/--to, not both")
-        }
-        if (Option.isSome(start) !== Option.isSome(end)) return yield* usage("--from and --to go together")
-        const window: Work.RecoverWindow = Option.isSome(outage)
-          ? { _tag: "Outage", outageId: outage.value }
-          : Option.isSome(start) && Option.isSome(end)
-          ? { _tag: "Range", from: start.value, to: end.value }
-          : { _tag: "LastOutage" }
-        if (window._tag === "Outage" && window.outageId < 1) {
-          return yield* usage("--outage takes an outage id (1, 2, …)")
-        }
-        return yield* Work.recover({ window, includeOptional, dryRun }).pipe(
-          Effect.provide(serversLayer(c))
-        )
-      })).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription(
-    "Re-queues the jobs that failed because of an outage (default: the last completed one); exits 1 if Plex is down."
-  )
+  ({ dryRun, from, includeOptional, outage, to }, c) =>
+    Effect.gen(function*() {
+      const start = yield* parseTime("from", from)
+      const end = yield* parseTime("to", to)
+      if (Option.isSome(outage) && (Option.isSome(start) || Option.isSome(end))) {
+        return yield* usage("give --outage ID or --from/--to, not both")
+      }
+      if (Option.isSome(start) !== Option.isSome(end)) return yield* usage("--from and --to go together")
+      const window: Work.RecoverWindow = Option.isSome(outage)
+        ? { _tag: "Outage", outageId: outage.value }
+        : Option.isSome(start) && Option.isSome(end)
+        ? { _tag: "Range", from: start.value, to: end.value }
+        : { _tag: "LastOutage" }
+      if (window._tag === "Outage" && window.outageId < 1) {
+        return yield* usage("--outage takes an outage id (1, 2, …)")
+      }
+      return yield* Work.recover({ window, includeOptional, dryRun }).pipe(Effect.provide(serversLayer(c)))
+    })
 )
 
-const outages = Command.make(
+const outages = command(
   "outages",
+  "Outage history, newest first, with MTTR, MTBF and availability.",
   {
-    config: configOption,
-    json: jsonOption,
     limit: Options.integer("limit").pipe(
       Options.withPseudoName("N"),
       Options.withDescription("The N most recent outages."),
       Options.withDefault(20)
     )
   },
-  ({ config, json, limit }) =>
-    withConfig(config, (c) => Commands.outages(limit).pipe(Effect.provide(storeLayer(c)))).pipe(
-      Effect.flatMap(show(json))
-    )
-).pipe(Command.withDescription("Outage history, newest first, with MTTR, MTBF and availability."))
+  ({ limit }, c) => Commands.outages(limit).pipe(Effect.provide(storeLayer(c)))
+)
 
 /** `--scope` or scene ids (not both); every scene when neither is given. */
 const reconcileScope = (scope: Option.Option<string>, rawIds: ReadonlyArray<string>) =>
@@ -375,11 +333,10 @@ const reconcileScope = (scope: Option.Option<string>, rawIds: ReadonlyArray<stri
     return parsed.right
   })
 
-const reconcile = Command.make(
+const reconcile = command(
   "reconcile",
+  "Finds scenes whose Plex item differs from Stash or was never synced, and queues them.",
   {
-    config: configOption,
-    json: jsonOption,
     scope: Options.text("scope").pipe(
       Options.withPseudoName("all|24h|7d"),
       Options.withDescription("Every scene (the default), or those added to Stash within a duration."),
@@ -394,27 +351,20 @@ const reconcile = Command.make(
       Args.repeated
     )
   },
-  ({ config, dryRun, includeMissing, json, sceneIds, scope }) =>
-    withConfig(config, (c) =>
-      Effect.gen(function*() {
-        const chosen = yield* reconcileScope(scope, sceneIds)
-        return yield* Work.reconcile(reconcileSettings(c), { scope: chosen, dryRun, includeMissing }, progress)
-          .pipe(
-            Effect.provide(serversLayer(c))
-          )
-      })).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription("Finds scenes whose Plex item differs from Stash or was never synced, and queues them.")
+  ({ dryRun, includeMissing, sceneIds, scope }, c) =>
+    Effect.gen(function*() {
+      const chosen = yield* reconcileScope(scope, sceneIds)
+      return yield* Work.reconcile(reconcileSettings(c), { scope: chosen, dryRun, includeMissing }, progress).pipe(
+        Effect.provide(serversLayer(c))
+      )
+    })
 )
 
-const doctorCommand = Command.make(
+const doctorCommand = command(
   "doctor",
-  { config: configOption, json: jsonOption },
-  ({ config, json }) => withConfig(config, doctor).pipe(Effect.flatMap(show(json)))
-).pipe(
-  Command.withDescription(
-    "Checks the configuration, the database, Stash, Plex, its libraries and the path map; exits 1 if a check fails."
-  )
+  "Checks the configuration, the database, Stash, Plex, its libraries and the path map; exits 1 if a check fails.",
+  {},
+  (_, c) => doctor(c)
 )
 
 const hook = Command.make("hook", { config: configOption }, ({ config }) =>

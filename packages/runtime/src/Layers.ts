@@ -1,12 +1,8 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { ReconcileSettings } from "@plexsync/domain/Reconcile"
-import type { EngineSettings } from "@plexsync/domain/Worker"
-import { defaultEngineSettings } from "@plexsync/domain/Worker"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
+import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
-import { Data, Duration, Effect, Layer } from "effect"
+import { Data, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import type { AppConfigShape } from "./AppConfig.js"
 import { requirePlexToken } from "./AppConfig.js"
@@ -17,8 +13,6 @@ import { requirePlexToken } from "./AppConfig.js"
  * identifier from the store). Commands ask only for what they use: `status` opens the store alone, so it
  * needs no Plex token and no reachable server.
  */
-
-const ms = Duration.toMillis
 
 /** The data directory or database cannot be opened. */
 export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{ readonly message: string }> {}
@@ -34,18 +28,7 @@ export const storeLayer = (config: AppConfigShape, options: { readonly quickChec
             (cause as NodeJS.ErrnoException).code ?? String(cause)
           }); set PLEXSYNC_DATA_DIR to a writable directory`
         })
-    }).pipe(
-      Effect.as(
-        StoreLive.pipe(
-          Layer.provideMerge(
-            Database.layer({
-              filename: config.databaseFile,
-              ...(options.quickCheck === undefined ? {} : { quickCheck: options.quickCheck })
-            })
-          )
-        )
-      )
-    )
+    }).pipe(Effect.as(storeOnFile(config.databaseFile, options)))
   )
 
 const http = NodeHttpClient.layerUndici
@@ -62,33 +45,6 @@ export const plexLayer = (config: AppConfigShape) =>
     )
   )
 
-/** The sync engine's settings from the configuration. */
 /** Stash, Plex and the store: what the commands that talk to both servers need (the store also serves Plex). */
 export const serversLayer = (config: AppConfigShape) =>
   Layer.mergeAll(stashLayer(config), plexLayer(config)).pipe(Layer.provideMerge(storeLayer(config)))
-
-export const engineSettings = (config: AppConfigShape): EngineSettings => ({
-  ...defaultEngineSettings,
-  concurrency: config.concurrency,
-  leaseMs: ms(config.lease),
-  holdLimitMs: ms(config.holdLimit),
-  breakerThreshold: config.breakerThreshold,
-  probeMinMs: ms(config.probeMin),
-  probeMaxMs: ms(config.probeMax),
-  rampFromPerSec: config.rampFrom,
-  rampToPerSec: config.rampTo,
-  rampOverMs: ms(config.rampOver),
-  fields: new Set(config.fields),
-  preservePlexEdits: config.preservePlexEdits,
-  strictMatching: config.strictMatching,
-  pathMap: config.pathMap,
-  libraries: config.plexLibraries
-})
-
-export const reconcileSettings = (config: AppConfigShape): ReconcileSettings => ({
-  fields: new Set(config.fields),
-  preservePlexEdits: config.preservePlexEdits,
-  pathMap: config.pathMap,
-  libraries: config.plexLibraries,
-  strictMatching: config.strictMatching
-})

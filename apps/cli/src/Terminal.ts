@@ -1,0 +1,67 @@
+import * as ValidationError from "@effect/cli/ValidationError"
+import { Cause, Console, Effect, FiberRef, FiberRefs, HashMap, Inspectable, Logger, LogLevel } from "effect"
+import { Rendered, renderError } from "./Errors.js"
+
+/**
+ * What the command line shows on the terminal besides reports: log lines on stderr (stdout carries only reports
+ * and `--json` documents), @effect/cli's help without colour where colour does not belong, failures as one or
+ * two lines with their exit code, and the argument fix-up for boolean flags.
+ */
+
+export const stderrLogger = Logger.make(({ annotations, cause, context, logLevel, message }) => {
+  const parts = Array.isArray(message) ? message : [message]
+  let line = parts.map((p) => (typeof p === "string" ? p : Inspectable.toStringUnknown(p))).join(" ")
+  for (const [key, value] of HashMap.toEntries(annotations)) {
+    line += ` ${key}=${typeof value === "string" ? value : Inspectable.toStringUnknown(value)}`
+  }
+  const minimum = FiberRefs.getOrDefault(context, FiberRef.currentMinimumLogLevel)
+  if (!Cause.isEmpty(cause) && LogLevel.lessThanEqual(minimum, LogLevel.Debug)) line += `\n${Cause.pretty(cause)}`
+  process.stderr.write(`plexsync ${logLevel.label.toLowerCase()}: ${line}\n`)
+})
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\x1b\[[0-9;]*m/g
+const plain = (stream: NodeJS.WriteStream) => stream.isTTY !== true || (process.env.NO_COLOR ?? "") !== ""
+
+/** The help of @effect/cli is coloured; pipes, files and NO_COLOR get it without escape codes. */
+export const withPlainText = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((console) => {
+    const strip = (stream: NodeJS.WriteStream) => (args: ReadonlyArray<unknown>) =>
+      plain(stream) ? args.map((a) => (typeof a === "string" ? a.replace(ansi, "") : a)) : args
+    return Console.withConsole(effect, {
+      ...console,
+      log: (...args) => console.log(...strip(process.stdout)(args)),
+      error: (...args) => console.error(...strip(process.stderr)(args))
+    })
+  })
+
+export const report = (error: unknown): Effect.Effect<number> =>
+  Effect.sync(() => {
+    // @effect/cli printed the problem (and the usage) already.
+    if (ValidationError.isValidationError(error)) return 2
+    const rendered = error instanceof Rendered
+      ? { message: error.text, exitCode: error.exitCode, shown: error.shown }
+      : renderError(error)
+    if (!rendered.shown && rendered.message !== "") process.stderr.write(`plexsync: ${rendered.message}\n`)
+    return rendered.exitCode
+  })
+
+/** The boolean flags of plexsync's commands. */
+const booleanFlags = new Set([
+  "--json",
+  "--all",
+  "--wait",
+  "--dry-run",
+  "--include-optional",
+  "--include-recovered",
+  "--include-missing"
+])
+
+/**
+ * @effect/cli lets a boolean flag take a following `true`/`false`/`1`/`0`/`yes`/`no` as its value, so
+ * `plexsync enqueue --json 1` would lose the scene id 1. Spelling the flags `--json=true` keeps every argument.
+ */
+export const normaliseArgv = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const end = argv.indexOf("--")
+  return argv.map((arg, i) => (booleanFlags.has(arg) && (end === -1 || i < end) ? `${arg}=true` : arg))
+}

@@ -1,0 +1,109 @@
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { PlexClient } from "@plexsync/domain/PlexClient"
+import { reconcile, summaryLine } from "@plexsync/domain/Reconcile"
+import type { Settings } from "@plexsync/domain/Settings"
+import type { StashClient } from "@plexsync/domain/StashClient"
+import type { SyncQueue } from "@plexsync/domain/SyncQueue"
+import type { SyncState } from "@plexsync/domain/SyncState"
+import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
+import { serversLayer } from "@plexsync/runtime/Layers"
+import type { SchedulerTuning } from "@plexsync/runtime/Tuning"
+import { Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import * as Os from "node:os"
+import { StartError, version } from "./Args.js"
+import * as ChangeFeed from "./ChangeFeed.js"
+import * as EngineWorker from "./EngineWorker.js"
+import * as Http from "./Http.js"
+import * as RunnerState from "./RunnerState.js"
+import * as Scheduler from "./Scheduler.js"
+import { statusDocument } from "./StatusDocument.js"
+
+/**
+ * The scheduler's parts as named layers, each built from the validated configuration and its tuning
+ * (`@plexsync/runtime/Tuning`): the servers and the store, the engine's services, the scheduled reconciliation,
+ * the duties and the HTTP face. `app` puts them together.
+ */
+
+/** This process in the worker lease. */
+const holder = `${Os.hostname()}:${process.pid}`
+
+/** The worker slot, the change feed and the runner's state, over the store and both servers' clients. */
+export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
+  Layer.mergeAll(
+    EngineWorker.layer(tuning.engine, { graceMs: tuning.graceMs, retryStoppedAfterMs: tuning.retryStoppedAfterMs }),
+    ChangeFeed.layer({ overlapMs: ChangeFeed.minimumOverlapMs, perPage: 500 }),
+    RunnerState.layer(holder)
+  ).pipe(Layer.provideMerge(serversLayer(config)))
+
+type ReconcileRequirements = PlexClient | StashClient | SyncQueue | Settings | SyncState | DeadLetterQueue
+
+/** What the scheduled reconciliation runs, with the services it needs captured. */
+export const scheduledReconcile = (tuning: SchedulerTuning) =>
+  Layer.effect(
+    Scheduler.ReconcileSlot,
+    Effect.map(Effect.context<ReconcileRequirements>(), (context) => ({
+      run: reconcile(tuning.engine, { scope: tuning.reconcileScope }).pipe(
+        Effect.tap((result) => Effect.logInfo(summaryLine(result))),
+        Effect.provide(context)
+      )
+    }))
+  )
+
+/** The worker, the change feed, probes, automatic recovery, retention and reconciliation, each on its schedule. */
+export const duties = (tuning: SchedulerTuning) =>
+  Scheduler.layer({
+    holder,
+    leaseMs: tuning.engine.leaseMs,
+    shutdownGraceMs: tuning.graceMs + 2_000,
+    pollIntervalMs: tuning.pollIntervalMs,
+    recoveryCheckMs: tuning.recoveryCheckMs,
+    dlqRetentionMs: tuning.dlqRetentionMs,
+    purgeIntervalMs: tuning.purgeIntervalMs,
+    reconcileIntervalMs: tuning.reconcileIntervalMs
+  })
+
+/** The HTTP face on `PLEXSYNC_HTTP_ADDR`; a taken port is a `StartError` that says which setting to change. */
+export const http = (config: AppConfigShape) =>
+  Layer.mergeAll(
+    HttpServer.serve(Http.router({ webhookSecret: config.webhookSecret, refreshSeconds: 5, statusDocument })),
+    Layer.effectDiscard(
+      HttpServer.addressFormattedWith((address) =>
+        Effect.logInfo(
+          `plexsync-scheduler ${version} serving ${address}/ ` +
+            `(Stash ${config.stashUrl}, Plex ${config.plexUrl}, database ${config.databaseFile})`
+        )
+      )
+    )
+  ).pipe(
+    Layer.provide(
+      NodeHttpServer.layer(() => createServer(), { host: config.httpAddr.host, port: config.httpAddr.port })
+    ),
+    Layer.mapError((error) =>
+      new StartError({
+        message: `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${
+          describeServeError(error)
+        }); set PLEXSYNC_HTTP_ADDR to a free host:port`
+      })
+    )
+  )
+
+const describeServeError = (error: unknown): string => {
+  const cause = typeof error === "object" && error !== null && "cause" in error
+    ? (error as { cause: unknown }).cause
+    : error
+  const code = typeof cause === "object" && cause !== null && "code" in cause
+    ? String((cause as { code: unknown }).code)
+    : null
+  return code ?? String(cause)
+}
+
+/** Every layer of the running scheduler. The listener comes first: a taken port stops the start before any duty. */
+export const app = (config: AppConfigShape, tuning: SchedulerTuning) =>
+  http(config).pipe(
+    Layer.flatMap(() => duties(tuning)),
+    Layer.provide(scheduledReconcile(tuning)),
+    Layer.provide(services(config, tuning))
+  )

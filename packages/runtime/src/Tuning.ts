@@ -1,0 +1,77 @@
+import { ReconcileScope } from "@plexsync/domain/Reconcile"
+import type { ReconcileSettings } from "@plexsync/domain/Reconcile"
+import type { EngineSettings } from "@plexsync/domain/Worker"
+import { defaultEngineSettings } from "@plexsync/domain/Worker"
+import { Duration } from "effect"
+import type { AppConfigShape } from "./AppConfig.js"
+
+/**
+ * What the validated settings mean for each part, in the units the parts take: the sync engine, reconciliation
+ * and the scheduler's duties. Every piece of arithmetic on settings lives here, so the programs' mains only wire.
+ */
+
+const ms = Duration.toMillis
+
+/** The sync engine, as `plexsync run` drives it. */
+export const engineSettings = (config: AppConfigShape): EngineSettings => ({
+  ...defaultEngineSettings,
+  concurrency: config.concurrency,
+  leaseMs: ms(config.lease),
+  holdLimitMs: ms(config.holdLimit),
+  breakerThreshold: config.breakerThreshold,
+  probeMinMs: ms(config.probeMin),
+  probeMaxMs: ms(config.probeMax),
+  rampFromPerSec: config.rampFrom,
+  rampToPerSec: config.rampTo,
+  rampOverMs: ms(config.rampOver),
+  fields: new Set(config.fields),
+  preservePlexEdits: config.preservePlexEdits,
+  strictMatching: config.strictMatching,
+  pathMap: config.pathMap,
+  libraries: config.plexLibraries
+})
+
+export const reconcileSettings = (config: AppConfigShape): ReconcileSettings => ({
+  fields: new Set(config.fields),
+  preservePlexEdits: config.preservePlexEdits,
+  pathMap: config.pathMap,
+  libraries: config.plexLibraries,
+  strictMatching: config.strictMatching
+})
+
+/** The scheduler's timings, derived from the settings. */
+export interface SchedulerTuning {
+  readonly engine: EngineSettings
+  /** How long in-flight jobs get to finish on SIGTERM. */
+  readonly graceMs: number
+  /** A refused token needs a person; the worker looks again this often in case it was Plex that was confused. */
+  readonly retryStoppedAfterMs: number
+  readonly pollIntervalMs: number
+  readonly recoveryCheckMs: number
+  readonly dlqRetentionMs: number
+  readonly purgeIntervalMs: number
+  /** null: reconciliation is not scheduled. */
+  readonly reconcileIntervalMs: number | null
+  readonly reconcileScope: ReconcileScope
+}
+
+export const schedulerTuning = (config: AppConfigShape): SchedulerTuning => {
+  const base = engineSettings(config)
+  // An idle worker looks for new work this often: hooks and polls enqueue while it sleeps.
+  const engine: EngineSettings = { ...base, idlePollMs: Math.min(1_000, ms(config.pollInterval)) }
+  const dlqRetentionMs = ms(config.dlqRetention)
+  return {
+    engine,
+    graceMs: ms(config.shutdownGrace),
+    retryStoppedAfterMs: Math.max(60_000, engine.probeMaxMs),
+    pollIntervalMs: ms(config.pollInterval),
+    recoveryCheckMs: engine.probeMinMs,
+    dlqRetentionMs,
+    // Retention is counted in days; once an hour (or ten times per retention period, if shorter) is plenty.
+    purgeIntervalMs: Math.min(3_600_000, Math.max(1_000, Math.floor(dlqRetentionMs / 10))),
+    reconcileIntervalMs: config.reconcileInterval._tag === "Never" ? null : ms(config.reconcileInterval.interval),
+    reconcileScope: config.reconcileScope._tag === "All"
+      ? ReconcileScope.all
+      : ReconcileScope.recent(config.reconcileScope.name, config.reconcileScope.within)
+  }
+}
