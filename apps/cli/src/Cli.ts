@@ -23,7 +23,7 @@ import * as Work from "./Work.js"
 /**
  * The `plexsync` command line. Every command validates the whole configuration first (exit 2 on a bad value),
  * opens only what it needs, prints a human report or, with `--json`, one JSON document on stdout, and exits
- * 0, or 1 when its work failed (CONTRACT.md).
+ * 0, or 1 when its work failed (the README's exit codes).
  */
 
 export const version = "0.1.0"

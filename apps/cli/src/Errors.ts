@@ -2,7 +2,7 @@ import { Data } from "effect"
 
 /**
  * The errors a user of the command line can meet, each as one or two lines saying what failed, why, and what
- * to do, with the exit code of CONTRACT.md: 2 for bad usage or configuration, 1 when the work or a check
+ * to do, with the exit codes the README gives: 2 for bad usage or configuration, 1 when the work or a check
  * failed. Stack traces never reach the user; they go to the log at debug level.
  */
 

@@ -1,4 +1,5 @@
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
+import { Target } from "@plexsync/domain/Ids"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
@@ -51,7 +52,7 @@ const figure = (id: string, label: string, value: number | string, tone = "") =>
   }</span></div>`
 
 const timeline = (model: PageModel) => {
-  const targets = ["plex", "stash"] as const
+  const targets = Target.literals
   // From a little before the oldest outage shown (at least the last ten minutes) to now, so a short outage is
   // still a visible bar.
   const first = model.outages.reduce((min, o) => Math.min(min, o.startedAt), model.now)

@@ -1,4 +1,4 @@
-import type { Target } from "@plexsync/domain/Ids"
+import { Target } from "@plexsync/domain/Ids"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
@@ -14,7 +14,7 @@ import { RunnerState } from "./RunnerState.js"
  * watermark, and what this process is doing.
  */
 
-export const targets: ReadonlyArray<Target> = ["plex", "stash"]
+export const targets: ReadonlyArray<Target> = Target.literals
 
 export interface SchedulerReport {
   readonly status: CliStatusReport

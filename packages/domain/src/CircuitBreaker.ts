@@ -1,6 +1,6 @@
 import { Clock, Effect, Option, Random } from "effect"
 import { BreakerState, BreakerStore } from "./BreakerStore.js"
-import type { Target } from "./Ids.js"
+import { Target } from "./Ids.js"
 import type { Outage } from "./OutageHistory.js"
 import { OutageHistory } from "./OutageHistory.js"
 import type { StoreError } from "./StoreError.js"
@@ -190,7 +190,7 @@ export interface Breakers {
   readonly currentOutage: (target: Target) => Effect.Effect<Option.Option<Outage>>
 }
 
-const targets: ReadonlyArray<Target> = ["plex", "stash"]
+const targets: ReadonlyArray<Target> = Target.literals
 
 /**
  * Loads every target's breaker and keeps it in memory, persisting each change through `BreakerStore`. An

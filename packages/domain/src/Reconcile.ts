@@ -426,12 +426,11 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
     finishedAt: yield* Clock.currentTimeMillis
   }
   if (!dryRun) yield* store.set(SettingKeys.lastReconcile, JSON.stringify(storedRecord(result)))
-  yield* Effect.logDebug(summaryLine(result))
   return result
 })
 
 // ---------------------------------------------------------------------------------------------------------
-// Presentation
+// The stored record (`reconcile.last`); what a person reads is made in @plexsync/runtime/ReconcileReport
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -465,77 +464,4 @@ export const storedRecord = (result: ReconcileResult) => {
     queuedSceneIds: doc.queuedSceneIds.slice(0, storedIdLimit),
     queuedSceneIdsOmitted: Math.max(0, doc.queuedSceneIds.length - storedIdLimit)
   }
-}
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
-
-const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`)
-
-const totalGaps = (result: ReconcileResult) => gapClasses.reduce((n, c) => n + result.gaps[c], 0)
-
-/** One line for the log. */
-export const summaryLine = (result: ReconcileResult): string =>
-  `Reconciliation (${result.scope}${result.dryRun ? ", dry run" : ""}): ${result.scenesChecked} scenes checked ` +
-  `against ${result.plexItems} Plex items, ${totalGaps(result)} gaps ` +
-  `(${gapClasses.map((c) => `${c} ${result.gaps[c]}`).join(", ")}), ` +
-  `${result.queued} ${result.dryRun ? "would be queued" : "queued"}`
-
-const skipText: Record<SkipReason, (n: number) => string> = {
-  alreadyQueued: (n) => `${plural(n, "scene")} already queued`,
-  notInPlex: (n) => `${plural(n, "scene")} not in Plex yet (rerun with --include-missing to queue them anyway)`,
-  ambiguousInPlex: (n) =>
-    `${
-      plural(n, "scene")
-    } whose file several Plex items hold (remove the duplicates in Plex, or turn strict matching off)`,
-  noFile: (n) => `${plural(n, "scene")} without a file`,
-  sceneNotFound: (n) => `${plural(n, "scene id")} Stash does not have`,
-  inDeadLetterQueue: (n) =>
-    `${plural(n, "scene")} whose last sync failed for good and that did not change since (see \`plexsync dlq list\`; ` +
-    `fix the cause, then \`plexsync dlq retry\`)`
-}
-
-/** The readable summary `plexsync reconcile` prints. */
-export const renderReconcileSummary = (result: ReconcileResult): string => {
-  const lines: Array<string> = []
-  const scope = result.scope === "all"
-    ? "all scenes"
-    : result.scope === "scenes"
-    ? "the scenes asked for"
-    : `scenes added in the last ${result.scope}`
-  lines.push(
-    `Checked ${plural(result.scenesChecked, "scene")} (${scope}) against ${plural(result.plexItems, "Plex item")} in ${
-      seconds(result.finishedAt - result.startedAt)
-    } (${plural(result.requests.plex, "Plex request")}, ${plural(result.requests.stash, "Stash request")}).`
-  )
-  const g = result.gaps
-  if (totalGaps(result) === 0) lines.push("No differences: Plex matches Stash.")
-  else {
-    const parts: Array<string> = []
-    if (g.neverSynced > 0) parts.push(`${g.neverSynced} never synced`)
-    if (g.stashChanged > 0) parts.push(`${g.stashChanged} changed in Stash since the last sync`)
-    if (g.plexDiffers > 0) parts.push(`${g.plexDiffers} changed in Plex`)
-    if (g.missingInPlex > 0) parts.push(`${g.missingInPlex} with no Plex item for the file`)
-    if (g.orphanedInPlex > 0) parts.push(`${plural(g.orphanedInPlex, "Plex item")} whose file is no Stash scene's`)
-    lines.push(`Differences: ${parts.join("; ")}.`)
-  }
-  if (!result.orphansChecked) lines.push("Plex items without a Stash scene are looked for only with --scope all.")
-  if (result.dryRun) {
-    lines.push(
-      result.queued === 0
-        ? "Dry run: nothing would be queued; nothing was changed."
-        : `Dry run: ${plural(result.queued, "scene")} would be queued; nothing was changed.`
-    )
-  } else if (result.queued > 0) {
-    lines.push(`Queued ${plural(result.queued, "scene")} to sync; \`plexsync run\` (or the scheduler) syncs them.`)
-  } else lines.push("Nothing queued.")
-  const skips = (Object.keys(skipText) as Array<SkipReason>).filter((r) => (result.skipped[r] ?? 0) > 0)
-  if (skips.length > 0) lines.push(`Not queued: ${skips.map((r) => skipText[r](result.skipped[r]!)).join("; ")}.`)
-  for (const cls of gapClasses) {
-    const ids = result.samples[cls]
-    if (ids.length === 0 || result.gaps[cls] === 0) continue
-    const what = cls === "orphanedInPlex" ? "rating keys" : "scenes"
-    const more = result.gaps[cls] > ids.length ? ", …" : ""
-    lines.push(`  ${cls}: ${what} ${ids.join(", ")}${more}`)
-  }
-  return lines.join("\n")
 }

@@ -2,7 +2,8 @@ import { Data } from "effect"
 import * as Backoff from "./Backoff.js"
 import type { BreakerStatus } from "./BreakerStore.js"
 import type { ErrorRule } from "./ErrorPolicy.js"
-import type { OutageId, Target } from "./Ids.js"
+import type { OutageId } from "./Ids.js"
+import { Target } from "./Ids.js"
 
 /**
  * What becomes of a job whose sync failed, decided from the error's rule, the job's attempts and the breakers —
@@ -44,7 +45,7 @@ export type SettleDecision = Data.TaggedEnum<{
 
 export const { $is, $match, DeadLetter, Drop, Hold, Retry, Stop } = Data.taggedEnum<SettleDecision>()
 
-const targets: ReadonlyArray<Target> = ["plex", "stash"]
+const targets: ReadonlyArray<Target> = Target.literals
 
 /** An open outage, `preferred`'s first. */
 const openOutage = (breakers: SettleInput["breakers"], preferred: Target | null): OutageId | null => {

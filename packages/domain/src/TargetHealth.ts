@@ -3,7 +3,8 @@ import type { BreakerState, BreakerStore } from "./BreakerStore.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { errorPolicy, outageTagOf, stopTags, tagsCountingToward } from "./ErrorPolicy.js"
 import type { PlexError, StashError, SyncError } from "./Errors.js"
-import type { JobId, OutageId, Target } from "./Ids.js"
+import type { JobId, OutageId } from "./Ids.js"
+import { Target } from "./Ids.js"
 import { OutageHistory } from "./OutageHistory.js"
 import { PlexClient } from "./PlexClient.js"
 import * as Ramp from "./Ramp.js"
@@ -76,7 +77,7 @@ export interface TargetHealth {
   readonly unspend: Effect.Effect<void>
 }
 
-export const targets: ReadonlyArray<Target> = ["plex", "stash"]
+export const targets: ReadonlyArray<Target> = Target.literals
 
 export type TargetHealthRequirements = SyncQueue | OutageHistory | BreakerStore | StashClient | PlexClient
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Backoff, ErrorPolicy, Errors } from "@plexsync/domain"
+import { Target } from "@plexsync/domain/Ids"
 
 describe("error policy", () => {
   it("has a rule for every tag of the taxonomy", () => {
@@ -89,7 +90,7 @@ describe("error policy", () => {
     assert.deepStrictEqual(ErrorPolicy.tagsCountingToward("stash"), ["StashUnavailable"])
     assert.strictEqual(ErrorPolicy.outageTagOf("plex"), "PlexServerDown")
     assert.strictEqual(ErrorPolicy.outageTagOf("stash"), "StashUnavailable")
-    for (const target of ["plex", "stash"] as const) {
+    for (const target of Target.literals) {
       // Exactly one candidate, and outage recovery selects it by default (a held job dead-lettered with it is found).
       const candidates = ErrorPolicy.tagsCountingToward(target).filter((tag) =>
         ErrorPolicy.errorPolicy[tag].recovery === "safe"

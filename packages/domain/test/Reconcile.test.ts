@@ -6,13 +6,7 @@ import type { SceneId } from "@plexsync/domain/Ids"
 import { parsePathMap } from "@plexsync/domain/PathMap"
 import { PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import type { ReconcileOptions, ReconcileProgress, ReconcileSettings } from "@plexsync/domain/Reconcile"
-import {
-  parseReconcileScope,
-  reconcile,
-  reconcileDocument,
-  ReconcileScope,
-  renderReconcileSummary
-} from "@plexsync/domain/Reconcile"
+import { parseReconcileScope, reconcile, reconcileDocument, ReconcileScope } from "@plexsync/domain/Reconcile"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
@@ -178,7 +172,6 @@ describe("reconcile", () => {
         assert.strictEqual(again.queued, 0)
         assert.deepStrictEqual(again.skipped, {})
         assert.strictEqual((yield* queuedJobs).length, 0)
-        assert.include(renderReconcileSummary(again), "No differences: Plex matches Stash.")
       }).pipe(Effect.provide(world()))
     ))
 
@@ -280,7 +273,6 @@ describe("reconcile", () => {
           assert.strictEqual(result.queued, 3)
           assert.deepStrictEqual(result.skipped, { notInPlex: 2 })
           assert.deepStrictEqual([...result.samples.missingInPlex].sort(), [sid(4), sid(5)])
-          assert.include(renderReconcileSummary(result), "--include-missing")
           const withMissing = yield* run({ includeMissing: true })
           assert.strictEqual(withMissing.gaps.missingInPlex, 2)
           // The three found ones are queued already; the two missing ones are queued now.
@@ -308,7 +300,6 @@ describe("reconcile", () => {
           const recent = yield* run({ scope: ReconcileScope.recent("7d", "7 days") })
           assert.isFalse(recent.orphansChecked)
           assert.strictEqual(recent.gaps.orphanedInPlex, 0)
-          assert.include(renderReconcileSummary(recent), "only with --scope all")
         }).pipe(Effect.provide(world({ scenes, items })))
       })
     ))
@@ -369,7 +360,6 @@ describe("reconcile", () => {
           assert.strictEqual(result.gaps.neverSynced, 20, "still a gap: it is reported")
           assert.notInclude(result.queuedSceneIds, sid(2))
           assert.strictEqual(result.skipped.inDeadLetterQueue, 1)
-          assert.include(renderReconcileSummary(result), "1 scene whose last sync failed for good")
         }
         assert.isUndefined((yield* queuedJobs).find((j) => j.sceneId === sid(2)))
         assert.strictEqual(yield* dlq.count({ sceneId: sid(2) }), 1, "no new DLQ entry")
@@ -430,7 +420,6 @@ describe("reconcile", () => {
         assert.isTrue(Option.isNone(yield* store.get(SettingKeys.lastReconcile)))
         const states = yield* SyncState
         assert.strictEqual((yield* states.getMany(range(1, 20).map(sid))).length, 0)
-        assert.include(renderReconcileSummary(dry), "would be queued; nothing was changed")
         const real = yield* run()
         assert.deepStrictEqual(real.gaps, dry.gaps)
         assert.deepStrictEqual(real.queuedSceneIds, dry.queuedSceneIds)
@@ -549,7 +538,6 @@ describe("reconcile", () => {
           assert.deepStrictEqual(result.gaps, { ...noGaps, neverSynced: 1 })
           assert.deepStrictEqual(result.skipped, { ambiguousInPlex: 1 })
           assert.deepStrictEqual(result.queuedSceneIds, [sid(2)])
-          assert.include(renderReconcileSummary(result), "several Plex items hold")
           const loose = yield* run({ dryRun: true }, settings({ strictMatching: false }))
           assert.strictEqual(loose.gaps.neverSynced, 2)
         }).pipe(Effect.provide(world({ scenes, items })))

@@ -1,6 +1,6 @@
 /**
  * Turns what went wrong on the wire into the domain's Plex error tags, by HTTP status and by Node's
- * error codes — never by message text (see the error table in ARCHITECTURE.md).
+ * error codes — never by message text (see "Errors" in docs/architecture.md).
  *
  * Where the request failed matters as much as the code:
  * - no response at all (refused, DNS, unreachable, or the connection reset before a status line):

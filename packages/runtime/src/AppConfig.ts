@@ -9,7 +9,7 @@ import { DurationFromString, durationHint } from "./Duration.js"
 import { didYouMean } from "./Suggest.js"
 
 /**
- * plexsync's configuration: every `PLEXSYNC_*` environment variable of CONTRACT.md, optionally a JSON or YAML
+ * plexsync's configuration: every `PLEXSYNC_*` environment variable the README lists, optionally a JSON or YAML
  * file (`--config FILE` or `PLEXSYNC_CONFIG`) with the same keys in camelCase. The environment wins over the
  * file. Everything is checked at start: any malformed value, unknown `PLEXSYNC_*` variable or unknown file key
  * stops the command (exit 2) with a message naming it. Missing values are refused later, only by the commands

@@ -5,7 +5,7 @@ import type { RecoveryResult, RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import { isoOrNull } from "./Present.js"
 
 /**
- * The JSON documents of CONTRACT.md, built from the domain models: times become ISO-8601 UTC strings, absent
+ * The JSON documents the commands print with `--json` (README), built from the domain models: times become ISO-8601 UTC strings, absent
  * values `null`. Shared by the CLI's `--json` output and the scheduler's HTTP answers.
  */
 

@@ -1,7 +1,7 @@
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import { BreakerStore } from "@plexsync/domain/BreakerStore"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
-import type { Target } from "@plexsync/domain/Ids"
+import { Target } from "@plexsync/domain/Ids"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
@@ -37,7 +37,7 @@ export interface StatusReport {
   readonly lastReconcile: Option.Option<unknown>
 }
 
-const targets: ReadonlyArray<Target> = ["plex", "stash"]
+const targets: ReadonlyArray<Target> = Target.literals
 
 /**
  * While either breaker is open no job can run (a sync needs both servers), so every waiting job is held;
@@ -99,7 +99,7 @@ export const buildStatus = Effect.fn("Status.build")(function*() {
   } satisfies StatusReport
 })
 
-/** The `status --json` document of CONTRACT.md. */
+/** The `status --json` document (README). */
 export const statusDocument = (report: StatusReport) => ({
   generatedAt: isoOrNull(report.now),
   queue: {
