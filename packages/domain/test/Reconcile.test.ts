@@ -12,14 +12,10 @@ import type { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
 import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
+import * as TestStore from "@plexsync/testing/TestStore"
 import { Effect, Either, Layer, Option, TestClock } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 
 // ---------------------------------------------------------------------------------------------------------
 // The world: real SQLite in a temp dir, simulated Stash and Plex.
@@ -70,25 +66,17 @@ interface WorldOptions {
   readonly sections?: ReadonlyArray<PlexSection>
 }
 
-const world = (options: WorldOptions = {}) =>
-  Layer.unwrapScoped(Effect.gen(function*() {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-reconcile-"))),
-      (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-    )
-    const store = StoreLive.pipe(
-      Layer.provideMerge(Database.layer({ filename: path.join(dir, "plexsync.db"), quickCheck: false }))
-    )
-    const scenes = options.scenes ?? range(1, 20).map((id) => scene(id))
-    return Layer.mergeAll(
-      store,
-      SimStash.layer({ scenes }),
-      SimPlex.layer({
-        items: options.items ?? scenes.map((s) => itemFor(Number(s.id))),
-        ...(options.sections === undefined ? {} : { sections: options.sections })
-      })
-    )
-  }))
+const world = (options: WorldOptions = {}) => {
+  const scenes = options.scenes ?? range(1, 20).map((id) => scene(id))
+  return Layer.mergeAll(
+    TestStore.layer({ prefix: "plexsync-reconcile-", quickCheck: false }),
+    SimStash.layer({ scenes }),
+    SimPlex.layer({
+      items: options.items ?? scenes.map((s) => itemFor(Number(s.id))),
+      ...(options.sections === undefined ? {} : { sections: options.sections })
+    })
+  )
+}
 
 const run = (options: Partial<ReconcileOptions> = {}, s: ReconcileSettings = settings()) =>
   reconcile(s, { scope: ReconcileScope.all, ...options })

@@ -14,10 +14,10 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Database } from "@plexsync/sqlite/Database"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
+import * as TestStore from "@plexsync/testing/TestStore"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { storeLayer } from "./RecoveryStore.js"
 
@@ -48,10 +48,7 @@ const counting = <S extends object>(name: string, service: S, calls: Map<string,
     }
   })
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-recovery-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = TestStore.tempDir("plexsync-recovery-")
 
 const world = (options: WorldOptions = {}) =>
   Layer.unwrapScoped(Effect.gen(function*() {

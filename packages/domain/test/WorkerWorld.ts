@@ -9,18 +9,14 @@ import * as Database from "@plexsync/sqlite/Database"
 import { StoreLive } from "@plexsync/sqlite/StoreLive"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
+import * as TestStore from "@plexsync/testing/TestStore"
 import type { Fiber } from "effect"
 import { Chunk, Context, Duration, Effect, Layer, Option, TestClock } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 
 /** The world of a worker test: a real SQLite store in a temp dir, simulated Stash and Plex. */
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "plexsync-worker-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = TestStore.tempDir("plexsync-worker-")
 
 /** A scene with varied, realistic metadata (partial dates, missing ratings, several tags). */
 export const richScene = (id: number): StashScene => {

@@ -4,20 +4,11 @@ import { SceneId } from "@plexsync/domain/Ids"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import * as Database from "@plexsync/sqlite/Database"
-import { StoreLive } from "@plexsync/sqlite/StoreLive"
-import { Effect, Layer, TestClock } from "effect"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
+import * as TestStore from "@plexsync/testing/TestStore"
+import { Effect, TestClock } from "effect"
 import { buildStatus, renderStatus, statusDocument } from "../src/Status.js"
 
-const store = () =>
-  StoreLive.pipe(
-    Layer.provideMerge(
-      Database.layer({ filename: Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-status-")), "p.db") })
-    )
-  )
+const store = () => TestStore.layer({ prefix: "plexsync-status-" })
 
 describe("status", () => {
   it.effect("counts waiting jobs as held while a breaker is open, and shows the outage", () =>
