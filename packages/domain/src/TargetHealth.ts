@@ -22,11 +22,14 @@ import type { SyncOutcome } from "./SyncScene.js"
  */
 
 export interface TargetHealthSettings {
-  /** A job held by an open breaker longer than this goes to the DLQ with the outage class. */
+  /** A job held by an open breaker longer than this goes to the DLQ with the outage class (`PLEXSYNC_HOLD_LIMIT`). */
   readonly holdLimitMs: number
+  /** Consecutive target-level failures that open a breaker (`PLEXSYNC_BREAKER_THRESHOLD`). */
   readonly breakerThreshold: number
+  /** The health probes' backoff while a breaker is open (`PLEXSYNC_PROBE_MIN`, `_MAX`). */
   readonly probeMinMs: number
   readonly probeMaxMs: number
+  /** Jobs/s ramp after an outage closes (`PLEXSYNC_RAMP_FROM`, `_TO`, `_OVER`). */
   readonly rampFromPerSec: number
   readonly rampToPerSec: number
   readonly rampOverMs: number

@@ -34,27 +34,19 @@ import { SyncQueue } from "./SyncQueue.js"
 import type { SyncOutcome, SyncSceneError } from "./SyncScene.js"
 import { syncScene } from "./SyncScene.js"
 import type { SyncState } from "./SyncState.js"
+import type { TargetHealthSettings } from "./TargetHealth.js"
 import { makeTargetHealth, targets } from "./TargetHealth.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings
 
 /** The engine's settings (the `PLEXSYNC_*` tunables; see docs/architecture.md), as plain values. */
-export interface EngineSettings {
+/** The engine's settings; breakers, probes, the hold limit and the ramp are `TargetHealthSettings`' (`PLEXSYNC_*`). */
+export interface EngineSettings extends TargetHealthSettings {
   /** Jobs in flight at once (`PLEXSYNC_CONCURRENCY`). */
   readonly concurrency: number
   /** A claimed job's lease; renewed every third of it while the job runs (`PLEXSYNC_LEASE`). */
   readonly leaseMs: number
-  /** A job held by an open breaker longer than this goes to the DLQ with the outage class (`PLEXSYNC_HOLD_LIMIT`). */
-  readonly holdLimitMs: number
-  /** Consecutive target-level failures that open a breaker (`PLEXSYNC_BREAKER_THRESHOLD`). */
-  readonly breakerThreshold: number
-  readonly probeMinMs: number
-  readonly probeMaxMs: number
-  /** Jobs/s ramp after an outage closes (`PLEXSYNC_RAMP_FROM`, `_TO`, `_OVER`). */
-  readonly rampFromPerSec: number
-  readonly rampToPerSec: number
-  readonly rampOverMs: number
   readonly fields: ReadonlySet<SyncField>
   readonly preservePlexEdits: boolean
   readonly strictMatching: boolean

@@ -360,7 +360,7 @@ describe("recoverOutageJobs", () => {
         assert.strictEqual((yield* jobs).length, 0)
       }).pipe(Effect.provide(world())))
 
-    it.scoped("Plex going down mid-run: the entries not yet reached count skippedPlexDown", () =>
+    it.scoped("Plex going down mid-run: the entries not yet reached count skippedPlexDown, and it stopped: PlexWentDown", () =>
       Effect.gen(function*() {
         const plex = yield* SimPlex.SimPlex
         const stash = yield* SimStash.SimStash
@@ -374,6 +374,10 @@ describe("recoverOutageJobs", () => {
         assert.deepStrictEqual(counts(result), { ...zero, recovered: 4, skippedPlexDown: 4 })
         assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(1, 2, 3, 4))
         assert.strictEqual((yield* unrecovered).length, 4)
+        // It says why it stopped, in the result and in the audit row.
+        assert.strictEqual(result.stoppedBy, "PlexWentDown")
+        const audit = Option.getOrThrow(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest)))
+        assert.strictEqual(audit.result.stoppedBy, "PlexWentDown")
       }).pipe(Effect.provide(world())))
   })
 
@@ -690,24 +694,6 @@ describe("recoverOutageJobs", () => {
         yield* plex.downBetween(0, 3_600_000)
         const result = yield* recover()
         assert.deepStrictEqual([counts(result), result.stoppedBy], [zero, "PlexDown"])
-      }).pipe(Effect.provide(world())))
-
-    it.scoped("Plex going down during the run: PlexWentDown", () =>
-      Effect.gen(function*() {
-        const plex = yield* SimPlex.SimPlex
-        const stash = yield* SimStash.SimStash
-        yield* stash.setLatency("1 second", "existingSceneIds")
-        yield* plex.downBetween(1_500, 3_600_000)
-        yield* seed(Array.from({ length: 8 }, (_, i) => ({ scene: i + 1, at: T0 + i })))
-        const fiber = yield* Effect.fork(recover({ pageSize: 2, plexRecheckMs: 1_000 }))
-        yield* TestClock.adjust("10 seconds")
-        const result = yield* Fiber.join(fiber)
-        assert.deepStrictEqual(
-          [counts(result), result.stoppedBy],
-          [{ ...zero, recovered: 4, skippedPlexDown: 4 }, "PlexWentDown"]
-        )
-        const audit = Option.getOrThrow(yield* RecoveryLog.pipe(Effect.flatMap((log) => log.latest)))
-        assert.strictEqual(audit.result.stoppedBy, "PlexWentDown")
       }).pipe(Effect.provide(world())))
 
     it.scoped("Stash stopping the run is RecoveryStopped, not a Plex stop: its result says null", () =>

@@ -1,5 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { allSyncFields } from "@plexsync/domain/FieldMapping"
 import { Duration, Effect, Either, Option, Redacted } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -33,17 +34,8 @@ describe("AppConfig", () => {
     assert.strictEqual(c.stashUrl, "http://127.0.0.1:9999")
     assert.strictEqual(c.plexUrl, "http://127.0.0.1:32400")
     assert.isTrue(Option.isNone(c.plexToken))
-    assert.deepStrictEqual(c.fields, [
-      "title",
-      "summary",
-      "studio",
-      "date",
-      "rating",
-      "tags",
-      "performers",
-      "collections",
-      "poster"
-    ])
+    // Every field, in the order the engine writes them.
+    assert.deepStrictEqual(c.fields, allSyncFields)
     assert.strictEqual(c.concurrency, 4)
     assert.isFalse(c.preservePlexEdits)
     assert.isTrue(c.strictMatching)
