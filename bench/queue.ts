@@ -317,7 +317,7 @@ const figures = (): Array<ResultRow> => {
         ? ": nothing is retained per job. The peak is short-lived garbage that V8 promotes out of the young " +
           "generation and lets build up in the old one between full collections; a longer run reaches the " +
           "ceiling V8's heap growth sets, a shorter one does not. The plexsync child runs with the heap growth " +
-          "plexsync's programs set (apps/cli/src/Heap.ts)."
+          "plexsync's programs set (packages/runtime/src/Heap.ts)."
         : ": memory is retained per job.")
     : ""
   rows.push({

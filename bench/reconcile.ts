@@ -16,7 +16,7 @@
  * - steady (the everyday case): every gap must be found, exactly, and 300 scenes queued;
  * - cold (first run after installing: an empty store): every scene whose file is in Plex is queued;
  * - steady again with `node --heap-growing-percent=0`, V8's own heap growth instead of the command line's setting
- *   (apps/cli/src/Heap.ts): reported, to show what that setting saves; not checked.
+ *   (packages/runtime/src/Heap.ts): reported, to show what that setting saves; not checked.
  * - the scheduler (`node apps/scheduler/build/esm/bin.js`) on the seeded store with fresh servers, reconciling
  *   every 20 s (scope all): its change feed catches up, the worker syncs, the scheduled reconciliation runs; measured
  *   until the reconciliation is recorded and nothing is due or running; again with V8's own heap growth (reported).
@@ -491,7 +491,7 @@ const main = async () => {
 
   const steady = await measure("steady", dataDir("steady", true))
   const cold = await measure("cold", dataDir("cold", false))
-  // The command line sets V8's heap growth (apps/cli/src/Heap.ts) unless node's command line does: this run
+  // The command line sets V8's heap growth (packages/runtime/src/Heap.ts) unless node's command line does: this run
   // leaves V8's own growth heuristics in place, to show what the setting saves.
   const v8Growth = await measure("steady, V8's default heap growth", dataDir("steady-v8", true), [
     "--heap-growing-percent=0"
