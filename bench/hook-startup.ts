@@ -1,7 +1,9 @@
 /**
  * Whole-process time of `plexsync hook < event.json` (a real-shaped Scene.Update.Post hook that queues one
  * scene in a real SQLite database) next to bare `node -e 0`, measured in the same run, interleaved, as the
- * median of many runs. Stash waits for this process on every scene save; the target is ≤ 3× bare Node.
+ * median of many runs. Stash waits for this process on every scene save; the target is ≤ 3× bare Node. The same
+ * for a Tag.Update.Post hook (records one object event): Stash waits as long on every tag, performer, studio or
+ * group save, so it has the same target.
  * Also measured, and reported apart: the first hook after the configuration changed (it validates the whole
  * configuration on the Effect path before the fast path can take over).
  *
@@ -49,6 +51,14 @@ const event = JSON.stringify({
     }
   }
 })
+/** A tag renamed: the fast path records one object event. */
+const tagEvent = JSON.stringify({
+  ...JSON.parse(event),
+  args: {
+    mode: "hook",
+    hookContext: { id: 21, type: "Tag.Update.Post", input: { id: "21", name: "Outdoors" }, inputFields: ["name", "id"] }
+  }
+})
 const home = Fs.mkdtempSync(Path.join(Os.tmpdir(), "plexsync-hook-bench-home-"))
 const env = { PATH: process.env.PATH ?? "", HOME: home, PLEXSYNC_DATA_DIR: dataDir }
 
@@ -60,7 +70,7 @@ const time = (command: string, args: ReadonlyArray<string>, input?: string, home
     throw new Error(`${command} ${args.join(" ")} exited ${result.status}: ${result.stderr}`)
   }
   if (input !== undefined && !result.stdout.includes("\"output\"")) {
-    throw new Error(`plexsync hook did not queue the scene: ${result.stdout} ${result.stderr}`)
+    throw new Error(`plexsync hook did not record the event: ${result.stdout} ${result.stderr}`)
   }
   return ms
 }
@@ -79,9 +89,11 @@ for (let i = 0; i < 3; i++) {
 
 const node: Array<number> = []
 const hook: Array<number> = []
+const tagHook: Array<number> = []
 for (let i = 0; i < runs; i++) {
   node.push(time(process.execPath, ["-e", "0"]))
   hook.push(time(process.execPath, [bin, "hook"], event))
+  tagHook.push(time(process.execPath, [bin, "hook"], tagEvent))
 }
 // A fresh home each time: no remembered configuration, so the hook validates it on the Effect path.
 const cold: Array<number> = []
@@ -101,6 +113,8 @@ const result = {
   nodeMedianMs: Math.round(median(node) * 10) / 10,
   hookMedianMs: Math.round(median(hook) * 10) / 10,
   ratio: Math.round((median(hook) / median(node)) * 100) / 100,
+  tagHookMedianMs: Math.round(median(tagHook) * 10) / 10,
+  tagHookRatio: Math.round((median(tagHook) / median(node)) * 100) / 100,
   target: 3,
   firstHookAfterConfigChangeMedianMs: Math.round(median(cold) * 10) / 10,
   firstHookRatio: Math.round((median(cold) / median(node)) * 100) / 100,
@@ -110,6 +124,7 @@ const result = {
 console.log(`node -e 0:                 median ${result.nodeMedianMs} ms over ${runs} runs`)
 console.log(`plexsync hook < event.json: median ${result.hookMedianMs} ms over ${runs} runs`)
 console.log(`ratio: ${result.ratio}× bare Node (target ≤ ${result.target}×)`)
+console.log(`plexsync hook < tag-event.json: median ${result.tagHookMedianMs} ms, ${result.tagHookRatio}× bare Node`)
 console.log(
   `first hook after a configuration change (validates it): median ${result.firstHookAfterConfigChangeMedianMs} ms, ` +
     `${result.firstHookRatio}×${result.bundled ? "" : " — unbundled: run node apps/cli/scripts/bundle.mjs"}`

@@ -1,9 +1,12 @@
+import type { StashError } from "@plexsync/domain/Errors"
 import { OutageId } from "@plexsync/domain/Ids"
 import type { ReconcileProgress, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
 import type { RecoverySelection } from "@plexsync/domain/Recovery"
 import { recoverOutageJobs } from "@plexsync/domain/Recovery"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
+import type { EventDrainResult } from "@plexsync/domain/RelatedChanges"
+import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
@@ -170,7 +173,11 @@ const describeSummary = (s: DrainSummary): string => {
   return `Processed ${plural(s.processed, "job")}: ${parts.join(", ")}.`
 }
 
-/** The worker in the foreground, holding the database's worker lease so no other worker runs meanwhile. */
+/**
+ * The worker in the foreground, holding the database's worker lease so no other worker runs meanwhile. First the
+ * events the plugin hooks recorded for tags, performers, studios and groups become scene jobs (so the Stash task
+ * "Process queue" needs no scheduler); a Stash failure there leaves them for the next run and is only reported.
+ */
 export const run = (settings: EngineSettings, options: RunOptions, progress: ProgressFactory) =>
   Effect.gen(function*() {
     if (Option.isSome(options.maxJobs) && options.maxJobs.value < 1) {
@@ -190,6 +197,19 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
         failed: `${who} holds the worker lease`
       } satisfies Report
     }
+
+    const events = yield* drainObjectEvents().pipe(
+      Effect.map((result): EventDrainResult | string => result),
+      // Stash failing: the events stay for the next run, and the queue is processed all the same.
+      Effect.catchIf(
+        (error): error is StashError => error._tag !== "StoreError",
+        (error) =>
+          Effect.as(
+            Effect.logWarning(`the recorded tag, performer, studio or group changes wait: ${error.message}`),
+            `${error._tag}: ${error.message}`
+          )
+      )
+    )
 
     const worker = yield* makeWorker(settings)
     const before = yield* queue.counts
@@ -228,6 +248,18 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     const next = yield* queue.nextDueAt
     const now = yield* Clock.currentTimeMillis
     const lines = [describeSummary(summary)]
+    if (typeof events === "string") {
+      lines.unshift(
+        `The recorded tag, performer, studio or group changes could not be expanded (${events}); ` +
+          "they wait for the next run."
+      )
+    } else if (events.expanded > 0) {
+      lines.unshift(
+        `Queued ${plural(events.queued, "scene")} for ${
+          plural(events.expanded, "recorded tag, performer, studio or group change")
+        }.`
+      )
+    }
     if (after.queued > 0) {
       const due = Option.match(next, {
         onNone: () => "",
@@ -253,7 +285,10 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
         stoppedBy: summary.stoppedBy === null
           ? null
           : { reason: summary.stoppedBy.reason, message: summary.stoppedBy.message },
-        queue: after
+        queue: after,
+        objectEvents: typeof events === "string"
+          ? { expanded: 0, queued: 0, error: events }
+          : { expanded: events.expanded, queued: events.queued, error: null }
       },
       ...(summary.stoppedBy === null ? {} : { failed: summary.stoppedBy.message })
     } satisfies Report

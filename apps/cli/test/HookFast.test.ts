@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SceneId } from "@plexsync/domain/Ids"
+import { ObjectEvents } from "@plexsync/domain/ObjectEvents"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { decodePluginInput } from "@plexsync/runtime/HookInput"
 import * as Database from "@plexsync/sqlite/Database"
+import * as ObjectEventsSqlite from "@plexsync/sqlite/ObjectEventsSqlite"
 import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
 import { Effect, Either, FastCheck as fc, Layer, TestClock } from "effect"
 import * as Fs from "node:fs"
@@ -11,7 +13,7 @@ import * as Path from "node:path"
 import type { MemoInputs } from "../src/hook/HookConfigMemo.js"
 import { memoFile, memoKey, writeMemo } from "../src/hook/HookConfigMemo.js"
 import type { FastOutcome } from "../src/hook/HookFast.js"
-import { knownSchemaVersion, quickSceneHook, runFastHook } from "../src/hook/HookFast.js"
+import { knownSchemaVersion, quickObjectHook, quickSceneHook, runFastHook } from "../src/hook/HookFast.js"
 import { nodeDeps } from "../src/hook/HookFastNode.js"
 
 const deps = nodeDeps(import.meta.url)
@@ -53,6 +55,12 @@ const fast = (inputs: MemoInputs, input: string, now: number, env: Record<string
 /** A migrated database, as the Effect path leaves it, with the queue open on it. */
 const withQueue = <A, E>(dir: string, effect: Effect.Effect<A, E, SyncQueue>) =>
   Effect.provide(effect, SyncQueueSqlite.layer.pipe(Layer.provideMerge(Database.layer({ filename: dbFile(dir) }))))
+
+const withEvents = <A, E>(dir: string, effect: Effect.Effect<A, E, ObjectEvents>) =>
+  Effect.provide(
+    effect,
+    ObjectEventsSqlite.layer.pipe(Layer.provideMerge(Database.layer({ filename: dbFile(dir) })))
+  )
 
 const rows = (dir: string): Array<Record<string, unknown>> => {
   const db = deps.openSqlite(dbFile(dir), { fileMustExist: true }) as unknown as {
@@ -134,7 +142,7 @@ describe("the hook's fast path", () => {
       assert.strictEqual(fast(inputs, hook(3), 1)._tag, "Fallback", "no database yet: the Effect path creates it")
       yield* withQueue(dataDir, Effect.void)
       for (
-        const input of ["{oops", JSON.stringify({ args: { mode: "status" } }), hook(-3), hook(3, "Tag.Update.Post")]
+        const input of ["{oops", JSON.stringify({ args: { mode: "status" } }), hook(-3), hook(3, "Image.Update.Post")]
       ) {
         assert.strictEqual(fast(inputs, input, 1)._tag, "Fallback", input)
       }
@@ -165,6 +173,55 @@ describe("the hook's fast path", () => {
     assert.isUndefined(memoKey(withFile), "an unreadable file is for the full path to report")
   })
 
+  it.effect("records a tag, performer, studio or group hook with the store's own statement, in one INSERT", () =>
+    Effect.gen(function*() {
+      const { dataDir, inputs } = setting()
+      yield* withQueue(dataDir, Effect.void)
+      assert.deepStrictEqual(
+        replied(fast(inputs, hook(21, "Tag.Update.Post", { id: "21", name: "Outdoors" }), 1_000)),
+        {
+          output: "recorded the change of tag 21 (event 1); its scenes will be queued for Plex shortly"
+        }
+      )
+      replied(fast(inputs, hook(4, "Movie.Destroy.Post", { id: "4" }), 2_000))
+      replied(fast(inputs, hook(5, "Tag.Merge.Post", { source: ["3", 4], destination: "5" }), 3_000))
+      assert.deepStrictEqual(replied(fast(inputs, hook(9, "Performer.Create.Post", { name: "New" }), 4_000)), {
+        output: "performer 9 was created in Stash: no scene uses it yet, nothing to sync"
+      })
+      // Read back through the store: what the fast path wrote is what ObjectEventsSqlite reads.
+      const pending = yield* withEvents(dataDir, Effect.flatMap(ObjectEvents, (events) => events.pending(10)))
+      assert.deepStrictEqual(pending.unreadable, [])
+      assert.deepStrictEqual(pending.events.map((e) => [e.kind, e.objectId, e.change, e.mergedFrom, e.recordedAt]), [
+        ["tag", "21", "changed", [], 1_000],
+        ["group", "4", "deleted", [], 2_000],
+        ["tag", "5", "changed", ["3", "4"], 3_000]
+      ])
+      assert.deepStrictEqual(rows(dataDir), [], "no scene is queued inside the hook")
+    }))
+
+  it.effect("leaves to the Effect path an object hook it is not sure of", () =>
+    Effect.gen(function*() {
+      const { dataDir, inputs } = setting()
+      const rename = hook(21, "Tag.Update.Post", { id: "21" })
+      assert.strictEqual(fast(inputs, rename, 1)._tag, "Fallback", "no database yet")
+      yield* withQueue(dataDir, Effect.void)
+      for (
+        const input of [
+          hook(-2, "Tag.Update.Post", {}),
+          JSON.stringify({ args: { hookContext: { id: "x", type: "Studio.Destroy.Post" } } }),
+          JSON.stringify({ args: { hookContext: { type: "Performer.Update.Post", input: null } } }),
+          hook(5, "Tag.Merge.Post", { destination: "5" }),
+          hook(5, "Tag.Merge.Post", { source: "3", destination: "5" }),
+          hook(5, "Tag.Merge.Post", { source: ["three"], destination: "5" }),
+          JSON.stringify({ args: { hookContext: { id: 5, type: "Tag.Update.Post", inputFields: "name" } } })
+        ]
+      ) {
+        assert.strictEqual(fast(inputs, input, 1)._tag, "Fallback", input)
+      }
+      assert.strictEqual(fast(inputs, rename, 1, { PLEXSYNC_PLEX_TOKEN: "other" })._tag, "Fallback")
+      assert.strictEqual(yield* withEvents(dataDir, Effect.flatMap(ObjectEvents, (events) => events.count)), 0)
+    }))
+
   it.effect("leaves a database of another schema version to the Effect path", () =>
     Effect.gen(function*() {
       const { dataDir, inputs } = setting()
@@ -173,9 +230,11 @@ describe("the hook's fast path", () => {
         prepare: (s: string) => { run: () => void }
         close: () => void
       }
-      db.prepare(`INSERT INTO effect_sql_migrations (migration_id, name) VALUES (${knownSchemaVersion + 1}, 'future')`).run()
+      db.prepare(`INSERT INTO effect_sql_migrations (migration_id, name) VALUES (${knownSchemaVersion + 1}, 'future')`)
+        .run()
       db.close()
       assert.strictEqual(fast(inputs, hook(5), 1)._tag, "Fallback")
+      assert.strictEqual(fast(inputs, hook(5, "Tag.Update.Post", { id: "5" }), 1)._tag, "Fallback")
       assert.deepStrictEqual(rows(dataDir), [])
     }))
 })
@@ -247,6 +306,64 @@ describe("quickSceneHook", () => {
           { type: request.type, sceneId: request.sceneId, fromScan: request.fromScan },
           text
         )
+      }),
+      { numRuns: 3000 }
+    )
+    assert.isAbove(accepted, 100, "the generator reaches the accepted shapes")
+  })
+
+  it("recognises only what the schema accepts as an object hook, and reads it the same way", () => {
+    const id = fc.oneof(
+      fc.integer({ min: 0, max: 50 }),
+      fc.constantFrom("7", "0", "-1", "abc", "", 2 ** 60, 1.5, null, undefined)
+    )
+    const objectDocument = fc.record({
+      args: fc.record({
+        mode: fc.constantFrom(undefined, "hook", 3),
+        hookContext: fc.record({
+          id,
+          type: fc.constantFrom(
+            "Tag.Update.Post",
+            "Tag.Merge.Post",
+            "Movie.Destroy.Post",
+            "Group.Create.Post",
+            "Performer.Update.Post",
+            "Studio.Destroy.Post",
+            "Image.Update.Post",
+            "Tag.Merge.Pre"
+          ),
+          input: fc.oneof(
+            fc.constant(null),
+            fc.constant(undefined),
+            fc.record({ id }),
+            fc.record({
+              source: fc.oneof(fc.array(id, { maxLength: 3 }), fc.constant("3"), fc.constant(undefined)),
+              destination: id
+            })
+          ),
+          inputFields: fc.constantFrom(undefined, null, ["name"], [1], "name")
+        })
+      })
+    })
+    let accepted = 0
+    fc.assert(
+      fc.property(objectDocument, (doc) => {
+        const text = JSON.stringify(doc)
+        const quick = quickObjectHook(text)
+        if (quick === undefined) return
+        accepted++
+        const decoded = decodePluginInput(text)
+        assert.isTrue(Either.isRight(decoded), text)
+        const request = Either.getOrThrow(decoded)
+        assert.strictEqual(request._tag, "ObjectHook", text)
+        if (request._tag !== "ObjectHook") return
+        assert.deepStrictEqual(quick, {
+          type: request.type,
+          kind: request.kind,
+          action: request.action,
+          objectId: request.objectId,
+          mergedFrom: request.mergedFrom
+        }, text)
       }),
       { numRuns: 3000 }
     )

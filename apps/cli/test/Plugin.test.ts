@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { taskModes } from "@plexsync/runtime/HookInput"
+import { objectHookTypes, sceneHookTypes, taskModes } from "@plexsync/runtime/HookInput"
 import { Effect } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -65,7 +65,27 @@ const checkManifest = (file: string) => {
       triggers.add(t)
     }
   }
-  assert.deepStrictEqual([...triggers].sort(), ["Scene.Create.Post", "Scene.Destroy.Post", "Scene.Update.Post"])
+  // The scene hooks, and the hooks of what scenes refer to (their Create hooks need no work: not subscribed).
+  assert.deepStrictEqual([...triggers].sort(), [
+    "Group.Destroy.Post",
+    "Group.Update.Post",
+    "Movie.Destroy.Post",
+    "Movie.Update.Post",
+    "Performer.Destroy.Post",
+    "Performer.Update.Post",
+    "Scene.Create.Post",
+    "Scene.Destroy.Post",
+    "Scene.Update.Post",
+    "Studio.Destroy.Post",
+    "Studio.Update.Post",
+    "Tag.Destroy.Post",
+    "Tag.Merge.Post",
+    "Tag.Update.Post"
+  ])
+  // Every trigger is one plexsync acts on.
+  for (const t of triggers) {
+    assert.isTrue((sceneHookTypes as ReadonlyArray<string>).includes(t) || objectHookTypes.includes(t), t)
+  }
   for (const task of m.tasks ?? []) checkKeys(task, accepted.task, `${file} task ${task.name}`)
   for (const [key, s] of Object.entries<Record<string, unknown>>(m.settings ?? {})) {
     checkKeys(s, accepted.setting, `${file} setting ${key}`)

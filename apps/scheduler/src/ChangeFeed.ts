@@ -1,12 +1,13 @@
 import type { StashError } from "@plexsync/domain/Errors"
+import type { EventDrainResult } from "@plexsync/domain/RelatedChanges"
+import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
-import * as KnownObjectsSqlite from "@plexsync/sqlite/KnownObjectsSqlite"
-import { Context, Effect, Layer, Option, Ref } from "effect"
+import { Context, Effect, Layer, Option, Queue, Ref } from "effect"
 import type { RelatedPollResult } from "./RelatedFeed.js"
 import * as RelatedFeed from "./RelatedFeed.js"
 import * as Watermark from "./Watermark.js"
@@ -26,6 +27,10 @@ import * as Watermark from "./Watermark.js"
  * Then the related objects (tags, performers, studios, groups; `RelatedFeed`): their own changes and deletions
  * never touch the scenes' `updated_at`, so each kind has its own watermark and the scenes using a changed or
  * deleted object are queued with `reason = tag-changed`, `tag-deleted`, ….
+ *
+ * The events the plugin hooks recorded for those objects (`ObjectEvents`: `Tag.Update.Post`, …) are expanded
+ * into scene jobs first thing in every poll, and at once when `requestDrain` is called (the scheduler's own
+ * `POST /hooks/stash` recorded one; a duty waits on `drainRequested`). Expansions never overlap in this process.
  */
 
 export interface ChangeFeedOptions {
@@ -50,10 +55,18 @@ export interface PollResult {
   readonly watermark: string | null
   /** Per kind of related object: what its feed read, found and queued. */
   readonly related: ReadonlyArray<RelatedPollResult>
+  /** The hooks' object events expanded this poll; null when expanding them failed (they wait for the next). */
+  readonly events: EventDrainResult | null
 }
 
 export interface ChangeFeedService {
   readonly poll: Effect.Effect<PollResult, StashError | StoreError>
+  /** Expands the object events the hooks recorded into scene jobs (`RelatedChanges.drainObjectEvents`). */
+  readonly drainEvents: Effect.Effect<EventDrainResult, StashError | StoreError>
+  /** Asks for `drainEvents` soon, without waiting for it (requests made meanwhile count once). */
+  readonly requestDrain: Effect.Effect<void>
+  /** Waits for a `requestDrain`. */
+  readonly drainRequested: Effect.Effect<void>
 }
 
 export class ChangeFeed extends Context.Tag("@plexsync/scheduler/ChangeFeed")<ChangeFeed, ChangeFeedService>() {}
@@ -68,6 +81,10 @@ export const make = (options: ChangeFeedOptions) =>
     const settings = yield* Settings
     const queue = yield* SyncQueue
     const syncState = yield* SyncState
+    const drainContext = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof drainObjectEvents>>>()
+    const drainLock = yield* Effect.makeSemaphore(1)
+    const drainSignal = yield* Queue.sliding<void>(1)
+    const drainEvents = drainObjectEvents().pipe(Effect.provide(drainContext), drainLock.withPermits(1))
     const overlapMs = Math.max(minimumOverlapMs, options.overlapMs)
     const perPage = Math.max(1, options.perPage)
     /** (id, updated_at) pairs this process already queued, with their `updated_at` for pruning. */
@@ -91,6 +108,14 @@ export const make = (options: ChangeFeedOptions) =>
       })
 
     const poll = Effect.gen(function*() {
+      // The hooks' events first: they are the freshest news. A failure here leaves them for the next try and does
+      // not hold up the feed, which finds the same changes by itself.
+      const events = yield* drainEvents.pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`expanding the hooks' object events failed (they wait for the next poll): ${error.message}`)
+            .pipe(Effect.as(null))
+        )
+      )
       const stored = yield* settings.get(SettingKeys.stashWatermark)
       const since = yield* windowStart(stored)
       let watermark = Option.getOrNull(stored)
@@ -147,16 +172,17 @@ export const make = (options: ChangeFeedOptions) =>
       }
       // After the scenes: their watermark is saved whatever happens to the related objects' feed.
       const relatedResults = related === null ? [] : yield* related.poll
-      queued += relatedResults.reduce((sum, result) => sum + result.queued, 0)
-      return { read, queued, duplicates, since, watermark, related: relatedResults } satisfies PollResult
+      queued += relatedResults.reduce((sum, result) => sum + result.queued, 0) + (events?.queued ?? 0)
+      return { read, queued, duplicates, since, watermark, related: relatedResults, events } satisfies PollResult
     }).pipe(Effect.withSpan("ChangeFeed.poll"))
 
-    return ChangeFeed.of({ poll })
+    return ChangeFeed.of({
+      poll,
+      drainEvents,
+      requestDrain: Effect.asVoid(Queue.offer(drainSignal, undefined)),
+      drainRequested: Queue.take(drainSignal)
+    })
   })
 
-/**
- * The feed, with its store of known related objects on the database (`Database` must be in the context, as it is
- * with `StoreLive.pipe(Layer.provideMerge(Database.layer(…)))`).
- */
-export const layer = (options: ChangeFeedOptions) =>
-  Layer.effect(ChangeFeed, make(options)).pipe(Layer.provide(KnownObjectsSqlite.layer))
+/** The feed, on the store (`StoreLive` gives its known related objects and the hooks' object events). */
+export const layer = (options: ChangeFeedOptions) => Layer.effect(ChangeFeed, make(options))

@@ -1,11 +1,12 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { ignoredHook, recordSceneHook } from "@plexsync/runtime/Hook"
+import { ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import { decodePluginInput } from "@plexsync/runtime/HookInput"
 import type { MetricPair } from "effect"
 import { Cause, Effect, Either, Metric, MetricState, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
+import { ChangeFeed } from "./ChangeFeed.js"
 import * as Prometheus from "./Prometheus.js"
 import { describeWorker } from "./RunnerState.js"
 import * as StatusPage from "./StatusPage.js"
@@ -200,6 +201,17 @@ export const router = (options: HttpOptions) =>
             return json(422, { error: `the scheduler records hooks only; run the task "${hook.mode}" with plexsync` })
           }
           if (hook._tag === "OtherHook") return json(202, ignoredHook(hook.type))
+          if (hook._tag === "ObjectHook") {
+            const recorded = yield* recordObjectHook(hook).pipe(
+              Effect.annotateLogs({ kind: hook.kind, objectId: hook.objectId })
+            )
+            // Its scenes are queued at once, after the answer (the expansion asks Stash, which waits for this).
+            if (recorded.eventId !== null) {
+              const feed = yield* Effect.serviceOption(ChangeFeed)
+              if (Option.isSome(feed)) yield* feed.value.requestDrain
+            }
+            return json(202, recorded.reply)
+          }
           return json(202, yield* recordSceneHook(hook).pipe(Effect.annotateLogs({ sceneId: hook.sceneId })))
         })
       )

@@ -1,13 +1,12 @@
 import type { StashError } from "@plexsync/domain/Errors"
-import type { SceneId } from "@plexsync/domain/Ids"
+import { queueScenesOfDeleted, queueScenesUsing, scenePageSize } from "@plexsync/domain/RelatedChanges"
 import type { RelatedKind, RelatedObjectRef } from "@plexsync/domain/RelatedObjects"
-import { changedReason, deletedReason, KnownObjects, relatedKinds } from "@plexsync/domain/RelatedObjects"
+import { KnownObjects, relatedKinds } from "@plexsync/domain/RelatedObjects"
 import { Settings } from "@plexsync/domain/Settings"
-import type { Page } from "@plexsync/domain/StashClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { StoreError } from "@plexsync/domain/StoreError"
-import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { SyncState } from "@plexsync/domain/SyncState"
+import type { SyncQueue } from "@plexsync/domain/SyncQueue"
+import type { SyncState } from "@plexsync/domain/SyncState"
 import { Effect, Option } from "effect"
 import * as Watermark from "./Watermark.js"
 
@@ -30,10 +29,20 @@ import * as Watermark from "./Watermark.js"
  * queued) and the sources disappear (their scenes, from sync state, are queued). The queue coalesces: one job per
  * scene however many of its objects changed. A kind seen for the first time starts at Stash's newest change and
  * lists its ids once; nothing is queued for what happened before.
+ *
+ * What a changed or deleted object queues is `RelatedChanges`' (the domain's), shared with the expansion of the
+ * events the plugin hooks record.
  */
 
-/** Scenes per enqueue transaction and per Stash request for the scenes of changed objects. */
-export const scenePageSize = 1000
+// Where they lived before they moved to the domain.
+export {
+  objectChanged,
+  objectDeleted,
+  queueScenesOfDeleted,
+  queueScenesUsing,
+  scenePageSize,
+  tagsMerged
+} from "@plexsync/domain/RelatedChanges"
 
 /** The persisted watermark of one kind: the exact `updated_at` string Stash returned. */
 export const watermarkKey = (kind: RelatedKind) => `stash.watermark.${kind}`
@@ -65,87 +74,6 @@ export interface RelatedPollResult {
 }
 
 export type RelatedRequirements = StashClient | Settings | SyncQueue | SyncState | KnownObjects
-
-/** Queues scenes in transactions of at most `size`; returns how many were handed to the queue. */
-const enqueueScenes = (
-  sceneIds: ReadonlyArray<SceneId>,
-  reason: ReturnType<typeof changedReason> | ReturnType<typeof deletedReason>,
-  size: number
-) =>
-  Effect.gen(function*() {
-    const queue = yield* SyncQueue
-    const unique = Array.from(new Set(sceneIds))
-    for (let i = 0; i < unique.length; i += size) {
-      yield* queue.enqueueMany(unique.slice(i, i + size).map((sceneId) => ({ sceneId, reason })))
-    }
-    return unique.length
-  })
-
-/**
- * Queues every scene that uses any of `ids` in Stash now, reason `<kind>-changed`: keyset pages of scene ids,
- * each page enqueued in one transaction as it arrives.
- */
-export const queueScenesUsing = (
-  kind: RelatedKind,
-  ids: ReadonlyArray<string>,
-  options: { readonly pageSize?: number } = {}
-): Effect.Effect<number, StashError | StoreError, StashClient | SyncQueue> =>
-  Effect.gen(function*() {
-    if (ids.length === 0) return 0
-    const stash = yield* StashClient
-    const size = Math.max(1, options.pageSize ?? scenePageSize)
-    let afterId: SceneId | null = null
-    let queued = 0
-    for (;;) {
-      const page: Page<SceneId> = yield* stash.scenesWithRelated({ kind, ids, afterId, perPage: size })
-      queued += yield* enqueueScenes(page.items, changedReason(kind), size)
-      const last: SceneId | undefined = page.items[page.items.length - 1]
-      if (last === undefined || page.items.length < size || page.count <= page.items.length) break
-      afterId = last
-    }
-    return queued
-  })
-
-/**
- * Queues the scenes whose last sync referred to any of `ids` (from plexsync's own sync state: the objects are gone
- * from Stash), reason `<kind>-deleted`, and forgets the objects.
- */
-export const queueScenesOfDeleted = (
-  kind: RelatedKind,
-  ids: ReadonlyArray<string>,
-  options: { readonly pageSize?: number } = {}
-): Effect.Effect<number, StoreError, SyncState | SyncQueue | KnownObjects> =>
-  Effect.gen(function*() {
-    if (ids.length === 0) return 0
-    const syncState = yield* SyncState
-    const known = yield* KnownObjects
-    const scenes = yield* syncState.scenesRelatedTo(kind, ids)
-    const queued = yield* enqueueScenes(scenes, deletedReason(kind), Math.max(1, options.pageSize ?? scenePageSize))
-    // Only after the jobs committed: a crash before this line finds the objects missing again next poll.
-    yield* known.forget(kind, ids)
-    return queued
-  })
-
-/** A hook's "object changed" event (`Tag.Update.Post`, `Performer.Update.Post`, …, `Tag.Create.Post`). */
-export const objectChanged = (event: { readonly kind: RelatedKind; readonly id: string }) =>
-  queueScenesUsing(event.kind, [event.id]).pipe(
-    Effect.withSpan("RelatedFeed.objectChanged", { attributes: { kind: event.kind, id: event.id } })
-  )
-
-/** A hook's "object deleted" event (`Tag.Destroy.Post`, …): its scenes come from sync state. */
-export const objectDeleted = (event: { readonly kind: RelatedKind; readonly id: string }) =>
-  queueScenesOfDeleted(event.kind, [event.id]).pipe(
-    Effect.withSpan("RelatedFeed.objectDeleted", { attributes: { kind: event.kind, id: event.id } })
-  )
-
-/** A hook's `Tag.Merge.Post` (`input: { source, destination }`): the destination changed, the sources are gone. */
-export const tagsMerged = (event: { readonly source: ReadonlyArray<string>; readonly destination: string }) =>
-  Effect.gen(function*() {
-    const sources = event.source.filter((id) => id !== event.destination)
-    const changed = yield* queueScenesUsing("tag", [event.destination])
-    const deleted = yield* queueScenesOfDeleted("tag", sources)
-    return changed + deleted
-  }).pipe(Effect.withSpan("RelatedFeed.tagsMerged"))
 
 /** One poll of every kind, in turn. */
 export const make = (options: RelatedFeedOptions) =>

@@ -1,13 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
+import { StashUnavailable } from "@plexsync/domain/Errors"
 import type { SceneId } from "@plexsync/domain/Ids"
+import { ObjectEvents } from "@plexsync/domain/ObjectEvents"
 import { KnownObjects, relatedIdsOf } from "@plexsync/domain/RelatedObjects"
 import { Settings } from "@plexsync/domain/Settings"
 import type { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
-import * as KnownObjectsSqlite from "@plexsync/sqlite/KnownObjectsSqlite"
 import * as SimStash from "@plexsync/testing/SimStash"
-import { Effect, Layer, Option, TestClock } from "effect"
+import { Effect, Fiber, Layer, Option, TestClock } from "effect"
 import * as path from "node:path"
 import * as ChangeFeed from "../src/ChangeFeed.js"
 import * as RelatedFeed from "../src/RelatedFeed.js"
@@ -72,12 +73,7 @@ const expect = (ids: ReadonlyArray<string>, reason: string) => ids.map((id) => `
 
 const world = (dir: string, options: Partial<ChangeFeed.ChangeFeedOptions> = {}) =>
   ChangeFeed.layer({ overlapMs: 60 * 60 * 1000, perPage: 100, ...options }).pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(
-        SimStash.layer({ scenes }),
-        KnownObjectsSqlite.layer.pipe(Layer.provideMerge(storeAt(path.join(dir, "plexsync.db"))))
-      )
-    )
+    Layer.provideMerge(Layer.mergeAll(SimStash.layer({ scenes }), storeAt(path.join(dir, "plexsync.db"))))
   )
 
 describe("ChangeFeed: tags, performers, studios and groups", () => {
@@ -244,6 +240,39 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
           (yield* queued).map((line) => line.split(" ")[0]).sort(),
           [...withTag("1"), ...withTag("11")].sort()
         )
+      }).pipe(Effect.provide(world(dir)))
+    }))
+
+  it.scoped("the hooks' recorded events: expanded first in every poll, and at once on request", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.gen(function*() {
+        const feed = yield* ChangeFeed.ChangeFeed
+        const events = yield* ObjectEvents
+        const sim = yield* SimStash.SimStash
+        yield* feed.poll
+        yield* syncAll
+
+        yield* events.record({ kind: "performer", objectId: "1", change: "changed" })
+        const poll = yield* feed.poll
+        assert.deepStrictEqual(poll.events, { expanded: 1, queued: 5, unreadable: 0 })
+        assert.strictEqual(poll.queued, 5)
+        assert.deepStrictEqual(yield* queued, expect(["1", "2", "3", "4", "5"], "performer-changed"))
+        assert.strictEqual(yield* events.count, 0)
+        yield* syncAll
+
+        // Stash failing while expanding: the event waits, and the rest of the poll goes on.
+        yield* events.record({ kind: "group", objectId: "1", change: "changed" })
+        yield* sim.failNext("scenesWithRelated", new StashUnavailable({ message: "refused" }))
+        assert.isNull((yield* feed.poll).events)
+        assert.strictEqual(yield* events.count, 1)
+
+        // A request (the scheduler's POST /hooks/stash) is answered by the duty waiting on it.
+        const waiter = yield* Effect.fork(Effect.zipRight(feed.drainRequested, feed.drainEvents))
+        yield* feed.requestDrain
+        yield* feed.requestDrain
+        assert.deepStrictEqual(yield* Fiber.join(waiter), { expanded: 1, queued: 1, unreadable: 0 })
+        assert.deepStrictEqual(yield* queued, expect(["20"], "group-changed"))
       }).pipe(Effect.provide(world(dir)))
     }))
 })

@@ -1,5 +1,8 @@
 import { SceneId } from "@plexsync/domain/Ids"
+import type { RelatedKind } from "@plexsync/domain/RelatedObjects"
 import { Either, ParseResult, Schema } from "effect"
+import type { ObjectHookAction, SceneHookType } from "./HookTypes.js"
+import { objectHookType, sceneHookTypes, stashIdPattern } from "./HookTypes.js"
 
 /**
  * Stash's plugin input (raw interface): one JSON document on stdin.
@@ -32,9 +35,8 @@ export const PluginInput = Schema.Struct({
 })
 export type PluginInput = typeof PluginInput.Type
 
-/** The scene hooks plexsync subscribes to. */
-export const sceneHookTypes = ["Scene.Create.Post", "Scene.Update.Post", "Scene.Destroy.Post"] as const
-export type SceneHookType = (typeof sceneHookTypes)[number]
+export { objectHookTypes, sceneHookTypes } from "./HookTypes.js"
+export type { ObjectHookAction, SceneHookType } from "./HookTypes.js"
 
 /** The tasks of the plugin manifest, by `mode`. */
 export const taskModes = [
@@ -56,6 +58,17 @@ export type PluginRequest =
     /** True when Stash passed no input: the hook was fired by a scan or a clean, not by an edit. */
     readonly fromScan: boolean
     readonly inputFields: ReadonlyArray<string>
+  }
+  | {
+    /** A tag, performer, studio or group hook (`Movie.*` is a group's). */
+    readonly _tag: "ObjectHook"
+    readonly type: string
+    readonly kind: RelatedKind
+    readonly action: ObjectHookAction
+    /** The object's id; for a merge, the destination's. */
+    readonly objectId: string
+    /** A merge's sources (without the destination); empty otherwise. */
+    readonly mergedFrom: ReadonlyArray<string>
   }
   | { readonly _tag: "OtherHook"; readonly type: string }
   | { readonly _tag: "Task"; readonly mode: string; readonly args: Readonly<Record<string, unknown>> }
@@ -94,6 +107,59 @@ const sceneIdOf = (context: typeof HookContext.Type): Either.Either<SceneId, Plu
   )
 }
 
+/** A Stash id as Stash may send it: a string of digits or a non-negative integer. */
+const stashId = (raw: unknown): string | undefined => {
+  const text = typeof raw === "string" ? raw : typeof raw === "number" && Number.isSafeInteger(raw) ? String(raw) : ""
+  return stashIdPattern.test(text) ? text : undefined
+}
+
+const inputOf = (context: typeof HookContext.Type): Record<string, unknown> | undefined =>
+  typeof context.input === "object" && context.input !== null && !Array.isArray(context.input)
+    ? context.input as Record<string, unknown>
+    : undefined
+
+const objectHookOf = (
+  context: typeof HookContext.Type,
+  hook: { readonly kind: RelatedKind; readonly action: ObjectHookAction }
+): Either.Either<PluginRequest, PluginInputError> => {
+  const input = inputOf(context)
+  // `hookContext.id` is the object's (a merge's destination); Stash may leave it out (omitempty).
+  const raw = context.id ?? (hook.action === "merged" ? input?.destination : input?.id)
+  const objectId = stashId(raw)
+  if (objectId === undefined) {
+    return Either.left(
+      new PluginInputError({
+        message: raw === undefined || raw === null
+          ? `${context.type} hook without the ${hook.kind}'s id (hookContext.id)`
+          : `${context.type} hook: ${JSON.stringify(raw)} is not a Stash ${hook.kind} id`
+      })
+    )
+  }
+  let mergedFrom: Array<string> = []
+  if (hook.action === "merged") {
+    // TagsMergeInput: { source: [ID!]!, destination: ID! }
+    const source = input?.source
+    const ids = Array.isArray(source) ? source.map(stashId) : undefined
+    if (ids === undefined || ids.some((id) => id === undefined)) {
+      return Either.left(
+        new PluginInputError({
+          message: `${context.type} hook: input.source is not a list of Stash tag ids (TagsMergeInput: ` +
+            `{ source: [ID!]!, destination: ID! })`
+        })
+      )
+    }
+    mergedFrom = Array.from(new Set(ids as Array<string>)).filter((id) => id !== objectId)
+  }
+  return Either.right({
+    _tag: "ObjectHook",
+    type: context.type,
+    kind: hook.kind,
+    action: hook.action,
+    objectId,
+    mergedFrom
+  })
+}
+
 /** Decodes the plugin input into what to do. Never throws. */
 export const decodePluginInput = (text: string): Either.Either<PluginRequest, PluginInputError> =>
   Either.gen(function*() {
@@ -115,6 +181,8 @@ export const decodePluginInput = (text: string): Either.Either<PluginRequest, Pl
     const context = input.args.hookContext
     if (context !== undefined) {
       if (!(sceneHookTypes as ReadonlyArray<string>).includes(context.type)) {
+        const objectHook = objectHookType(context.type)
+        if (objectHook !== undefined) return yield* objectHookOf(context, objectHook)
         return { _tag: "OtherHook", type: context.type } satisfies PluginRequest
       }
       const sceneId = yield* sceneIdOf(context)

@@ -82,10 +82,95 @@ describe("decodePluginInput", () => {
   })
 
   it("acknowledges other hook types without queueing", () => {
-    assert.deepStrictEqual(decode({ args: { hookContext: { id: 3, type: "Tag.Update.Post", input: {} } } }), {
-      _tag: "OtherHook",
-      type: "Tag.Update.Post"
+    for (const type of ["Image.Update.Post", "Gallery.Destroy.Post", "SceneMarker.Create.Post", "Tag.Update.Pre"]) {
+      assert.deepStrictEqual(decode({ args: { hookContext: { id: 3, type, input: {} } } }), { _tag: "OtherHook", type })
+    }
+  })
+
+  const objectHook = (type: string, id: unknown, input: unknown, inputFields?: ReadonlyArray<string>) =>
+    decode({
+      server_connection: serverConnection,
+      args: {
+        mode: "hook",
+        hookContext: { ...(id === undefined ? {} : { id }), type, input, ...(inputFields ? { inputFields } : {}) }
+      }
     })
+
+  it("reads the update, destroy and create hooks of tags, performers, studios and groups", () => {
+    const cases = [
+      ["Tag.Update.Post", "tag", "changed"],
+      ["Performer.Update.Post", "performer", "changed"],
+      ["Studio.Update.Post", "studio", "changed"],
+      ["Group.Update.Post", "group", "changed"],
+      ["Tag.Destroy.Post", "tag", "deleted"],
+      ["Performer.Destroy.Post", "performer", "deleted"],
+      ["Studio.Destroy.Post", "studio", "deleted"],
+      ["Group.Destroy.Post", "group", "deleted"],
+      ["Tag.Create.Post", "tag", "created"],
+      ["Performer.Create.Post", "performer", "created"],
+      ["Studio.Create.Post", "studio", "created"],
+      ["Group.Create.Post", "group", "created"]
+    ] as const
+    for (const [type, kind, action] of cases) {
+      assert.deepStrictEqual(objectHook(type, 21, { id: "21", name: "Renamed" }, ["id", "name"]), {
+        _tag: "ObjectHook",
+        type,
+        kind,
+        action,
+        objectId: "21",
+        mergedFrom: []
+      }, type)
+    }
+  })
+
+  it("reads the deprecated Movie hooks as a group's", () => {
+    for (const [op, action] of [["Update", "changed"], ["Destroy", "deleted"], ["Create", "created"]] as const) {
+      const request = objectHook(`Movie.${op}.Post`, 4, { id: "4" })
+      assert.deepStrictEqual(request, {
+        _tag: "ObjectHook",
+        type: `Movie.${op}.Post`,
+        kind: "group",
+        action,
+        objectId: "4",
+        mergedFrom: []
+      })
+    }
+  })
+
+  it("takes the object id from input.id when hookContext.id is absent (omitempty)", () => {
+    const request = objectHook("Performer.Destroy.Post", undefined, { id: "77" })
+    assert.strictEqual(request._tag === "ObjectHook" ? request.objectId : "", "77")
+  })
+
+  it("reads Tag.Merge.Post: the destination changed, the sources (TagsMergeInput.source) merged away", () => {
+    assert.deepStrictEqual(objectHook("Tag.Merge.Post", 5, { source: ["3", 4, "5", "3"], destination: "5" }), {
+      _tag: "ObjectHook",
+      type: "Tag.Merge.Post",
+      kind: "tag",
+      action: "merged",
+      objectId: "5",
+      // duplicates and the destination itself left out
+      mergedFrom: ["3", "4"]
+    })
+    // Without hookContext.id, the destination is the input's.
+    const request = objectHook("Tag.Merge.Post", undefined, { source: ["8"], destination: "9" })
+    assert.deepStrictEqual(request._tag === "ObjectHook" ? [request.objectId, request.mergedFrom] : [], ["9", ["8"]])
+  })
+
+  it("refuses an object hook without a usable id or a merge without its sources, saying which", () => {
+    assert.include(refused({ args: { hookContext: { type: "Tag.Update.Post", input: null } } }), "without the tag's id")
+    assert.include(
+      refused({ args: { hookContext: { id: "x1", type: "Studio.Update.Post" } } }),
+      "\"x1\" is not a Stash studio id"
+    )
+    assert.include(
+      refused({ args: { hookContext: { id: 5, type: "Tag.Merge.Post", input: { destination: "5" } } } }),
+      "input.source is not a list of Stash tag ids"
+    )
+    assert.include(
+      refused({ args: { hookContext: { id: 5, type: "Tag.Merge.Post", input: { source: ["a"], destination: "5" } } } }),
+      "TagsMergeInput"
+    )
   })
 
   it("reads a task with its defaultArgs", () => {

@@ -2,6 +2,8 @@ import { Layer } from "effect"
 import * as BreakerStoreSqlite from "./BreakerStoreSqlite.js"
 import * as Database from "./Database.js"
 import * as DeadLetterQueueSqlite from "./DeadLetterQueueSqlite.js"
+import * as KnownObjectsSqlite from "./KnownObjectsSqlite.js"
+import * as ObjectEventsSqlite from "./ObjectEventsSqlite.js"
 import * as OutageHistorySqlite from "./OutageHistorySqlite.js"
 import * as RecoveryLogSqlite from "./RecoveryLogSqlite.js"
 import * as SettingsSqlite from "./SettingsSqlite.js"
@@ -17,7 +19,9 @@ export const StoreLive = Layer.mergeAll(
   SyncStateSqlite.layer,
   SettingsSqlite.settingsLayer,
   SettingsSqlite.processLeaseLayer,
-  RecoveryLogSqlite.layer
+  RecoveryLogSqlite.layer,
+  KnownObjectsSqlite.layer,
+  ObjectEventsSqlite.layer
 )
 
 /** How the database file is opened: `Database.DatabaseOptions` without the file name. */

@@ -1,10 +1,14 @@
 import type { PluginReply } from "@plexsync/runtime/HookInput"
-import { destroyedText, queuedText } from "@plexsync/runtime/HookMessages"
+import { destroyedText, objectCreatedText, objectRecordedText, queuedText } from "@plexsync/runtime/HookMessages"
+import type { ObjectHookAction } from "@plexsync/runtime/HookTypes"
+import { objectHookType, stashIdPattern } from "@plexsync/runtime/HookTypes"
 import type { ConfigMemo } from "./HookConfigMemo.js"
 import { memoFile, memoKey, readMemo } from "./HookConfigMemo.js"
 import { pluginLogLine } from "./PluginLogFormat.js"
 // `SyncQueueSqlite`'s own enqueue statement, so a hook coalesces exactly as the store does.
 import { ENQUEUE } from "@plexsync/sqlite/JobStatements"
+// `ObjectEventsSqlite`'s own statement for a tag, performer, studio or group hook.
+import { mergedFromColumn, RECORD_OBJECT_EVENT } from "@plexsync/sqlite/ObjectEventStatements"
 
 export { ENQUEUE }
 
@@ -14,7 +18,9 @@ export { ENQUEUE }
  * and waits for it, so this path loads no Effect runtime and no schema library: it recognises the plain shape of
  * a scene hook (anything else, even if valid, goes to the schema decoder), and records the event with the queue's
  * own enqueue statement (`SyncQueueSqlite`'s upsert: coalescing into the scene's queued job, the earlier due time
- * winning unless that job waits out a retry or a hold) on a plain better-sqlite3 connection.
+ * winning unless that job waits out a retry or a hold) on a plain better-sqlite3 connection. A tag, performer,
+ * studio or group hook is as common (and Stash waits for it as long): its plain shape is recognised the same way
+ * and recorded with `ObjectEventsSqlite`'s own INSERT; a created object needs no database at all.
  * Everything else — malformed input, tasks, a configuration not validated yet, a database to create or migrate, a
  * schema version this was not written for — goes to the Effect path (`HookMain`), which handles every case and
  * remembers a configuration it validated.
@@ -53,7 +59,7 @@ export interface FastHookOptions {
 
 /**
  * The migrations this path was written against; a database at another version takes the Effect path. (Migration 2
- * added the related-object tables and left `jobs` as it was.)
+ * added the related-object tables, `object_events` among them, and left `jobs` as it was.)
  */
 export const knownSchemaVersion = 2
 
@@ -129,14 +135,68 @@ export const quickSceneHook = (text: string): QuickSceneHook | undefined => {
   }
 }
 
+export interface QuickObjectHook {
+  readonly type: string
+  readonly kind: "tag" | "performer" | "studio" | "group"
+  readonly action: ObjectHookAction
+  readonly objectId: string
+  readonly mergedFrom: ReadonlyArray<string>
+}
+
+const stashId = (raw: unknown): string | undefined => {
+  const text = typeof raw === "string" ? raw : typeof raw === "number" && Number.isSafeInteger(raw) ? String(raw) : ""
+  return stashIdPattern.test(text) ? text : undefined
+}
+
+/**
+ * The plain shape of a tag, performer, studio or group hook (`Movie.*` is a group's; `Tag.Merge.Post` with its
+ * `TagsMergeInput`), recognised without the schema library. Like `quickSceneHook`, a subset of what
+ * `decodePluginInput` accepts, read the same way (a property test holds it to that); anything else is undefined.
+ */
+export const quickObjectHook = (text: string): QuickObjectHook | undefined => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(json) || !isRecord(json.args)) return undefined
+  const args = json.args
+  if (args.mode !== undefined && typeof args.mode !== "string") return undefined
+  const context = args.hookContext
+  if (!isRecord(context) || typeof context.type !== "string") return undefined
+  const hook = objectHookType(context.type)
+  if (hook === undefined) return undefined
+  const fields = context.inputFields
+  if (
+    fields !== undefined && fields !== null && !(Array.isArray(fields) && fields.every((f) => typeof f === "string"))
+  ) {
+    return undefined
+  }
+  const id = context.id
+  if (id !== undefined && id !== null && typeof id !== "string" && !Number.isInteger(id)) return undefined
+  const input = isRecord(context.input) ? context.input : undefined
+  const objectId = stashId(id ?? (hook.action === "merged" ? input?.destination : input?.id))
+  if (objectId === undefined) return undefined
+  let mergedFrom: Array<string> = []
+  if (hook.action === "merged") {
+    if (!Array.isArray(input?.source)) return undefined
+    const sources = input.source.map(stashId)
+    if (sources.some((source) => source === undefined)) return undefined
+    mergedFrom = Array.from(new Set(sources as Array<string>)).filter((source) => source !== objectId)
+  }
+  return { type: context.type, kind: hook.kind, action: hook.action, objectId, mergedFrom }
+}
+
 const logsInfo = (memo: ConfigMemo) => memo.logLevel === "debug" || memo.logLevel === "info"
 
 export const runFastHook = (options: FastHookOptions): FastOutcome => {
   const replied = (reply: PluginReply): FastOutcome => ({ _tag: "Replied", reply })
   const fallback = (why: string): FastOutcome => ({ _tag: "Fallback", input: options.input, why })
 
-  const request = quickSceneHook(options.input)
-  if (request === undefined) return fallback("not a plain scene hook")
+  const scene = quickSceneHook(options.input)
+  const object = scene === undefined ? quickObjectHook(options.input) : undefined
+  if (scene === undefined && object === undefined) return fallback("not a plain scene or object hook")
   const key = memoKey(options)
   const file = memoFile(options.env, options.homedir)
   const memo = key === undefined || file === undefined ? undefined : readMemo(file, key)
@@ -145,9 +205,13 @@ export const runFastHook = (options: FastHookOptions): FastOutcome => {
     if (logsInfo(memo)) options.log(pluginLogLine("i", text))
   }
 
-  if (request.type === "Scene.Destroy.Post") {
-    info(destroyedText(request.sceneId))
-    return replied({ output: destroyedText(request.sceneId) })
+  if (scene?.type === "Scene.Destroy.Post") {
+    info(destroyedText(scene.sceneId))
+    return replied({ output: destroyedText(scene.sceneId) })
+  }
+  if (object?.action === "created") {
+    info(objectCreatedText(object.kind, object.objectId))
+    return replied({ output: objectCreatedText(object.kind, object.objectId) })
   }
 
   let db: SqliteDatabase
@@ -169,6 +233,23 @@ export const runFastHook = (options: FastHookOptions): FastOutcome => {
     }
     if (version !== knownSchemaVersion) return fallback(`database schema version ${String(version)}`)
     const now = options.now()
+    if (object !== undefined) {
+      const { action, kind, mergedFrom, objectId } = object
+      const change = action === "deleted" ? "deleted" : "changed"
+      const event = db.prepare(RECORD_OBJECT_EVENT).get(kind, objectId, change, mergedFromColumn(mergedFrom), now) as {
+        readonly id: number
+      }
+      const text = objectRecordedText({
+        kind,
+        objectId,
+        action,
+        mergedFrom,
+        eventId: event.id
+      })
+      info(text)
+      return replied({ output: text })
+    }
+    const request = scene!
     const row = db.prepare(ENQUEUE).get(request.sceneId, "hook", now, now, now) as {
       readonly id: number
       readonly coalesced: number

@@ -1,12 +1,14 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
-import { ignoredHook, recordSceneHook } from "@plexsync/runtime/Hook"
+import { createdObjectHook, ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import type { PluginReply } from "@plexsync/runtime/HookInput"
 import { decodePluginInput, replyText } from "@plexsync/runtime/HookInput"
+import { logLevelOf } from "@plexsync/runtime/Logging"
 import * as Database from "@plexsync/sqlite/Database"
+import * as ObjectEventsSqlite from "@plexsync/sqlite/ObjectEventsSqlite"
 import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
-import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import { Effect, Either, Layer, Logger, Option } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import { memoFile, memoKey, writeMemo } from "./HookConfigMemo.js"
@@ -30,13 +32,6 @@ const readStdin = (): Promise<string> =>
     process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
     process.stdin.on("error", reject)
   })
-
-const logLevels: Record<AppConfigShape["logLevel"], LogLevel.LogLevel> = {
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warning: LogLevel.Warning,
-  error: LogLevel.Error
-}
 
 const message = (error: unknown): string =>
   typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
@@ -90,7 +85,7 @@ export const runHook = (options: RunHookOptions) =>
       Effect.suspend(() => {
         Fs.mkdirSync(config.dataDir, { recursive: true })
         // No integrity scan on open: it reads the whole file, and Stash is waiting.
-        const store = SyncQueueSqlite.layer.pipe(
+        const store = Layer.merge(SyncQueueSqlite.layer, ObjectEventsSqlite.layer).pipe(
           Layer.provideMerge(Database.layer({ filename: config.databaseFile, quickCheck: false }))
         )
         return Effect.provide(effect, store)
@@ -98,11 +93,17 @@ export const runHook = (options: RunHookOptions) =>
 
     if (request._tag === "SceneHook") {
       return yield* withStore(recordSceneHook(request)).pipe(
-        Logger.withMinimumLogLevel(logLevels[config.logLevel])
+        Logger.withMinimumLogLevel(logLevelOf(config))
       )
     }
+    if (request._tag === "ObjectHook") {
+      const reply = request.action === "created"
+        ? createdObjectHook(request)
+        : withStore(recordObjectHook(request)).pipe(Effect.map((recorded) => recorded.reply))
+      return yield* reply.pipe(Logger.withMinimumLogLevel(logLevelOf(config)))
+    }
     const tasks = yield* Effect.promise(() => import("./PluginTasks.js"))
-    return yield* tasks.runTask(request, config).pipe(Logger.withMinimumLogLevel(logLevels[config.logLevel]))
+    return yield* tasks.runTask(request, config).pipe(Logger.withMinimumLogLevel(logLevelOf(config)))
   }).pipe(
     Effect.catchAll((error) =>
       Effect.as(Effect.logError(message(error)), { error: `plexsync: ${message(error)}` } satisfies PluginReply)

@@ -34,4 +34,17 @@ export default Effect.gen(function*() {
     kind TEXT PRIMARY KEY NOT NULL,
     count INTEGER NOT NULL
   )`
+
+  // What the plugin hooks for tags, performers, studios and groups recorded (`Tag.Update.Post`, …), waiting to be
+  // expanded into scene jobs (that needs Stash, and Stash waits for its hooks). `change` is `changed` or `deleted`;
+  // `merged_from` is the JSON array of a tag merge's sources (NULL otherwise). Written by the hook's fast path
+  // without Effect: its statement is `ObjectEventStatements.RECORD_OBJECT_EVENT`.
+  yield* sql`CREATE TABLE object_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    change TEXT NOT NULL,
+    merged_from TEXT,
+    recorded_at INTEGER NOT NULL
+  )`
 })
