@@ -13,6 +13,7 @@ import { OutageHistory, outageMetrics } from "@plexsync/domain/OutageHistory"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "@plexsync/runtime/Documents"
 import { formatDuration, formatTime, keyValues, plural, table } from "@plexsync/runtime/Present"
+import type { StatusOptions } from "@plexsync/runtime/Status"
 import { buildStatus, renderStatus, statusDocument } from "@plexsync/runtime/Status"
 import { didYouMean } from "@plexsync/runtime/Suggest"
 import { Clock, Effect, Either, Option, Schema } from "effect"
@@ -57,10 +58,12 @@ export const decodeErrorTags = (raw: ReadonlyArray<string>): Effect.Effect<Reado
 // ---------------------------------------------------------------------------------------------------------------
 // status
 
-export const status = Effect.gen(function*() {
-  const report = yield* buildStatus()
-  return { human: renderStatus(report), json: statusDocument(report) } satisfies Report
-})
+/** `options.reconcile`: the configured schedule, so that the report says when the next reconciliation runs. */
+export const status = (options: StatusOptions = {}) =>
+  Effect.gen(function*() {
+    const report = yield* buildStatus(options)
+    return { human: renderStatus(report), json: statusDocument(report) } satisfies Report
+  })
 
 // ---------------------------------------------------------------------------------------------------------------
 // enqueue

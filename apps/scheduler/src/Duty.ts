@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, Ref, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Ref, Schedule } from "effect"
 
 /**
  * A duty is one of the scheduler's recurring jobs (poll Stash, recover outages, purge the DLQ, …): a tick on a
@@ -15,8 +15,42 @@ export const duty = <A, E, R>(
   Effect.gen(function*() {
     // Long-period duties (a daily reconciliation) should not all fire at every start.
     if (options.firstAfterInterval === true) yield* Effect.sleep(every)
-    const lastFailure = yield* Ref.make<string | null>(null)
-    const guarded = tick.pipe(
+    const guarded = yield* guard(name, tick, `trying again in ${Duration.format(every)}`)
+    return yield* guarded.pipe(Effect.repeat(Schedule.spaced(every)), Effect.zipRight(Effect.never))
+  }).pipe(Effect.annotateLogs("duty", name)) as Effect.Effect<never, never, R>
+
+/**
+ * A duty that runs at the times `nextAt` gives (epoch ms; null: not now, look again in `every`), asked afresh
+ * before each run, so a schedule can follow what the database says (the last reconciliation's end). A failed run
+ * is tried again no sooner than `retryAfterMs` after it.
+ */
+export const dutyAt = <A, E, R, R2>(
+  name: string,
+  tick: Effect.Effect<A, E, R>,
+  nextAt: Effect.Effect<number | null, never, R2>,
+  options: { readonly retryAfterMs: number }
+): Effect.Effect<never, never, R | R2> =>
+  Effect.gen(function*() {
+    const guarded = yield* guard(name, tick, "trying again at its next scheduled time")
+    let lastAttemptEnd: number | null = null
+    while (true) {
+      const next = yield* nextAt
+      if (next === null) return yield* Effect.never
+      const at = lastAttemptEnd === null ? next : Math.max(next, lastAttemptEnd + options.retryAfterMs)
+      const now = yield* Clock.currentTimeMillis
+      if (at > now) yield* Effect.sleep(Duration.millis(at - now))
+      yield* guarded
+      lastAttemptEnd = yield* Clock.currentTimeMillis
+    }
+  }).pipe(Effect.annotateLogs("duty", name)) as Effect.Effect<never, never, R | R2>
+
+/**
+ * The tick, made to outlive its failures: the first failure of a streak is a warning, repeats of the same failure
+ * are logged at debug level, and the first success after a streak says so.
+ */
+const guard = <A, E, R>(name: string, tick: Effect.Effect<A, E, R>, retry: string) =>
+  Effect.map(Ref.make<string | null>(null), (lastFailure) =>
+    tick.pipe(
       Effect.zipLeft(
         Ref.getAndSet(lastFailure, null).pipe(
           Effect.flatMap((previous) =>
@@ -24,6 +58,7 @@ export const duty = <A, E, R>(
           )
         )
       ),
+      Effect.asVoid,
       Effect.catchAllCause((cause) => {
         if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
         const text = describe(cause)
@@ -31,16 +66,14 @@ export const duty = <A, E, R>(
           Effect.flatMap((previous) =>
             previous === text
               ? Effect.logDebug(`${name} failed again: ${text}`)
-              : Effect.logWarning(`${name} failed: ${text}; trying again in ${Duration.format(every)}`).pipe(
+              : Effect.logWarning(`${name} failed: ${text}; ${retry}`).pipe(
                 // The full cause (with its stack) only at debug level.
                 Effect.zipRight(Effect.logDebug(`${name} failure detail`, cause))
               )
           )
         )
       })
-    )
-    return yield* guarded.pipe(Effect.repeat(Schedule.spaced(every)), Effect.zipRight(Effect.never))
-  }).pipe(Effect.annotateLogs("duty", name)) as Effect.Effect<never, never, R>
+    ))
 
 /** One line for a person: the failure's message, never a stack. */
 const describe = (cause: Cause.Cause<unknown>): string => {

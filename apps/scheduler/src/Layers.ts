@@ -36,7 +36,7 @@ export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
   Layer.mergeAll(
     EngineWorker.layer(tuning.engine, { graceMs: tuning.graceMs, retryStoppedAfterMs: tuning.retryStoppedAfterMs }),
     ChangeFeed.layer({ overlapMs: ChangeFeed.minimumOverlapMs, perPage: 500 }),
-    RunnerState.layer(holder)
+    RunnerState.layer(holder, tuning.reconcile)
   ).pipe(Layer.provideMerge(serversLayer(config)))
 
 type ReconcileRequirements = PlexClient | StashClient | SyncQueue | Settings | SyncState | DeadLetterQueue
@@ -63,7 +63,7 @@ export const duties = (tuning: SchedulerTuning) =>
     recoveryCheckMs: tuning.recoveryCheckMs,
     dlqRetentionMs: tuning.dlqRetentionMs,
     purgeIntervalMs: tuning.purgeIntervalMs,
-    reconcileIntervalMs: tuning.reconcileIntervalMs
+    reconcile: tuning.reconcile
   })
 
 /** The HTTP face on `PLEXSYNC_HTTP_ADDR`; a taken port is a `StartError` that says which setting to change. */

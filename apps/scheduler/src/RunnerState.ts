@@ -1,3 +1,4 @@
+import type { ReconcileTiming } from "@plexsync/runtime/Tuning"
 import { Clock, Context, Effect, Layer, Ref } from "effect"
 
 /**
@@ -26,6 +27,8 @@ export interface Snapshot {
   readonly worker: WorkerPhase
   readonly lastPoll: PollSummary | null
   readonly lastPurge: { readonly at: number; readonly purged: number } | null
+  /** The scheduled reconciliation this process runs. */
+  readonly reconcile: ReconcileTiming
 }
 
 export interface RunnerStateService {
@@ -37,7 +40,7 @@ export interface RunnerStateService {
 
 export class RunnerState extends Context.Tag("@plexsync/scheduler/RunnerState")<RunnerState, RunnerStateService>() {}
 
-export const make = (holder: string) =>
+export const make = (holder: string, reconcile: ReconcileTiming = { _tag: "Never" }) =>
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
     const ref = yield* Ref.make<Snapshot>({
@@ -45,7 +48,8 @@ export const make = (holder: string) =>
       holder,
       worker: { _tag: "Starting" },
       lastPoll: null,
-      lastPurge: null
+      lastPurge: null,
+      reconcile
     })
     return RunnerState.of({
       snapshot: Ref.get(ref),
@@ -55,7 +59,7 @@ export const make = (holder: string) =>
     })
   })
 
-export const layer = (holder: string) => Layer.effect(RunnerState, make(holder))
+export const layer = (holder: string, reconcile?: ReconcileTiming) => Layer.effect(RunnerState, make(holder, reconcile))
 
 /** The worker phase in a few words, for a person. */
 export const describeWorker = (phase: WorkerPhase, now: number): string => {

@@ -1,8 +1,11 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
+import type { ReconcileTiming } from "@plexsync/runtime/Tuning"
+import { nextReconcileAt } from "@plexsync/runtime/Tuning"
+import { Clock, Context, Effect, Layer } from "effect"
 import { recoverClosedOutages } from "./AutoRecovery.js"
 import { ChangeFeed } from "./ChangeFeed.js"
-import { duty } from "./Duty.js"
+import { duty, dutyAt } from "./Duty.js"
 import { RunnerState } from "./RunnerState.js"
 import { superviseWorker } from "./WorkerLease.js"
 
@@ -30,14 +33,11 @@ export interface SchedulerOptions {
   readonly recoveryCheckMs: number
   readonly dlqRetentionMs: number
   readonly purgeIntervalMs: number
-  /** `null`: no scheduled reconciliation. */
-  readonly reconcileIntervalMs: number | null
+  /** When scheduled reconciliations run (`PLEXSYNC_RECONCILE_AT` / `PLEXSYNC_RECONCILE_INTERVAL`). */
+  readonly reconcile: ReconcileTiming
 }
 
-/**
- * Hook for scheduled reconciliation. Plugged in by `bin.ts` once the reconciliation module exists; without it,
- * a configured `PLEXSYNC_RECONCILE_INTERVAL` is reported as not available rather than silently ignored.
- */
+/** What a scheduled reconciliation runs (the scheduler's Layers give it the services it needs). */
 export class ReconcileSlot extends Context.Tag("@plexsync/scheduler/ReconcileSlot")<
   ReconcileSlot,
   { readonly run: Effect.Effect<unknown, unknown> }
@@ -76,6 +76,22 @@ const pollTick = Effect.gen(function*() {
 })
 
 /**
+ * Expands the object events a hook recorded through this process's `POST /hooks/stash` as soon as it asks. A
+ * failure (Stash down) leaves the events for the next request or the next poll, which expands them too.
+ */
+const hookEventsTick = Effect.gen(function*() {
+  const feed = yield* ChangeFeed
+  yield* feed.drainRequested
+  yield* feed.drainEvents.pipe(
+    Effect.catchAll((error) =>
+      Effect.logWarning(
+        `expanding the hooks' object events failed (the change feed tries again at its next poll): ${error.message}`
+      )
+    )
+  )
+})
+
+/**
  * Runs `tick` only while this process holds the worker lease: outage recovery, retention and reconciliation act
  * for the whole database, so one process does them. (The change feed and the HTTP face run in every process:
  * what they enqueue coalesces.)
@@ -96,6 +112,8 @@ export const startDuties = (options: SchedulerOptions) =>
       })
     )
     yield* Effect.forkScoped(duty("change feed", pollTick, options.pollIntervalMs))
+    // Waits on the HTTP face's requests: no interval of its own.
+    yield* Effect.forkScoped(duty("hook events", hookEventsTick, 0))
     yield* Effect.forkScoped(
       duty("outage recovery", whileHoldingLease(recoverClosedOutages), options.recoveryCheckMs)
     )
@@ -105,20 +123,20 @@ export const startDuties = (options: SchedulerOptions) =>
       })
     )
 
-    // ---- Scheduled reconciliation: the hook for the reconciliation module. ----
-    if (options.reconcileIntervalMs !== null) {
-      const reconcile = yield* Effect.serviceOption(ReconcileSlot)
-      if (Option.isSome(reconcile)) {
-        yield* Effect.forkScoped(
-          duty("reconciliation", whileHoldingLease(reconcile.value.run), options.reconcileIntervalMs, {
-            firstAfterInterval: true
-          })
-        )
-      } else {
-        yield* Effect.logWarning(
-          "PLEXSYNC_RECONCILE_INTERVAL is set, but this build has no reconciliation: no scheduled reconciliation runs"
-        )
-      }
+    // ---- Scheduled reconciliation: at the next time the schedule gives, counted from the last one's end. ----
+    if (options.reconcile._tag !== "Never") {
+      const reconcile = yield* ReconcileSlot
+      const timing = options.reconcile
+      const nextAt = Effect.all([Clock.currentTimeMillis, lastReconcileFinishedAt, RunnerState]).pipe(
+        Effect.flatMap(([now, last, state]) =>
+          Effect.map(state.snapshot, (snapshot) => nextReconcileAt(timing, now, last, snapshot.startedAt))
+        ),
+        // An unreadable record counts as none: the schedule goes on from the start.
+        Effect.orElseSucceed(() => null as number | null)
+      )
+      yield* Effect.forkScoped(
+        dutyAt("reconciliation", whileHoldingLease(reconcile.run), nextAt, { retryAfterMs: 60_000 })
+      )
     }
   })
 

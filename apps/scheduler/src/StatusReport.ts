@@ -29,11 +29,11 @@ export const read = (options: { readonly outages: number }) =>
     const outageHistory = yield* OutageHistory
     const settings = yield* Settings
     const runner = yield* RunnerState
-    const [status, outages, watermark, snapshot] = yield* Effect.all([
-      buildStatus(),
+    const snapshot = yield* runner.snapshot
+    const [status, outages, watermark] = yield* Effect.all([
+      buildStatus({ reconcile: snapshot.reconcile, startedAt: snapshot.startedAt }),
       outageHistory.list({ limit: options.outages }),
-      settings.get(SettingKeys.stashWatermark),
-      runner.snapshot
+      settings.get(SettingKeys.stashWatermark)
     ])
     return { status, outages, watermark: Option.getOrNull(watermark), runner: snapshot } satisfies SchedulerReport
   }).pipe(Effect.withSpan("StatusReport.read"))

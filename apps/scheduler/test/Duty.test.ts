@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Ref, TestClock } from "effect"
-import { duty } from "../src/Duty.js"
+import { duty, dutyAt } from "../src/Duty.js"
 
 describe("Duty", () => {
   it.effect("keeps ticking on its schedule through failures and defects, and stops when interrupted", () =>
@@ -29,6 +29,44 @@ describe("Duty", () => {
       assert.strictEqual(yield* Ref.get(ticks), 1)
       yield* TestClock.adjust("1 day")
       assert.strictEqual(yield* Ref.get(ticks), 2)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("a scheduled duty runs at the times asked for, and retries a failure no sooner than it is told", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make<Array<number>>([])
+      // The schedule: every 10 s from the last success (as a reconciliation's record gives it).
+      const lastSuccess = yield* Ref.make(0)
+      const nextAt = Effect.map(Ref.get(lastSuccess), (t) => t + 10_000)
+      const tick = Effect.gen(function*() {
+        const now = yield* TestClock.currentTimeMillis
+        const n = (yield* Ref.updateAndGet(runs, (xs) => [...xs, now])).length
+        if (n === 2) return yield* Effect.fail("Stash is down")
+        yield* Ref.set(lastSuccess, now)
+      })
+      const fiber = yield* Effect.fork(dutyAt("scheduled", tick, nextAt, { retryAfterMs: 3_000 }))
+      yield* TestClock.adjust("9 seconds")
+      assert.deepStrictEqual(yield* Ref.get(runs), [])
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Ref.get(runs), [10_000])
+      // At 20 s it fails; its schedule says "now" again, but the retry waits 3 s.
+      yield* TestClock.adjust("12 seconds")
+      assert.deepStrictEqual(yield* Ref.get(runs), [10_000, 20_000])
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Ref.get(runs), [10_000, 20_000, 23_000])
+      yield* TestClock.adjust("10 seconds")
+      assert.deepStrictEqual(yield* Ref.get(runs), [10_000, 20_000, 23_000, 33_000])
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("a scheduled duty with nothing scheduled never runs", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(
+        dutyAt("never", Ref.update(runs, (n) => n + 1), Effect.succeed(null), { retryAfterMs: 1_000 })
+      )
+      yield* TestClock.adjust("30 days")
+      assert.strictEqual(yield* Ref.get(runs), 0)
       yield* Fiber.interrupt(fiber)
     }))
 })

@@ -3,7 +3,7 @@ import type { SyncField } from "@plexsync/domain/FieldMapping"
 import { allSyncFields, SyncField as SyncFieldSchema } from "@plexsync/domain/FieldMapping"
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { PathMapFromString } from "@plexsync/domain/PathMap"
-import { Context, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Context, Cron, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as NodePath from "node:path"
 import { DurationFromString, durationHint } from "./Duration.js"
 import { didYouMean } from "./Suggest.js"
@@ -21,9 +21,14 @@ export { allSyncFields, SyncField } from "@plexsync/domain/FieldMapping"
 export const LogLevelName = Schema.Literal("debug", "info", "warning", "error")
 export type LogLevelName = typeof LogLevelName.Type
 
-export type ReconcileInterval =
+/** When the scheduler reconciles: never, every so long, or at the times a cron expression names (local time). */
+export type ReconcileSchedule =
   | { readonly _tag: "Never" }
   | { readonly _tag: "Every"; readonly name: string; readonly interval: Duration.Duration }
+  | { readonly _tag: "At"; readonly expression: string; readonly cron: Cron.Cron }
+
+/** `PLEXSYNC_RECONCILE_AT`'s default: daily at 03:30 local time. */
+export const defaultReconcileAt = "30 3 * * *"
 
 export type ReconcileScope =
   | { readonly _tag: "All" }
@@ -64,7 +69,7 @@ export interface AppConfigShape {
   readonly rampTo: number
   readonly rampOver: Duration.Duration
   readonly dlqRetention: Duration.Duration
-  readonly reconcileInterval: ReconcileInterval
+  readonly reconcileSchedule: ReconcileSchedule
   readonly reconcileScope: ReconcileScope
   readonly shutdownGrace: Duration.Duration
 }
@@ -217,15 +222,31 @@ const ReconcileIntervalFromString = Schema.transformOrFail(Schema.String, Schema
   strict: true,
   decode: (s, _, ast) => {
     const v = s.trim().toLowerCase()
-    if (v === "never") return ParseResult.succeed({ _tag: "Never" } satisfies ReconcileInterval)
+    if (v === "never") return ParseResult.succeed({ _tag: "Never" } satisfies ReconcileSchedule)
     const named: Record<string, string> = { hourly: "1h", daily: "1d", weekly: "7d" }
     const text = named[v] ?? v
     return Schema.decodeEither(PositiveDuration)(text).pipe(
-      Either.map((interval): ReconcileInterval => ({ _tag: "Every", name: v, interval })),
+      Either.map((interval): ReconcileSchedule => ({ _tag: "Every", name: v, interval })),
       Either.mapLeft(() => new ParseResult.Type(ast, s))
     )
   },
-  encode: (a: ReconcileInterval) => ParseResult.succeed(a._tag === "Never" ? "never" : a.name)
+  encode: (a: ReconcileSchedule) =>
+    ParseResult.succeed(a._tag === "Never" ? "never" : a._tag === "Every" ? a.name : a.expression)
+})
+
+/** A five-field cron expression (minute hour day-of-month month day-of-week) in local time, or `never`. */
+const ReconcileAtFromString = Schema.transformOrFail(Schema.String, Schema.Any, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const v = s.trim().replace(/\s+/g, " ")
+    if (v.toLowerCase() === "never") return ParseResult.succeed({ _tag: "Never" } satisfies ReconcileSchedule)
+    if (v.split(" ").length !== 5) return ParseResult.fail(new ParseResult.Type(ast, s))
+    return Cron.parse(v).pipe(
+      Either.map((cron): ReconcileSchedule => ({ _tag: "At", expression: v, cron })),
+      Either.mapLeft(() => new ParseResult.Type(ast, s))
+    )
+  },
+  encode: (a: ReconcileSchedule) => ParseResult.succeed(a._tag === "At" ? a.expression : "never")
 })
 
 const ReconcileScopeFromString = Schema.transformOrFail(Schema.String, Schema.Any, {
@@ -293,15 +314,21 @@ const settings: ReadonlyArray<Setting> = [
   { key: "rampOver", schema: PositiveDuration, allowed: durationHint, default: "300s" },
   { key: "dlqRetention", schema: PositiveDuration, allowed: durationHint, default: "30d" },
   {
+    // Unset by default: PLEXSYNC_RECONCILE_AT decides. Set, it replaces the cron schedule.
     key: "reconcileInterval",
     schema: ReconcileIntervalFromString,
-    allowed: `never, hourly, daily, weekly, or ${durationHint}`,
-    default: "never"
+    allowed: `never, hourly, daily, weekly, or ${durationHint}`
+  },
+  {
+    // Applied below when neither schedule is set (so that giving both can be told apart and refused).
+    key: "reconcileAt",
+    schema: ReconcileAtFromString,
+    allowed: `never, or a cron expression "minute hour day month weekday" in local time, e.g. "${defaultReconcileAt}"`
   },
   {
     key: "reconcileScope",
     schema: ReconcileScopeFromString,
-    allowed: `all, or ${durationHint} (scenes changed that recently)`,
+    allowed: `all, or ${durationHint} (scenes added or changed that recently)`,
     default: "24h"
   },
   { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" }
@@ -429,6 +456,13 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
         problem: "the minimum probe interval is longer than the maximum"
       })
     }
+    if (decoded.reconcileInterval !== undefined && decoded.reconcileAt !== undefined) {
+      problems.push({
+        where: "PLEXSYNC_RECONCILE_INTERVAL / PLEXSYNC_RECONCILE_AT",
+        value: Option.none(),
+        problem: "give one reconciliation schedule: an interval or a cron time, not both"
+      })
+    }
     if ((decoded.rampFrom as number) > (decoded.rampTo as number)) {
       problems.push({
         where: "PLEXSYNC_RAMP_FROM / PLEXSYNC_RAMP_TO",
@@ -470,7 +504,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     rampTo: decoded.rampTo as number,
     rampOver: decoded.rampOver as Duration.Duration,
     dlqRetention: decoded.dlqRetention as Duration.Duration,
-    reconcileInterval: decoded.reconcileInterval as ReconcileInterval,
+    reconcileSchedule: (decoded.reconcileInterval ?? decoded.reconcileAt ?? defaultReconcile) as ReconcileSchedule,
     reconcileScope: decoded.reconcileScope as ReconcileScope,
     shutdownGrace: decoded.shutdownGrace as Duration.Duration
   })
@@ -481,6 +515,12 @@ const firstMessage = (error: ParseResult.ParseError): string => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
   const custom = issues.find((i) => i.message.includes("expected"))
   return (custom ?? issues[0])?.message ?? "not valid"
+}
+
+const defaultReconcile: ReconcileSchedule = {
+  _tag: "At",
+  expression: defaultReconcileAt,
+  cron: Either.getOrThrow(Cron.parse(defaultReconcileAt))
 }
 
 const dedupe = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]

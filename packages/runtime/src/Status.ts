@@ -12,6 +12,8 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Clock, Effect, Option } from "effect"
 import { breakerDocument, outageDocument, recoveryRunDocument } from "./Documents.js"
 import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural } from "./Present.js"
+import type { ReconcileTiming } from "./Tuning.js"
+import { describeReconcileTiming, nextReconcileAt } from "./Tuning.js"
 
 /**
  * What `plexsync status` shows and the scheduler's `GET /status` answers: queue counts by state, the DLQ by
@@ -35,6 +37,15 @@ export interface StatusReport {
   readonly lastRecovery: Option.Option<RecoveryRun>
   /** The reconciliation's own record (`reconcile.last`), as it stored it. */
   readonly lastReconcile: Option.Option<unknown>
+  /** The scheduled reconciliation, when the caller knows the configuration: how often, and when next. */
+  readonly reconcileSchedule: Option.Option<{ readonly schedule: string; readonly nextAt: number | null }>
+}
+
+export interface StatusOptions {
+  /** The configured reconciliation schedule, to say when the next one runs. */
+  readonly reconcile?: ReconcileTiming
+  /** When the scheduler started (an interval with no reconciliation yet counts from there). */
+  readonly startedAt?: number
 }
 
 const targets: ReadonlyArray<Target> = Target.literals
@@ -55,7 +66,21 @@ const parseStored = (text: string): unknown => {
   }
 }
 
-export const buildStatus = Effect.fn("Status.build")(function*() {
+/** When the stored reconciliation record says it finished, if it does. */
+const finishedAtOf = (value: unknown): number | null => {
+  if (value === null || typeof value !== "object") return null
+  const at = (value as Record<string, unknown>).finishedAt
+  const ms = typeof at === "string" ? Date.parse(at) : NaN
+  return Number.isNaN(ms) ? null : ms
+}
+
+/** When the last reconciliation finished, from its stored record (null: none has, or the record says nothing). */
+export const lastReconcileFinishedAt = Effect.map(
+  Effect.flatMap(Settings, (settings) => settings.get(SettingKeys.lastReconcile)),
+  (stored) => Option.getOrNull(Option.flatMap(stored, (text) => Option.fromNullable(finishedAtOf(parseStored(text)))))
+)
+
+export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOptions = {}) {
   const queue = yield* SyncQueue
   const dlq = yield* DeadLetterQueue
   const breakerStore = yield* BreakerStore
@@ -95,7 +120,16 @@ export const buildStatus = Effect.fn("Status.build")(function*() {
     currentOutage: Option.fromNullable(open[0]),
     lastOutage,
     lastRecovery,
-    lastReconcile
+    lastReconcile,
+    reconcileSchedule: options.reconcile === undefined ? Option.none() : Option.some({
+      schedule: describeReconcileTiming(options.reconcile),
+      nextAt: nextReconcileAt(
+        options.reconcile,
+        now,
+        Option.getOrNull(Option.flatMap(lastReconcile, (v) => Option.fromNullable(finishedAtOf(v)))),
+        options.startedAt ?? now
+      )
+    })
   } satisfies StatusReport
 })
 
@@ -117,7 +151,12 @@ export const statusDocument = (report: StatusReport) => ({
   }),
   lastOutage: Option.match(report.lastOutage, { onNone: () => null, onSome: (o) => outageDocument(o, report.now) }),
   lastRecovery: Option.match(report.lastRecovery, { onNone: () => null, onSome: recoveryRunDocument }),
-  lastReconcile: Option.getOrNull(report.lastReconcile)
+  lastReconcile: Option.getOrNull(report.lastReconcile),
+  /** The configured schedule in words and the next run (null when none is scheduled). */
+  reconcileSchedule: Option.getOrNull(Option.map(report.reconcileSchedule, (r) => r.schedule)),
+  nextReconcileAt: isoOrNull(
+    Option.getOrNull(Option.flatMap(report.reconcileSchedule, (r) => Option.fromNullable(r.nextAt)))
+  )
 })
 export type StatusDocument = ReturnType<typeof statusDocument>
 
@@ -201,6 +240,13 @@ export const renderStatus = (report: StatusReport): string => {
     [
       "Last reconcile",
       Option.match(report.lastReconcile, { onNone: () => "never", onSome: (v) => describeReconcile(v, now) })
-    ]
+    ],
+    ...Option.match(report.reconcileSchedule, {
+      onNone: () => [],
+      onSome: (r): Array<readonly [string, string]> => [[
+        "Next reconcile",
+        r.nextAt === null ? `not scheduled (${r.schedule})` : `${formatTimeAgo(r.nextAt, now)} (${r.schedule})`
+      ]]
+    })
   ])
 }

@@ -2,8 +2,10 @@ import { ReconcileScope } from "@plexsync/domain/Reconcile"
 import type { ReconcileSettings } from "@plexsync/domain/Reconcile"
 import type { EngineSettings } from "@plexsync/domain/Worker"
 import { defaultEngineSettings } from "@plexsync/domain/Worker"
+import type { Cron } from "effect"
 import { Duration } from "effect"
-import type { AppConfigShape } from "./AppConfig.js"
+import * as CronModule from "effect/Cron"
+import type { AppConfigShape, ReconcileSchedule } from "./AppConfig.js"
 
 /**
  * What the validated settings mean for each part, in the units the parts take: the sync engine, reconciliation
@@ -50,8 +52,7 @@ export interface SchedulerTuning {
   readonly recoveryCheckMs: number
   readonly dlqRetentionMs: number
   readonly purgeIntervalMs: number
-  /** null: reconciliation is not scheduled. */
-  readonly reconcileIntervalMs: number | null
+  readonly reconcile: ReconcileTiming
   readonly reconcileScope: ReconcileScope
 }
 
@@ -69,9 +70,55 @@ export const schedulerTuning = (config: AppConfigShape): SchedulerTuning => {
     dlqRetentionMs,
     // Retention is counted in days; once an hour (or ten times per retention period, if shorter) is plenty.
     purgeIntervalMs: Math.min(3_600_000, Math.max(1_000, Math.floor(dlqRetentionMs / 10))),
-    reconcileIntervalMs: config.reconcileInterval._tag === "Never" ? null : ms(config.reconcileInterval.interval),
+    reconcile: reconcileTiming(config.reconcileSchedule),
     reconcileScope: config.reconcileScope._tag === "All"
       ? ReconcileScope.all
       : ReconcileScope.recent(config.reconcileScope.name, config.reconcileScope.within)
   }
 }
+
+/** When scheduled reconciliations run: never, `everyMs` after the last one finished, or at a cron's times. */
+export type ReconcileTiming =
+  | { readonly _tag: "Never" }
+  | { readonly _tag: "Every"; readonly name: string; readonly everyMs: number }
+  | { readonly _tag: "At"; readonly expression: string; readonly cron: Cron.Cron }
+
+export const reconcileTiming = (schedule: ReconcileSchedule): ReconcileTiming => {
+  switch (schedule._tag) {
+    case "Never":
+      return schedule
+    case "Every":
+      return { _tag: "Every", name: schedule.name, everyMs: ms(schedule.interval) }
+    case "At":
+      return schedule
+  }
+}
+
+/**
+ * When the next scheduled reconciliation starts, from now and the end of the last one (null: none has run);
+ * null when none is scheduled. An interval counts from the last run's end (at once when that is overdue, and one
+ * interval after `startedAt`, the scheduler's start, when none has run); a cron time is its next match after now.
+ */
+export const nextReconcileAt = (
+  timing: ReconcileTiming,
+  now: number,
+  lastFinishedAt: number | null,
+  startedAt: number = now
+): number | null => {
+  switch (timing._tag) {
+    case "Never":
+      return null
+    case "Every":
+      return lastFinishedAt === null ? startedAt + timing.everyMs : Math.max(now, lastFinishedAt + timing.everyMs)
+    case "At":
+      return CronModule.next(timing.cron, new Date(now)).getTime()
+  }
+}
+
+/** The schedule in words: `never`, `every 6h`, `at "30 3 * * *" (local time)`. */
+export const describeReconcileTiming = (timing: ReconcileTiming): string =>
+  timing._tag === "Never"
+    ? "never"
+    : timing._tag === "Every"
+    ? `every ${timing.name}`
+    : `at "${timing.expression}" (local time)`

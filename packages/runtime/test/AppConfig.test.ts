@@ -51,7 +51,9 @@ describe("AppConfig", () => {
     assert.strictEqual(c.rampTo, 20)
     assert.strictEqual(Duration.toMillis(c.rampOver), 300_000)
     assert.strictEqual(Duration.toMillis(c.dlqRetention), 30 * 86_400_000)
-    assert.deepStrictEqual(c.reconcileInterval, { _tag: "Never" })
+    // Reconciliation is the safety net: daily at 03:30 local time unless told otherwise.
+    assert.strictEqual(c.reconcileSchedule._tag, "At")
+    assert.strictEqual(c.reconcileSchedule._tag === "At" ? c.reconcileSchedule.expression : "", "30 3 * * *")
     assert.strictEqual(c.reconcileScope._tag, "Recent")
     assert.strictEqual(Duration.toMillis(c.shutdownGrace), 10_000)
   })
@@ -60,6 +62,22 @@ describe("AppConfig", () => {
     assert.strictEqual(ok(base({ XDG_DATA_HOME: "/xdg" })).dataDir, "/xdg/plexsync")
     assert.strictEqual(ok(base({ XDG_DATA_HOME: "relative" })).dataDir, "/home/u/.local/share/plexsync")
     assert.strictEqual(ok(base({ PLEXSYNC_DATA_DIR: "data" })).databaseFile, "/work/data/plexsync.db")
+  })
+
+  it("schedules reconciliation by a cron time, an interval, or never; refuses both and a bad cron", () => {
+    const at = ok(base({ PLEXSYNC_RECONCILE_AT: " 0  */6 * * 1-5 " })).reconcileSchedule
+    assert.strictEqual(at._tag === "At" ? at.expression : at._tag, "0 */6 * * 1-5")
+    assert.deepStrictEqual(ok(base({ PLEXSYNC_RECONCILE_AT: "never" })).reconcileSchedule, { _tag: "Never" })
+    assert.deepStrictEqual(ok(base({ PLEXSYNC_RECONCILE_INTERVAL: "never" })).reconcileSchedule, { _tag: "Never" })
+    assert.strictEqual(ok(base({}, { reconcileAt: "15 4 * * 0" })).reconcileSchedule._tag, "At")
+    const both = bad(base({ PLEXSYNC_RECONCILE_AT: "30 3 * * *", PLEXSYNC_RECONCILE_INTERVAL: "6h" }))
+    assert.include(both.message, "PLEXSYNC_RECONCILE_INTERVAL / PLEXSYNC_RECONCILE_AT")
+    assert.include(both.message, "not both")
+    for (const wrong of ["30 25 * * *", "every night", "30 3 * *", "* * * * * *"]) {
+      const refused = bad(base({ PLEXSYNC_RECONCILE_AT: wrong }))
+      assert.include(refused.message, "PLEXSYNC_RECONCILE_AT")
+      assert.include(refused.message, "cron expression")
+    }
   })
 
   it("decodes every kind of value from the environment", () => {
@@ -91,9 +109,9 @@ describe("AppConfig", () => {
     assert.deepStrictEqual(c.httpAddr, { host: "::1", port: 9000 })
     assert.strictEqual(c.logLevel, "warning")
     assert.strictEqual(Duration.toMillis(c.pollInterval), 90_000)
-    assert.strictEqual(c.reconcileInterval._tag, "Every")
+    assert.strictEqual(c.reconcileSchedule._tag, "Every")
     assert.strictEqual(
-      c.reconcileInterval._tag === "Every" ? Duration.toMillis(c.reconcileInterval.interval) : 0,
+      c.reconcileSchedule._tag === "Every" ? Duration.toMillis(c.reconcileSchedule.interval) : 0,
       86_400_000
     )
     assert.deepStrictEqual(c.reconcileScope, { _tag: "All" })

@@ -5,8 +5,9 @@ import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as TestStore from "@plexsync/testing/TestStore"
-import { Effect, TestClock } from "effect"
+import { Duration, Effect, TestClock } from "effect"
 import { buildStatus, renderStatus, statusDocument } from "../src/Status.js"
+import { reconcileTiming } from "../src/Tuning.js"
 
 const store = () => TestStore.layer({ prefix: "plexsync-status-" })
 
@@ -52,5 +53,26 @@ describe("status", () => {
       assert.match(text, /plex OPEN since .*\(10m ago\).*ECONNREFUSED/)
       assert.match(text, /^Outage now:\s+#1 plex from .* to ongoing for 10m, 0 jobs affected$/m)
       assert.match(text, /^Last reconcile:\s+40 scenes checked, 3 queued$/m)
+    }).pipe(Effect.provide(store())))
+
+  it.effect("says when the next scheduled reconciliation runs, counted from the last one's end", () =>
+    Effect.gen(function*() {
+      const h = 3_600_000
+      yield* TestClock.setTime(10 * h)
+      const every6h = reconcileTiming({ _tag: "Every", name: "6h", interval: Duration.hours(6) })
+      const lastEnd = new Date(8 * h).toISOString()
+      yield* (yield* Settings).set(SettingKeys.lastReconcile, JSON.stringify({ finishedAt: lastEnd, queued: 0 }))
+
+      const report = yield* buildStatus({ reconcile: every6h })
+      const doc = statusDocument(report)
+      assert.strictEqual(doc.reconcileSchedule, "every 6h")
+      assert.strictEqual(doc.nextReconcileAt, new Date(14 * h).toISOString())
+      assert.match(renderStatus(report), /^Next reconcile:\s+.*\(in 4h\) \(every 6h\)$/m)
+
+      const never = yield* buildStatus({ reconcile: { _tag: "Never" } })
+      assert.isNull(statusDocument(never).nextReconcileAt)
+      assert.match(renderStatus(never), /^Next reconcile:\s+not scheduled \(never\)$/m)
+      // Without the configuration (a caller that does not know it), nothing is claimed.
+      assert.notMatch(renderStatus(yield* buildStatus()), /Next reconcile/)
     }).pipe(Effect.provide(store())))
 })
