@@ -82,7 +82,13 @@ export const queueScenesOfDeleted = (
     if (ids.length === 0) return 0
     const syncState = yield* SyncState
     const known = yield* KnownObjects
-    const scenes = yield* syncState.scenesRelatedTo(kind, ids)
+    // The scenes whose last sync used the objects, and those synced before plexsync kept what they used (after an
+    // upgrade): either may show a deleted object in Plex. The latter record what they use when they sync.
+    const [using, unknown] = yield* Effect.all([
+      syncState.scenesRelatedTo(kind, ids),
+      syncState.scenesWithUnknownRelated
+    ])
+    const scenes = [...new Set([...using, ...unknown])]
     const queued = yield* enqueueScenes(scenes, deletedReason(kind), Math.max(1, options.pageSize ?? scenePageSize))
     // Only after the jobs committed: a crash before this line finds the objects missing again next poll.
     yield* known.forget(kind, ids)

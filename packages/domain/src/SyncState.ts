@@ -46,6 +46,11 @@ export interface SyncStateService {
     kind: RelatedKind,
     objectIds: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<SceneId>, StoreError>
+  /**
+   * The synced scenes whose related objects are not known (synced before plexsync kept them): any deleted object
+   * may have been theirs. An indexed lookup that finds nothing once each of them has synced again.
+   */
+  readonly scenesWithUnknownRelated: Effect.Effect<ReadonlyArray<SceneId>, StoreError>
 }
 
 export class SyncState extends Context.Tag("@plexsync/domain/SyncState")<SyncState, SyncStateService>() {}

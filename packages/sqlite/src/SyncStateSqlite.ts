@@ -136,11 +136,19 @@ export const make = Effect.gen(function*() {
     return [...out] as ReadonlyArray<SceneId>
   }, db.operation)
 
+  const scenesWithUnknownRelated = Effect.map(
+    sql<{ readonly scene_id: string }>`SELECT scene_id FROM sync_state INDEXED BY sync_state_related_unknown
+      WHERE related IS NULL ORDER BY scene_id`,
+    (rows) => rows.map((row) => row.scene_id as SceneId) as ReadonlyArray<SceneId>
+  ).pipe(db.operation, Effect.withSpan("SyncState.scenesWithUnknownRelated"))
+
   const forgetMatch = Effect.fn("SyncState.forgetMatch")(function*(sceneId: SceneId) {
     yield* sql`UPDATE sync_state SET rating_key = NULL, plex_file = NULL WHERE scene_id = ${sceneId}`
   }, db.operation)
 
-  return SyncState.of({ get, getMany, put, remove, forgetMatch, scenesRelatedTo } satisfies SyncStateService)
+  return SyncState.of(
+    { get, getMany, put, remove, forgetMatch, scenesRelatedTo, scenesWithUnknownRelated } satisfies SyncStateService
+  )
 })
 
 export const layer: Layer.Layer<SyncState, never, Database> = Layer.effect(SyncState, make)

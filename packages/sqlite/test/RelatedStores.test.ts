@@ -40,6 +40,10 @@ describe("related objects in the store", () => {
       assert.deepStrictEqual(yield* syncState.scenesRelatedTo("tag", ["11"]), [scene(2)])
       yield* syncState.remove(scene(2))
       assert.deepStrictEqual(yield* syncState.scenesRelatedTo("tag", ["11"]), [])
+      // A state recorded without related ids (before plexsync kept them) is found until the scene syncs again.
+      assert.deepStrictEqual(yield* syncState.scenesWithUnknownRelated, [scene(3)])
+      yield* syncState.put(state(3, related([])))
+      assert.deepStrictEqual(yield* syncState.scenesWithUnknownRelated, [])
     }).pipe(Effect.provide(store)))
 
   it.scoped("known objects keep their count with every change", () =>

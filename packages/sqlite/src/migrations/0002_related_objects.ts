@@ -11,6 +11,8 @@ export default Effect.gen(function*() {
   // The related object ids of each synced scene's last synced version (JSON `RelatedIds`); NULL on states
   // recorded before this migration, until the scene next syncs.
   yield* sql`ALTER TABLE sync_state ADD COLUMN related TEXT`
+  // Those scenes, for a deletion to queue as well (their objects are unknown): empty once each has synced again.
+  yield* sql`CREATE INDEX sync_state_related_unknown ON sync_state (scene_id) WHERE related IS NULL`
 
   // The same, one row per (kind, object, scene), keyed for "which synced scenes used these objects": what a
   // deletion requeues, read from plexsync's own state because the object is gone from Stash.
