@@ -339,7 +339,7 @@ const reconcile = command(
   {
     scope: Options.text("scope").pipe(
       Options.withPseudoName("all|24h|7d"),
-      Options.withDescription("Every scene (the default), or those added to Stash within a duration."),
+      Options.withDescription("Every scene (the default), or those added to or changed in Stash within a duration."),
       Options.optional
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count the differences; queue nothing.")),

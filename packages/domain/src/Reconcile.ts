@@ -58,7 +58,7 @@ import { SyncState } from "./SyncState.js"
 export type ReconcileScope =
   /** Every scene. */
   | { readonly _tag: "All" }
-  /** Scenes added to Stash (`created_at`) within `within` of now; `name` is how the user wrote it (`24h`). */
+  /** Scenes added to or changed in Stash (`created_at`, `updated_at`) within `within` of now; `name` as written (`24h`). */
   | { readonly _tag: "Recent"; readonly name: string; readonly within: Duration.DurationInput }
   /** These scenes. */
   | { readonly _tag: "Scenes"; readonly sceneIds: ReadonlyArray<SceneId> }
@@ -80,7 +80,7 @@ export const parseReconcileScope = (text: string): Either.Either<ReconcileScope,
     return Either.right(ReconcileScope.recent(`${Number(m[1])}${m[2]}`, Number(m[1]) * units[m[2]!]!))
   }
   return Either.left(
-    `unknown reconcile scope "${text}": use all, 24h or 7d (or another age such as 12h or 30d: scenes added that recently)`
+    `unknown reconcile scope "${text}": use all, 24h or 7d (or another age such as 12h or 30d: scenes added or changed that recently)`
   )
 }
 
@@ -374,23 +374,24 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
     }
   } else {
     let cutoff: number | null = null
-    let createdSince: string | undefined
+    let changedSince: string | undefined
     if (scope._tag === "Recent") {
       cutoff = startedAt - Duration.toMillis(Duration.decode(scope.within))
       // Stash compares its local-time strings; ask for a window wide enough for any offset, then filter exactly.
-      createdSince = stashTimeUtc(cutoff - maxUtcOffsetMs)
+      changedSince = stashTimeUtc(cutoff - maxUtcOffsetMs)
     }
     const inScope = (scene: StashScene) => {
       if (cutoff === null) return true
       const created = Date.parse(scene.createdAt)
-      return Number.isNaN(created) || created > cutoff
+      const updated = Date.parse(scene.updatedAt)
+      return Number.isNaN(created) || Number.isNaN(updated) || created > cutoff || updated > cutoff
     }
     const fetch = (page: number) => {
       stashRequests++
       return stash.listScenes(
-        createdSince === undefined
+        changedSince === undefined
           ? { page, perPage: stashPageSize }
-          : { page, perPage: stashPageSize, createdSince }
+          : { page, perPage: stashPageSize, changedSince }
       )
     }
     // The next page is on its way while this one is compared: one request in flight, at most two pages held.

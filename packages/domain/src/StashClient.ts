@@ -32,9 +32,9 @@ export interface StashClientService {
   readonly scenesUpdatedSince: (
     options: { readonly since: string | null; readonly page: number; readonly perPage: number }
   ) => Effect.Effect<Page<SceneRef>, StashError>
-  /** Full scenes, paged (1-based), optionally only those created after `createdSince` (Stash's string). */
+  /** Full scenes, paged (1-based), optionally only those created or updated after `changedSince` (Stash's string). */
   readonly listScenes: (
-    options: { readonly page: number; readonly perPage: number; readonly createdSince?: string }
+    options: { readonly page: number; readonly perPage: number; readonly changedSince?: string }
   ) => Effect.Effect<Page<StashScene>, StashError>
   /**
    * Tags, performers, studios or groups whose own `updated_at` is after `since` (Stash's string; null = all),

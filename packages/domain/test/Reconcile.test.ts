@@ -474,7 +474,7 @@ describe("reconcile", () => {
       })
     ))
 
-  it.effect("scopes 24h and 7d select by date added to Stash (created_at), not by updated_at", () =>
+  it.effect("scopes 24h and 7d select the scenes added to Stash or changed in it that recently", () =>
     at(
       Effect.gen(function*() {
         const hour = 3_600_000
@@ -483,20 +483,25 @@ describe("reconcile", () => {
           scene(2, { createdAt: stashLocal(now - 23 * hour) }),
           scene(3, { createdAt: stashLocal(now - 25 * hour) }),
           scene(4, { createdAt: stashLocal(now - 6 * 24 * hour) }),
-          // Old, but edited a minute ago: not "recent".
+          // Old, but edited a minute ago: recent (a change the feed may have missed is what reconciling is for).
           scene(5, { createdAt: stashLocal(now - 40 * 24 * hour), updatedAt: stashLocal(now - 60_000) }),
+          // Old, edited three days ago: in the week, not the day.
+          scene(7, { createdAt: stashLocal(now - 40 * 24 * hour), updatedAt: stashLocal(now - 3 * 24 * hour) }),
           // Written by a Stash in UTC-10: still compared as the instant it is.
           scene(6, { createdAt: new Date(now - 20 * hour - 10 * hour).toISOString().replace(/\.\d{3}Z$/, "-10:00") })
         ]
         return yield* Effect.gen(function*() {
           const day = yield* run({ dryRun: true, scope: Either.getOrThrow(parseReconcileScope("24h")) })
           assert.strictEqual(day.scope, "24h")
-          assert.deepStrictEqual([...day.queuedSceneIds].sort(), [sid(1), sid(2), sid(6)])
-          assert.strictEqual(day.scenesChecked, 3)
+          assert.deepStrictEqual([...day.queuedSceneIds].sort(), [sid(1), sid(2), sid(5), sid(6)])
+          assert.strictEqual(day.scenesChecked, 4)
           const week = yield* run({ dryRun: true, scope: Either.getOrThrow(parseReconcileScope("7d")) })
-          assert.deepStrictEqual([...week.queuedSceneIds].sort(), [sid(1), sid(2), sid(3), sid(4), sid(6)])
+          assert.deepStrictEqual(
+            [...week.queuedSceneIds].sort(),
+            [sid(1), sid(2), sid(3), sid(4), sid(5), sid(6), sid(7)]
+          )
           const all = yield* run({ dryRun: true })
-          assert.strictEqual(all.scenesChecked, 6)
+          assert.strictEqual(all.scenesChecked, 7)
         }).pipe(Effect.provide(world({ scenes })))
       })
     ))

@@ -37,7 +37,7 @@ export const renderReconcileSummary = (result: ReconcileResult): string => {
     ? "all scenes"
     : result.scope === "scenes"
     ? "the scenes asked for"
-    : `scenes added in the last ${result.scope}`
+    : `scenes added or changed in the last ${result.scope}`
   lines.push(
     `Checked ${plural(result.scenesChecked, "scene")} (${scope}) against ${plural(result.plexItems, "Plex item")} in ${
       seconds(result.finishedAt - result.startedAt)

@@ -56,7 +56,7 @@ describe("what a person reads of a reconciliation", () => {
       gaps: { ...noGaps, neverSynced: 2 },
       skipped: { inDeadLetterQueue: 1, ambiguousInPlex: 1 }
     }))
-    assert.include(text, "(scenes added in the last 7d)")
+    assert.include(text, "(scenes added or changed in the last 7d)")
     assert.include(text, "only with --scope all")
     assert.include(text, "1 scene whose last sync failed for good")
     assert.include(text, "1 scene whose file several Plex items hold")

@@ -250,15 +250,15 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
   })
 
   const listScenes = Effect.fn("StashClient.listScenes")(function*(
-    options: { readonly page: number; readonly perPage: number; readonly createdSince?: string }
+    options: { readonly page: number; readonly perPage: number; readonly changedSince?: string }
   ) {
     const paging = { page: Math.max(1, options.page), perPage: options.perPage }
-    const answer = options.createdSince === undefined
+    const answer = options.changedSince === undefined
       ? yield* sceneQuery((d) => d.scenesPage, "ScenesPage", paging, ScenesData)
       : yield* sceneQuery(
-        (d) => d.scenesCreatedSince,
-        "ScenesCreatedSince",
-        { ...paging, since: options.createdSince },
+        (d) => d.scenesChangedSince,
+        "ScenesChangedSince",
+        { ...paging, since: options.changedSince },
         ScenesData
       )
     const items = (answer.findScenes.scenes ?? []).map(toStashScene)

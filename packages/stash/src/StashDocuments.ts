@@ -82,7 +82,7 @@ export interface SceneDocuments {
   readonly scenesByIds: string
   /** Sorted by `id`: unique, so pages neither overlap nor skip while nothing is deleted. */
   readonly scenesPage: string
-  readonly scenesCreatedSince: string
+  readonly scenesChangedSince: string
 }
 
 export const sceneDocuments = (list: SceneListField): SceneDocuments => {
@@ -105,9 +105,12 @@ ${fragment}`,
   }
 }
 ${fragment}`,
-    scenesCreatedSince: `query ScenesCreatedSince($since: String!, $page: Int!, $perPage: Int!) {
+    scenesChangedSince: `query ScenesChangedSince($since: String!, $page: Int!, $perPage: Int!) {
   findScenes(
-    scene_filter: { created_at: { value: $since, modifier: GREATER_THAN } }
+    scene_filter: {
+      created_at: { value: $since, modifier: GREATER_THAN }
+      OR: { updated_at: { value: $since, modifier: GREATER_THAN } }
+    }
     filter: { page: $page, per_page: $perPage, sort: "id", direction: ASC }
   ) {
     count

@@ -339,7 +339,7 @@ describe("StashClientLive against the fake Stash", () => {
         assert.deepStrictEqual(second.items.map((s) => s.id), [monthOnly.id])
         assert.strictEqual(first.count, 4)
         assert.deepStrictEqual(first.items[0]!.tags.map((t) => t.name), ["Night", "Drama"])
-        const recent = yield* client.listScenes({ page: 1, perPage: 10, createdSince: bare.createdAt })
+        const recent = yield* client.listScenes({ page: 1, perPage: 10, changedSince: bare.createdAt })
         assert.deepStrictEqual(recent.items.map((s) => s.id), [yearOnly.id, monthOnly.id])
         assert.strictEqual(recent.count, 2)
       }).pipe(Effect.provide(http)))
@@ -506,7 +506,7 @@ describe("what the client puts on the wire", () => {
         yield* client.scenesUpdatedSince({ since: null, page: 1, perPage: 2 })
         yield* client.scenesUpdatedSince({ since: scene.updatedAt, page: 2, perPage: 2 })
         yield* client.listScenes({ page: 1, perPage: 2 })
-        yield* client.listScenes({ page: 1, perPage: 2, createdSince: scene.createdAt })
+        yield* client.listScenes({ page: 1, perPage: 2, changedSince: scene.createdAt })
         yield* client.screenshot(scene)
 
         const graphqlRequests = fake.requests.filter((request) => request.path === "/graphql")
@@ -516,7 +516,7 @@ describe("what the client puts on the wire", () => {
           "SceneExists",
           "SceneIdsInRange",
           "ScenesByIds",
-          "ScenesCreatedSince",
+          "ScenesChangedSince",
           "ScenesPage",
           "ScenesUpdatedAll",
           "ScenesUpdatedSince",

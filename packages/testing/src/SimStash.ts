@@ -223,15 +223,15 @@ export const make = (options: SimStashOptions = {}) =>
             })
           )
         ),
-      listScenes: ({ createdSince, page: pageNumber, perPage }) =>
+      listScenes: ({ changedSince, page: pageNumber, perPage }) =>
         script.request(
           "listScenes",
-          { page: pageNumber, perPage, createdSince },
+          { page: pageNumber, perPage, changedSince },
           Effect.zipRight(
             ready,
             Effect.sync(() => {
               const all = [...scenes.values()]
-                .filter((s) => createdSince === undefined || s.createdAt > createdSince)
+                .filter((s) => changedSince === undefined || s.createdAt > changedSince || s.updatedAt > changedSince)
                 .sort(byNumericId)
               return page(all, pageNumber, perPage)
             })

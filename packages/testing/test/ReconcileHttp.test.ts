@@ -117,7 +117,7 @@ describe("reconcile over HTTP against the fake Stash and Plex", () => {
       }).pipe(Effect.provide(layer))
     }))
 
-  it.scoped("finds edits in Plex and changes in Stash, respects the queue, and scopes by date added", () =>
+  it.scoped("finds edits in Plex and changes in Stash, respects the queue, and scopes by date added or changed", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(start)
       const { layer, plex, stash } = yield* setup
@@ -153,12 +153,13 @@ describe("reconcile over HTTP against the fake Stash and Plex", () => {
         const clean = yield* run()
         assert.deepStrictEqual(clean.gaps, { ...noGaps, orphanedInPlex: 2 })
 
-        // Scope by date added: scene 12 two hours ago, scene 11 thirty hours ago, the others ten days ago.
+        // Scope by date added or changed: scene 12 added two hours ago, scene 11 thirty hours ago, the others ten days
+        // ago; scene 2 changed above (in sync again, so in scope with no gap); scene 1 differs in Plex, out of scope.
         plex.state.updateItem("111", { title: "Renamed in Plex" })
         plex.state.updateItem("112", { title: "Renamed in Plex" })
         plex.state.updateItem("101", { title: "Renamed in Plex" })
         const day = yield* run({ scope: ReconcileScope.recent("24h", "24 hours"), dryRun: true })
-        assert.strictEqual(day.scenesChecked, 1)
+        assert.strictEqual(day.scenesChecked, 2)
         assert.deepStrictEqual([...day.queuedSceneIds], ["12"])
         const week = yield* run({ scope: ReconcileScope.recent("7d", "7 days"), dryRun: true })
         assert.deepStrictEqual([...week.queuedSceneIds].sort(), ["11", "12"])
