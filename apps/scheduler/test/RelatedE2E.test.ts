@@ -33,23 +33,17 @@ interface Status {
   }
 }
 
-/** What a person sees of an item in Plex: everything but Plex's own timestamps. */
-const view = (item: FakePlexItem) => ({
-  title: item.title,
-  titleSort: item.titleSort,
-  summary: item.summary,
-  studio: item.studio,
-  tagline: item.tagline,
-  contentRating: item.contentRating,
-  originallyAvailableAt: item.originallyAvailableAt,
-  userRating: item.userRating,
+/** What a person sees of an item in Plex: everything but Plex's own keys and timestamps, lists as sets. */
+const view = (
+  { addedAt: _added, ratingKey: _key, sectionKey: _section, updatedAt: _updated, ...item }: FakePlexItem
+) => ({
+  ...item,
   genres: [...item.genres].sort(),
   actors: [...item.actors].sort(),
   collections: [...item.collections].sort(),
   labels: [...item.labels].sort(),
   lockedFields: [...item.lockedFields].sort(),
-  poster: item.poster?.sha256 ?? null,
-  files: item.files
+  poster: item.poster?.sha256 ?? null
 })
 type View = ReturnType<typeof view>
 type Field = keyof View

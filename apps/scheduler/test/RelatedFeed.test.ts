@@ -6,8 +6,9 @@ import { KnownObjects, relatedIdsOf } from "@plexsync/domain/RelatedObjects"
 import { Settings } from "@plexsync/domain/Settings"
 import type { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import { SyncState } from "@plexsync/domain/SyncState"
 import * as SimStash from "@plexsync/testing/SimStash"
+import { syncedState } from "@plexsync/testing/SyncStates"
 import { Effect, Fiber, Layer, Option, TestClock } from "effect"
 import * as path from "node:path"
 import * as ChangeFeed from "../src/ChangeFeed.js"
@@ -45,17 +46,7 @@ const syncAll = Effect.gen(function*() {
     for (const c of claimed) {
       const scene = Option.getOrThrow(yield* sim.scene(c.job.sceneId))
       yield* syncState.put(
-        new SceneSyncState({
-          sceneId: scene.id,
-          stashUpdatedAt: scene.updatedAt,
-          contentHash: "h",
-          ratingKey: null,
-          plexFile: null,
-          imageHash: null,
-          written: { scalars: {}, rating: null, genres: [], actors: [], collections: [] },
-          syncedAt: 0,
-          related: relatedIdsOf(scene)
-        })
+        syncedState(scene, { related: relatedIdsOf(scene) })
       )
       yield* queue.complete(c)
     }

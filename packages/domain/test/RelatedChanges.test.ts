@@ -5,8 +5,9 @@ import { drainObjectEvents, groupEvents } from "@plexsync/domain/RelatedChanges"
 import { KnownObjects, relatedIdsOf } from "@plexsync/domain/RelatedObjects"
 import type { StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import { SyncState } from "@plexsync/domain/SyncState"
 import * as SimStash from "@plexsync/testing/SimStash"
+import { syncedState } from "@plexsync/testing/SyncStates"
 import * as TestStore from "@plexsync/testing/TestStore"
 import { Effect, Layer } from "effect"
 
@@ -32,17 +33,7 @@ const recordSynced = Effect.gen(function*() {
   const syncState = yield* SyncState
   for (const scene of scenes) {
     yield* syncState.put(
-      new SceneSyncState({
-        sceneId: scene.id,
-        stashUpdatedAt: scene.updatedAt,
-        contentHash: "h",
-        ratingKey: null,
-        plexFile: null,
-        imageHash: null,
-        written: { scalars: {}, rating: null, genres: [], actors: [], collections: [] },
-        syncedAt: 0,
-        related: relatedIdsOf(scene)
-      })
+      syncedState(scene, { related: relatedIdsOf(scene) })
     )
   }
 })

@@ -1,22 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { KnownObjects } from "@plexsync/domain/RelatedObjects"
-import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import type { SceneSyncState } from "@plexsync/domain/SyncState"
+import { SyncState } from "@plexsync/domain/SyncState"
+import { syncedState } from "@plexsync/testing/SyncStates"
 import { Effect, Layer, Option } from "effect"
 import * as KnownObjectsSqlite from "../src/KnownObjectsSqlite.js"
 import { freshStore, scene } from "./support.js"
 
 const state = (n: number, related?: SceneSyncState["related"]) =>
-  new SceneSyncState({
-    sceneId: scene(n),
-    stashUpdatedAt: "2026-01-01T00:00:00Z",
-    contentHash: "h",
-    ratingKey: null,
-    plexFile: null,
-    imageHash: null,
-    written: { scalars: {}, rating: null, genres: [], actors: [], collections: [] },
-    syncedAt: 0,
-    ...(related === undefined ? {} : { related })
-  })
+  syncedState({ id: scene(n), updatedAt: "2026-01-01T00:00:00Z" }, related === undefined ? {} : { related })
 
 const related = (tag: Array<string>, studio: Array<string> = []) => ({ tag, performer: [], studio, group: [] })
 

@@ -96,12 +96,8 @@ export interface QuickSceneHook {
   readonly fromScan: boolean
 }
 
-/**
- * The plain shape of a scene hook, recognised without the schema library. It accepts a subset of what
- * `decodePluginInput` accepts and reads it the same way (a property test holds it to that); anything else is
- * undefined.
- */
-export const quickSceneHook = (text: string): QuickSceneHook | undefined => {
+/** The `args.hookContext` of a plugin input in its plain shape (a string `mode`, if any), or undefined. */
+const hookContextOf = (text: string): unknown => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -109,9 +105,17 @@ export const quickSceneHook = (text: string): QuickSceneHook | undefined => {
     return undefined
   }
   if (!isRecord(json) || !isRecord(json.args)) return undefined
-  const args = json.args
-  if (args.mode !== undefined && typeof args.mode !== "string") return undefined
-  const context = args.hookContext
+  if (json.args.mode !== undefined && typeof json.args.mode !== "string") return undefined
+  return json.args.hookContext
+}
+
+/**
+ * The plain shape of a scene hook, recognised without the schema library. It accepts a subset of what
+ * `decodePluginInput` accepts and reads it the same way (a property test holds it to that); anything else is
+ * undefined.
+ */
+export const quickSceneHook = (text: string): QuickSceneHook | undefined => {
+  const context = hookContextOf(text)
   if (!isRecord(context) || typeof context.type !== "string" || !sceneHookTypes.has(context.type)) return undefined
   const fields = context.inputFields
   if (
@@ -154,16 +158,7 @@ const stashId = (raw: unknown): string | undefined => {
  * `decodePluginInput` accepts, read the same way (a property test holds it to that); anything else is undefined.
  */
 export const quickObjectHook = (text: string): QuickObjectHook | undefined => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (!isRecord(json) || !isRecord(json.args)) return undefined
-  const args = json.args
-  if (args.mode !== undefined && typeof args.mode !== "string") return undefined
-  const context = args.hookContext
+  const context = hookContextOf(text)
   if (!isRecord(context) || typeof context.type !== "string") return undefined
   const hook = objectHookType(context.type)
   if (hook === undefined) return undefined
