@@ -96,8 +96,11 @@ export interface QuickSceneHook {
   readonly fromScan: boolean
 }
 
-/** The `args.hookContext` of a plugin input in its plain shape (a string `mode`, if any), or undefined. */
-const hookContextOf = (text: string): unknown => {
+/**
+ * The `args.hookContext` of a plugin input in its plain shape (a string `mode`, if any; a string `type`; string
+ * `inputFields`, if any; an integer or string `id`, if any), or undefined.
+ */
+const hookContextOf = (text: string) => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -106,7 +109,17 @@ const hookContextOf = (text: string): unknown => {
   }
   if (!isRecord(json) || !isRecord(json.args)) return undefined
   if (json.args.mode !== undefined && typeof json.args.mode !== "string") return undefined
-  return json.args.hookContext
+  const context = json.args.hookContext
+  if (!isRecord(context) || typeof context.type !== "string") return undefined
+  const fields = context.inputFields
+  if (
+    fields !== undefined && fields !== null && !(Array.isArray(fields) && fields.every((f) => typeof f === "string"))
+  ) {
+    return undefined
+  }
+  const id = context.id
+  if (id !== undefined && id !== null && typeof id !== "string" && !Number.isInteger(id)) return undefined
+  return { type: context.type, id: id as string | number | null | undefined, input: context.input }
 }
 
 /**
@@ -116,15 +129,8 @@ const hookContextOf = (text: string): unknown => {
  */
 export const quickSceneHook = (text: string): QuickSceneHook | undefined => {
   const context = hookContextOf(text)
-  if (!isRecord(context) || typeof context.type !== "string" || !sceneHookTypes.has(context.type)) return undefined
-  const fields = context.inputFields
-  if (
-    fields !== undefined && fields !== null && !(Array.isArray(fields) && fields.every((f) => typeof f === "string"))
-  ) {
-    return undefined
-  }
+  if (context === undefined || !sceneHookTypes.has(context.type)) return undefined
   const id = context.id
-  if (id !== undefined && id !== null && typeof id !== "string" && !Number.isInteger(id)) return undefined
   const raw = id ?? (isRecord(context.input) ? context.input.id : undefined)
   const sceneId = typeof raw === "string"
     ? raw
@@ -159,17 +165,10 @@ const stashId = (raw: unknown): string | undefined => {
  */
 export const quickObjectHook = (text: string): QuickObjectHook | undefined => {
   const context = hookContextOf(text)
-  if (!isRecord(context) || typeof context.type !== "string") return undefined
+  if (context === undefined) return undefined
   const hook = objectHookType(context.type)
   if (hook === undefined) return undefined
-  const fields = context.inputFields
-  if (
-    fields !== undefined && fields !== null && !(Array.isArray(fields) && fields.every((f) => typeof f === "string"))
-  ) {
-    return undefined
-  }
   const id = context.id
-  if (id !== undefined && id !== null && typeof id !== "string" && !Number.isInteger(id)) return undefined
   const input = isRecord(context.input) ? context.input : undefined
   const objectId = stashId(id ?? (hook.action === "merged" ? input?.destination : input?.id))
   if (objectId === undefined) return undefined
