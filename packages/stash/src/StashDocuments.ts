@@ -242,7 +242,7 @@ export const relatedDocuments = (kind: RelatedQueryKind): RelatedDocuments => {
     count: {
       name: `${n.op}Count`,
       source: `query ${n.op}Count {
-  result: ${n.field}(filter: { per_page: 0 }) {
+  result: ${n.field}(filter: { per_page: 1 }) {
     count
   }
 }`

@@ -125,7 +125,8 @@ describe("StashClientLive: related objects over HTTP", () => {
       assert.strictEqual(yield* client.relatedCount("studio"), 2)
       assert.strictEqual(yield* client.relatedCount("group"), 1)
       const count = fake.requests.find((request) => request.operationName === "TagsCount")!
-      assert.include(count.query!, "per_page: 0")
+      // One row at most, and only the count asked for: per_page 0 and -1 mean other things to some Stash versions.
+      assert.include(count.query!, "per_page: 1")
       const first = yield* client.relatedIds({ kind: "tag", page: 1, perPage: 2 })
       const second = yield* client.relatedIds({ kind: "tag", page: 2, perPage: 2 })
       assert.deepStrictEqual([...first.items, ...second.items], ["1", "2", "3"])
