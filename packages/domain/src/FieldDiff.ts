@@ -5,8 +5,12 @@ import type { WrittenFields } from "./SyncState.js"
 
 export interface DiffOptions {
   /**
-   * Preserve edits made in Plex: a field is written only when Plex has no value for it, or still shows what
-   * plexsync wrote there last (so the value is plexsync's own, not a person's).
+   * Preserve edits made in Plex: a scalar field a person edited is left alone. Plex locks a field a person edits
+   * in its UI, so a field is a person's when it is locked and shows something other than what plexsync wrote there
+   * last (plexsync locks what it writes too, so a lock alone proves nothing). Unlocked values — the scanner's
+   * file-name title, an agent's summary, an empty field — are replaced. The token user's rating cannot be locked and
+   * no scanner or agent sets it, so a rating plexsync did not write is a person's. Tag lists follow the set rule in
+   * every mode (see `diffFields`).
    */
   readonly preservePlexEdits: boolean
 }
@@ -19,7 +23,7 @@ export interface FieldDiff {
   readonly rating: { readonly value: number | null } | null
   /** What plexsync owns on the item once the edit is applied: recorded in the sync state. */
   readonly written: WrittenFields
-  /** Fields left alone because Plex holds a value plexsync did not write (preserve mode). */
+  /** Fields left alone because a person set them in Plex: locked, and not what plexsync wrote (preserve mode). */
   readonly preserved: ReadonlyArray<string>
 }
 
@@ -46,10 +50,25 @@ const blankToNull = (
 const sameRating = (a: number | null, b: number | null) => a === null || b === null ? a === b : Math.abs(a - b) < 0.05
 
 /**
+ * A scalar Plex shows is a person's edit when the field is locked and its value is not what plexsync wrote there
+ * last. `previous` holds what plexsync wrote to this item; a field absent from it was never plexsync's.
+ */
+export const isPersonsEdit = (
+  field: PlexScalarField,
+  current: PlexItem,
+  previous: WrittenFields
+): boolean => {
+  if (!current.lockedFields.includes(field)) return false
+  const ours = field in previous.scalars && blankToNull(previous.scalars[field]) === blankToNull(current[field])
+  return !ours
+}
+
+/**
  * Compares what a scene wants with what the Plex item shows and what plexsync wrote last time, and returns the
- * minimal change. Scalars are sent only when they differ. Tag lists are sets (compared without regard to case):
- * names Stash has and Plex lacks are added; names plexsync added before and Stash dropped are removed; names a
- * person added in Plex stay. An unchanged item gives no edit at all.
+ * minimal change. Scalars are sent only when they differ (and, in preserve mode, not when they are a person's edit:
+ * `isPersonsEdit`). Tag lists are sets (compared without regard to case) in every mode: names Stash has and Plex
+ * lacks are added; names plexsync added before and Stash dropped are removed; names a person added in Plex stay.
+ * An unchanged item gives no edit at all.
  */
 export const diffFields = (
   wanted: WantedFields,
@@ -71,8 +90,7 @@ export const diffFields = (
       writtenScalars[field] = want
       continue
     }
-    const ours = field in prev.scalars && blankToNull(prev.scalars[field]) === have
-    if (options.preservePlexEdits && have !== null && !ours) {
+    if (options.preservePlexEdits && isPersonsEdit(field, current, prev)) {
       preserved.push(field)
       continue
     }
@@ -104,11 +122,6 @@ export const diffFields = (
     const ownKeys = new Set(prev[key].map(nameKey))
     const wantKeys = new Set(want.map(nameKey))
     const haveKeys = new Set(have.map(nameKey))
-    if (options.preservePlexEdits && have.some((name) => !ownKeys.has(nameKey(name)))) {
-      const same = have.length === want.length && want.every((name) => haveKeys.has(nameKey(name)))
-      if (!same) preserved.push(field)
-      continue
-    }
     const kept = have.filter((name) => !ownKeys.has(nameKey(name)) && !wantKeys.has(nameKey(name)))
     // Wanted names first (keeping Plex's spelling of a name it already has), then what a person added.
     const spelling = new Map(have.map((name) => [nameKey(name), name]))

@@ -121,7 +121,7 @@ const sortedKeys = (names: ReadonlyArray<string>) => [...names].sort((a, b) => n
 
 /**
  * A stable hash of what a sync would make Plex show: the wanted fields (tag lists as sets), the Plex file they
- * go to, and the mode. Equal hashes mean a sync would change nothing.
+ * go to, and the mode (with the version of its rule). Equal hashes mean a sync would change nothing.
  */
 export const contentHash = (
   wanted: WantedFields,
@@ -130,7 +130,10 @@ export const contentHash = (
   const canonical = {
     v: 1,
     file: context.plexFile,
-    preserve: context.preservePlexEdits,
+    // Preserve mode's rule changed (a person's edit is a locked field, no longer any value plexsync did not write):
+    // its hashes changed with it, so every scene synced under the old rule is compared with Plex once more (a
+    // reconciliation finds it `stashChanged`), and a scanner title the old rule took for a person's is replaced.
+    preserve: context.preservePlexEdits ? "locked" : false,
     title: wanted.title,
     summary: wanted.summary,
     studio: wanted.studio,

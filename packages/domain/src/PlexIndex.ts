@@ -120,8 +120,11 @@ export const listedDifferences = (
     const have = listed.scalars[field]
     if (have === scalarHash(want)) continue
     const ours = field in previous.scalars && scalarHash(previous.scalars[field]) === have
-    // Preserve mode keeps a value a person set in Plex; an empty field is still filled.
-    if (preserve && have !== noValue && !ours) continue
+    // Preserve mode keeps a person's edit: a locked field showing what plexsync did not write. A listing shows no
+    // locks, but plexsync locks every field it writes and Plex locks every field a person edits, so on a synced item
+    // a value that is not plexsync's is a person's (set or cleared). What this can miss, an unlocked field changed
+    // since, the next sync of the scene repairs; it never reports a person's edit, which a sync would keep.
+    if (preserve && !ours) continue
     out.push(field)
   }
 
@@ -139,11 +142,11 @@ export const listedDifferences = (
     const shown = splitKeys(listed.tags[kind])
     const own = new Set(previous[kind].map(nameKey))
     const wantKeys = new Set(want.map(nameKey))
-    if (preserve && shown.some((key) => !own.has(key))) continue
+    // Lists follow the set rule in every mode (as in `diffFields`).
     const complete = shown.length < cap
     if (!complete) {
-      // Only what is shown can be judged: outside preserve mode a sync removes plexsync's own dropped names.
-      if (!preserve && shown.some((key) => own.has(key) && !wantKeys.has(key))) out.push(kind)
+      // Only what is shown can be judged: a sync removes plexsync's own dropped names.
+      if (shown.some((key) => own.has(key) && !wantKeys.has(key))) out.push(kind)
       continue
     }
     const shownSet = new Set(shown)

@@ -34,8 +34,9 @@ import { SyncState } from "./SyncState.js"
  *   `updated_at` alone) is found too.
  * - `plexDiffers`: the scene is unchanged, but a sync would still change the Plex item (someone edited or cleared
  *   a field in Plex, an agent refresh, the item was re-added under a new rating key). In preserve mode a value a
- *   person set in Plex is kept by a sync, so it is no gap. Tags a person added in Plex are kept by every sync, so
- *   they are no gap either. See `PlexIndex` for how far a listing lets tags be compared.
+ *   person set or cleared in Plex (Plex locks what a person edits) is kept by a sync, so it is no gap. Tags a
+ *   person added in Plex are kept by every sync, so they are no gap either. See `PlexIndex` for how far a listing
+ *   lets tags be compared.
  * - `orphanedInPlex` (scope `all` only): a Plex item whose file is no Stash scene's file. Reported only.
  * The first four are queued with reason `reconcile` unless the scene is already queued or running, or its last
  * job failed for good and nothing says a new one would fare better (below); a dry run counts what it would queue

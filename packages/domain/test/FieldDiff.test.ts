@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { diffFields, emptyWritten, isEmptyDiff } from "@plexsync/domain/FieldDiff"
 import { allFields, type WantedFields, wantedFields } from "@plexsync/domain/FieldMapping"
+import type { PlexItemFields } from "@plexsync/domain/PlexClient"
 import type { WrittenFields } from "@plexsync/domain/SyncState"
 import * as fc from "fast-check"
 import { makeItem, makeScene } from "./fixtures.js"
@@ -155,52 +156,211 @@ describe("tag lists are sets", () => {
   })
 })
 
-describe("preserve Plex edits", () => {
-  it("fills empty fields only, and leaves a person's values alone", () => {
-    const item = makeItem({ title: "My title", summary: null, studio: "Mine", userRating: 3 })
-    const wanted: WantedFields = { title: "Stash", summary: "S", studio: "Stash studio", rating: 8 }
-    const diff = diffFields(wanted, item, null, preserve)
-    assert.deepStrictEqual(diff.edit!.scalars, { summary: "S" })
-    assert.isNull(diff.rating)
-    assert.deepStrictEqual([...diff.preserved].sort(), ["rating", "studio", "title"])
+describe("preserve Plex edits: a person's edit is a locked field plexsync did not write", () => {
+  const written = (overrides: Partial<WrittenFields>): WrittenFields => ({ ...emptyWritten, ...overrides })
+
+  type Outcome = "write" | "keep" | "nothing"
+  interface Case {
+    readonly name: string
+    readonly wanted: WantedFields
+    readonly item: Partial<PlexItemFields>
+    readonly previous: WrittenFields | null
+    /** What happens to the field in preserve mode, and outside it. */
+    readonly preserve: Outcome
+    readonly plain: Outcome
+  }
+  const cases: ReadonlyArray<Case> = [
+    {
+      name: "an unlocked scanner title (the file name) is replaced",
+      wanted: { title: "Café Noir" },
+      item: { title: "Cafe Noir 0001" },
+      previous: null,
+      preserve: "write",
+      plain: "write"
+    },
+    {
+      name: "an unlocked scanner title is replaced on a later sync too",
+      wanted: { title: "Café Noir" },
+      item: { title: "Cafe Noir 0001" },
+      previous: written({ scalars: { summary: "S" } }),
+      preserve: "write",
+      plain: "write"
+    },
+    {
+      name: "an unlocked agent value, not plexsync's, is replaced",
+      wanted: { studio: "Stash studio" },
+      item: { studio: "From the agent" },
+      previous: written({ scalars: { studio: "Stash studio" } }),
+      preserve: "write",
+      plain: "write"
+    },
+    {
+      name: "an unlocked empty field is filled",
+      wanted: { summary: "S" },
+      item: { summary: null },
+      previous: null,
+      preserve: "write",
+      plain: "write"
+    },
+    {
+      name: "a locked title a person typed is kept",
+      wanted: { title: "Café Noir II" },
+      item: { title: "My title", lockedFields: ["title"] },
+      previous: written({ scalars: { title: "Café Noir" } }),
+      preserve: "keep",
+      plain: "write"
+    },
+    {
+      name: "a locked title on an item plexsync never wrote is a person's",
+      wanted: { title: "Café Noir" },
+      item: { title: "My title", lockedFields: ["title"] },
+      previous: null,
+      preserve: "keep",
+      plain: "write"
+    },
+    {
+      name: "a locked value equal to what plexsync wrote is plexsync's, and replaced",
+      wanted: { title: "Café Noir II" },
+      item: { title: "Café Noir", lockedFields: ["title"] },
+      previous: written({ scalars: { title: "Café Noir" } }),
+      preserve: "write",
+      plain: "write"
+    },
+    {
+      name: "a field a person cleared (locked, empty) stays empty",
+      wanted: { summary: "S" },
+      item: { summary: null, lockedFields: ["summary"] },
+      previous: written({ scalars: { summary: "S" } }),
+      preserve: "keep",
+      plain: "write"
+    },
+    {
+      name: "a person's locked value is not cleared either",
+      wanted: { studio: null },
+      item: { studio: "Mine", lockedFields: ["studio"] },
+      previous: null,
+      preserve: "keep",
+      plain: "write"
+    },
+    {
+      name: "a lock on another field proves nothing about this one",
+      wanted: { title: "Café Noir" },
+      item: { title: "Cafe Noir 0001", lockedFields: ["summary", "genre"] },
+      previous: null,
+      preserve: "write",
+      plain: "write"
+    },
+    {
+      name: "a locked value that already matches sends nothing",
+      wanted: { title: "Café Noir" },
+      item: { title: "Café Noir", lockedFields: ["title"] },
+      previous: null,
+      preserve: "nothing",
+      plain: "nothing"
+    },
+    {
+      name: "a rating plexsync did not write is a person's (ratings cannot be locked; no agent sets them)",
+      wanted: { rating: 8 },
+      item: { userRating: 3 },
+      previous: written({ rating: 5 }),
+      preserve: "keep",
+      plain: "write"
+    },
+    {
+      name: "a rating plexsync wrote is replaced",
+      wanted: { rating: 8 },
+      item: { userRating: 5 },
+      previous: written({ rating: 5 }),
+      preserve: "write",
+      plain: "write"
+    }
+  ]
+
+  const outcome = (c: Case, options: typeof plain) => {
+    const diff = diffFields(c.wanted, makeItem(c.item), c.previous, options)
+    const field = Object.keys(c.wanted)[0] as keyof WantedFields
+    if (field === "rating") {
+      if (diff.rating !== null) return "write"
+      return diff.preserved.includes("rating") ? "keep" : "nothing"
+    }
+    const sent = diff.edit !== null && field in diff.edit.scalars
+    if (sent) {
+      assert.strictEqual(diff.edit!.scalars[field as "title"], c.wanted[field as "title"])
+      assert.isTrue(diff.edit!.lock)
+      assert.notInclude(diff.preserved, field)
+      return "write"
+    }
+    // A kept field is not recorded as plexsync's: it stays the person's on the next sync.
+    if (diff.preserved.includes(field)) {
+      assert.notProperty(diff.written.scalars, field)
+      return "keep"
+    }
+    return "nothing"
+  }
+
+  for (const c of cases) {
+    it(`${c.name}: ${c.preserve} in preserve mode, ${c.plain} outside it`, () => {
+      assert.strictEqual(outcome(c, preserve), c.preserve, "preserve mode")
+      assert.strictEqual(outcome(c, plain), c.plain, "outside preserve mode")
+    })
+  }
+
+  for (const options of [preserve, plain]) {
+    const mode = options.preservePlexEdits ? "preserve mode" : "outside preserve mode"
+    it(`lists keep the set rule ${mode}: a person's genre stays, a new Stash tag is added, a dropped one removed`, () => {
+      // plexsync wrote Outdoor and Beach (and locked the list); a person added Handpicked (Plex locked it again).
+      const item = makeItem({ genres: ["Outdoor", "Beach", "Handpicked"], lockedFields: ["genre"] })
+      const diff = diffFields(
+        { genres: ["Outdoor", "Night"] },
+        item,
+        written({ genres: ["Outdoor", "Beach"] }),
+        options
+      )
+      assert.deepStrictEqual(diff.edit!.tags.genre, { set: ["Outdoor", "Night", "Handpicked"], remove: ["Beach"] })
+      assert.deepStrictEqual(diff.written.genres, ["Outdoor", "Night"])
+      assert.deepStrictEqual(diff.preserved, [])
+      // and an empty list is filled
+      assert.deepStrictEqual(diffFields({ genres: ["a"] }, makeItem(), null, options).edit!.tags.genre!.set, ["a"])
+    })
+  }
+
+  it("a scanner title is replaced, and later Stash titles keep arriving; a person's title then stays", () => {
+    let item = makeItem({ title: "Cafe Noir 0001" })
+    const first = diffFields({ title: "Café Noir" }, item, null, preserve)
+    item = apply(item, first)
+    item = makeItem({ ...item, lockedFields: ["title"] }) // plexsync's edit locked it
+    assert.strictEqual(item.title, "Café Noir")
+    const second = diffFields({ title: "Café Noir II" }, item, first.written, preserve)
+    assert.deepStrictEqual(second.edit?.scalars, { title: "Café Noir II" })
+    item = apply(item, second)
+    // A person retitles it in Plex's UI (the field stays locked): Stash's next title does not overwrite it.
+    item = makeItem({ ...item, title: "Our favourite" })
+    const third = diffFields({ title: "Café Noir III" }, item, second.written, preserve)
+    assert.isNull(third.edit)
+    assert.deepStrictEqual(third.preserved, ["title"])
+    // ...and stays the person's on every sync after.
+    assert.isNull(diffFields({ title: "Café Noir IV" }, item, third.written, preserve).edit)
   })
 
-  it("keeps updating values that are plexsync's own", () => {
-    const item = makeItem({ summary: "old from stash", userRating: 5 })
-    const prev: WrittenFields = { ...emptyWritten, scalars: { summary: "old from stash" }, rating: 5 }
-    const diff = diffFields({ summary: "new from stash", rating: 9 }, item, prev, preserve)
-    assert.deepStrictEqual(diff.edit!.scalars, { summary: "new from stash" })
-    assert.deepStrictEqual(diff.rating, { value: 9 })
-    // a value Plex already showed at the first sync is plexsync's too: a later change in Stash still arrives
-    const first = diffFields(
-      { summary: "same", rating: 5 },
-      makeItem({ summary: "same", userRating: 5 }),
-      null,
-      preserve
+  it("applying a preserve-mode diff leaves nothing to do, and never sends a locked value plexsync did not write", () => {
+    const value = fc.constantFrom<string | null>(null, "One", "Two")
+    fc.assert(
+      fc.property(
+        fc.record({ want: fc.constantFrom("One", "Two"), have: value, prev: fc.option(value), locked: fc.boolean() }),
+        ({ have, locked, prev, want }) => {
+          const previous = prev === null ? null : written({ scalars: { summary: prev } })
+          const item = makeItem({ summary: have, lockedFields: locked ? ["summary"] : [] })
+          const diff = diffFields({ summary: want }, item, previous, preserve)
+          const persons = locked && (previous === null || previous.scalars["summary"] !== have)
+          if (persons && have !== want) assert.isNull(diff.edit)
+          else if (have !== want) assert.strictEqual(diff.edit?.scalars.summary, want)
+          const after = makeItem({
+            ...apply(item, diff),
+            lockedFields: diff.edit === null ? item.lockedFields : ["summary"]
+          })
+          assert.isNull(diffFields({ summary: want }, after, diff.written, preserve).edit)
+        }
+      )
     )
-    assert.isNull(first.edit)
-    const later = diffFields(
-      { summary: "changed in Stash", rating: 6 },
-      makeItem({ summary: "same", userRating: 5 }),
-      first.written,
-      preserve
-    )
-    assert.deepStrictEqual(later.edit?.scalars, { summary: "changed in Stash" })
-    assert.deepStrictEqual(later.rating, { value: 6 })
-  })
-
-  it("does not clear a person's value either", () => {
-    const diff = diffFields({ studio: null }, makeItem({ studio: "Mine" }), null, preserve)
-    assert.isNull(diff.edit)
-  })
-
-  it("tag lists: fills an empty list, leaves a list holding a person's names", () => {
-    assert.deepStrictEqual(
-      diffFields({ genres: ["a"] }, makeItem({ genres: [] }), null, preserve).edit!.tags.genre!.set,
-      ["a"]
-    )
-    const kept = diffFields({ genres: ["a"] }, makeItem({ genres: ["mine"] }), null, preserve)
-    assert.isNull(kept.edit)
-    assert.deepStrictEqual(kept.preserved, ["genre"])
   })
 })

@@ -215,19 +215,26 @@ describe("reconcile", () => {
       }).pipe(Effect.provide(world()))
     ))
 
-  it.effect("preserve-Plex-edits: a value a person set in Plex is no gap, a field they cleared is", () =>
+  it.effect("preserve-Plex-edits: a value a person set or cleared, or a genre they added, is no gap; a dropped tag is", () =>
     at(
       Effect.gen(function*() {
         const preserve = settings({ preservePlexEdits: true })
         yield* syncAll(preserve)
-        yield* editInPlex("1002", { title: "My own title", genres: ["Mine"] })
+        // A person's edits in Plex's UI, on fields plexsync wrote and locked (they stay locked).
+        const two = yield* plexItem("1002")
+        yield* editInPlex("1002", { title: "My own title", genres: [...two.genres, "Mine"] })
         yield* editInPlex("1003", { originallyAvailableAt: null })
+        // Lists follow the set rule in every mode: a Stash tag removed in Plex comes back.
+        const four = yield* plexItem("1004")
+        yield* editInPlex("1004", { genres: four.genres.slice(1) })
         const result = yield* run({}, preserve)
         assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
-        assert.deepStrictEqual(result.queuedSceneIds, [sid(3)])
+        assert.deepStrictEqual(result.queuedSceneIds, [sid(4)])
         yield* repair(preserve)
         assert.strictEqual((yield* plexItem("1002")).title, "My own title")
-        assert.isNotNull((yield* plexItem("1003")).originallyAvailableAt)
+        assert.include((yield* plexItem("1002")).genres, "Mine")
+        assert.isNull((yield* plexItem("1003")).originallyAvailableAt)
+        assert.deepStrictEqual((yield* plexItem("1004")).genres, four.genres)
         assert.deepStrictEqual((yield* run({}, preserve)).gaps, noGaps)
         // The same edit outside preserve mode is a gap (and the mode is part of the content hash: all changed).
         const strict = yield* run({ dryRun: true })

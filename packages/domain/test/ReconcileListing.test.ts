@@ -48,7 +48,9 @@ const itemArb = fc.record({
     sectionKey: "1",
     thumb: null,
     files: ["/data/1.mp4"],
-    lockedFields: [],
+    // As on an item plexsync has synced: it locks every field it writes, and Plex locks every field a person edits.
+    // A listing shows no locks, so its preserve-mode rule takes a value that is not plexsync's for a person's.
+    lockedFields: ["title", "summary", "studio", "originallyAvailableAt"],
     ...fields
   })
 )

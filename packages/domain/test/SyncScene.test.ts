@@ -238,6 +238,53 @@ describe("syncing one scene", () => {
     }).pipe(Effect.provide(w.layer))
   })
 
+  it.scoped("preserve mode replaces a scanner title, keeps a person's locked title and added genre, adds Stash's tags", () => {
+    const w = world()
+    return Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const stash = yield* SimStash.SimStash
+      const preserve = settings({ preservePlexEdits: true })
+      // Freshly scanned: the file name as title, nothing locked.
+      assert.strictEqual((yield* plexItem("1001")).title, "1")
+      const first = yield* run(1, preserve)
+      assert.isTrue(first._tag === "Synced" && first.preserved.length === 0)
+      assertMatchesScene(yield* plexItem("1001"))
+
+      // A Stash title change still arrives (the title is plexsync's, though locked).
+      yield* stash.updateScene("1", { title: "Scene 1, renamed" })
+      yield* run(1, preserve)
+      assert.strictEqual((yield* plexItem("1001")).title, "Scene 1, renamed")
+
+      // A person retitles the item and adds a genre in Plex's UI: Plex locks both fields.
+      const item = yield* plexItem("1001")
+      yield* sim.addItem(
+        new PlexItem({
+          ...item,
+          title: "Our favourite",
+          genres: [...item.genres, "Handpicked"],
+          lockedFields: [...new Set([...item.lockedFields, "title", "genre"])]
+        })
+      )
+      // Stash renames the scene again, drops Beach and adds Night.
+      const scene = Option.getOrThrow(yield* stash.scene("1"))
+      yield* stash.updateScene("1", {
+        title: "Scene 1, renamed again",
+        tags: [...scene.tags.filter((t) => t.name !== "Beach"), { id: "3", name: "Night" }]
+      })
+      const outcome = yield* run(1, preserve)
+      assert.isTrue(outcome._tag === "Synced" && outcome.preserved.includes("title"))
+      const after = yield* plexItem("1001")
+      assert.strictEqual(after.title, "Our favourite")
+      assert.deepStrictEqual(after.genres, ["Outdoor", "Night", "Handpicked"])
+      assert.strictEqual(after.summary, "Two people, one beach.")
+      // Recorded as the person's: not overwritten on the next sync either.
+      assert.notProperty((yield* recorded(1))!.written.scalars, "title")
+      yield* stash.updateScene("1", { title: "Scene 1, third title" })
+      yield* run(1, preserve)
+      assert.strictEqual((yield* plexItem("1001")).title, "Our favourite")
+    }).pipe(Effect.provide(w.layer))
+  })
+
   it.scoped("a reconcile job compares with Plex even when the scene is unchanged, and repairs drift", () => {
     const w = world()
     return Effect.gen(function*() {
