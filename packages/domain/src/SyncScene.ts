@@ -1,4 +1,4 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Option, Ref } from "effect"
 import type { MatchAmbiguous, PlexError, StashError } from "./Errors.js"
 import { PlexNotFound, SceneMissing } from "./Errors.js"
 import { diffFields } from "./FieldDiff.js"
@@ -19,6 +19,11 @@ export interface SyncSettings {
   readonly fields: ReadonlySet<SyncField>
   readonly preservePlexEdits: boolean
   readonly pathMap: PathMap
+  /**
+   * Set once Plex has taken a write with this token (a worker's life): from then on a job's writes go out together.
+   * Until then, and without it, a job's first write goes out alone, so a token that may not write is refused once.
+   */
+  readonly writesAccepted?: Ref.Ref<boolean>
 }
 
 /**
@@ -47,8 +52,9 @@ export type SyncSceneError = PlexError | StashError | PlexNotFound | MatchAmbigu
 /**
  * Syncs one scene. The scene is read fresh from Stash (a job carries no snapshot); an unchanged scene (same
  * content hash as the last sync) makes no Plex request at all. Otherwise the file is mapped and matched, the
- * difference goes out as one locked edit plus a rating call, the poster only when its bytes changed — and only
- * after all of that succeeded is the sync recorded, so a failure half way is retried in full next time.
+ * difference goes out as one locked edit plus a rating call, the poster only when its bytes changed (the first
+ * of them alone: a refused write ends the job) — and only after all of that succeeded is the sync recorded, so a
+ * failure half way is retried in full next time.
  */
 export const syncScene = Effect.fn("SyncScene.sync")(function*(
   job: { readonly sceneId: SceneId; readonly reason: JobReason },
@@ -103,13 +109,21 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
   const previousPoster = sameItem ? previous.imageHash : null
   const posterHash = Option.isSome(image) ? imageHash(image.value.bytes) : previousPoster
   const posterUploaded = Option.isSome(image) && posterHash !== previousPoster
-  // The edit, the rating and the poster touch different parts of the item: they go out together. The sync is
-  // recorded only when all of them succeeded.
-  yield* Effect.all([
-    diff.edit === null ? Effect.void : plex.edit(item, diff.edit),
-    diff.rating === null ? Effect.void : plex.rate(item.ratingKey, diff.rating.value),
-    posterUploaded && Option.isSome(image) ? plex.uploadPoster(item.ratingKey, image.value) : Effect.void
-  ], { concurrency: "unbounded", discard: true })
+  // The edit, the rating and the poster touch different parts of the item and go out together — once Plex has
+  // taken a write with this token. Before that the first goes out alone: refused (401, or a shared user's token's
+  // 403), it ends the job before the rest is sent, so a token that may not write costs one refused request per job,
+  // not three. The sync is recorded only when all of them succeeded.
+  const writes = [
+    diff.edit === null ? null : plex.edit(item, diff.edit),
+    diff.rating === null ? null : plex.rate(item.ratingKey, diff.rating.value),
+    posterUploaded && Option.isSome(image) ? plex.uploadPoster(item.ratingKey, image.value) : null
+  ].filter((write) => write !== null)
+  const proven = settings.writesAccepted === undefined ? false : yield* Ref.get(settings.writesAccepted)
+  if (!proven && writes.length > 0) yield* writes[0]!
+  yield* Effect.all(proven ? writes : writes.slice(1), { concurrency: "unbounded", discard: true })
+  if (!proven && writes.length > 0 && settings.writesAccepted !== undefined) {
+    yield* Ref.set(settings.writesAccepted, true)
+  }
 
   yield* syncState.put(
     new SceneSyncState({
