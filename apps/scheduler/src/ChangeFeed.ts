@@ -1,3 +1,4 @@
+import { recordingHealth, TargetBreakers } from "@plexsync/domain/CircuitBreaker"
 import type { StashError } from "@plexsync/domain/Errors"
 import type { EventDrainResult } from "@plexsync/domain/RelatedChanges"
 import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
@@ -6,8 +7,9 @@ import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import type { SceneSyncState } from "@plexsync/domain/SyncState"
 import { SyncState } from "@plexsync/domain/SyncState"
-import { Context, Effect, Layer, Option, Queue, Ref } from "effect"
+import { Clock, Context, Effect, Layer, Option, Queue, Ref } from "effect"
 import type { RelatedPollResult } from "./RelatedFeed.js"
 import * as RelatedFeed from "./RelatedFeed.js"
 import * as Watermark from "./Watermark.js"
@@ -19,9 +21,14 @@ import * as Watermark from "./Watermark.js"
  * - The window starts an hour (the overlap) before the watermark: Stash stores `updated_at` in local time
  *   with one-second precision and filters by string comparison, so a DST shift or a same-second update
  *   would otherwise be missed.
- * - The overlap re-reads recent changes; they are deduplicated by (scene id, `updated_at`): in memory for
- *   what this process already queued, and against `sync_state` for what was synced at that version, so a
- *   restart does not queue the last hour again.
+ * - The overlap re-reads recent changes; they are deduplicated by (scene id, `updated_at` as an instant) — but an
+ *   equal `updated_at` is not proof of an unchanged scene: a second save within the same Stash second (a person's
+ *   edit, then a scraper's) keeps it. A row counts as done only when a fetch of the scene provably came after the
+ *   end of that second plus `sameSecondMarginMs`: in memory, this process queued it at such a time (the worker
+ *   fetches after the enqueue); or `sync_state` records that version with a `syncedAt` later than that by
+ *   `recordAllowanceMs` too (a sync records after its fetch). Anything else is queued once more at the first poll
+ *   past the margin, and the engine compares content hashes, so an unchanged scene costs one Stash read and no Plex
+ *   request. This converges: that enqueue settles the row for good, whether or not the job records anything.
  * - The watermark advances only after the page's enqueue committed: a crash re-reads, never skips.
  *
  * Then the related objects (tags, performers, studios, groups; `RelatedFeed`): their own changes and deletions
@@ -42,6 +49,12 @@ export interface ChangeFeedOptions {
   readonly relatedPerPage?: number
   /** Leave the related objects out (they are polled by default). */
   readonly related?: boolean
+  /**
+   * How long after the end of a scene's `updated_at` second a fetch must come to be sure it read the last save
+   * of that second: Stash's and plexsync's clocks may differ, and Stash stamps the time before its save commits.
+   * Default `defaultSameSecondMarginMs`.
+   */
+  readonly sameSecondMarginMs?: number
 }
 
 export interface PollResult {
@@ -49,8 +62,17 @@ export interface PollResult {
   readonly read: number
   /** Scenes handed to the queue (new jobs or coalesced into queued ones), related objects' included. */
   readonly queued: number
-  /** Rows skipped as already queued or synced at that `updated_at`. */
+  /**
+   * Rows skipped as already queued or synced at that `updated_at`: settled, or still within their second's margin
+   * (queued once more when it has passed: `sameSecond`).
+   */
   readonly duplicates: number
+  /**
+   * Of `queued`, rows queued again at an `updated_at` already queued or synced, because no fetch was known to come
+   * after that second (a second save in the same second would otherwise be lost). Each such row is queued again
+   * once, at the first poll past the end of its second and the margin.
+   */
+  readonly sameSecond: number
   readonly since: string | null
   readonly watermark: string | null
   /** Per kind of related object: what its feed read, found and queued. */
@@ -73,7 +95,32 @@ export class ChangeFeed extends Context.Tag("@plexsync/scheduler/ChangeFeed")<Ch
 
 export const minimumOverlapMs = 60 * 60 * 1000
 
-const key = (ref: SceneRef) => `${ref.id}\u0000${ref.updatedAt}`
+export const defaultSameSecondMarginMs = 10_000
+
+/**
+ * How long a sync may take from its fetch of the scene to recording it (`syncedAt`): a few Plex and Stash
+ * requests, each under a 30 s timeout. A state recorded later than this after a second (plus the margin) read the
+ * scene after that second.
+ */
+export const recordAllowanceMs = 5 * 60_000
+
+/** The instant of a Stash time string (its offset applied), or null when it is not one. */
+const instant = (updatedAt: string): number | null => Option.getOrNull(Watermark.toMillis(updatedAt))
+
+/** Two `updated_at` strings name the same version when they are the same instant, whatever offsets they carry. */
+const sameVersion = (a: string, b: string): boolean => {
+  const x = instant(a)
+  const y = instant(b)
+  return x !== null && y !== null ? x === y : a === b
+}
+
+const key = (ref: SceneRef) => `${ref.id}\u0000${instant(ref.updatedAt) ?? ref.updatedAt}`
+
+/** A (scene, `updated_at`) row this process read: whether a fetch known to come after its second is on its way. */
+interface Seen {
+  readonly updatedAt: string
+  readonly settled: boolean
+}
 
 export const make = (options: ChangeFeedOptions) =>
   Effect.gen(function*() {
@@ -85,10 +132,31 @@ export const make = (options: ChangeFeedOptions) =>
     const drainLock = yield* Effect.makeSemaphore(1)
     const drainSignal = yield* Queue.sliding<void>(1)
     const drainEvents = drainObjectEvents().pipe(Effect.provide(drainContext), drainLock.withPermits(1))
+    // Stash's answers and failures count toward its breaker, as the worker's do (none without shared breakers).
+    const recordStash = recordingHealth(["stash"], yield* Effect.serviceOption(TargetBreakers))
     const overlapMs = Math.max(minimumOverlapMs, options.overlapMs)
     const perPage = Math.max(1, options.perPage)
-    /** (id, updated_at) pairs this process already queued, with their `updated_at` for pruning. */
-    const seen = yield* Ref.make(new Map<string, string>())
+    const marginMs = Math.max(0, options.sameSecondMarginMs ?? defaultSameSecondMarginMs)
+    /** (id, updated_at) rows this process already read, with their `updated_at` for pruning. */
+    const seen = yield* Ref.make(new Map<string, Seen>())
+    /** The latest `updated_at` instant Stash returned: its clock had reached it (evidence free of clock skew). */
+    let stashClock = Number.NEGATIVE_INFINITY
+    /** The end of a row's `updated_at` second plus the margin; null when it is not a time string (old rule). */
+    const settledFrom = (updatedAt: string): number | null => {
+      const at = instant(updatedAt)
+      return at === null ? null : at + 1000 + marginMs
+    }
+    /** The worker fetches after the enqueue: queued now, is that fetch after the row's second? */
+    const enqueueSettles = (updatedAt: string, now: number) => {
+      const from = settledFrom(updatedAt)
+      return from === null || Math.max(now, stashClock) >= from
+    }
+    /** Did the recorded sync of this very version fetch the scene after its second? */
+    const recordSettles = (state: SceneSyncState | undefined, updatedAt: string) => {
+      if (state === undefined || !sameVersion(state.stashUpdatedAt, updatedAt)) return false
+      const from = settledFrom(updatedAt)
+      return from === null || state.syncedAt >= from + recordAllowanceMs
+    }
     const related = options.related === false
       ? null
       : yield* RelatedFeed.make({ overlapMs, perPage: Math.max(1, options.relatedPerPage ?? perPage) })
@@ -122,32 +190,56 @@ export const make = (options: ChangeFeedOptions) =>
       let read = 0
       let queued = 0
       let duplicates = 0
+      let sameSecond = 0
       for (let page = 1;; page++) {
         const result = yield* stash.scenesUpdatedSince({ since, page, perPage })
         read += result.items.length
         const known = yield* Ref.get(seen)
         const fresh = new Map<string, SceneRef>()
         for (const ref of result.items) {
-          if (known.has(key(ref))) duplicates++
+          stashClock = Math.max(stashClock, instant(ref.updatedAt) ?? Number.NEGATIVE_INFINITY)
+          if (known.get(key(ref))?.settled === true) duplicates++
           else fresh.set(key(ref), ref)
         }
         const synced = fresh.size === 0
           ? []
           : yield* syncState.getMany(Array.from(new Set(Array.from(fresh.values(), (ref) => ref.id))))
-        const syncedAt = new Map(synced.map((s) => [s.sceneId as string, s.stashUpdatedAt]))
+        const states = new Map(synced.map((s) => [s.sceneId as string, s]))
+        // Read before the enqueue, so the worker's fetch comes after it.
+        const now = yield* Clock.currentTimeMillis
         const toQueue = new Map<string, SceneRef>()
-        for (const ref of fresh.values()) {
-          if (syncedAt.get(ref.id) === ref.updatedAt) duplicates++
-          else toQueue.set(ref.id, ref)
+        const settled = new Map<string, Seen>()
+        for (const [k, ref] of fresh) {
+          const state = states.get(ref.id)
+          const recorded = state !== undefined && sameVersion(state.stashUpdatedAt, ref.updatedAt)
+          if (recorded && recordSettles(state, ref.updatedAt)) {
+            duplicates++
+            settled.set(k, { updatedAt: ref.updatedAt, settled: true })
+          } else if (known.has(k) || recorded) {
+            // Queued or synced at this version already: one more fetch settles it, once it would come after the
+            // second and its margin (before that, queueing again would only have to be repeated).
+            if (enqueueSettles(ref.updatedAt, now)) {
+              sameSecond++
+              toQueue.set(ref.id, ref)
+            } else {
+              duplicates++
+              settled.set(k, { updatedAt: ref.updatedAt, settled: false })
+            }
+          } else {
+            toQueue.set(ref.id, ref)
+          }
         }
         if (toQueue.size > 0) {
           yield* queue.enqueueMany(
             Array.from(toQueue.values(), (ref) => ({ sceneId: ref.id, reason: "poll" as const }))
           )
           queued += toQueue.size
+          for (const ref of toQueue.values()) {
+            settled.set(key(ref), { updatedAt: ref.updatedAt, settled: enqueueSettles(ref.updatedAt, now) })
+          }
         }
         yield* Ref.update(seen, (map) => {
-          for (const ref of fresh.values()) map.set(key(ref), ref.updatedAt)
+          for (const [k, entry] of settled) map.set(k, entry)
           return map
         })
         const next = result.items.reduce<string | null>((mark, ref) => Watermark.later(mark, ref.updatedAt), watermark)
@@ -160,25 +252,43 @@ export const make = (options: ChangeFeedOptions) =>
       }
       // Rows older than this window's start will not be returned again: forget them.
       if (since !== null) {
+        const sinceAt = instant(since)
         yield* Ref.update(seen, (map) => {
-          for (const [k, updatedAt] of map) if (updatedAt < since) map.delete(k)
+          for (const [k, entry] of map) {
+            const at = instant(entry.updatedAt)
+            if (sinceAt !== null && at !== null ? at < sinceAt : entry.updatedAt < since) map.delete(k)
+          }
           return map
         })
       }
-      if (queued > 0) {
-        yield* Effect.logInfo(`change feed: queued ${queued} changed scene(s)`).pipe(
-          Effect.annotateLogs({ since: since ?? "beginning", watermark: watermark ?? "none" })
-        )
+      const annotate = Effect.annotateLogs({ since: since ?? "beginning", watermark: watermark ?? "none" })
+      if (queued > sameSecond) {
+        yield* Effect.logInfo(`change feed: queued ${queued - sameSecond} changed scene(s)`).pipe(annotate)
+      }
+      if (sameSecond > 0) {
+        yield* Effect.logInfo(
+          `change feed: queued ${sameSecond} scene(s) again, past the second they were last read in ` +
+            `(another save in that second would otherwise be missed)`
+        ).pipe(annotate)
       }
       // After the scenes: their watermark is saved whatever happens to the related objects' feed.
       const relatedResults = related === null ? [] : yield* related.poll
       queued += relatedResults.reduce((sum, result) => sum + result.queued, 0) + (events?.queued ?? 0)
-      return { read, queued, duplicates, since, watermark, related: relatedResults, events } satisfies PollResult
-    }).pipe(Effect.withSpan("ChangeFeed.poll"))
+      return {
+        read,
+        queued,
+        duplicates,
+        sameSecond,
+        since,
+        watermark,
+        related: relatedResults,
+        events
+      } satisfies PollResult
+    }).pipe(recordStash, Effect.withSpan("ChangeFeed.poll"))
 
     return ChangeFeed.of({
       poll,
-      drainEvents,
+      drainEvents: recordStash(drainEvents),
       requestDrain: Effect.asVoid(Queue.offer(drainSignal, undefined)),
       drainRequested: Queue.take(drainSignal)
     })

@@ -1,5 +1,6 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as CircuitBreaker from "@plexsync/domain/CircuitBreaker"
 import type { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { PlexClient } from "@plexsync/domain/PlexClient"
 import { reconcile } from "@plexsync/domain/Reconcile"
@@ -31,15 +32,32 @@ import { statusDocument } from "./StatusDocument.js"
 /** This process in the worker lease. */
 const holder = `${Os.hostname()}:${process.pid}`
 
-/** The worker slot, the change feed and the runner's state, over the store and both servers' clients. */
+/**
+ * The worker slot, the change feed and the runner's state, over the store and both servers' clients, sharing the
+ * process's breakers: a target failing the change feed or a reconciliation counts as it does failing a job.
+ */
 export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
   Layer.mergeAll(
     EngineWorker.layer(tuning.engine, { graceMs: tuning.graceMs, retryStoppedAfterMs: tuning.retryStoppedAfterMs }),
     ChangeFeed.layer({ overlapMs: ChangeFeed.minimumOverlapMs, perPage: 500 }),
     RunnerState.layer(holder, tuning.reconcile)
-  ).pipe(Layer.provideMerge(serversLayer(config)))
+  ).pipe(
+    Layer.provideMerge(CircuitBreaker.layer({
+      threshold: tuning.engine.breakerThreshold,
+      probeMinMs: tuning.engine.probeMinMs,
+      probeMaxMs: tuning.engine.probeMaxMs
+    })),
+    Layer.provideMerge(serversLayer(config))
+  )
 
-type ReconcileRequirements = PlexClient | StashClient | SyncQueue | Settings | SyncState | DeadLetterQueue
+type ReconcileRequirements =
+  | PlexClient
+  | StashClient
+  | SyncQueue
+  | Settings
+  | SyncState
+  | DeadLetterQueue
+  | CircuitBreaker.TargetBreakers
 
 /** What the scheduled reconciliation runs, with the services it needs captured. */
 export const scheduledReconcile = (tuning: SchedulerTuning) =>
@@ -48,6 +66,7 @@ export const scheduledReconcile = (tuning: SchedulerTuning) =>
     Effect.map(Effect.context<ReconcileRequirements>(), (context) => ({
       run: reconcile(tuning.engine, { scope: tuning.reconcileScope }).pipe(
         Effect.tap((result) => Effect.logInfo(summaryLine(result))),
+        CircuitBreaker.recordingHealth(["stash", "plex"]),
         Effect.provide(context)
       )
     }))

@@ -3,8 +3,9 @@ import { StashUnavailable } from "@plexsync/domain/Errors"
 import { SceneId } from "@plexsync/domain/Ids"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import { SyncState } from "@plexsync/domain/SyncState"
 import * as SimStash from "@plexsync/testing/SimStash"
+import { syncedState } from "@plexsync/testing/SyncStates"
 import { Effect, Layer, Option, TestClock } from "effect"
 import * as path from "node:path"
 import * as ChangeFeed from "../src/ChangeFeed.js"
@@ -18,17 +19,9 @@ const scenes = Array.from(
 
 const feedLayer = ChangeFeed.layer({ overlapMs: 60 * 60 * 1000, perPage: 100 })
 
+// Synced an hour after the scenes' times: proof enough that the fetch saw their last save of that second.
 const synced = (id: string, updatedAt: string) =>
-  new SceneSyncState({
-    sceneId: SceneId.make(id),
-    stashUpdatedAt: updatedAt,
-    contentHash: "h",
-    ratingKey: null,
-    plexFile: null,
-    imageHash: null,
-    written: { scalars: {}, rating: null, genres: [], actors: [], collections: [] },
-    syncedAt: 0
-  })
+  syncedState({ id: SceneId.make(id), updatedAt }, { syncedAt: base + 3_600_000 })
 
 describe("ChangeFeed", () => {
   it.scoped("queues every changed scene once, with reason poll, and advances the watermark after the enqueue", () =>
@@ -43,6 +36,7 @@ describe("ChangeFeed", () => {
         const queue = yield* SyncQueue
         const settings = yield* Settings
         const sim = yield* SimStash.SimStash
+        yield* TestClock.setTime(base + 3_600_000)
 
         const first = yield* feed.poll
         assert.strictEqual(first.since, null)

@@ -11,7 +11,13 @@ export class BreakerState extends Schema.Class<BreakerState>("BreakerState")({
   target: Target,
   state: BreakerStatus,
   consecutiveFailures: Schema.Int.pipe(Schema.nonNegative()),
+  /** When the outage started: the first failure of the streak that opened the breaker (null while closed). */
   openedAt: Schema.NullOr(Millis),
+  /**
+   * While closed with failures counted: when the first of them happened. It becomes `openedAt` when the streak
+   * opens the breaker, so an outage starts at its first failure, not at the one that reached the threshold.
+   */
+  failingSince: Schema.optionalWith(Schema.NullOr(Millis), { default: () => null }),
   /** When the next health probe is due while open. */
   nextProbeAt: Schema.NullOr(Millis),
   /** Failed probes since the breaker opened: drives the probe backoff. */
@@ -26,6 +32,7 @@ export const closedBreaker = (target: Target, now: number): BreakerState =>
     state: "closed",
     consecutiveFailures: 0,
     openedAt: null,
+    failingSince: null,
     nextProbeAt: null,
     probeAttempt: 0,
     lastError: null,

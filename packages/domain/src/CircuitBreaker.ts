@@ -1,5 +1,7 @@
-import { Clock, Effect, Option, Random } from "effect"
+import { Clock, Context, Effect, Layer, Option, Random } from "effect"
 import { BreakerState, BreakerStore } from "./BreakerStore.js"
+import { errorPolicy } from "./ErrorPolicy.js"
+import type { ErrorTag } from "./Errors.js"
 import { Target } from "./Ids.js"
 import type { Outage } from "./OutageHistory.js"
 import { OutageHistory } from "./OutageHistory.js"
@@ -7,7 +9,8 @@ import type { StoreError } from "./StoreError.js"
 
 /**
  * The circuit breaker of one target (`plex`, `stash`), as a pure state machine over `BreakerState`:
- * - closed: counts consecutive target-level failures; at `threshold` it opens;
+ * - closed: counts consecutive target-level failures (from when the first of them happened); at `threshold` it
+ *   opens, and the outage starts at the streak's first failure (`openedAt`);
  * - open: nothing is sent to the target; a deep health probe is due at `nextProbeAt`, backing off from
  *   `probeMinMs` to `probeMaxMs` with jitter; a good probe moves it to half-open;
  * - half_open: one trial (a job or a probe) — success closes it, failure opens it again. Re-opening from
@@ -69,13 +72,18 @@ export const onFailure = (state: BreakerState, error: string, event: Event): Ste
   switch (state.state) {
     case "closed": {
       const failures = state.consecutiveFailures + 1
-      if (failures < policy.threshold) return update(state, { consecutiveFailures: failures, lastError: error }, now)
+      const failingSince = state.consecutiveFailures === 0 ? now : state.failingSince ?? now
+      if (failures < policy.threshold) {
+        return update(state, { consecutiveFailures: failures, failingSince, lastError: error }, now)
+      }
       return update(
         state,
         {
           state: "open",
           consecutiveFailures: failures,
-          openedAt: now,
+          // The outage began with the streak's first failure (a hung server may take minutes to reach the threshold).
+          openedAt: Math.min(failingSince, now),
+          failingSince: null,
           probeAttempt: 0,
           nextProbeAt: now + probeDelay(0, policy, random),
           lastError: error
@@ -111,7 +119,9 @@ const reopen = (state: BreakerState, error: string, { now, policy, random }: Eve
 export const onSuccess = (state: BreakerState, now: number): Step => {
   switch (state.state) {
     case "closed":
-      return state.consecutiveFailures === 0 ? same(state) : update(state, { consecutiveFailures: 0 }, now)
+      return state.consecutiveFailures === 0 && state.failingSince === null
+        ? same(state)
+        : update(state, { consecutiveFailures: 0, failingSince: null }, now)
     case "half_open":
       return close(state, now)
     case "open":
@@ -127,6 +137,7 @@ const close = (state: BreakerState, now: number): Step =>
       state: "closed",
       consecutiveFailures: 0,
       openedAt: null,
+      failingSince: null,
       nextProbeAt: null,
       probeAttempt: 0,
       lastError: null
@@ -188,15 +199,27 @@ export interface Breakers {
   ) => Effect.Effect<BreakerUpdate, StoreError>
   /** The target's open outage, if any. */
   readonly currentOutage: (target: Target) => Effect.Effect<Option.Option<Outage>>
+  /** Reads every breaker from the store again (another process may have moved one). */
+  readonly refresh: Effect.Effect<void, StoreError>
 }
+
+/**
+ * The process's breakers, shared by every path that talks to a target: the worker (through `TargetHealth`), the
+ * change feed and reconciliation (through `recordingHealth`). One instance per process keeps them consistent with
+ * each other; the store keeps them consistent with other processes (each change re-reads the stored row first).
+ */
+export class TargetBreakers extends Context.Tag("@plexsync/domain/TargetBreakers")<TargetBreakers, Breakers>() {}
 
 const targets: ReadonlyArray<Target> = Target.literals
 
 /**
  * Loads every target's breaker and keeps it in memory, persisting each change through `BreakerStore`. An
- * outage record opens when a breaker opens and closes when it closes — one per outage however many half-open
- * trials fail in between. On load, a breaker and its outage record that disagree (a crash between the two
- * writes) are put back in step.
+ * outage record opens when a breaker opens (starting at the streak's first failure) and closes when it closes —
+ * one per outage however many half-open trials fail in between. On load, a breaker and its outage record that
+ * disagree (a crash between the two writes) are put back in step.
+ *
+ * Every change but a success that has nothing to reset re-reads the stored row first, so a breaker another
+ * process moved (its change feed, its worker) is changed from where that process left it, not overwritten.
  */
 export const makeBreakers = (
   policy: BreakerPolicy
@@ -223,10 +246,34 @@ export const makeBreakers = (
       }
     }
 
-    const apply = (target: Target, next: (state: BreakerState, event: Event) => Step) =>
+    /** Takes the stored state as the truth; the outage record follows it (another process opened or closed it). */
+    const adopt = (target: Target, stored: BreakerState) =>
+      Effect.gen(function*() {
+        const cached = states.get(target)!
+        states.set(target, stored)
+        if (stored.state === "closed") {
+          outages.delete(target)
+          return
+        }
+        if (outages.has(target) && cached.state !== "closed" && cached.openedAt === stored.openedAt) return
+        const open = yield* history.current(target)
+        outages.set(
+          target,
+          Option.isSome(open)
+            ? open.value
+            : yield* history.open(target, { startedAt: stored.openedAt ?? stored.updatedAt, cause: stored.lastError })
+        )
+      })
+
+    const apply = (
+      target: Target,
+      next: (state: BreakerState, event: Event) => Step,
+      reread: (cached: BreakerState) => boolean = () => true
+    ) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const random = yield* Random.next
+        if (reread(states.get(target)!)) yield* adopt(target, yield* store.get(target))
         const step = next(states.get(target)!, { now, policy, random })
         if (step.changed) {
           yield* store.put(step.state)
@@ -235,12 +282,16 @@ export const makeBreakers = (
         let outage = Option.fromNullable(outages.get(target))
         switch (step.transition) {
           case "opened": {
-            const opened = yield* history.open(target, { startedAt: now, cause: step.state.lastError })
+            const opened = yield* history.open(target, {
+              startedAt: step.state.openedAt ?? now,
+              cause: step.state.lastError
+            })
             outages.set(target, opened)
             outage = Option.some(opened)
             yield* Effect.logWarning(
               `The ${target} circuit breaker opened after ${step.state.consecutiveFailures} failures in a row ` +
-                `(last: ${step.state.lastError}); jobs are held until a health probe succeeds`
+                `since ${new Date(opened.startedAt).toISOString()} (last: ${step.state.lastError}); jobs are held ` +
+                `until a health probe succeeds`
             ).pipe(Effect.annotateLogs({ outageId: opened.id, target }))
             break
           }
@@ -271,9 +322,79 @@ export const makeBreakers = (
 
     return {
       state: (target) => Effect.sync(() => states.get(target)!),
-      recordSuccess: (target) => apply(target, (state, event) => onSuccess(state, event.now)),
+      // A success on a closed breaker with nothing counted changes nothing: no read, no write (one per job).
+      recordSuccess: (target) =>
+        apply(
+          target,
+          (state, event) => onSuccess(state, event.now),
+          (cached) => cached.state !== "closed" || cached.consecutiveFailures > 0
+        ),
       recordFailure: (target, error) => apply(target, (state, event) => onFailure(state, error, event)),
       recordProbe: (target, result) => apply(target, (state, event) => onProbe(state, result, event)),
-      currentOutage: (target) => Effect.sync(() => Option.fromNullable(outages.get(target)))
+      currentOutage: (target) => Effect.sync(() => Option.fromNullable(outages.get(target))),
+      refresh: Effect.forEach(
+        targets,
+        (target) => lock.withPermits(1)(Effect.flatMap(store.get(target), (stored) => adopt(target, stored))),
+        { discard: true }
+      )
     }
   })
+
+/** The process's shared breakers (`TargetBreakers`), built once with the engine's breaker policy. */
+export const layer = (policy: BreakerPolicy): Layer.Layer<TargetBreakers, StoreError, BreakerStore | OutageHistory> =>
+  Layer.effect(TargetBreakers, makeBreakers(policy))
+
+const describeError = (error: unknown): { readonly tag: ErrorTag; readonly message: string } | null => {
+  if (typeof error !== "object" || error === null || !("_tag" in error)) return null
+  const tag = (error as { readonly _tag: unknown })._tag
+  if (typeof tag !== "string" || !Object.hasOwn(errorPolicy, tag)) return null
+  const message = (error as { readonly message?: unknown }).message
+  return { tag: tag as ErrorTag, message: typeof message === "string" ? message : tag }
+}
+
+/**
+ * What one outcome of a request outside the worker says of the targets, recorded on the shared breakers as the
+ * worker records a job's: a failure that counts toward a target's breaker counts (refused, reset, timed out,
+ * 503…), whichever path sent the request; a failure in which the target answered (not found, a 4xx) and a
+ * success (for each of `answered`) say it is up.
+ */
+export const recordOutcome = (
+  breakers: Breakers,
+  answered: ReadonlyArray<Target>,
+  outcome: { readonly _tag: "Success" } | { readonly _tag: "Failure"; readonly error: unknown }
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (outcome._tag === "Success") {
+      for (const target of answered) yield* breakers.recordSuccess(target)
+      return
+    }
+    const error = describeError(outcome.error)
+    if (error === null) return
+    const rule = errorPolicy[error.tag]
+    if (rule.breaker._tag === "Counts") {
+      yield* breakers.recordFailure(rule.breaker.target, `${error.tag}: ${error.message}`)
+    } else if (rule.target !== null && rule.retry._tag !== "StopWorker") {
+      yield* breakers.recordSuccess(rule.target)
+    }
+  }).pipe(
+    Effect.catchAll((error) => Effect.logWarning(`Could not record a target's health: ${error.message}`))
+  )
+
+/**
+ * Runs `effect` (requests to `answered`'s targets made outside the worker: the change feed, reconciliation) and
+ * records its outcome on the process's shared breakers (`recordOutcome`): `breakers` when given, else
+ * `TargetBreakers` when the context has them. The effect's own result and error are unchanged.
+ */
+export const recordingHealth =
+  (answered: ReadonlyArray<Target>, breakers?: Option.Option<Breakers>) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(
+      breakers === undefined ? Effect.serviceOption(TargetBreakers) : Effect.succeed(breakers),
+      (breakers) =>
+        Option.isNone(breakers) ? effect : effect.pipe(
+          Effect.tapBoth({
+            onSuccess: () => recordOutcome(breakers.value, answered, { _tag: "Success" }),
+            onFailure: (error) => recordOutcome(breakers.value, answered, { _tag: "Failure", error })
+          })
+        )
+    )

@@ -1,7 +1,7 @@
 import type { Effect, Option } from "effect"
 import { Context } from "effect"
 import type { ErrorTag } from "./Errors.js"
-import type { DeadLetterId, OutageId, SceneId } from "./Ids.js"
+import type { DeadLetterId, JobId, OutageId, SceneId } from "./Ids.js"
 import type { LeaseLost, RowDecodeError, StoreError } from "./StoreError.js"
 import type { ClaimedJob, EnqueueInput, EnqueueResult, QueueCounts, SyncJob } from "./SyncJob.js"
 
@@ -63,6 +63,15 @@ export interface SyncQueueService {
    * opened need not wait out their backoff. Returns how many jobs changed.
    */
   readonly makeDue: (options: { readonly errorTags: ReadonlyArray<ErrorTag> }) => Effect.Effect<number, StoreError>
+  /**
+   * Holds every queued job whose last error has one of `errorTags` and that is not held yet, as held since
+   * `heldSince`, due time and attempts unchanged: when a breaker opens, the jobs that failed against the target just
+   * before (waiting out a backoff) are held by the outage like those failing after it, so the hold limit applies to
+   * them too. Returns their ids.
+   */
+  readonly holdFailed: (
+    options: { readonly errorTags: ReadonlyArray<ErrorTag>; readonly heldSince: number }
+  ) => Effect.Effect<ReadonlyArray<JobId>, StoreError>
   readonly counts: Effect.Effect<QueueCounts, StoreError>
   /** The due time of the next queued job, if any. */
   readonly nextDueAt: Effect.Effect<Option.Option<number>, StoreError>

@@ -15,10 +15,15 @@ import { SyncQueue } from "./SyncQueue.js"
 import type { SyncOutcome } from "./SyncScene.js"
 
 /**
- * The health of the targets (Plex, Stash) as the worker keeps it for its life: the circuit breakers (loaded from
+ * The health of the targets (Plex, Stash) as the worker keeps it for its life: the circuit breakers (the process's
+ * shared `TargetBreakers` when there are, so the change feed's failures count too; else its own, loaded from
  * `BreakerStore`) and their health probes, the outage accounting (which jobs an outage affected, and jobs held
  * past the hold limit), and the recovery ramp that paces jobs after an outage closes (resumed if one closed less
  * than `rampOverMs` ago).
+ *
+ * Whoever moved a breaker (a job, a probe, the change feed, another process), the worker acts on what it sees:
+ * when an outage opens, the jobs that failed against the target before it opened are held by it too (so the hold
+ * limit applies to them); when it closes, those jobs are due and the ramp starts.
  */
 
 export interface TargetHealthSettings {
@@ -66,6 +71,13 @@ export interface TargetHealth {
   /** A health probe of the target; returns the error that must stop the worker, if it met one. */
   readonly probe: (target: Target) => Effect.Effect<Option.Option<SyncError>, StoreError>
   /**
+   * Acts on breakers moved by others (the change feed, another process): reads them again from the store at most
+   * once per `probeMinMs`, then holds or frees jobs as for the worker's own transitions.
+   */
+  readonly observe: (now: number) => Effect.Effect<void, StoreError>
+  /** When the jobs held since an open outage began reach the hold limit, if `sweepHeld` has not looked since. */
+  readonly nextHoldCheckAt: (sweep: { lastHoldCheck: number }) => Effect.Effect<number | null>
+  /**
    * Moves jobs held past the hold limit while the target is down to the DLQ, with the outage's class, at most
    * once per `probeMinMs` per `sweep`; returns how many moved.
    */
@@ -104,7 +116,10 @@ export const makeTargetHealth = (
       toPerSec: settings.rampToPerSec,
       overMs: settings.rampOverMs
     }
-    const breakers = yield* CircuitBreaker.makeBreakers(breakerPolicy)
+    const shared = yield* Effect.serviceOption(CircuitBreaker.TargetBreakers)
+    const breakers = Option.isSome(shared) ? shared.value : yield* CircuitBreaker.makeBreakers(breakerPolicy)
+    // Shared breakers were loaded when the process started: another process may have moved them since.
+    if (Option.isSome(shared)) yield* breakers.refresh
 
     let ramp: Ramp.RampState | null = null
     {
@@ -141,22 +156,79 @@ export const makeTargetHealth = (
         if (added > 0) yield* history.addAffected(outageId, added)
       })
 
-    const onTransition = (update: CircuitBreaker.BreakerUpdate) =>
+    /** Per target, the outage whose jobs this worker has held (null: none, or its close was acted on). */
+    const handled = new Map<Target, OutageId | null>([["plex", null], ["stash", null]])
+
+    const onOpened = (target: Target, outage: { readonly id: OutageId; readonly startedAt: number }) =>
       Effect.gen(function*() {
-        if (update.step.transition === "closed") {
-          const now = yield* Clock.currentTimeMillis
-          const target = update.step.state.target
-          // Jobs that failed against the target before its breaker opened still wait out their backoff (up to
-          // minutes for PlexServerDown); the target is back, so they are due now, attempts unchanged. The ramp
-          // paces them.
-          const madeDue = yield* queue.makeDue({ errorTags: tagsCountingToward(target) })
-          if (madeDue > 0) yield* Effect.logInfo(`${madeDue} jobs that failed while ${target} was down are due now`)
-          ramp = Ramp.startRamp(now)
-          yield* Effect.logInfo(
-            `Resuming at ${settings.rampFromPerSec} jobs/s, ramping to ${settings.rampToPerSec} over ` +
-              `${Duration.format(Duration.millis(settings.rampOverMs))}`
+        // Jobs that failed against the target before its breaker opened wait out a backoff: they are held by the
+        // outage like the jobs failing after it (since its start, their streak's first failure), so the hold limit
+        // moves them to the DLQ too; nothing else changes (attempts, due time).
+        const held = yield* queue.holdFailed({ errorTags: tagsCountingToward(target), heldSince: outage.startedAt })
+        if (held.length > 0) {
+          yield* countAffected(outage.id, held)
+          yield* Effect.logInfo(`${held.length} jobs that failed before the ${target} breaker opened are held`).pipe(
+            Effect.annotateLogs({ outageId: outage.id })
           )
         }
+      })
+
+    const onClosed = (target: Target) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        // Jobs that failed against the target before its breaker opened still wait out their backoff (up to
+        // minutes for PlexServerDown); the target is back, so they are due now, attempts unchanged. The ramp
+        // paces them.
+        const madeDue = yield* queue.makeDue({ errorTags: tagsCountingToward(target) })
+        if (madeDue > 0) yield* Effect.logInfo(`${madeDue} jobs that failed while ${target} was down are due now`)
+        ramp = Ramp.startRamp(now)
+        yield* Effect.logInfo(
+          `Resuming at ${settings.rampFromPerSec} jobs/s, ramping to ${settings.rampToPerSec} over ` +
+            `${Duration.format(Duration.millis(settings.rampOverMs))}`
+        )
+      })
+
+    /** Acts on the target's breaker as it is now: an outage not acted on yet holds its jobs; a close frees them. */
+    const observeTarget = (target: Target) =>
+      Effect.gen(function*() {
+        const state = yield* breakers.state(target)
+        const outage = yield* breakers.currentOutage(target)
+        const seen = handled.get(target) ?? null
+        if (Option.isSome(outage) && state.state !== "closed") {
+          if (seen === outage.value.id) return
+          handled.set(target, outage.value.id)
+          yield* onOpened(target, outage.value)
+        } else if (state.state === "closed" && seen !== null) {
+          handled.set(target, null)
+          yield* onClosed(target)
+        }
+      })
+
+    const onTransition = (update: CircuitBreaker.BreakerUpdate) =>
+      update.step.transition === null ? Effect.void : observeTarget(update.step.state.target)
+
+    let lastRefresh = Number.NEGATIVE_INFINITY
+    const observe = (now: number) =>
+      Effect.gen(function*() {
+        if (Option.isSome(shared) && now - lastRefresh >= settings.probeMinMs) {
+          lastRefresh = now
+          yield* breakers.refresh
+        }
+        for (const target of targets) yield* observeTarget(target)
+      })
+
+    const nextHoldCheckAt = (sweep: { lastHoldCheck: number }) =>
+      Effect.gen(function*() {
+        const times: Array<number> = []
+        for (const target of targets) {
+          const outage = yield* breakers.currentOutage(target)
+          if (Option.isNone(outage)) continue
+          // The jobs held since the outage began reach the limit together; a job held later (a failed half-open
+          // trial) is found by a sweep at a later wake-up (a probe, at most `probeMaxMs` apart).
+          const deadline = outage.value.startedAt + settings.holdLimitMs
+          if (sweep.lastHoldCheck < deadline) times.push(Math.max(deadline, sweep.lastHoldCheck + settings.probeMinMs))
+        }
+        return times.length === 0 ? null : Math.min(...times)
       })
 
     // --- job results ----------------------------------------------------------------------------------------
@@ -190,6 +262,7 @@ export const makeTargetHealth = (
           if (update.step.transition === "opened" && Option.isSome(update.outage)) {
             yield* countAffected(update.outage.value.id, streak.get(countsFor)!)
           }
+          yield* onTransition(update)
           // Plex is asked only after the scene was read from Stash: Stash answered.
           if (countsFor === "plex") yield* answered("stash")
         } else if (!stopTags.has(error._tag)) {
@@ -236,7 +309,8 @@ export const makeTargetHealth = (
         ) return 0
         sweep.lastHoldCheck = now
         const moved = yield* queue.deadLetterHeld({
-          heldBefore: now - settings.holdLimitMs,
+          // Held for the whole limit (`heldBefore` is exclusive).
+          heldBefore: now - settings.holdLimitMs + 1,
           failure: {
             tag: outageTagOf(target),
             message: `Held for more than ${Duration.format(Duration.millis(settings.holdLimitMs))} while ` +
@@ -310,6 +384,8 @@ export const makeTargetHealth = (
       recordResult,
       countHeld: (outageId, job) => countAffected(outageId, [job]),
       probe,
+      observe,
+      nextHoldCheckAt,
       sweepHeld,
       pace,
       unspend

@@ -11,6 +11,7 @@ import {
   Option,
   Queue,
   Random,
+  Ref,
   Schedule,
   Schema
 } from "effect"
@@ -226,7 +227,8 @@ export const makeWorker = (settings: EngineSettings) =>
     const syncSettings = {
       fields: settings.fields,
       preservePlexEdits: settings.preservePlexEdits,
-      pathMap: settings.pathMap
+      pathMap: settings.pathMap,
+      writesAccepted: yield* Ref.make(false)
     }
 
     // --- settling one job -------------------------------------------------------------------------------
@@ -385,9 +387,10 @@ export const makeWorker = (settings: EngineSettings) =>
 
     // --- breakers, probes and held jobs -----------------------------------------------------------------
 
-    /** Probes that are due, and jobs held past the hold limit. */
+    /** Breakers moved by others, probes that are due, and jobs held past the hold limit. */
     const housekeeping = (session: Session) =>
       Effect.gen(function*() {
+        yield* health.observe(yield* Clock.currentTimeMillis)
         for (const target of targets) {
           const now = yield* Clock.currentTimeMillis
           const state = yield* health.state(target)
@@ -411,12 +414,14 @@ export const makeWorker = (settings: EngineSettings) =>
         return Math.max(0, settings.concurrency - session.inFlight)
       })
 
-    /** The earliest time something may change: a probe, or (when admitted) the next due job. */
-    const nextEventAt = (admittedNow: boolean) =>
+    /** The earliest time something may change: a probe, held jobs reaching the hold limit, or the next due job. */
+    const nextEventAt = (admittedNow: boolean, session: Session) =>
       Effect.gen(function*() {
         const times: Array<number> = []
         const probeAt = yield* health.nextProbeAt
         if (probeAt !== null) times.push(probeAt)
+        const holdCheckAt = yield* health.nextHoldCheckAt(session)
+        if (holdCheckAt !== null) times.push(holdCheckAt)
         const due = yield* queue.nextDueAt
         if (admittedNow && Option.isSome(due)) times.push(due.value)
         return { at: times.length === 0 ? null : Math.min(...times), queueEmpty: Option.isNone(due) }
@@ -513,12 +518,12 @@ export const makeWorker = (settings: EngineSettings) =>
           }
 
           if (session.inFlight > 0) {
-            const next = yield* nextEventAt(false)
+            const next = yield* nextEventAt(false, session)
             yield* waitForEvent(session, next.at)
             continue
           }
           if (mode === "drain") break
-          const next = yield* nextEventAt(capacity > 0 || (yield* admitted(session)) > 0)
+          const next = yield* nextEventAt(capacity > 0 || (yield* admitted(session)) > 0, session)
           const now = yield* Clock.currentTimeMillis
           if (mode === "wait" && next.queueEmpty) {
             const counts = yield* queue.counts
@@ -558,5 +563,5 @@ export const makeWorker = (settings: EngineSettings) =>
     return { drain, runOnce: drain(), run } satisfies Worker
   })
 
-/** The services the worker needs. */
+/** The services the worker needs; the process's shared `TargetBreakers` are used too when provided. */
 export type WorkerRequirements = SyncQueue | SyncState | BreakerStore | OutageHistory | StashClient | PlexClient

@@ -10,6 +10,7 @@ const BreakerRow = Schema.Struct({
   state: BreakerStatus,
   consecutive_failures: Schema.Int.pipe(Schema.nonNegative()),
   opened_at: Schema.NullOr(Millis),
+  failing_since: Schema.optionalWith(Schema.NullOr(Millis), { default: () => null }),
   next_probe_at: Schema.NullOr(Millis),
   probe_attempt: Schema.Int.pipe(Schema.nonNegative()),
   last_error: Schema.NullOr(Schema.String),
@@ -42,6 +43,7 @@ export const make = Effect.gen(function*() {
       state: r.state,
       consecutiveFailures: r.consecutive_failures,
       openedAt: r.opened_at,
+      failingSince: r.failing_since,
       nextProbeAt: r.next_probe_at,
       probeAttempt: r.probe_attempt,
       lastError: r.last_error,
@@ -55,6 +57,7 @@ export const make = Effect.gen(function*() {
       state: state.state,
       consecutive_failures: state.consecutiveFailures,
       opened_at: state.openedAt,
+      failing_since: state.failingSince,
       next_probe_at: state.nextProbeAt,
       probe_attempt: state.probeAttempt,
       last_error: state.lastError,
@@ -62,6 +65,7 @@ export const make = Effect.gen(function*() {
     }
     yield* sql`INSERT INTO breakers ${sql.insert(row)} ON CONFLICT (target) DO UPDATE SET
       state = excluded.state, consecutive_failures = excluded.consecutive_failures, opened_at = excluded.opened_at,
+      failing_since = excluded.failing_since,
       next_probe_at = excluded.next_probe_at, probe_attempt = excluded.probe_attempt,
       last_error = excluded.last_error, updated_at = excluded.updated_at`
   }, db.operation)

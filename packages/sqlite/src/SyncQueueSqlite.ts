@@ -352,6 +352,19 @@ export const make = Effect.gen(function*() {
     return rows.length
   }, op)
 
+  const holdFailed = Effect.fn("SyncQueue.holdFailed")(
+    function*(options: { readonly errorTags: ReadonlyArray<ErrorTag>; readonly heldSince: number }) {
+      const tags = [...new Set(options.errorTags)]
+      if (tags.length === 0) return []
+      const now = yield* Clock.currentTimeMillis
+      const rows = yield* sql<{ readonly id: JobId }>`UPDATE jobs SET held_since = ${Math.trunc(options.heldSince)},
+        updated_at = ${now}
+        WHERE state = 'queued' AND held_since IS NULL AND last_error_tag IN ${sql.in(tags)} RETURNING id`
+      return rows.map((row) => row.id)
+    },
+    op
+  )
+
   const counts: Effect.Effect<QueueCounts, StoreError> = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const row = (yield* query<QueueCounts>(COUNTS, [now, now]))[0]!
@@ -404,6 +417,7 @@ export const make = Effect.gen(function*() {
       deadLetter,
       deadLetterHeld,
       makeDue,
+      holdFailed,
       counts,
       nextDueAt,
       activeScenes,

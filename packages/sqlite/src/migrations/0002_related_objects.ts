@@ -3,7 +3,8 @@ import { Effect } from "effect"
 
 /**
  * Related objects (tags, performers, studios, groups): renaming or deleting one in Stash leaves its scenes'
- * `updated_at` alone, so plexsync keeps what it needs to find the scenes itself.
+ * `updated_at` alone, so plexsync keeps what it needs to find the scenes itself. And when a breaker's streak of
+ * failures began, so that an outage starts at its first failure.
  */
 export default Effect.gen(function*() {
   const sql = yield* SqlClient
@@ -49,4 +50,8 @@ export default Effect.gen(function*() {
     merged_from TEXT,
     recorded_at INTEGER NOT NULL
   )`
+
+  // When a closed breaker's current streak of failures began: it becomes the outage's start when the streak opens
+  // the breaker (NULL while no failure is counted).
+  yield* sql`ALTER TABLE breakers ADD COLUMN failing_since INTEGER`
 })

@@ -1,0 +1,125 @@
+import { assert, describe, it } from "@effect/vitest"
+import { SettingKeys, Settings } from "@plexsync/domain/Settings"
+import { startFakePlex } from "@plexsync/testing/FakePlex"
+import { FakeStashServer } from "@plexsync/testing/FakeStash"
+import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
+import { formatStashTime } from "@plexsync/testing/FakeStashState"
+import { Effect } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import type { Library } from "./e2e.js"
+import { freePort, launch, logTail, plexRoot, schedulerEnv, sleep, stashRoot, tempDir, waitFor } from "./e2e.js"
+import { storeAt } from "./support.js"
+
+/**
+ * Issue "No edit lost": with no plugin, a scene saved twice within one Stash second (a person's edit, then a
+ * scraper's) must reach Plex in its second version, although both saves carry the same `updated_at`. The
+ * scheduler runs as a child process against the fake Stash and Plex over HTTP, polling every second.
+ */
+
+const margin = 10_000 // ChangeFeed.defaultSameSecondMarginMs
+
+/** How often the scheduler read scene `id` from Stash (one read per job). */
+const reads = (library: Library, id: string) =>
+  library.stash.requests.filter((r) => r.operationName === "SceneById" && r.variables["id"] === id).length
+
+/** Like `startLibrary`, with Stash's clock under the test's control and its UTC offset chosen. */
+const startLibraryAt = async (utcOffsetMinutes: number, clock: { frozen: number | null }) => {
+  const stash = await FakeStashServer.start({ utcOffsetMinutes, now: () => clock.frozen ?? Date.now() })
+  // Seeded three hours ago, before the watermark the scheduler starts from: only what happens now is new.
+  stash.state.advanceClock(-3 * 3_600_000)
+  const seeded = seedLibrary(stash.state, { scenes: 6, root: stashRoot })
+  stash.state.advanceClock(3 * 3_600_000)
+  const plex = await startFakePlex({ scanDelayMs: 200 })
+  const section = plex.state.addSection({ title: "Scenes", type: "movie", locations: [plexRoot] })
+  const files = new Map<string, string>()
+  const titles = new Map<string, string>()
+  for (const scene of seeded) {
+    const mapped = scene.files.map((f) => f.path.replace(stashRoot, plexRoot))
+    const title = Path.basename(mapped[0]!).replace(/\.[^.]+$/, "")
+    plex.state.addItem({ sectionKey: section.key, files: mapped, title })
+    files.set(scene.id, mapped[0]!)
+    titles.set(mapped[0]!, title)
+  }
+  const library: Library = {
+    stash,
+    plex,
+    sceneIds: seeded.map((s) => s.id),
+    plexFile: (id) => files.get(id)!,
+    item: (id) => plex.state.itemByFile(files.get(id)!),
+    originalTitle: (file) => titles.get(file),
+    close: async () => {
+      await plex.closePromise()
+      await stash.close()
+    }
+  }
+  return library
+}
+
+describe("plexsync-scheduler end to end: two saves within one Stash second", () => {
+  for (const offsetMinutes of [-300, 330]) {
+    const zone = formatStashTime(0, offsetMinutes).slice(19)
+    it(
+      `no plugin, Stash at UTC${zone}: Plex ends with the second save, and the feed then goes quiet`,
+      async () => {
+        const clock: { frozen: number | null } = { frozen: null }
+        const library = await startLibraryAt(offsetMinutes, clock)
+        const dir = tempDir()
+        const dataDir = Path.join(dir, "data")
+        Fs.mkdirSync(dataDir)
+        await Effect.runPromise(
+          Effect.flatMap(
+            Settings,
+            (settings) =>
+              settings.set(SettingKeys.stashWatermark, formatStashTime(Date.now() - 90 * 60_000, offsetMinutes))
+          ).pipe(Effect.provide(storeAt(Path.join(dataDir, "plexsync.db"))), Effect.scoped)
+        )
+        const logFile = Path.join(dir, "scheduler.log")
+        const scheduler = await launch(
+          schedulerEnv(library, dataDir, await freePort(), { PLEXSYNC_POLL_INTERVAL: "1s" }),
+          logFile
+        )
+        try {
+          // Stash's clock stops early in a second: every save now is stamped with that second.
+          await waitFor("the start of a second", () => Date.now() % 1000 < 150 || undefined, 5_000)
+          clock.frozen = Date.now()
+          const first = library.stash.state.updateScene("4", { title: "A person's edit", rating100: 40 })
+          assert.isTrue(first.updatedAt.endsWith(zone))
+          // The feed reads (4, that second) and the worker syncs the first version.
+          await waitFor(
+            "the first save to reach Plex",
+            () => library.item("4")?.title === "A person's edit" || undefined
+          )
+          // The scraper saves within the same Stash second: the same updated_at, another version.
+          const second = library.stash.state.updateScene("4", { title: "The scraper's edit", rating100: 80 })
+          assert.strictEqual(second.updatedAt, first.updatedAt)
+          assert.isBelow(Date.now() - clock.frozen, margin / 2, "the test took too long to stay within the margin")
+          const savedAt = clock.frozen
+          clock.frozen = null
+          await waitFor("the second save to reach Plex", () => {
+            const item = library.item("4")
+            return item?.title === "The scraper's edit" && item.userRating === 8 ? true : undefined
+          })
+
+          // Converges: once past the second and its margin, the feed stops queueing scene 4 (no Stash reads).
+          await sleep(Math.max(0, savedAt + 1_000 + margin + 2_500 - Date.now()))
+          const settled = reads(library, "4")
+          await sleep(4_000)
+          assert.strictEqual(reads(library, "4"), settled, "scene 4 is no longer re-queued")
+          // One job for the first save, one more past the margin that found the second: cheap at any poll interval.
+          assert.strictEqual(settled, 2)
+          const four = library.item("4")!
+          assert.strictEqual(four.title, "The scraper's edit")
+          assert.strictEqual(await scheduler.stop(), 0)
+        } catch (e) {
+          throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile)}`)
+        } finally {
+          await scheduler.kill()
+          await library.close()
+          Fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+      120_000
+    )
+  }
+})
