@@ -7,7 +7,7 @@ import { StashClient } from "@plexsync/domain/StashClient"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import type { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { SyncState } from "@plexsync/domain/SyncState"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import * as Watermark from "./Watermark.js"
 
 /**
@@ -56,6 +56,11 @@ export interface RelatedFeedOptions {
   readonly scenePageSize?: number
   /** Ids per request when the full id list of a kind is read. Default 1000. */
   readonly idPageSize?: number
+  /**
+   * Stash stamps `updated_at` to the second: an object's scenes queued before the end of that second plus this
+   * margin may have been read before a second save in the same second. Default: the scene feed's (10 s).
+   */
+  readonly sameSecondMarginMs?: number
 }
 
 export interface RelatedPollResult {
@@ -86,6 +91,16 @@ export const make = (options: RelatedFeedOptions) =>
     const perPage = Math.max(1, options.perPage)
     const sceneSize = Math.max(1, options.scenePageSize ?? scenePageSize)
     const idPageSize = Math.max(1, options.idPageSize ?? 1000)
+    const marginMs = Math.max(0, options.sameSecondMarginMs ?? 10_000)
+    /**
+     * Versions whose scenes were queued too soon after their second to be sure of it (kind:id → updated_at). They
+     * are not recorded as handled; once past the margin they are queued once more, and that settles them.
+     */
+    const early = new Map<string, string>()
+    const keyOf = (kind: RelatedKind, id: string) => `${kind}:${id}`
+    /** From when queueing an object's scenes proves the worker reads them after every save of that second. */
+    const settledFrom = (updatedAt: string): number =>
+      Option.match(Watermark.toMillis(updatedAt), { onNone: () => 0, onSome: (at) => at + 1000 + marginMs })
 
     const windowStart = (watermark: string): Effect.Effect<string> =>
       Option.match(Watermark.windowStart(watermark, overlapMs), {
@@ -118,10 +133,14 @@ export const make = (options: RelatedFeedOptions) =>
           const result = yield* stash.relatedUpdatedSince({ kind, since: cursor, page, perPage })
           read += result.items.length
           const versions = yield* known.versions(kind, result.items.map((item) => item.id))
-          // The latest row per id (an object may show up twice while it is being edited).
+          const now = yield* Clock.currentTimeMillis
+          // The latest row per id (an object may show up twice while it is being edited). A version queued too soon
+          // after its second waits out the margin, then is queued once more.
           const latest = new Map<string, RelatedObjectRef>()
           for (const item of result.items) {
-            if (versions.get(item.id) !== item.updatedAt) latest.set(item.id, item)
+            if (versions.get(item.id) === item.updatedAt) continue
+            if (early.get(keyOf(kind, item.id)) === item.updatedAt && now < settledFrom(item.updatedAt)) continue
+            latest.set(item.id, item)
           }
           newest = result.items.reduce<string | null>((mark, item) => Watermark.later(mark, item.updatedAt), newest)
           if (latest.size > 0 || newest !== null) yield* handle([...latest.values()], newest!)
@@ -174,8 +193,20 @@ export const make = (options: RelatedFeedOptions) =>
               if (fresh.length > 0) {
                 queued += yield* queueScenesUsing(kind, fresh.map((object) => object.id), { pageSize: sceneSize })
                 yield* Effect.logDebug(`${kind}s changed in Stash: ${fresh.map(describe).join(", ")}`.slice(0, 500))
-                // Only after the jobs committed: a crash before this line handles the objects again.
-                yield* known.record(kind, fresh.map((object) => ({ id: object.id, updatedAt: object.updatedAt })))
+                // Only after the jobs committed: a crash before this line handles the objects again. A version queued
+                // within its second's margin is known but not handled yet (see `early`).
+                const queuedAt = yield* Clock.currentTimeMillis
+                for (const object of fresh) {
+                  if (queuedAt >= settledFrom(object.updatedAt)) early.delete(keyOf(kind, object.id))
+                  else early.set(keyOf(kind, object.id), object.updatedAt)
+                }
+                yield* known.record(
+                  kind,
+                  fresh.map((object) => ({
+                    id: object.id,
+                    updatedAt: queuedAt >= settledFrom(object.updatedAt) ? object.updatedAt : null
+                  }))
+                )
               }
               const next = Watermark.later(watermark, newest)
               if (next !== watermark) {

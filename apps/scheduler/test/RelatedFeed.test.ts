@@ -136,6 +136,42 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
       }).pipe(Effect.provide(world(dir)))
     }))
 
+  it.scoped("a second rename within the same Stash second is queued once more, past the second's margin", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.gen(function*() {
+        const feed = yield* ChangeFeed.ChangeFeed
+        const sim = yield* SimStash.SimStash
+        yield* TestClock.setTime(base + 86_400_000 + 200)
+        yield* feed.poll
+        yield* syncAll
+
+        // Two saves of tag 1 within one second (Stash stamps both with the same updated_at); a poll between them.
+        yield* TestClock.adjust(60_000)
+        const first = yield* sim.renameRelated("tag", "1", "Outdoors")
+        yield* feed.poll
+        assert.deepStrictEqual(yield* queued, expect(withTag("1"), "tag-changed"))
+        yield* syncAll
+        yield* TestClock.adjust(500)
+        const second = yield* sim.renameRelated("tag", "1", "Outdoors, really")
+        assert.strictEqual(second.updatedAt, first.updatedAt)
+        yield* feed.poll
+        assert.deepStrictEqual(yield* queued, [], "within the margin nothing is queued yet")
+
+        // Past the end of that second plus the margin, the scenes are queued once more: the second save arrives.
+        yield* TestClock.adjust(11_000)
+        yield* feed.poll
+        assert.deepStrictEqual(yield* queued, expect(withTag("1"), "tag-changed"))
+        yield* syncAll
+        // And that settles it: later polls (still inside the overlap hour) queue nothing.
+        for (let i = 0; i < 3; i++) {
+          yield* TestClock.adjust(5_000)
+          const again = yield* feed.poll
+          assert.strictEqual(again.queued, 0)
+        }
+      }).pipe(Effect.provide(world(dir)))
+    }))
+
   it.scoped("a deletion queues the scenes that used it from sync state; a merge queues sources and destination", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
