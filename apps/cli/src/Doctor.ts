@@ -8,7 +8,7 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { stashLayer, storeLayer } from "@plexsync/runtime/Layers"
-import { plural } from "@plexsync/runtime/Present"
+import { plural, shownUrl } from "@plexsync/runtime/Present"
 import { Effect, Layer, Option } from "effect"
 import type { Report } from "./Commands.js"
 import { renderError } from "./Errors.js"
@@ -72,13 +72,15 @@ export const doctor = (config: AppConfigShape) =>
         add(
           "stash",
           "fail",
-          `Stash ${health.version} at ${config.stashUrl} answers but is not ready (status ${health.status}): ` +
+          `Stash ${health.version} at ${
+            shownUrl(config.stashUrl)
+          } answers but is not ready (status ${health.status}): ` +
             "finish its setup or migration in Stash's web interface"
         )
         return false
       }
       const key = Option.isSome(config.stashApiKey) ? "API key accepted" : "no API key needed"
-      add("stash", "ok", `reachable at ${config.stashUrl}, ${key}, version ${health.version}`)
+      add("stash", "ok", `reachable at ${shownUrl(config.stashUrl)}, ${key}, version ${health.version}`)
       return true
     }).pipe(
       Effect.provide(stashLayer(config)),
@@ -102,7 +104,7 @@ export const doctor = (config: AppConfigShape) =>
       sections = yield* Effect.gen(function*() {
         const plex = yield* PlexClient
         const health = yield* plex.health
-        add("plex", "ok", `reachable at ${config.plexUrl}, token accepted, version ${health.version}`)
+        add("plex", "ok", `reachable at ${shownUrl(config.plexUrl)}, token accepted, version ${health.version}`)
         return Option.some(yield* plex.sections)
       }).pipe(
         Effect.provide(plexLayer),

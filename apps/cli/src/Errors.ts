@@ -1,3 +1,4 @@
+import { shownUrl } from "@plexsync/runtime/Present"
 import { Data } from "effect"
 
 /**
@@ -56,8 +57,8 @@ const transport = (error: unknown): string => {
 export const renderError = (error: unknown, context: ErrorContext = {}): UserMessage => {
   const tag = text(field(error, "_tag"))
   const message = text(field(error, "message")) ?? String(error)
-  const stash = context.stashUrl ?? "the configured URL"
-  const plex = context.plexUrl ?? "the configured URL"
+  const stash = context.stashUrl === undefined ? "the configured URL" : shownUrl(context.stashUrl)
+  const plex = context.plexUrl === undefined ? "the configured URL" : shownUrl(context.plexUrl)
   const rendered = (line: string, exitCode: 1 | 2 = 1): UserMessage => ({ message: line, exitCode, shown: false })
 
   switch (tag) {

@@ -10,6 +10,7 @@ import type { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { SyncState } from "@plexsync/domain/SyncState"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { serversLayer } from "@plexsync/runtime/Layers"
+import { shownUrl } from "@plexsync/runtime/Present"
 import { summaryLine } from "@plexsync/runtime/ReconcileReport"
 import type { SchedulerTuning } from "@plexsync/runtime/Tuning"
 import { Effect, Layer } from "effect"
@@ -93,7 +94,7 @@ export const http = (config: AppConfigShape) =>
       HttpServer.addressFormattedWith((address) =>
         Effect.logInfo(
           `plexsync-scheduler ${version} serving ${address}/ ` +
-            `(Stash ${config.stashUrl}, Plex ${config.plexUrl}, database ${config.databaseFile})`
+            `(Stash ${shownUrl(config.stashUrl)}, Plex ${shownUrl(config.plexUrl)}, database ${config.databaseFile})`
         )
       )
     )

@@ -234,6 +234,15 @@ const ReconcileIntervalFromString = Schema.transformOrFail(Schema.String, Schema
     ParseResult.succeed(a._tag === "Never" ? "never" : a._tag === "Every" ? a.name : a.expression)
 })
 
+const matchesSomeDate = (cron: Cron.Cron): boolean => {
+  try {
+    Cron.next(cron)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A five-field cron expression (minute hour day-of-month month day-of-week) in local time, or `never`. */
 const ReconcileAtFromString = Schema.transformOrFail(Schema.String, Schema.Any, {
   strict: true,
@@ -242,8 +251,10 @@ const ReconcileAtFromString = Schema.transformOrFail(Schema.String, Schema.Any, 
     if (v.toLowerCase() === "never") return ParseResult.succeed({ _tag: "Never" } satisfies ReconcileSchedule)
     if (v.split(" ").length !== 5) return ParseResult.fail(new ParseResult.Type(ast, s))
     return Cron.parse(v).pipe(
-      Either.map((cron): ReconcileSchedule => ({ _tag: "At", expression: v, cron })),
-      Either.mapLeft(() => new ParseResult.Type(ast, s))
+      Either.mapLeft(() => new ParseResult.Type(ast, s)),
+      // A valid expression that no date matches (`30 3 31 2 *`) would leave nothing to schedule.
+      Either.filterOrLeft(matchesSomeDate, () => new ParseResult.Type(ast, s, "it matches no date")),
+      Either.map((cron): ReconcileSchedule => ({ _tag: "At", expression: v, cron }))
     )
   },
   encode: (a: ReconcileSchedule) => ParseResult.succeed(a._tag === "At" ? a.expression : "never")
@@ -323,13 +334,14 @@ const settings: ReadonlyArray<Setting> = [
     // Applied below when neither schedule is set (so that giving both can be told apart and refused).
     key: "reconcileAt",
     schema: ReconcileAtFromString,
-    allowed: `never, or a cron expression "minute hour day month weekday" in local time, e.g. "${defaultReconcileAt}"`
+    allowed:
+      `never, or a cron expression "minute hour day month weekday" in local time that matches some date, e.g. "${defaultReconcileAt}"`
   },
   {
     key: "reconcileScope",
     schema: ReconcileScopeFromString,
     allowed: `all, or ${durationHint} (scenes added or changed that recently)`,
-    default: "24h"
+    default: "all"
   },
   { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" }
 ]

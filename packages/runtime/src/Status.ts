@@ -245,7 +245,7 @@ export const renderStatus = (report: StatusReport): string => {
       onNone: () => [],
       onSome: (r): Array<readonly [string, string]> => [[
         "Next reconcile",
-        r.nextAt === null ? `not scheduled (${r.schedule})` : `${formatTimeAgo(r.nextAt, now)} (${r.schedule})`
+        r.nextAt === null ? `not scheduled (${r.schedule})` : `${formatTimeAgo(r.nextAt, now)}; ${r.schedule}`
       ]]
     })
   ])

@@ -111,14 +111,19 @@ export const nextReconcileAt = (
     case "Every":
       return lastFinishedAt === null ? startedAt + timing.everyMs : Math.max(now, lastFinishedAt + timing.everyMs)
     case "At":
-      return CronModule.next(timing.cron, new Date(now)).getTime()
+      try {
+        return CronModule.next(timing.cron, new Date(now)).getTime()
+      } catch {
+        // No date matches (the configuration refuses such an expression; a hand-made one may still get here).
+        return null
+      }
   }
 }
 
-/** The schedule in words: `never`, `every 6h`, `at "30 3 * * *" (local time)`. */
+/** The schedule in words: `never`, `every 6h`, `daily`, `cron "30 3 * * *", local time`. */
 export const describeReconcileTiming = (timing: ReconcileTiming): string =>
   timing._tag === "Never"
     ? "never"
     : timing._tag === "Every"
-    ? `every ${timing.name}`
-    : `at "${timing.expression}" (local time)`
+    ? (/^[a-z]+ly$/.test(timing.name) ? timing.name : `every ${timing.name}`)
+    : `cron "${timing.expression}", local time`

@@ -54,7 +54,8 @@ describe("AppConfig", () => {
     // Reconciliation is the safety net: daily at 03:30 local time unless told otherwise.
     assert.strictEqual(c.reconcileSchedule._tag, "At")
     assert.strictEqual(c.reconcileSchedule._tag === "At" ? c.reconcileSchedule.expression : "", "30 3 * * *")
-    assert.strictEqual(c.reconcileScope._tag, "Recent")
+    // Every scene: a renamed tag or performer changes no scene's own time, so only a whole pass finds what was missed.
+    assert.deepStrictEqual(c.reconcileScope, { _tag: "All" })
     assert.strictEqual(Duration.toMillis(c.shutdownGrace), 10_000)
   })
 
@@ -73,7 +74,8 @@ describe("AppConfig", () => {
     const both = bad(base({ PLEXSYNC_RECONCILE_AT: "30 3 * * *", PLEXSYNC_RECONCILE_INTERVAL: "6h" }))
     assert.include(both.message, "PLEXSYNC_RECONCILE_INTERVAL / PLEXSYNC_RECONCILE_AT")
     assert.include(both.message, "not both")
-    for (const wrong of ["30 25 * * *", "every night", "30 3 * *", "* * * * * *"]) {
+    // The last one is a valid expression no date matches (30 February).
+    for (const wrong of ["30 25 * * *", "every night", "30 3 * *", "* * * * * *", "30 3 31 2 *"]) {
       const refused = bad(base({ PLEXSYNC_RECONCILE_AT: wrong }))
       assert.include(refused.message, "PLEXSYNC_RECONCILE_AT")
       assert.include(refused.message, "cron expression")
@@ -93,7 +95,7 @@ describe("AppConfig", () => {
       PLEXSYNC_LOG_LEVEL: "WARN",
       PLEXSYNC_POLL_INTERVAL: "1m30s",
       PLEXSYNC_RECONCILE_INTERVAL: "daily",
-      PLEXSYNC_RECONCILE_SCOPE: "all",
+      PLEXSYNC_RECONCILE_SCOPE: "7d",
       PLEXSYNC_PLEX_URL: "https://plex.local:32400/"
     }))
     assert.strictEqual(Redacted.value(Option.getOrThrow(c.plexToken)), "tok")
@@ -114,7 +116,7 @@ describe("AppConfig", () => {
       c.reconcileSchedule._tag === "Every" ? Duration.toMillis(c.reconcileSchedule.interval) : 0,
       86_400_000
     )
-    assert.deepStrictEqual(c.reconcileScope, { _tag: "All" })
+    assert.strictEqual(c.reconcileScope._tag, "Recent")
     assert.strictEqual(c.plexUrl, "https://plex.local:32400")
   })
 

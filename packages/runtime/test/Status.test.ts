@@ -67,7 +67,7 @@ describe("status", () => {
       const doc = statusDocument(report)
       assert.strictEqual(doc.reconcileSchedule, "every 6h")
       assert.strictEqual(doc.nextReconcileAt, new Date(14 * h).toISOString())
-      assert.match(renderStatus(report), /^Next reconcile:\s+.*\(in 4h\) \(every 6h\)$/m)
+      assert.match(renderStatus(report), /^Next reconcile:\s+.*\(in 4h\); every 6h$/m)
 
       const never = yield* buildStatus({ reconcile: { _tag: "Never" } })
       assert.isNull(statusDocument(never).nextReconcileAt)

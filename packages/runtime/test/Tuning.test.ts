@@ -14,7 +14,7 @@ const timingOf = (env: Record<string, string>) => reconcileTiming(config(env).re
 describe("the reconciliation schedule", () => {
   it("by default runs daily at 03:30 local time: the next 03:30 after now", () => {
     const timing = timingOf({})
-    assert.strictEqual(describeReconcileTiming(timing), "at \"30 3 * * *\" (local time)")
+    assert.strictEqual(describeReconcileTiming(timing), "cron \"30 3 * * *\", local time")
     // Local-time constructors, so the test holds in any time zone.
     const evening = new Date(2026, 11, 2, 22, 0).getTime()
     assert.strictEqual(nextReconcileAt(timing, evening, null), new Date(2026, 11, 3, 3, 30).getTime())
@@ -25,6 +25,7 @@ describe("the reconciliation schedule", () => {
   it("an interval counts from the last run's end, at once when overdue, from the start when none ran", () => {
     const timing = timingOf({ PLEXSYNC_RECONCILE_INTERVAL: "6h" })
     assert.strictEqual(describeReconcileTiming(timing), "every 6h")
+    assert.strictEqual(describeReconcileTiming(timingOf({ PLEXSYNC_RECONCILE_INTERVAL: "daily" })), "daily")
     const h = 3_600_000
     assert.strictEqual(nextReconcileAt(timing, 10 * h, 8 * h), 14 * h)
     assert.strictEqual(nextReconcileAt(timing, 10 * h, 2 * h), 10 * h)

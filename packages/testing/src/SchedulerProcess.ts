@@ -52,6 +52,10 @@ export const startScheduler = (options: SchedulerProcessOptions): SchedulerProce
   const baseUrl = `http://${addr}`
   const log = Fs.openSync(options.logFile, "a")
   const env: Record<string, string> = { ...options.env }
+  // No scheduled reconciliation unless asked for: one would fire in any run that crosses its time (03:30 by default).
+  if (env["PLEXSYNC_RECONCILE_AT"] === undefined && env["PLEXSYNC_RECONCILE_INTERVAL"] === undefined) {
+    env["PLEXSYNC_RECONCILE_AT"] = "never"
+  }
   for (const name of ["PATH", "HOME", "TMPDIR", "TZ"]) {
     const value = process.env[name]
     if (value !== undefined && env[name] === undefined) env[name] = value
