@@ -67,7 +67,8 @@ export const isPersonsEdit = (
  * Compares what a scene wants with what the Plex item shows and what plexsync wrote last time, and returns the
  * minimal change. Scalars are sent only when they differ (and, in preserve mode, not when they are a person's edit:
  * `isPersonsEdit`). Tag lists are sets (compared without regard to case) in every mode: names Stash has and Plex
- * lacks are added; names plexsync added before and Stash dropped are removed; names a person added in Plex stay.
+ * lacks are added; names plexsync owns and Stash dropped are removed; names a person added in Plex stay. plexsync
+ * owns every Stash name it leaves on the item, except in preserve mode one Plex had before plexsync wrote it.
  * An unchanged item gives no edit at all.
  */
 export const diffFields = (
@@ -133,8 +134,12 @@ export const diffFields = (
     if (added || dropped.length > 0) {
       tags[field] = { set: finalList, remove: dropped }
     }
+    // What plexsync owns from now on. By default every Stash name the item shows, also one Plex had already (a
+    // reinstall, a lost database, an agent's genre): were it left to a person, a later rename or removal in Stash
+    // would never reach it. In preserve mode a name Plex had before plexsync wrote it stays the person's.
     writtenTags[key] = want.filter((name) =>
-      finalKeys.has(nameKey(name)) && (ownKeys.has(nameKey(name)) || !haveKeys.has(nameKey(name)))
+      finalKeys.has(nameKey(name)) &&
+      (!options.preservePlexEdits || ownKeys.has(nameKey(name)) || !haveKeys.has(nameKey(name)))
     )
   }
 

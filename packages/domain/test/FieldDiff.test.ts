@@ -99,14 +99,26 @@ describe("tag lists are sets", () => {
     assert.deepStrictEqual(diff.written.genres, ["a"])
   })
 
-  it("never claims a name a person had already put in Plex", () => {
+  it("in preserve mode, never claims a name a person had already put in Plex", () => {
     const item = makeItem({ actors: ["Anna"] })
-    const first = diffFields({ actors: ["Anna", "Bob"] }, item, null, plain)
+    const first = diffFields({ actors: ["Anna", "Bob"] }, item, null, preserve)
     assert.deepStrictEqual(first.written.actors, ["Bob"])
     // Stash drops both: only Bob (plexsync's) goes
     const after = makeItem({ actors: ["Anna", "Bob"] })
-    const second = diffFields({ actors: [] }, after, first.written, plain)
+    const second = diffFields({ actors: [] }, after, first.written, preserve)
     assert.deepStrictEqual(second.edit!.tags.actor, { set: ["Anna"], remove: ["Bob"] })
+  })
+
+  it("by default owns every Stash name on the item, one Plex already had included: a later rename reaches it", () => {
+    // A reinstall or a lost database: Plex already shows what Stash says.
+    const item = makeItem({ genres: ["4K", "Drama"], actors: ["Kim O'Neil"] })
+    const first = diffFields({ genres: ["4K", "Drama"], actors: ["Kim O'Neil"] }, item, null, plain)
+    assert.isNull(first.edit)
+    assert.deepStrictEqual([first.written.genres, first.written.actors], [["4K", "Drama"], ["Kim O'Neil"]])
+    // Stash renames 4K to UHD and the performer: the old names go, nothing is left beside the new ones.
+    const second = diffFields({ genres: ["UHD", "Drama"], actors: ["Kim Hooked"] }, item, first.written, plain)
+    assert.deepStrictEqual(second.edit!.tags.genre, { set: ["UHD", "Drama"], remove: ["4K"] })
+    assert.deepStrictEqual(second.edit!.tags.actor, { set: ["Kim Hooked"], remove: ["Kim O'Neil"] })
   })
 
   it("compares names without regard to case and keeps Plex's spelling", () => {
