@@ -3,10 +3,9 @@ import type { Outage } from "@plexsync/domain/OutageHistory"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
 import { Effect } from "effect"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Library } from "./e2e.js"
-import { freePort, launch, logTail, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor } from "./e2e.js"
+import { freePort, launch, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor, withCleanup } from "./e2e.js"
 import { storeAt } from "./support.js"
 
 /**
@@ -83,18 +82,12 @@ const withScheduler = async (
   const dataDir = Path.join(dir, "data")
   const logFile = Path.join(dir, "scheduler.log")
   let scheduler: SchedulerProcess | undefined
-  try {
+  await withCleanup({ dir, logFile: logFile, scheduler: () => scheduler, library: () => library }, async () => {
     await before(library)
     scheduler = await launch(schedulerEnv(library, dataDir, await freePort(), options.env), logFile)
     await body({ library, scheduler, database: Path.join(dataDir, "plexsync.db"), logFile })
     assert.strictEqual(await scheduler.stop(), 0)
-  } catch (e) {
-    throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile, 40)}`)
-  } finally {
-    await scheduler?.kill()
-    await library.close()
-    Fs.rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 const synced = (library: Library) => library.plex.state.items().filter((i) => i.lockedFields.length > 0).length

@@ -1,14 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
-import { startFakePlex } from "@plexsync/testing/FakePlex"
-import { FakeStashServer } from "@plexsync/testing/FakeStash"
-import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
 import { formatStashTime } from "@plexsync/testing/FakeStashState"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Library } from "./e2e.js"
-import { freePort, launch, logTail, plexRoot, schedulerEnv, sleep, stashRoot, tempDir, waitFor } from "./e2e.js"
+import { freePort, launch, schedulerEnv, sleep, startLibrary, tempDir, waitFor, withCleanup } from "./e2e.js"
 import { storeAt } from "./support.js"
 
 /**
@@ -23,38 +20,16 @@ const margin = 10_000 // ChangeFeed.defaultSameSecondMarginMs
 const reads = (library: Library, id: string) =>
   library.stash.requests.filter((r) => r.operationName === "SceneById" && r.variables["id"] === id).length
 
-/** Like `startLibrary`, with Stash's clock under the test's control and its UTC offset chosen. */
-const startLibraryAt = async (utcOffsetMinutes: number, clock: { frozen: number | null }) => {
-  const stash = await FakeStashServer.start({ utcOffsetMinutes, now: () => clock.frozen ?? Date.now() })
-  // Seeded three hours ago, before the watermark the scheduler starts from: only what happens now is new.
-  stash.state.advanceClock(-3 * 3_600_000)
-  const seeded = seedLibrary(stash.state, { scenes: 6, root: stashRoot })
-  stash.state.advanceClock(3 * 3_600_000)
-  const plex = await startFakePlex({ scanDelayMs: 200 })
-  const section = plex.state.addSection({ title: "Scenes", type: "movie", locations: [plexRoot] })
-  const files = new Map<string, string>()
-  const titles = new Map<string, string>()
-  for (const scene of seeded) {
-    const mapped = scene.files.map((f) => f.path.replace(stashRoot, plexRoot))
-    const title = Path.basename(mapped[0]!).replace(/\.[^.]+$/, "")
-    plex.state.addItem({ sectionKey: section.key, files: mapped, title })
-    files.set(scene.id, mapped[0]!)
-    titles.set(mapped[0]!, title)
-  }
-  const library: Library = {
-    stash,
-    plex,
-    sceneIds: seeded.map((s) => s.id),
-    plexFile: (id) => files.get(id)!,
-    item: (id) => plex.state.itemByFile(files.get(id)!),
-    originalTitle: (file) => titles.get(file),
-    close: async () => {
-      await plex.closePromise()
-      await stash.close()
-    }
-  }
-  return library
-}
+/**
+ * A library seeded three hours ago, before the watermark the scheduler starts from (only what happens now is new),
+ * with Stash's clock under the test's control and its UTC offset chosen.
+ */
+const startLibraryAt = (utcOffsetMinutes: number, clock: { frozen: number | null }) =>
+  startLibrary({
+    scenes: 6,
+    stashClockOffsetMs: -3 * 3_600_000,
+    stash: { utcOffsetMinutes, now: () => clock.frozen ?? Date.now() }
+  })
 
 describe("plexsync-scheduler end to end: two saves within one Stash second", () => {
   for (const offsetMinutes of [-300, 330]) {
@@ -79,7 +54,7 @@ describe("plexsync-scheduler end to end: two saves within one Stash second", () 
           schedulerEnv(library, dataDir, await freePort(), { PLEXSYNC_POLL_INTERVAL: "1s" }),
           logFile
         )
-        try {
+        await withCleanup({ dir, logFile: logFile, scheduler: () => scheduler, library: () => library }, async () => {
           // Stash's clock stops early in a second: every save now is stamped with that second.
           await waitFor("the start of a second", () => Date.now() % 1000 < 150 || undefined, 5_000)
           clock.frozen = Date.now()
@@ -111,13 +86,7 @@ describe("plexsync-scheduler end to end: two saves within one Stash second", () 
           const four = library.item("4")!
           assert.strictEqual(four.title, "The scraper's edit")
           assert.strictEqual(await scheduler.stop(), 0)
-        } catch (e) {
-          throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile)}`)
-        } finally {
-          await scheduler.kill()
-          await library.close()
-          Fs.rmSync(dir, { recursive: true, force: true })
-        }
+        }, 30)
       },
       120_000
     )

@@ -18,7 +18,8 @@ import {
   startLibrary,
   tempDir,
   verifyLibrary,
-  waitFor
+  waitFor,
+  withCleanup
 } from "./e2e.js"
 import { storeAt } from "./support.js"
 
@@ -107,7 +108,7 @@ describe("plexsync-scheduler end to end", () => {
         schedulerEnv(library, dataDir, await freePort(), { PLEXSYNC_WEBHOOK_SECRET: "s3cret hook" }),
         logFile
       )
-      try {
+      await withCleanup({ dir, logFile: logFile, scheduler: () => scheduler, library: () => library }, async () => {
         const waiting = await waitFor("the worker to wait for the lease", async () => {
           const s = await status(scheduler)
           return s.scheduler.worker.state === "waiting" ? s : undefined
@@ -182,13 +183,7 @@ describe("plexsync-scheduler end to end", () => {
           assert.notInclude(log, secret)
         }
         assert.strictEqual(await scheduler.stop(), 0)
-      } catch (e) {
-        throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile)}`)
-      } finally {
-        await scheduler.kill()
-        await library.close()
-        Fs.rmSync(dir, { recursive: true, force: true })
-      }
+      }, 30)
     },
     120_000
   )
@@ -215,7 +210,7 @@ describe("plexsync-scheduler end to end", () => {
         )
       const inFlightAtStop = new Set<string>()
       let scheduler: SchedulerProcess | undefined
-      try {
+      await withCleanup({ dir, logFile: logFile, scheduler: () => scheduler, library: () => library }, async () => {
         // 1. SIGTERM while the queue drains: in-flight jobs finish within the grace, the rest stay queued.
         scheduler = await launch(env, logFile)
         await waitFor("a first part to sync", () => synced() >= 15 || undefined)
@@ -262,13 +257,7 @@ describe("plexsync-scheduler end to end", () => {
           )
         }
         assert.strictEqual(await scheduler.stop(), 0)
-      } catch (e) {
-        throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile, 40)}`)
-      } finally {
-        await scheduler?.kill()
-        await library.close()
-        Fs.rmSync(dir, { recursive: true, force: true })
-      }
+      })
     },
     150_000
   )

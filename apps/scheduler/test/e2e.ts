@@ -64,9 +64,15 @@ export interface Library {
 
 /** A seeded fake Stash and a fake Plex holding one item per scene (titled by file name, no metadata yet). */
 export const startLibrary = async (
-  options: { readonly scenes: number; readonly stashClockOffsetMs?: number }
+  options: {
+    readonly scenes: number
+    /** The scenes are seeded this far from now (on Stash's clock). */
+    readonly stashClockOffsetMs?: number
+    /** The fake Stash's own options (its UTC offset, its clock). */
+    readonly stash?: Parameters<typeof FakeStashServer.start>[0]
+  }
 ): Promise<Library> => {
-  const stash = await FakeStashServer.start({})
+  const stash = await FakeStashServer.start(options.stash ?? {})
   if (options.stashClockOffsetMs !== undefined) stash.state.advanceClock(options.stashClockOffsetMs)
   const seeded = seedLibrary(stash.state, { scenes: options.scenes, root: stashRoot })
   if (options.stashClockOffsetMs !== undefined) stash.state.advanceClock(-options.stashClockOffsetMs)
@@ -176,3 +182,28 @@ export const verifyLibrary = (library: Library) =>
 /** The last lines of a log, for a failure message. */
 export const logTail = (logFile: string, lines = 30) =>
   Fs.existsSync(logFile) ? Fs.readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : ""
+
+/**
+ * Runs a test's `body` against a scheduler: a failure carries the tail of the scheduler's log; afterwards the
+ * scheduler is killed (if it still runs), the fake servers closed and the test's directory removed.
+ */
+export const withCleanup = async (
+  resources: {
+    readonly dir: string
+    readonly logFile: string
+    readonly scheduler: () => SchedulerProcess | undefined
+    readonly library: () => Library | undefined
+  },
+  body: () => Promise<void>,
+  logLines = 40
+): Promise<void> => {
+  try {
+    await body()
+  } catch (e) {
+    throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(resources.logFile, logLines)}`)
+  } finally {
+    await resources.scheduler()?.kill()
+    await resources.library()?.close()
+    Fs.rmSync(resources.dir, { recursive: true, force: true })
+  }
+}

@@ -26,18 +26,19 @@ export class BreakerState extends Schema.Class<BreakerState>("BreakerState")({
   updatedAt: Millis
 }) {}
 
+/** What a closed breaker holds besides its target and time: no failures, no outage, no probe. */
+export const closedFields = {
+  state: "closed",
+  consecutiveFailures: 0,
+  openedAt: null,
+  failingSince: null,
+  nextProbeAt: null,
+  probeAttempt: 0,
+  lastError: null
+} as const
+
 export const closedBreaker = (target: Target, now: number): BreakerState =>
-  new BreakerState({
-    target,
-    state: "closed",
-    consecutiveFailures: 0,
-    openedAt: null,
-    failingSince: null,
-    nextProbeAt: null,
-    probeAttempt: 0,
-    lastError: null,
-    updatedAt: now
-  })
+  new BreakerState({ target, ...closedFields, updatedAt: now })
 
 export interface BreakerStoreService {
   /** The stored state, or a closed breaker when none is stored. */

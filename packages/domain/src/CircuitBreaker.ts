@@ -1,5 +1,5 @@
 import { Clock, Context, Effect, Layer, Option, Random } from "effect"
-import { BreakerState, BreakerStore } from "./BreakerStore.js"
+import { BreakerState, BreakerStore, closedFields } from "./BreakerStore.js"
 import { errorPolicy } from "./ErrorPolicy.js"
 import type { ErrorTag } from "./Errors.js"
 import { Target } from "./Ids.js"
@@ -133,15 +133,7 @@ export const onSuccess = (state: BreakerState, now: number): Step => {
 const close = (state: BreakerState, now: number): Step =>
   update(
     state,
-    {
-      state: "closed",
-      consecutiveFailures: 0,
-      openedAt: null,
-      failingSince: null,
-      nextProbeAt: null,
-      probeAttempt: 0,
-      lastError: null
-    },
+    closedFields,
     now,
     "closed"
   )
