@@ -4,7 +4,7 @@ import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Library } from "./e2e.js"
-import { freePort, launch, logTail, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor } from "./e2e.js"
+import { freePort, launch, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor, withCleanup } from "./e2e.js"
 
 /**
  * A tag hook through the scheduler's `POST /hooks/stash` (what the forwarder plugin sends): the scheduler records the
@@ -25,7 +25,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
     let scheduler: SchedulerProcess | undefined
     const dir = tempDir()
     const logFile = Path.join(dir, "scheduler.log")
-    try {
+    await withCleanup({ dir, logFile, scheduler: () => scheduler, library: () => library }, async () => {
       library = await startLibrary({ scenes: 12 })
       const env = schedulerEnv(library, Path.join(dir, "data"), await freePort(), { PLEXSYNC_POLL_INTERVAL: "1h" })
       scheduler = await launch(env, logFile)
@@ -92,14 +92,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
       assert.deepStrictEqual((await verifyLibrary(lib)).mismatches, [])
       assert.match(Fs.readFileSync(logFile, "utf8"), /queued 6 scene\(s\) for 1 tag, performer, studio or group change/)
       assert.strictEqual((await s.getJson<Status>("/status")).dlq.total, 0)
-    } catch (e) {
-      throw new Error(`${String(e)}\n--- scheduler log ---\n${logTail(logFile, 40)}`)
-    } finally {
-      const code = await scheduler?.stop()
-      await scheduler?.kill()
-      await library?.close()
-      Fs.rmSync(dir, { recursive: true, force: true })
-      if (scheduler !== undefined) assert.strictEqual(code, 0, "the scheduler's exit code")
-    }
+      assert.strictEqual(await scheduler!.stop(), 0, "the scheduler's exit code")
+    }, 40)
   }, 120_000)
 })

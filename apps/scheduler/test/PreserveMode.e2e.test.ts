@@ -1,9 +1,18 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Library } from "./e2e.js"
-import { freePort, launch, logTail, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor } from "./e2e.js"
+import {
+  freePort,
+  launch,
+  logTail,
+  schedulerEnv,
+  startLibrary,
+  tempDir,
+  verifyLibrary,
+  waitFor,
+  withCleanup
+} from "./e2e.js"
 
 /**
  * `PLEXSYNC_PRESERVE_PLEX_EDITS=true` with the scheduler as a child process, against the fake servers over HTTP.
@@ -33,7 +42,7 @@ describe("plexsync-scheduler in preserve mode", () => {
       let scheduler: SchedulerProcess | undefined
       const dir = tempDir()
       const logFile = Path.join(dir, "scheduler.log")
-      try {
+      await withCleanup({ dir, logFile, scheduler: () => scheduler, library: () => library }, async () => {
         library = await startLibrary({ scenes: 8 })
         const lib = library
         const stash = lib.stash.state
@@ -117,16 +126,8 @@ describe("plexsync-scheduler in preserve mode", () => {
         assert.deepStrictEqual(sorted(after.genres), ["Handpicked", "Night", "Outdoor"])
         assert.strictEqual((await waitFor("an empty queue", () => idle(s))).dlq.total, 0)
         assert.include(logTail(logFile, 400), "Kept Plex's own title")
-      } catch (e) {
-        console.error(logTail(logFile, 60))
-        throw e
-      } finally {
-        const code = await scheduler?.stop()
-        await scheduler?.kill()
-        await library?.close()
-        Fs.rmSync(dir, { recursive: true, force: true })
-        if (scheduler !== undefined) assert.strictEqual(code, 0, "the scheduler's exit code")
-      }
+        assert.strictEqual(await scheduler!.stop(), 0, "the scheduler's exit code")
+      }, 60)
     },
     120_000
   )
