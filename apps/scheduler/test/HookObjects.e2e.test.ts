@@ -5,17 +5,13 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Library } from "./e2e.js"
 import { freePort, launch, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor, withCleanup } from "./e2e.js"
+import type { StatusJson } from "./e2e.js"
 
 /**
  * A tag hook through the scheduler's `POST /hooks/stash` (what the forwarder plugin sends): the scheduler records the
  * event, expands it into scene jobs at once (not at its next poll: the poll interval here is an hour) and syncs them.
  * Only the items showing the tag change, and only their genres.
  */
-
-interface Status {
-  readonly queue: { readonly queued: number; readonly running: number }
-  readonly dlq: { readonly total: number }
-}
 
 const view = (item: FakePlexItem) => ({ ...item, addedAt: 0, updatedAt: 0, genres: [...item.genres].sort() })
 
@@ -33,7 +29,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
       const lib = library
       // The first poll (at start) queues every scene; the worker syncs them.
       await waitFor("the first sync", async () => {
-        const status = await s.getJson<Status>("/status")
+        const status = await s.getJson<StatusJson>("/status")
         if (status.queue.queued > 0 || status.queue.running > 0) return undefined
         return (await verifyLibrary(lib)).mismatches.length === 0 || undefined
       }, 60_000)
@@ -74,7 +70,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
           return genres.includes("Outdoors") && !genres.includes("Outdoor")
         }) || undefined, 20_000)
       await waitFor("an empty queue", async () => {
-        const status = await s.getJson<Status>("/status")
+        const status = await s.getJson<StatusJson>("/status")
         return status.queue.queued === 0 && status.queue.running === 0 ? status : undefined
       })
 
@@ -91,7 +87,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
       assert.deepStrictEqual(stray.map((write) => `${write.method} ${write.path}`), [], "writes to unaffected items")
       assert.deepStrictEqual((await verifyLibrary(lib)).mismatches, [])
       assert.match(Fs.readFileSync(logFile, "utf8"), /queued 6 scene\(s\) for 1 tag, performer, studio or group change/)
-      assert.strictEqual((await s.getJson<Status>("/status")).dlq.total, 0)
+      assert.strictEqual((await s.getJson<StatusJson>("/status")).dlq.total, 0)
       assert.strictEqual(await scheduler!.stop(), 0, "the scheduler's exit code")
     }, 40)
   }, 120_000)

@@ -1,18 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
 import * as Path from "node:path"
-import type { Library } from "./e2e.js"
-import {
-  freePort,
-  launch,
-  logTail,
-  schedulerEnv,
-  startLibrary,
-  tempDir,
-  verifyLibrary,
-  waitFor,
-  withCleanup
-} from "./e2e.js"
+import type { Library, StatusJson } from "./e2e.js"
+import { freePort, launch, logTail, schedulerEnv, startLibrary, tempDir } from "./e2e.js"
+import { verifyLibrary, waitFor, withCleanup } from "./e2e.js"
 
 /**
  * `PLEXSYNC_PRESERVE_PLEX_EDITS=true` with the scheduler as a child process, against the fake servers over HTTP.
@@ -22,13 +13,8 @@ import {
  * new Stash tags arrive, tags plexsync wrote and Stash dropped go.
  */
 
-interface Status {
-  readonly queue: { readonly queued: number; readonly running: number }
-  readonly dlq: { readonly total: number }
-}
-
 const idle = async (s: SchedulerProcess) => {
-  const status = await s.getJson<Status>("/status")
+  const status = await s.getJson<StatusJson>("/status")
   return status.queue.queued === 0 && status.queue.running === 0 ? status : undefined
 }
 

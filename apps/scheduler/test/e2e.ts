@@ -15,6 +15,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { statusDocument } from "../src/StatusDocument.js"
 
 /** End-to-end helpers: the fake servers in this process, the scheduler as a child process. */
 
@@ -207,3 +208,6 @@ export const withCleanup = async (
     Fs.rmSync(resources.dir, { recursive: true, force: true })
   }
 }
+
+/** The scheduler's `GET /status` document, as its JSON reads. */
+export type StatusJson = ReturnType<typeof statusDocument>
