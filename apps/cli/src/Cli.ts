@@ -31,10 +31,26 @@ export const version = "0.1.0"
 // ---------------------------------------------------------------------------------------------------------------
 // Shared options and plumbing
 
-const configOption = Options.text("config").pipe(
-  Options.withPseudoName("FILE"),
-  Options.withDescription("Read settings from FILE (JSON or YAML, camelCase keys); the environment wins over it."),
-  Options.optional
+/** An optional `--name PSEUDO` taking text. */
+const optionalText = (name: string, pseudo: string, description: string) =>
+  Options.text(name).pipe(Options.withPseudoName(pseudo), Options.withDescription(description), Options.optional)
+
+/** An optional `--name PSEUDO` taking a whole number. */
+const optionalInteger = (name: string, pseudo: string, description: string) =>
+  Options.integer(name).pipe(Options.withPseudoName(pseudo), Options.withDescription(description), Options.optional)
+
+/** `--name N` with a default. */
+const integerOption = (name: string, description: string, fallback: number) =>
+  Options.integer(name).pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription(description),
+    Options.withDefault(fallback)
+  )
+
+const configOption = optionalText(
+  "config",
+  "FILE",
+  "Read settings from FILE (JSON or YAML, camelCase keys); the environment wins over it."
 )
 const jsonOption = Options.boolean("json").pipe(
   Options.withDescription("Print one JSON document on stdout and nothing else.")
@@ -95,8 +111,7 @@ const command = <Name extends string, const Config extends Command.Command.Confi
 
 const usage = (message: string) => new UsageError({ message })
 
-const timeOption = (name: string, description: string) =>
-  Options.text(name).pipe(Options.withPseudoName("TIME"), Options.withDescription(description), Options.optional)
+const timeOption = (name: string, description: string) => optionalText(name, "TIME", description)
 
 /** Parses an optional time argument (ISO-8601, epoch seconds, or `24h` = that long ago). */
 const parseTime = (flag: string, value: Option.Option<string>) =>
@@ -156,11 +171,7 @@ const run = command(
     wait: Options.boolean("wait").pipe(
       Options.withDescription("Keep going until the queue is empty, sleeping through backoffs and outages.")
     ),
-    maxJobs: Options.integer("max-jobs").pipe(
-      Options.withPseudoName("N"),
-      Options.withDescription("Process at most N jobs."),
-      Options.optional
-    )
+    maxJobs: optionalInteger("max-jobs", "N", "Process at most N jobs.")
   },
   ({ maxJobs, wait }, c) =>
     Work.run(engineSettings(c), { wait, maxJobs }, progress).pipe(Effect.provide(serversLayer(c)))
@@ -181,16 +192,8 @@ const dlqList = command(
     errors: errorOption,
     since: timeOption("since", "Only entries that failed at or after TIME."),
     until: timeOption("until", "Only entries that failed at or before TIME."),
-    scene: Options.text("scene").pipe(
-      Options.withPseudoName("ID"),
-      Options.withDescription("Only entries of this scene."),
-      Options.optional
-    ),
-    limit: Options.integer("limit").pipe(
-      Options.withPseudoName("N"),
-      Options.withDescription("At most N entries."),
-      Options.withDefault(50)
-    ),
+    scene: optionalText("scene", "ID", "Only entries of this scene."),
+    limit: integerOption("limit", "At most N entries.", 50),
     includeRecovered: Options.boolean("include-recovered").pipe(
       Options.withDescription("Also list entries already recovered (kept for audit).")
     )
@@ -241,11 +244,7 @@ const dlqPurge = command(
   "purge",
   "Deletes dead-letter entries and prints how many.",
   {
-    olderThan: Options.text("older-than").pipe(
-      Options.withPseudoName("DURATION"),
-      Options.withDescription("Delete entries that failed more than DURATION ago (e.g. 30d)."),
-      Options.optional
-    ),
+    olderThan: optionalText("older-than", "DURATION", "Delete entries that failed more than DURATION ago (e.g. 30d)."),
     all: Options.boolean("all").pipe(Options.withDescription("Delete every entry."))
   },
   ({ all, olderThan }, c) =>
@@ -272,11 +271,7 @@ const recover = command(
   "recover",
   "Re-queues the jobs that failed because of an outage (default: the last completed one); exits 1 if Plex is down.",
   {
-    outage: Options.integer("outage").pipe(
-      Options.withPseudoName("ID"),
-      Options.withDescription("Recover the entries of this outage (see plexsync outages)."),
-      Options.optional
-    ),
+    outage: optionalInteger("outage", "ID", "Recover the entries of this outage (see plexsync outages)."),
     from: timeOption("from", "Start of the window (with --to)."),
     to: timeOption("to", "End of the window (with --from)."),
     includeOptional: Options.boolean("include-optional").pipe(
@@ -308,11 +303,7 @@ const outages = command(
   "outages",
   "Outage history, newest first, with MTTR, MTBF and availability.",
   {
-    limit: Options.integer("limit").pipe(
-      Options.withPseudoName("N"),
-      Options.withDescription("The N most recent outages."),
-      Options.withDefault(20)
-    )
+    limit: integerOption("limit", "The N most recent outages.", 20)
   },
   ({ limit }, c) => Commands.outages(limit).pipe(Effect.provide(storeLayer(c)))
 )
@@ -337,10 +328,10 @@ const reconcile = command(
   "reconcile",
   "Finds scenes whose Plex item differs from Stash or was never synced, and queues them.",
   {
-    scope: Options.text("scope").pipe(
-      Options.withPseudoName("all|24h|7d"),
-      Options.withDescription("Every scene (the default), or those added to or changed in Stash within a duration."),
-      Options.optional
+    scope: optionalText(
+      "scope",
+      "all|24h|7d",
+      "Every scene (the default), or those added to or changed in Stash within a duration."
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count the differences; queue nothing.")),
     includeMissing: Options.boolean("include-missing").pipe(

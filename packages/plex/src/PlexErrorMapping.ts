@@ -20,6 +20,7 @@ import {
   PlexTemporaryError
 } from "@plexsync/domain/Errors"
 import type { PlexError } from "@plexsync/domain/Errors"
+import { redactServerUrl } from "@plexsync/domain/ServerUrl"
 
 /** What happened, before it becomes a domain error. */
 export type PlexFailure =
@@ -81,20 +82,8 @@ export const findErrorCode = (error: unknown): string | undefined => {
   return undefined
 }
 
-/** Removes userinfo and `X-Plex-Token` query params from a URL, for messages. */
-export const redactUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    parsed.username = ""
-    parsed.password = ""
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (key.toLowerCase() === "x-plex-token") parsed.searchParams.set(key, "<redacted>")
-    }
-    return parsed.toString().replace(/\/$/, "")
-  } catch {
-    return "<invalid Plex URL>"
-  }
-}
+/** Removes userinfo and credential query params (`X-Plex-Token`, …) from a URL, for messages. */
+export const redactUrl = (url: string): string => redactServerUrl(url, "<invalid Plex URL>")
 
 const where = (ctx: RequestContext) => `${ctx.method} ${ctx.path} on Plex at ${ctx.server}`
 

@@ -1,3 +1,4 @@
+import { redactServerUrl } from "@plexsync/domain/ServerUrl"
 import { Clock, Console, Effect, Ref } from "effect"
 
 /**
@@ -206,23 +207,5 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
     } satisfies Progress
   })
 
-/** Query parameters that carry a credential in a server URL someone pasted: Plex's token, Stash's API key. */
-const secretParams = /^(x-plex-token|token|apikey|api_key|api-key|access_token|password)$/i
-
-/**
- * A server URL as plexsync shows it in messages, logs and reports: without a user name or password, and with any
- * credential-bearing query parameter replaced by `<redacted>` (a URL copied from a browser often carries one).
- */
-export const shownUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    parsed.username = ""
-    parsed.password = ""
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (secretParams.test(key)) parsed.searchParams.set(key, "<redacted>")
-    }
-    return parsed.toString().replace(/\/$/, "").replace(/%3Credacted%3E/g, "<redacted>")
-  } catch {
-    return "<the configured URL>"
-  }
-}
+/** A server URL as plexsync shows it: no user name or password, no token or API key (see `redactServerUrl`). */
+export const shownUrl = (url: string): string => redactServerUrl(url, "<the configured URL>")
