@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { PlexServerDown } from "@plexsync/domain/Errors"
 import { defaultMatchOptions, makeMatcher, type MatchOptions } from "@plexsync/domain/Matching"
-import { PlexSection } from "@plexsync/domain/PlexClient"
+import { type PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import { Effect, Exit, TestClock } from "effect"
 
@@ -15,14 +15,17 @@ const withPlex = (options: SimPlex.SimPlexOptions = {}) => Effect.provide(SimPle
 
 const matcher = (options: Partial<MatchOptions> = {}) => makeMatcher({ ...defaultMatchOptions, ...options })
 
+/** The Plex simulator, once these items are added to it. */
+const plexWith = (...items: ReadonlyArray<PlexItem>) =>
+  Effect.tap(SimPlex.SimPlex, (sim) => Effect.forEach(items, (item) => sim.addItem(item), { discard: true }))
+
 const failureTag = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : Exit.isSuccess(exit) ? "success" : "die"
 
 describe("matching by full path", () => {
   it.effect("finds the item with Plex's file filter in the section holding the path, then reads it in full", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.addItem(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2", genres: ["x"] }))
+      const sim = yield* plexWith(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2", genres: ["x"] }))
       const m = yield* matcher()
       const found = yield* m.match({ plexPath: "/data/scenes/a.mp4", remembered: null })
       assert.strictEqual(found.item.ratingKey, "7")
@@ -37,8 +40,7 @@ describe("matching by full path", () => {
 
   it.effect("a verified remembered rating key needs one request", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.addItem(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2" }))
+      const sim = yield* plexWith(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2" }))
       const m = yield* matcher()
       const found = yield* m.match({
         plexPath: "/data/scenes/a.mp4",
@@ -70,9 +72,7 @@ describe("matching by full path", () => {
 
   it.effect("several items for one file: strict → MatchAmbiguous with the candidates; not strict → the first", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.addItem(SimPlex.sampleItem(1, "/data/x/dup.mp4"))
-      yield* sim.addItem(SimPlex.sampleItem(2, "/data/x/dup.mp4"))
+      yield* plexWith(SimPlex.sampleItem(1, "/data/x/dup.mp4"), SimPlex.sampleItem(2, "/data/x/dup.mp4"))
       const strict = yield* matcher()
       const exit = yield* Effect.exit(strict.match({ plexPath: "/data/x/dup.mp4", remembered: null }))
       assert.strictEqual(failureTag(exit), "MatchAmbiguous")
@@ -87,8 +87,7 @@ describe("matching by full path", () => {
 
   it.effect("a Windows path matches Plex's spelling of it through the section index", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.addItem(SimPlex.sampleItem(5, "D:\\Media\\Clip.mp4", { sectionKey: "9" }))
+      yield* plexWith(SimPlex.sampleItem(5, "D:\\Media\\Clip.mp4", { sectionKey: "9" }))
       const m = yield* matcher()
       const found = yield* m.match({ plexPath: "d:/media/clip.mp4", remembered: null })
       assert.strictEqual(found.item.ratingKey, "5")
@@ -101,8 +100,7 @@ describe("matching by full path", () => {
 describe("errors while matching", () => {
   it.effect("a transport error stays a transport error, never not-found", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.addItem(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2" }))
+      const sim = yield* plexWith(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2" }))
       const m = yield* matcher()
       for (const op of ["findByFile", "getItem", "sections"] as const) {
         yield* sim.failNext(op, new PlexServerDown({ message: "refused", code: "ECONNREFUSED" }))
@@ -167,10 +165,11 @@ describe("errors while matching", () => {
 describe("section index and file-name fallback", () => {
   it.effect("matches by file name as a last resort; two same-named files are ambiguous", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.addItem(SimPlex.sampleItem(1, "/data/old/place/unique.mp4"))
-      yield* sim.addItem(SimPlex.sampleItem(2, "/data/a/same.mp4"))
-      yield* sim.addItem(SimPlex.sampleItem(3, "/data/b/same.mp4"))
+      yield* plexWith(
+        SimPlex.sampleItem(1, "/data/old/place/unique.mp4"),
+        SimPlex.sampleItem(2, "/data/a/same.mp4"),
+        SimPlex.sampleItem(3, "/data/b/same.mp4")
+      )
       const m = yield* matcher({ scanOnMiss: false })
       const found = yield* m.match({ plexPath: "/data/new/Unique.mp4", remembered: null })
       assert.strictEqual(found.item.ratingKey, "1")

@@ -37,11 +37,14 @@ describe("PLEXSYNC_PATH_MAP parsing", () => {
   })
 
   it("names the bad entry", () => {
-    assert.include(parseError("/a=>/b;/oops"), "entry 2 (\"/oops\") has no \"=>\"")
-    assert.include(parseError("/a=>/b=>/c"), "entry 1 (\"/a=>/b=>/c\") has more than one \"=>\"")
-    assert.include(parseError("=>/b"), "empty Stash prefix")
-    assert.include(parseError("/a=>  "), "empty Plex prefix")
-    assert.include(parseError("/a=>/b;/a/=>/c"), "entry 2 (\"/a/=>/c\") repeats the Stash prefix of entry 1")
+    const refused: ReadonlyArray<readonly [text: string, message: string]> = [
+      ["/a=>/b;/oops", "entry 2 (\"/oops\") has no \"=>\""],
+      ["/a=>/b=>/c", "entry 1 (\"/a=>/b=>/c\") has more than one \"=>\""],
+      ["=>/b", "empty Stash prefix"],
+      ["/a=>  ", "empty Plex prefix"],
+      ["/a=>/b;/a/=>/c", "entry 2 (\"/a/=>/c\") repeats the Stash prefix of entry 1"]
+    ]
+    for (const [text, message] of refused) assert.include(parseError(text), message)
   })
 
   it("round-trips through its encoded form", () => {
@@ -52,14 +55,19 @@ describe("PLEXSYNC_PATH_MAP parsing", () => {
 })
 
 describe("mapPath", () => {
+  /** Each Stash path, mapped through `map`, gives its Plex path. */
+  const assertMapped = (
+    map: ReturnType<typeof parse>,
+    cases: ReadonlyArray<readonly [stash: string, plex: string]>
+  ) => {
+    for (const [stash, plex] of cases) assert.strictEqual(mapPath(map, stash).path, plex, stash)
+  }
+
   it("the longest matching prefix wins", () => {
-    const map = parse("/stash=>/p1;/stash/special=>/p2")
-    assert.strictEqual(mapPath(map, "/stash/special/a.mp4").path, "/p2/a.mp4")
-    assert.strictEqual(mapPath(map, "/stash/other/a.mp4").path, "/p1/other/a.mp4")
-    // whatever the order of the entries
-    const reversed = parse("/stash/special=>/p2;/stash=>/p1")
-    assert.strictEqual(mapPath(reversed, "/stash/special/a.mp4").path, "/p2/a.mp4")
-    assert.strictEqual(mapPath(reversed, "/stash/other/a.mp4").path, "/p1/other/a.mp4")
+    // whatever the order of the entries: both spellings of the map give the same paths
+    for (const map of [parse("/stash=>/p1;/stash/special=>/p2"), parse("/stash/special=>/p2;/stash=>/p1")]) {
+      assertMapped(map, [["/stash/special/a.mp4", "/p2/a.mp4"], ["/stash/other/a.mp4", "/p1/other/a.mp4"]])
+    }
   })
 
   it("matches whole path segments only", () => {
@@ -79,16 +87,18 @@ describe("mapPath", () => {
   })
 
   it("maps a Windows Stash path to a POSIX Plex path, ignoring case and separator style", () => {
-    const map = parse("C:\\Media=>/data")
-    assert.strictEqual(mapPath(map, "c:/media/Sub Dir/Clip.MP4").path, "/data/Sub Dir/Clip.MP4")
-    assert.strictEqual(mapPath(map, "C:\\Media\\Sub\\a.mp4").path, "/data/Sub/a.mp4")
-    assert.strictEqual(mapPath(map, "\\\\?\\C:\\Media\\a.mp4").path, "/data/a.mp4")
+    assertMapped(parse("C:\\Media=>/data"), [
+      ["c:/media/Sub Dir/Clip.MP4", "/data/Sub Dir/Clip.MP4"],
+      ["C:\\Media\\Sub\\a.mp4", "/data/Sub/a.mp4"],
+      ["\\\\?\\C:\\Media\\a.mp4", "/data/a.mp4"]
+    ])
   })
 
   it("writes Windows separators when Plex runs on Windows", () => {
-    const map = parse("/stash=>D:\\Plex;/nas=>\\\\server\\share")
-    assert.strictEqual(mapPath(map, "/stash/x/y.mp4").path, "D:\\Plex\\x\\y.mp4")
-    assert.strictEqual(mapPath(map, "/nas/y.mp4").path, "\\\\server\\share\\y.mp4")
+    assertMapped(parse("/stash=>D:\\Plex;/nas=>\\\\server\\share"), [
+      ["/stash/x/y.mp4", "D:\\Plex\\x\\y.mp4"],
+      ["/nas/y.mp4", "\\\\server\\share\\y.mp4"]
+    ])
   })
 
   it("keeps POSIX paths case-sensitive", () => {
@@ -105,11 +115,14 @@ describe("path helpers", () => {
   })
 
   it("basename and dirname", () => {
-    assert.strictEqual(basename("/data/x/a.mp4"), "a.mp4")
-    assert.strictEqual(basename("C:\\x\\b.mkv"), "b.mkv")
-    assert.strictEqual(dirname("/data/x/a.mp4"), "/data/x")
-    assert.strictEqual(dirname("/a.mp4"), "/")
-    assert.strictEqual(dirname("D:\\Plex\\x\\a.mp4"), "D:\\Plex\\x")
+    const cases: ReadonlyArray<readonly [helper: (path: string) => string, path: string, expected: string]> = [
+      [basename, "/data/x/a.mp4", "a.mp4"],
+      [basename, "C:\\x\\b.mkv", "b.mkv"],
+      [dirname, "/data/x/a.mp4", "/data/x"],
+      [dirname, "/a.mp4", "/"],
+      [dirname, "D:\\Plex\\x\\a.mp4", "D:\\Plex\\x"]
+    ]
+    for (const [helper, path, expected] of cases) assert.strictEqual(helper(path), expected, `${helper.name}(${path})`)
   })
 })
 

@@ -126,136 +126,124 @@ const syncAll = (s: ReconcileSettings = settings()) =>
 
 const at = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.zipRight(TestClock.setTime(now), effect)
 
+/** A test body at `now`, in the default world: 20 scenes in Stash, each file in Plex, an empty store. */
+const inWorld = <A, E, R>(effect: Effect.Effect<A, E, R>) => at(Effect.provide(effect, world()))
+
+/** A test body run once the default world is in sync (`syncAll()`). */
+const afterSyncAll = <A, E, R>(effect: Effect.Effect<A, E, R>) => inWorld(Effect.zipRight(syncAll(), effect))
+
 // ---------------------------------------------------------------------------------------------------------
 
 describe("reconcile", () => {
   it.effect("queues every scene of a new library once, from one listing: O(pages), no request per scene", () =>
-    at(
-      Effect.gen(function*() {
-        const result = yield* run({ stashPageSize: 7, plexPageSize: 6 })
-        assert.strictEqual(result.scenesChecked, 20)
-        assert.deepStrictEqual(result.gaps, { ...noGaps, neverSynced: 20 })
-        assert.strictEqual(result.queued, 20)
-        assert.deepStrictEqual([...result.queuedSceneIds].sort(), range(1, 20).map(sid).sort())
-        const jobs = yield* queuedJobs
-        assert.strictEqual(jobs.length, 20)
-        assert.isTrue(jobs.every((j) => j.reason === "reconcile"))
+    Effect.gen(function*() {
+      const result = yield* run({ stashPageSize: 7, plexPageSize: 6 })
+      assert.strictEqual(result.scenesChecked, 20)
+      assert.deepStrictEqual(result.gaps, { ...noGaps, neverSynced: 20 })
+      assert.strictEqual(result.queued, 20)
+      assert.deepStrictEqual([...result.queuedSceneIds].sort(), range(1, 20).map(sid).sort())
+      const jobs = yield* queuedJobs
+      assert.strictEqual(jobs.length, 20)
+      assert.isTrue(jobs.every((j) => j.reason === "reconcile"))
 
-        // ⌈20 ÷ 6⌉ listing pages and one sections request; ⌈20 ÷ 7⌉ Stash pages; nothing per scene.
-        assert.deepStrictEqual(yield* plexRequests, { list: 4, sections: 1, perItem: 0 })
-        const stash = yield* SimStash.SimStash
-        assert.strictEqual(yield* stash.requests("listScenes"), 3)
-        assert.strictEqual(yield* stash.requests(), 3)
-        assert.deepStrictEqual(result.requests, { plex: 5, stash: 3 })
-      }).pipe(Effect.provide(world()))
-    ))
+      // ⌈20 ÷ 6⌉ listing pages and one sections request; ⌈20 ÷ 7⌉ Stash pages; nothing per scene.
+      assert.deepStrictEqual(yield* plexRequests, { list: 4, sections: 1, perItem: 0 })
+      const stash = yield* SimStash.SimStash
+      assert.strictEqual(yield* stash.requests("listScenes"), 3)
+      assert.strictEqual(yield* stash.requests(), 3)
+      assert.deepStrictEqual(result.requests, { plex: 5, stash: 3 })
+    }).pipe(inWorld))
 
   it.effect("finds nothing right after the repair, and queues nothing", () =>
-    at(
-      Effect.gen(function*() {
-        yield* run()
-        assert.strictEqual(yield* repair(), 20)
-        const again = yield* run()
-        assert.deepStrictEqual(again.gaps, noGaps)
-        assert.strictEqual(again.queued, 0)
-        assert.deepStrictEqual(again.skipped, {})
-        assert.strictEqual((yield* queuedJobs).length, 0)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      yield* run()
+      assert.strictEqual(yield* repair(), 20)
+      const again = yield* run()
+      assert.deepStrictEqual(again.gaps, noGaps)
+      assert.strictEqual(again.queued, 0)
+      assert.deepStrictEqual(again.skipped, {})
+      assert.strictEqual((yield* queuedJobs).length, 0)
+    }).pipe(inWorld))
 
   it.effect("a tag renamed in Stash (updated_at unchanged) is found by content hash: stashChanged", () =>
-    at(
-      Effect.gen(function*() {
-        yield* syncAll()
-        const stash = yield* SimStash.SimStash
-        const before = Option.getOrThrow(yield* stash.scene("4"))
-        // A tag rename does not touch the scene's updated_at.
-        yield* stash.addScenes([scene(4, { tags: [{ id: "1", name: "Renamed tag" }], updatedAt: before.updatedAt })])
-        const result = yield* run()
-        assert.deepStrictEqual(result.gaps, { ...noGaps, stashChanged: 1 })
-        assert.deepStrictEqual(result.queuedSceneIds, [sid(4)])
-        yield* repair()
-        assert.include((yield* plexItem("1004")).genres, "Renamed tag")
-        assert.deepStrictEqual((yield* run()).gaps, noGaps)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const stash = yield* SimStash.SimStash
+      const before = Option.getOrThrow(yield* stash.scene("4"))
+      // A tag rename does not touch the scene's updated_at.
+      yield* stash.addScenes([scene(4, { tags: [{ id: "1", name: "Renamed tag" }], updatedAt: before.updatedAt })])
+      const result = yield* run()
+      assert.deepStrictEqual(result.gaps, { ...noGaps, stashChanged: 1 })
+      assert.deepStrictEqual(result.queuedSceneIds, [sid(4)])
+      yield* repair()
+      assert.include((yield* plexItem("1004")).genres, "Renamed tag")
+      assert.deepStrictEqual((yield* run()).gaps, noGaps)
+    }).pipe(afterSyncAll))
 
   it.effect("an edit made in Plex is plexDiffers; the repair puts Stash's value back and the next run is clean", () =>
-    at(
-      Effect.gen(function*() {
-        yield* syncAll()
-        yield* editInPlex("1007", { summary: "Someone wrote this in Plex." })
-        yield* editInPlex("1008", { studio: null })
-        yield* editInPlex("1009", { userRating: 2 })
-        const result = yield* run()
-        assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 3 })
-        assert.deepStrictEqual([...result.queuedSceneIds].sort(), [sid(7), sid(8), sid(9)])
-        yield* repair()
-        assert.strictEqual((yield* plexItem("1007")).summary, "Details of scene 7.")
-        assert.strictEqual((yield* plexItem("1008")).studio, "Studio 2")
-        assert.deepStrictEqual((yield* run()).gaps, noGaps)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      yield* editInPlex("1007", { summary: "Someone wrote this in Plex." })
+      yield* editInPlex("1008", { studio: null })
+      yield* editInPlex("1009", { userRating: 2 })
+      const result = yield* run()
+      assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 3 })
+      assert.deepStrictEqual([...result.queuedSceneIds].sort(), [sid(7), sid(8), sid(9)])
+      yield* repair()
+      assert.strictEqual((yield* plexItem("1007")).summary, "Details of scene 7.")
+      assert.strictEqual((yield* plexItem("1008")).studio, "Studio 2")
+      assert.deepStrictEqual((yield* run()).gaps, noGaps)
+    }).pipe(afterSyncAll))
 
   it.effect("a tag removed in Plex is plexDiffers; a tag a person added in Plex is not (a sync keeps it)", () =>
-    at(
-      Effect.gen(function*() {
-        yield* syncAll()
-        const five = yield* plexItem("1005")
-        yield* editInPlex("1005", { genres: five.genres.slice(1) })
-        const eleven = yield* plexItem("1011")
-        yield* editInPlex("1011", { genres: [...eleven.genres, "Added in Plex"] })
-        const result = yield* run()
-        assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
-        assert.deepStrictEqual(result.queuedSceneIds, [sid(5)])
-        yield* repair()
-        assert.deepStrictEqual((yield* plexItem("1005")).genres, five.genres)
-        assert.include((yield* plexItem("1011")).genres, "Added in Plex")
-        assert.deepStrictEqual((yield* run()).gaps, noGaps)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const five = yield* plexItem("1005")
+      yield* editInPlex("1005", { genres: five.genres.slice(1) })
+      const eleven = yield* plexItem("1011")
+      yield* editInPlex("1011", { genres: [...eleven.genres, "Added in Plex"] })
+      const result = yield* run()
+      assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
+      assert.deepStrictEqual(result.queuedSceneIds, [sid(5)])
+      yield* repair()
+      assert.deepStrictEqual((yield* plexItem("1005")).genres, five.genres)
+      assert.include((yield* plexItem("1011")).genres, "Added in Plex")
+      assert.deepStrictEqual((yield* run()).gaps, noGaps)
+    }).pipe(afterSyncAll))
 
   it.effect("preserve-Plex-edits: a value a person set or cleared, or a genre they added, is no gap; a dropped tag is", () =>
-    at(
-      Effect.gen(function*() {
-        const preserve = settings({ preservePlexEdits: true })
-        yield* syncAll(preserve)
-        // A person's edits in Plex's UI, on fields plexsync wrote and locked (they stay locked).
-        const two = yield* plexItem("1002")
-        yield* editInPlex("1002", { title: "My own title", genres: [...two.genres, "Mine"] })
-        yield* editInPlex("1003", { originallyAvailableAt: null })
-        // Lists follow the set rule in every mode: a Stash tag removed in Plex comes back.
-        const four = yield* plexItem("1004")
-        yield* editInPlex("1004", { genres: four.genres.slice(1) })
-        const result = yield* run({}, preserve)
-        assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
-        assert.deepStrictEqual(result.queuedSceneIds, [sid(4)])
-        yield* repair(preserve)
-        assert.strictEqual((yield* plexItem("1002")).title, "My own title")
-        assert.include((yield* plexItem("1002")).genres, "Mine")
-        assert.isNull((yield* plexItem("1003")).originallyAvailableAt)
-        assert.deepStrictEqual((yield* plexItem("1004")).genres, four.genres)
-        assert.deepStrictEqual((yield* run({}, preserve)).gaps, noGaps)
-        // The same edit outside preserve mode is a gap (and the mode is part of the content hash: all changed).
-        const strict = yield* run({ dryRun: true })
-        assert.strictEqual(strict.gaps.stashChanged, 20)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const preserve = settings({ preservePlexEdits: true })
+      yield* syncAll(preserve)
+      // A person's edits in Plex's UI, on fields plexsync wrote and locked (they stay locked).
+      const two = yield* plexItem("1002")
+      yield* editInPlex("1002", { title: "My own title", genres: [...two.genres, "Mine"] })
+      yield* editInPlex("1003", { originallyAvailableAt: null })
+      // Lists follow the set rule in every mode: a Stash tag removed in Plex comes back.
+      const four = yield* plexItem("1004")
+      yield* editInPlex("1004", { genres: four.genres.slice(1) })
+      const result = yield* run({}, preserve)
+      assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
+      assert.deepStrictEqual(result.queuedSceneIds, [sid(4)])
+      yield* repair(preserve)
+      assert.strictEqual((yield* plexItem("1002")).title, "My own title")
+      assert.include((yield* plexItem("1002")).genres, "Mine")
+      assert.isNull((yield* plexItem("1003")).originallyAvailableAt)
+      assert.deepStrictEqual((yield* plexItem("1004")).genres, four.genres)
+      assert.deepStrictEqual((yield* run({}, preserve)).gaps, noGaps)
+      // The same edit outside preserve mode is a gap (and the mode is part of the content hash: all changed).
+      const strict = yield* run({ dryRun: true })
+      assert.strictEqual(strict.gaps.stashChanged, 20)
+    }).pipe(inWorld))
 
   it.effect("an item re-added in Plex under a new rating key is plexDiffers", () =>
-    at(
-      Effect.gen(function*() {
-        yield* syncAll()
-        const sim = yield* SimPlex.SimPlex
-        yield* sim.removeItem("1006")
-        yield* sim.addItem(SimPlex.sampleItem(5006, "/data/scenes/6.mp4"))
-        const result = yield* run()
-        assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
-        yield* repair()
-        assert.strictEqual((yield* plexItem("5006")).title, "Scene 6")
-        assert.deepStrictEqual((yield* run()).gaps, noGaps)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.removeItem("1006")
+      yield* sim.addItem(SimPlex.sampleItem(5006, "/data/scenes/6.mp4"))
+      const result = yield* run()
+      assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
+      yield* repair()
+      assert.strictEqual((yield* plexItem("5006")).title, "Scene 6")
+      assert.deepStrictEqual((yield* run()).gaps, noGaps)
+    }).pipe(afterSyncAll))
 
   it.effect("a file Plex has not scanned is missingInPlex: reported, queued only with includeMissing", () =>
     at(
@@ -300,140 +288,129 @@ describe("reconcile", () => {
     ))
 
   it.effect("dedup: a scene already queued or running is skipped as alreadyQueued and not queued twice", () =>
-    at(
-      Effect.gen(function*() {
-        const queue = yield* SyncQueue
-        yield* queue.enqueueMany([{ sceneId: sid(1), reason: "hook" }, { sceneId: sid(2), reason: "poll" }])
-        const [running] = yield* queue.claim({ limit: 1, leaseMs: 60_000 })
-        assert.strictEqual(running?.job.sceneId, sid(1))
-        const result = yield* run()
-        assert.strictEqual(result.gaps.neverSynced, 20)
-        assert.deepStrictEqual(result.skipped, { alreadyQueued: 2 })
-        assert.strictEqual(result.queued, 18)
-        assert.notInclude(result.queuedSceneIds, sid(1))
-        assert.notInclude(result.queuedSceneIds, sid(2))
-        const jobs = yield* queuedJobs
-        assert.strictEqual(jobs.length, 20)
-        assert.strictEqual(jobs.find((j) => j.sceneId === sid(2))?.reason, "poll")
-        // A second run straight away queues nothing new.
-        const again = yield* run()
-        assert.strictEqual(again.queued, 0)
-        assert.deepStrictEqual(again.skipped, { alreadyQueued: 20 })
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const queue = yield* SyncQueue
+      yield* queue.enqueueMany([{ sceneId: sid(1), reason: "hook" }, { sceneId: sid(2), reason: "poll" }])
+      const [running] = yield* queue.claim({ limit: 1, leaseMs: 60_000 })
+      assert.strictEqual(running?.job.sceneId, sid(1))
+      const result = yield* run()
+      assert.strictEqual(result.gaps.neverSynced, 20)
+      assert.deepStrictEqual(result.skipped, { alreadyQueued: 2 })
+      assert.strictEqual(result.queued, 18)
+      assert.notInclude(result.queuedSceneIds, sid(1))
+      assert.notInclude(result.queuedSceneIds, sid(2))
+      const jobs = yield* queuedJobs
+      assert.strictEqual(jobs.length, 20)
+      assert.strictEqual(jobs.find((j) => j.sceneId === sid(2))?.reason, "poll")
+      // A second run straight away queues nothing new.
+      const again = yield* run()
+      assert.strictEqual(again.queued, 0)
+      assert.deepStrictEqual(again.skipped, { alreadyQueued: 20 })
+    }).pipe(inWorld))
 
   it.effect("a scene in the DLQ as MatchAmbiguous is not queued again by every run; after recovery it is", () =>
-    at(
-      Effect.gen(function*() {
-        const dlq = yield* DeadLetterQueue
-        const candidates = [
-          { ratingKey: "1002", title: "Scene 2", file: "/data/scenes/2.mp4" },
-          { ratingKey: "7002", title: "Scene 2", file: "/data/other/2.mp4" }
-        ]
-        const entry = yield* dlq.add({
-          sceneId: sid(2),
-          errorTag: "MatchAmbiguous",
-          message: "2 Plex items could be /data/scenes/2.mp4",
-          detail: { _tag: "MatchAmbiguous", path: "/data/scenes/2.mp4", candidates },
-          attempts: 1,
-          outageId: null,
-          payload: { sceneId: sid(2), reason: "hook" }
-        })
-        // A permanent failure of another class is recorded but recovered already: it does not hold scene 3 back.
-        const recovered = yield* dlq.add({
-          sceneId: sid(3),
-          errorTag: "PlexPermanentError",
-          message: "400",
-          attempts: 1,
-          outageId: null,
-          payload: { sceneId: sid(3), reason: "hook" }
-        })
-        yield* dlq.redrive([{ id: recovered, sceneId: sid(3) }], { reason: "recovery" })
+    Effect.gen(function*() {
+      const dlq = yield* DeadLetterQueue
+      const candidates = [
+        { ratingKey: "1002", title: "Scene 2", file: "/data/scenes/2.mp4" },
+        { ratingKey: "7002", title: "Scene 2", file: "/data/other/2.mp4" }
+      ]
+      const entry = yield* dlq.add({
+        sceneId: sid(2),
+        errorTag: "MatchAmbiguous",
+        message: "2 Plex items could be /data/scenes/2.mp4",
+        detail: { _tag: "MatchAmbiguous", path: "/data/scenes/2.mp4", candidates },
+        attempts: 1,
+        outageId: null,
+        payload: { sceneId: sid(2), reason: "hook" }
+      })
+      // A permanent failure of another class is recorded but recovered already: it does not hold scene 3 back.
+      const recovered = yield* dlq.add({
+        sceneId: sid(3),
+        errorTag: "PlexPermanentError",
+        message: "400",
+        attempts: 1,
+        outageId: null,
+        payload: { sceneId: sid(3), reason: "hook" }
+      })
+      yield* dlq.redrive([{ id: recovered, sceneId: sid(3) }], { reason: "recovery" })
 
-        for (const dryRun of [true, false, false]) {
-          const result = yield* run({ dryRun })
-          assert.strictEqual(result.gaps.neverSynced, 20, "still a gap: it is reported")
-          assert.notInclude(result.queuedSceneIds, sid(2))
-          assert.strictEqual(result.skipped.inDeadLetterQueue, 1)
-        }
-        assert.isUndefined((yield* queuedJobs).find((j) => j.sceneId === sid(2)))
-        assert.strictEqual(yield* dlq.count({ sceneId: sid(2) }), 1, "no new DLQ entry")
+      for (const dryRun of [true, false, false]) {
+        const result = yield* run({ dryRun })
+        assert.strictEqual(result.gaps.neverSynced, 20, "still a gap: it is reported")
+        assert.notInclude(result.queuedSceneIds, sid(2))
+        assert.strictEqual(result.skipped.inDeadLetterQueue, 1)
+      }
+      assert.isUndefined((yield* queuedJobs).find((j) => j.sceneId === sid(2)))
+      assert.strictEqual(yield* dlq.count({ sceneId: sid(2) }), 1, "no new DLQ entry")
 
-        // Recovery (`plexsync dlq retry`) queues it; once synced, reconciliation treats it like any other scene.
-        const [outcome] = yield* dlq.redrive([{ id: entry, sceneId: sid(2) }], { reason: "recovery" })
-        assert.strictEqual(outcome?._tag, "Recovered")
-        yield* repair()
-        yield* editInPlex("1002", { title: "Edited in Plex" })
-        const after = yield* run()
-        assert.deepStrictEqual(after.queuedSceneIds, [sid(2)])
-        assert.deepStrictEqual(after.skipped, {})
-      }).pipe(Effect.provide(world()))
-    ))
+      // Recovery (`plexsync dlq retry`) queues it; once synced, reconciliation treats it like any other scene.
+      const [outcome] = yield* dlq.redrive([{ id: entry, sceneId: sid(2) }], { reason: "recovery" })
+      assert.strictEqual(outcome?._tag, "Recovered")
+      yield* repair()
+      yield* editInPlex("1002", { title: "Edited in Plex" })
+      const after = yield* run()
+      assert.deepStrictEqual(after.queuedSceneIds, [sid(2)])
+      assert.deepStrictEqual(after.skipped, {})
+    }).pipe(inWorld))
 
   it.effect("a scene refused by Plex for good is skipped until it changes in Stash", () =>
-    at(
-      Effect.gen(function*() {
-        yield* syncAll()
-        const sim = yield* SimPlex.SimPlex
-        const dlq = yield* DeadLetterQueue
-        // A person edits the item in Plex; the repair is refused for good.
-        yield* editInPlex("1004", { title: "Edited in Plex" })
-        assert.deepStrictEqual((yield* run()).queuedSceneIds, [sid(4)])
-        yield* sim.failNext("edit", new PlexPermanentError({ message: "400 Bad Request", status: 400 }))
-        const worker = yield* makeWorker({ ...defaultEngineSettings, ...settings(), scanOnMiss: false })
-        assert.strictEqual((yield* worker.drain()).deadLettered, 1)
-        assert.strictEqual(yield* dlq.count({ sceneId: sid(4), errorTags: ["PlexPermanentError"] }), 1)
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const dlq = yield* DeadLetterQueue
+      // A person edits the item in Plex; the repair is refused for good.
+      yield* editInPlex("1004", { title: "Edited in Plex" })
+      assert.deepStrictEqual((yield* run()).queuedSceneIds, [sid(4)])
+      yield* sim.failNext("edit", new PlexPermanentError({ message: "400 Bad Request", status: 400 }))
+      const worker = yield* makeWorker({ ...defaultEngineSettings, ...settings(), scanOnMiss: false })
+      assert.strictEqual((yield* worker.drain()).deadLettered, 1)
+      assert.strictEqual(yield* dlq.count({ sceneId: sid(4), errorTags: ["PlexPermanentError"] }), 1)
 
-        // Unchanged in Stash: the next runs report the gap but do not queue it (nor add DLQ entries).
-        for (let i = 0; i < 2; i++) {
-          const result = yield* run()
-          assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
-          assert.strictEqual(result.queued, 0)
-          assert.deepStrictEqual(result.skipped, { inDeadLetterQueue: 1 })
-        }
-        assert.strictEqual(yield* dlq.count({ sceneId: sid(4) }), 1)
+      // Unchanged in Stash: the next runs report the gap but do not queue it (nor add DLQ entries).
+      for (let i = 0; i < 2; i++) {
+        const result = yield* run()
+        assert.deepStrictEqual(result.gaps, { ...noGaps, plexDiffers: 1 })
+        assert.strictEqual(result.queued, 0)
+        assert.deepStrictEqual(result.skipped, { inDeadLetterQueue: 1 })
+      }
+      assert.strictEqual(yield* dlq.count({ sceneId: sid(4) }), 1)
 
-        // Changed in Stash: a new version may well be accepted, so it is queued (and syncs).
-        const stash = yield* SimStash.SimStash
-        yield* stash.addScenes([scene(4, { title: "New title in Stash" })])
-        const changed = yield* run()
-        assert.deepStrictEqual(changed.gaps, { ...noGaps, stashChanged: 1 })
-        assert.deepStrictEqual(changed.queuedSceneIds, [sid(4)])
-        yield* repair()
-        assert.strictEqual((yield* plexItem("1004")).title, "New title in Stash")
-      }).pipe(Effect.provide(world()))
-    ))
+      // Changed in Stash: a new version may well be accepted, so it is queued (and syncs).
+      const stash = yield* SimStash.SimStash
+      yield* stash.addScenes([scene(4, { title: "New title in Stash" })])
+      const changed = yield* run()
+      assert.deepStrictEqual(changed.gaps, { ...noGaps, stashChanged: 1 })
+      assert.deepStrictEqual(changed.queuedSceneIds, [sid(4)])
+      yield* repair()
+      assert.strictEqual((yield* plexItem("1004")).title, "New title in Stash")
+    }).pipe(afterSyncAll))
 
   it.effect("a dry run reports the same gaps, queues nothing and records nothing", () =>
-    at(
-      Effect.gen(function*() {
-        const dry = yield* run({ dryRun: true })
-        assert.isTrue(dry.dryRun)
-        assert.strictEqual(dry.queued, 20)
-        assert.strictEqual((yield* queuedJobs).length, 0)
-        const store = yield* Settings
-        assert.isTrue(Option.isNone(yield* store.get(SettingKeys.lastReconcile)))
-        const states = yield* SyncState
-        assert.strictEqual((yield* states.getMany(range(1, 20).map(sid))).length, 0)
-        const real = yield* run()
-        assert.deepStrictEqual(real.gaps, dry.gaps)
-        assert.deepStrictEqual(real.queuedSceneIds, dry.queuedSceneIds)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const dry = yield* run({ dryRun: true })
+      assert.isTrue(dry.dryRun)
+      assert.strictEqual(dry.queued, 20)
+      assert.strictEqual((yield* queuedJobs).length, 0)
+      const store = yield* Settings
+      assert.isTrue(Option.isNone(yield* store.get(SettingKeys.lastReconcile)))
+      const states = yield* SyncState
+      assert.strictEqual((yield* states.getMany(range(1, 20).map(sid))).length, 0)
+      const real = yield* run()
+      assert.deepStrictEqual(real.gaps, dry.gaps)
+      assert.deepStrictEqual(real.queuedSceneIds, dry.queuedSceneIds)
+    }).pipe(inWorld))
 
   it.effect("records the result for status: reconcile.last with finishedAt", () =>
-    at(
-      Effect.gen(function*() {
-        const result = yield* run()
-        const store = yield* Settings
-        const stored = JSON.parse(Option.getOrThrow(yield* store.get(SettingKeys.lastReconcile)))
-        assert.strictEqual(stored.finishedAt, new Date(now).toISOString())
-        assert.strictEqual(stored.scenesChecked, 20)
-        assert.strictEqual(stored.queued, 20)
-        assert.deepStrictEqual(stored.gaps, result.gaps)
-        assert.strictEqual(stored.scope, "all")
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const result = yield* run()
+      const store = yield* Settings
+      const stored = JSON.parse(Option.getOrThrow(yield* store.get(SettingKeys.lastReconcile)))
+      assert.strictEqual(stored.finishedAt, new Date(now).toISOString())
+      assert.strictEqual(stored.scenesChecked, 20)
+      assert.strictEqual(stored.queued, 20)
+      assert.deepStrictEqual(stored.gaps, result.gaps)
+      assert.strictEqual(stored.scope, "all")
+    }).pipe(inWorld))
 
   it.effect("path mapping: Stash paths are joined to Plex paths through PLEXSYNC_PATH_MAP (Windows paths too)", () =>
     at(
@@ -514,19 +491,17 @@ describe("reconcile", () => {
     ))
 
   it.effect("a scene-id scope checks those scenes only and counts ids Stash does not have", () =>
-    at(
-      Effect.gen(function*() {
-        const result = yield* run({ scope: ReconcileScope.scenes([sid(3), sid(4), sid(999), sid(3)]) })
-        assert.strictEqual(result.scope, "scenes")
-        assert.strictEqual(result.scenesChecked, 2)
-        assert.deepStrictEqual([...result.queuedSceneIds].sort(), [sid(3), sid(4)])
-        assert.deepStrictEqual(result.skipped, { sceneNotFound: 1 })
-        assert.isFalse(result.orphansChecked)
-        const stash = yield* SimStash.SimStash
-        assert.strictEqual(yield* stash.requests("findScenes"), 1)
-        assert.strictEqual(yield* stash.requests("listScenes"), 0)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const result = yield* run({ scope: ReconcileScope.scenes([sid(3), sid(4), sid(999), sid(3)]) })
+      assert.strictEqual(result.scope, "scenes")
+      assert.strictEqual(result.scenesChecked, 2)
+      assert.deepStrictEqual([...result.queuedSceneIds].sort(), [sid(3), sid(4)])
+      assert.deepStrictEqual(result.skipped, { sceneNotFound: 1 })
+      assert.isFalse(result.orphansChecked)
+      const stash = yield* SimStash.SimStash
+      assert.strictEqual(yield* stash.requests("findScenes"), 1)
+      assert.strictEqual(yield* stash.requests("listScenes"), 0)
+    }).pipe(inWorld))
 
   it.effect("a file that several Plex items hold is skipped under strict matching, unless the scene remembers one", () =>
     at(
@@ -554,68 +529,62 @@ describe("reconcile", () => {
     ))
 
   it.effect("the JSON document has the contract's keys and ISO times", () =>
-    at(
-      Effect.gen(function*() {
-        const doc = reconcileDocument(yield* run())
-        for (const key of ["scope", "dryRun", "scenesChecked", "gaps", "queued", "queuedSceneIds", "skipped"]) {
-          assert.property(doc, key)
-        }
-        assert.deepStrictEqual(Object.keys(doc.gaps).sort(), Object.keys(noGaps).sort())
-        assert.strictEqual(doc.finishedAt, "2026-03-01T12:00:00.000Z")
-        assert.deepStrictEqual(JSON.parse(JSON.stringify(doc)), doc)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const doc = reconcileDocument(yield* run())
+      for (const key of ["scope", "dryRun", "scenesChecked", "gaps", "queued", "queuedSceneIds", "skipped"]) {
+        assert.property(doc, key)
+      }
+      assert.deepStrictEqual(Object.keys(doc.gaps).sort(), Object.keys(noGaps).sort())
+      assert.strictEqual(doc.finishedAt, "2026-03-01T12:00:00.000Z")
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(doc)), doc)
+    }).pipe(inWorld))
 
   it.effect("a server failing mid-run fails the run with its error; what was queued stays valid, nothing is recorded", () =>
-    at(
-      Effect.gen(function*() {
-        const stash = yield* SimStash.SimStash
-        const sim = yield* SimPlex.SimPlex
-        yield* sim.failNext("listSection", new PlexServerDown({ message: "Plex refused", code: "ECONNREFUSED" }))
-        const plexDown = yield* Effect.flip(run({ stashPageSize: 7 }))
-        assert.strictEqual(plexDown._tag, "PlexServerDown")
-        assert.strictEqual((yield* queuedJobs).length, 0)
-        assert.strictEqual(yield* stash.requests(), 0)
-        // Stash goes down once the first page was compared: the pages compared were queued, then the run fails.
-        const downAfterFirstPage = (p: ReconcileProgress) =>
-          p.phase === "stash" && p.checked === 7
-            ? stash.failNext("listScenes", new StashUnavailable({ message: "Stash refused", code: "ECONNREFUSED" }))
-            : Effect.void
-        const stashDown = yield* Effect.flip(run({ stashPageSize: 7, onProgress: downAfterFirstPage }))
-        assert.strictEqual(stashDown._tag, "StashUnavailable")
-        // The first page's seven scenes were queued before the second page's request failed.
-        assert.strictEqual((yield* queuedJobs).length, 7)
-        const store = yield* Settings
-        assert.isTrue(Option.isNone(yield* store.get(SettingKeys.lastReconcile)))
-        // The rerun finds the rest and queues each scene once.
-        const again = yield* run({ stashPageSize: 7 })
-        assert.strictEqual(again.gaps.neverSynced, 20)
-        assert.strictEqual((yield* queuedJobs).length, 20)
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const stash = yield* SimStash.SimStash
+      const sim = yield* SimPlex.SimPlex
+      yield* sim.failNext("listSection", new PlexServerDown({ message: "Plex refused", code: "ECONNREFUSED" }))
+      const plexDown = yield* Effect.flip(run({ stashPageSize: 7 }))
+      assert.strictEqual(plexDown._tag, "PlexServerDown")
+      assert.strictEqual((yield* queuedJobs).length, 0)
+      assert.strictEqual(yield* stash.requests(), 0)
+      // Stash goes down once the first page was compared: the pages compared were queued, then the run fails.
+      const downAfterFirstPage = (p: ReconcileProgress) =>
+        p.phase === "stash" && p.checked === 7
+          ? stash.failNext("listScenes", new StashUnavailable({ message: "Stash refused", code: "ECONNREFUSED" }))
+          : Effect.void
+      const stashDown = yield* Effect.flip(run({ stashPageSize: 7, onProgress: downAfterFirstPage }))
+      assert.strictEqual(stashDown._tag, "StashUnavailable")
+      // The first page's seven scenes were queued before the second page's request failed.
+      assert.strictEqual((yield* queuedJobs).length, 7)
+      const store = yield* Settings
+      assert.isTrue(Option.isNone(yield* store.get(SettingKeys.lastReconcile)))
+      // The rerun finds the rest and queues each scene once.
+      const again = yield* run({ stashPageSize: 7 })
+      assert.strictEqual(again.gaps.neverSynced, 20)
+      assert.strictEqual((yield* queuedJobs).length, 20)
+    }).pipe(inWorld))
 
   it.effect("reports progress: the Plex listing, then the Stash pages, up to their totals", () =>
-    at(
-      Effect.gen(function*() {
-        const seen: Array<string> = []
-        yield* run({
-          plexPageSize: 8,
-          stashPageSize: 8,
-          onProgress: (p) =>
-            Effect.sync(() =>
-              void seen.push(p.phase === "plex" ? `plex ${p.read}/${p.total}` : `stash ${p.checked}/${p.total}`)
-            )
-        })
-        assert.deepStrictEqual(seen, [
-          "plex 8/20",
-          "plex 16/20",
-          "plex 20/20",
-          "stash 8/20",
-          "stash 16/20",
-          "stash 20/20"
-        ])
-      }).pipe(Effect.provide(world()))
-    ))
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      yield* run({
+        plexPageSize: 8,
+        stashPageSize: 8,
+        onProgress: (p) =>
+          Effect.sync(() =>
+            void seen.push(p.phase === "plex" ? `plex ${p.read}/${p.total}` : `stash ${p.checked}/${p.total}`)
+          )
+      })
+      assert.deepStrictEqual(seen, [
+        "plex 8/20",
+        "plex 16/20",
+        "plex 20/20",
+        "stash 8/20",
+        "stash 16/20",
+        "stash 20/20"
+      ])
+    }).pipe(inWorld))
 
   it("parses scopes and refuses others by name", () => {
     assert.deepStrictEqual(Either.getOrThrow(parseReconcileScope("all")), ReconcileScope.all)

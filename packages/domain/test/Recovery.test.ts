@@ -119,6 +119,20 @@ const seed = (entries: ReadonlyArray<Seed>) =>
 const recover = (options: Partial<RecoverOptions> = {}) =>
   recoverOutageJobs({ window: { from: T0, to: T0 + 60 * minute }, pageSize: 3, ...options })
 
+/** Plex down for the first hour; returns its simulator. */
+const plexDown = Effect.tap(SimPlex.SimPlex, (plex) => plex.downBetween(0, 3_600_000))
+
+/** Stash refusing the API key from the first request; returns its simulator. */
+const stashKeyRefused = Effect.tap(SimStash.SimStash, (stash) => stash.authFailAfter(0))
+
+/** Scene 3 already waiting in the queue (a hook queued it) and scene 5 deleted from Stash. */
+const queuedThreeAndDeletedFive = Effect.gen(function*() {
+  const queue = yield* SyncQueue
+  const stash = yield* SimStash.SimStash
+  yield* queue.enqueue({ sceneId: SceneId.make("3"), reason: "hook" })
+  yield* stash.deleteScenes(["5"])
+})
+
 const sceneIds = (...ids: Array<number>) => ids.map((id) => SceneId.make(String(id)))
 
 const jobs = Effect.gen(function*() {
@@ -316,9 +330,8 @@ describe("recoverOutageJobs", () => {
   describe("gate 1: Plex health", () => {
     it.scoped("Plex down: every selected entry counts skippedPlexDown, and nothing else is asked or changed", () =>
       Effect.gen(function*() {
-        const plex = yield* SimPlex.SimPlex
+        const plex = yield* plexDown
         const stash = yield* SimStash.SimStash
-        yield* plex.downBetween(0, 3_600_000)
         yield* seed([
           ...Array.from({ length: 8 }, (_, i) => ({ scene: i + 1, at: T0 + i })),
           { scene: 50, at: T0 + 1, tag: "PlexAuthError" as const },
@@ -341,8 +354,7 @@ describe("recoverOutageJobs", () => {
 
     it.scoped("a dry run with Plex down reports the same and writes nothing", () =>
       Effect.gen(function*() {
-        const plex = yield* SimPlex.SimPlex
-        yield* plex.downBetween(0, 3_600_000)
+        yield* plexDown
         yield* seed([{ scene: 1, at: T0 }, { scene: 2, at: T0 + 1 }])
         const before = yield* wholeDatabase
         const result = yield* recover({ dryRun: true })
@@ -405,15 +417,7 @@ describe("recoverOutageJobs", () => {
 
     it.scoped("a scene with several entries is recovered once, in a page and across pages", () =>
       Effect.gen(function*() {
-        yield* seed([
-          { scene: 5, at: T0 },
-          { scene: 5, at: T0 + 1 },
-          { scene: 6, at: T0 + 2 },
-          { scene: 5, at: T0 + 3 },
-          { scene: 6, at: T0 + 4 },
-          { scene: 7, at: T0 + 5 },
-          { scene: 5, at: T0 + 6 }
-        ])
+        yield* seed([5, 5, 6, 5, 6, 7, 5].map((scene, i) => ({ scene, at: T0 + i })))
         const result = yield* recover({ pageSize: 3 })
         assert.deepStrictEqual(counts(result), { ...zero, recovered: 3, skippedAlreadyQueued: 4 })
         assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(5, 6, 7))
@@ -488,8 +492,7 @@ describe("recoverOutageJobs", () => {
 
     it.scoped("a refused Stash key stops the run at once, without retrying", () =>
       Effect.gen(function*() {
-        const stash = yield* SimStash.SimStash
-        yield* stash.authFailAfter(0)
+        const stash = yield* stashKeyRefused
         yield* seed([{ scene: 1, at: T0 }])
         const stopped = yield* Effect.flip(recover())
         assert.isTrue(stopped._tag === "RecoveryStopped" && stopped.cause._tag === "StashAuthError")
@@ -501,10 +504,7 @@ describe("recoverOutageJobs", () => {
   describe("re-queueing", () => {
     it.scoped("mixed results: each entry lands in exactly one count", () =>
       Effect.gen(function*() {
-        const queue = yield* SyncQueue
-        const stash = yield* SimStash.SimStash
-        yield* queue.enqueue({ sceneId: SceneId.make("3"), reason: "hook" })
-        yield* stash.deleteScenes(["5"])
+        yield* queuedThreeAndDeletedFive
         yield* seed([
           { scene: 1, at: T0 },
           { scene: 2, at: T0 + 1 },
@@ -628,10 +628,7 @@ describe("recoverOutageJobs", () => {
   describe("dry run and audit", () => {
     it.scoped("a dry run gives the real run's counts and leaves the database byte-for-byte unchanged", () =>
       Effect.gen(function*() {
-        const queue = yield* SyncQueue
-        const stash = yield* SimStash.SimStash
-        yield* queue.enqueue({ sceneId: SceneId.make("3"), reason: "hook" })
-        yield* stash.deleteScenes(["5"])
+        yield* queuedThreeAndDeletedFive
         yield* seed([...Array.from({ length: 9 }, (_, i) => ({ scene: i + 1, at: T0 + i })), { scene: 1, at: T0 + 10 }])
         const before = yield* wholeDatabase
         const dry = yield* recover({ dryRun: true, pageSize: 4 })
@@ -679,8 +676,7 @@ describe("recoverOutageJobs", () => {
 
     it.scoped("Plex unhealthy at the start gate: PlexDown, in the result and in the audit row", () =>
       Effect.gen(function*() {
-        const plex = yield* SimPlex.SimPlex
-        yield* plex.downBetween(0, 3_600_000)
+        yield* plexDown
         yield* seed([{ scene: 1, at: T0 }, { scene: 2, at: T0 + 1 }])
         const result = yield* recover()
         assert.deepStrictEqual([counts(result), result.stoppedBy], [{ ...zero, skippedPlexDown: 2 }, "PlexDown"])
@@ -690,16 +686,14 @@ describe("recoverOutageJobs", () => {
 
     it.scoped("Plex unhealthy at the start gate with nothing selected: still PlexDown", () =>
       Effect.gen(function*() {
-        const plex = yield* SimPlex.SimPlex
-        yield* plex.downBetween(0, 3_600_000)
+        yield* plexDown
         const result = yield* recover()
         assert.deepStrictEqual([counts(result), result.stoppedBy], [zero, "PlexDown"])
       }).pipe(Effect.provide(world())))
 
     it.scoped("Stash stopping the run is RecoveryStopped, not a Plex stop: its result says null", () =>
       Effect.gen(function*() {
-        const stash = yield* SimStash.SimStash
-        yield* stash.authFailAfter(0)
+        yield* stashKeyRefused
         yield* seed([{ scene: 1, at: T0 }])
         const stopped = yield* Effect.flip(recover())
         assert.strictEqual(stopped._tag, "RecoveryStopped")

@@ -44,6 +44,12 @@ const world = (scenes: ReadonlyArray<number> = [1]) => {
   return { layer }
 }
 
+/** A test body in a fresh world: scene 1 in Stash, its file in Plex, nothing synced yet. */
+const inWorld = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, world().layer)
+
+/** Both simulators, for a test that drives Plex and Stash. */
+const sims = Effect.all({ sim: SimPlex.SimPlex, stash: SimStash.SimStash })
+
 /** What the store recorded for a scene, if anything. */
 const recorded = (id: number) =>
   Effect.flatMap(SyncState, (state) => Effect.map(state.get(String(id) as SceneId), Option.getOrNull))
@@ -77,9 +83,8 @@ const assertMatchesScene = (item: PlexItem) => {
 }
 
 describe("syncing one scene", () => {
-  it.scoped("writes every field in one locked edit, the rating, and the poster; records the sync", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("writes every field in one locked edit, the rating, and the poster; records the sync", () =>
+    Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       const outcome = yield* run(1)
       assert.strictEqual(outcome._tag, "Synced")
@@ -102,14 +107,11 @@ describe("syncing one scene", () => {
       assert.strictEqual(state.plexFile, "/data/scenes/1.mp4")
       assert.isNotNull(state.imageHash)
       assert.deepStrictEqual(state.written.genres, ["Outdoor", "Beach"])
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("an unchanged scene makes zero Plex requests, not even a read", () => {
-    const w = world()
-    return Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      const stash = yield* SimStash.SimStash
+  it.scoped("an unchanged scene makes zero Plex requests, not even a read", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
       yield* run(1)
       yield* sim.resetCounts
       yield* stash.resetCounts
@@ -117,14 +119,11 @@ describe("syncing one scene", () => {
       assert.deepStrictEqual(again, { _tag: "Unchanged", checkedPlex: false })
       assert.strictEqual(yield* sim.requests(), 0)
       assert.deepStrictEqual(yield* stash.requestCounts, { findScene: 1 })
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("a change sends only the changed field; the poster only when its bytes change", () => {
-    const w = world()
-    return Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      const stash = yield* SimStash.SimStash
+  it.scoped("a change sends only the changed field; the poster only when its bytes change", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
       yield* stash.setScreenshot("1", { bytes: new Uint8Array([1, 2, 3]), contentType: "image/jpeg" })
       yield* run(1)
       yield* sim.resetCounts
@@ -143,14 +142,11 @@ describe("syncing one scene", () => {
       yield* stash.updateScene("1", { screenshot: "http://stash.test/scene/1/screenshot?t=2" })
       yield* run(1)
       assert.strictEqual(yield* sim.posterUploads("1001"), 2)
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("tags removed in Stash leave Plex; a person's Plex tag stays", () => {
-    const w = world()
-    return Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      const stash = yield* SimStash.SimStash
+  it.scoped("tags removed in Stash leave Plex; a person's Plex tag stays", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
       yield* run(1)
       // a person adds a genre in Plex
       const item = yield* plexItem("1001")
@@ -158,32 +154,26 @@ describe("syncing one scene", () => {
       yield* stash.updateScene("1", { tags: [{ id: "1", name: "Outdoor" }, { id: "7", name: "Sunset" }] })
       yield* run(1)
       assert.deepStrictEqual([...(yield* plexItem("1001")).genres].sort(), ["Favourite", "Outdoor", "Sunset"])
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("locked fields survive an agent refresh", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("locked fields survive an agent refresh", () =>
+    Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       yield* run(1)
       yield* sim.refreshFromAgent("1001", { title: "agent title", summary: "agent", genre: ["agent"] })
       assertMatchesScene(yield* plexItem("1001"))
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("a deleted scene is SceneMissing", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("a deleted scene is SceneMissing", () =>
+    Effect.gen(function*() {
       const stash = yield* SimStash.SimStash
       yield* stash.deleteScenes(["1"])
       const exit = yield* Effect.exit(run(1))
       assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "SceneMissing")
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("never records a sync before the Plex write succeeded; the retry writes it", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("never records a sync before the Plex write succeeded; the retry writes it", () =>
+    Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       yield* sim.failNext("edit", new PlexServerDown({ message: "reset", code: "ECONNRESET" }))
       const exit = yield* Effect.exit(run(1))
@@ -195,14 +185,11 @@ describe("syncing one scene", () => {
       assert.strictEqual((yield* run(1))._tag, "Synced")
       assertMatchesScene(yield* plexItem("1001"))
       assert.strictEqual(yield* sim.requests("edit"), 2, "the edit that went through is not sent again")
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("a toggled-off field is left untouched; a cleared field is cleared", () => {
-    const w = world()
-    return Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      const stash = yield* SimStash.SimStash
+  it.scoped("a toggled-off field is left untouched; a cleared field is cleared", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
       const item = yield* plexItem("1001")
       yield* sim.addItem(new PlexItem({ ...item, summary: "Plex's own", studio: "Old" }))
       const without: ReadonlyArray<SyncField> = allSyncFields.filter((f) => f !== "summary" && f !== "poster")
@@ -212,20 +199,16 @@ describe("syncing one scene", () => {
       assert.strictEqual(after.summary, "Plex's own")
       assert.strictEqual(after.studio, null)
       assert.strictEqual(yield* sim.requests("uploadPoster"), 0)
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("all fields off: nothing is written, the job still succeeds", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("all fields off: nothing is written, the job still succeeds", () =>
+    Effect.gen(function*() {
       assert.deepStrictEqual(yield* run(1, settings({ fields: new Set() })), { _tag: "Unchanged", checkedPlex: true })
       assert.strictEqual(yield* writes, 0)
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("preserve mode fills empty fields and keeps a person's", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("preserve mode fills empty fields and keeps a person's", () =>
+    Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       const item = yield* plexItem("1001")
       yield* sim.addItem(
@@ -235,14 +218,11 @@ describe("syncing one scene", () => {
       const after = yield* plexItem("1001")
       assert.strictEqual(after.studio, "Mine")
       assert.strictEqual(after.summary, "Two people, one beach.")
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("preserve mode replaces a scanner title, keeps a person's locked title and added genre, adds Stash's tags", () => {
-    const w = world()
-    return Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      const stash = yield* SimStash.SimStash
+  it.scoped("preserve mode replaces a scanner title, keeps a person's locked title and added genre, adds Stash's tags", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
       const preserve = settings({ preservePlexEdits: true })
       // Freshly scanned: the file name as title, nothing locked.
       assert.strictEqual((yield* plexItem("1001")).title, "1")
@@ -282,12 +262,10 @@ describe("syncing one scene", () => {
       yield* stash.updateScene("1", { title: "Scene 1, third title" })
       yield* run(1, preserve)
       assert.strictEqual((yield* plexItem("1001")).title, "Our favourite")
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("a reconcile job compares with Plex even when the scene is unchanged, and repairs drift", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("a reconcile job compares with Plex even when the scene is unchanged, and repairs drift", () =>
+    Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       yield* run(1)
       const item = yield* plexItem("1001")
@@ -298,18 +276,15 @@ describe("syncing one scene", () => {
       yield* sim.resetCounts
       assert.deepStrictEqual(yield* run(1, settings(), "reconcile"), { _tag: "Unchanged", checkedPlex: true })
       assert.strictEqual(yield* writes, 0)
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 
-  it.scoped("a file Plex has not scanned yet is PlexNotFound and triggers one folder scan", () => {
-    const w = world()
-    return Effect.gen(function*() {
+  it.scoped("a file Plex has not scanned yet is PlexNotFound and triggers one folder scan", () =>
+    Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
       yield* sim.removeItem("1001")
       const exit = yield* Effect.exit(run(1))
       assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexNotFound")
       assert.deepStrictEqual((yield* sim.scans).map((s) => s.folder), ["/data/scenes"])
       assert.isNull(yield* recorded(1))
-    }).pipe(Effect.provide(w.layer))
-  })
+    }).pipe(inWorld))
 })

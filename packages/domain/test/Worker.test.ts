@@ -6,7 +6,7 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { jobsProcessed, syncLatency } from "@plexsync/domain/Worker"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
-import { Effect, Fiber, Metric, Option, Random, TestClock } from "effect"
+import { type Context, Effect, Fiber, Metric, Option, Random, TestClock } from "effect"
 import {
   advanceUntil,
   assertAllSynced,
@@ -27,6 +27,14 @@ const plexWrites = Effect.gen(function*() {
 
 const dlqEntries = Effect.flatMap(DeadLetterQueue, (dlq) => Effect.map(dlq.list({}), (l) => l.entries))
 const queued = Effect.flatMap(SyncQueue, (q) => q.list({ limit: 10_000 }))
+
+/** The Plex simulator, answering after `latency` (to `op` only, when given). */
+const slowPlex = (...latency: Parameters<Context.Tag.Service<typeof SimPlex.SimPlex>["setLatency"]>) =>
+  Effect.tap(SimPlex.SimPlex, (sim) => sim.setLatency(...latency))
+
+/** A worker with these settings, draining the queue in a fiber of its own. */
+const drainInBackground = (overrides?: Parameters<typeof worker>[0]) =>
+  Effect.flatMap(worker(overrides), (w) => Effect.fork(w.drain()))
 
 describe("worker: the happy path", () => {
   it.scoped("syncs every queued scene, then a second run of unchanged scenes writes nothing", () =>
@@ -61,11 +69,9 @@ describe("worker: the happy path", () => {
 
   it.scoped("runs up to `concurrency` jobs at once", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.setLatency("1 second")
+      const sim = yield* slowPlex("1 second")
       yield* enqueue(range(1, 8))
-      const w = yield* worker({ concurrency: 4 })
-      const fiber = yield* Effect.fork(w.drain())
+      const fiber = yield* drainInBackground({ concurrency: 4 })
       // 8 jobs, 4 at a time: two rounds of one-second steps (the section list once; find the file; read the
       // item; then edit, rating and poster together). Until Plex has taken a write with the token, a job's first
       // write goes out alone: the first round pays one more step, the second does not.
@@ -81,11 +87,9 @@ describe("worker: the happy path", () => {
 
   it.scoped("renews the lease of a long job, so it is never claimed twice", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.setLatency("20 seconds", "edit")
+      const sim = yield* slowPlex("20 seconds", "edit")
       yield* enqueue([1])
-      const w = yield* worker({ leaseMs: 15_000 })
-      const fiber = yield* Effect.fork(w.drain())
+      const fiber = yield* drainInBackground({ leaseMs: 15_000 })
       const summary = yield* runToEnd(fiber)
       assert.strictEqual(summary.synced, 1)
       assert.strictEqual(yield* sim.requests("edit"), 1)
@@ -195,8 +199,7 @@ describe("worker: Plex down for an hour mid-run", () => {
   it.scoped("holds jobs without spending attempts, records one outage, and syncs everything after", () =>
     Effect.gen(function*() {
       const ids = range(1, 60)
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.setLatency("200 millis")
+      const sim = yield* slowPlex("200 millis")
       yield* sim.downBetween(T_DOWN, T_DOWN + HOUR)
       yield* enqueue(ids)
       const w = yield* worker()
@@ -387,11 +390,9 @@ describe("worker: Stash down", () => {
 describe("worker: killed mid-job", () => {
   it.scoped("an interrupted worker releases its job; it syncs once more, without repeating the writes", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.setLatency("10 seconds", "uploadPoster")
+      const sim = yield* slowPlex("10 seconds", "uploadPoster")
       yield* enqueue([1])
-      const first = yield* worker()
-      const fiber = yield* Effect.fork(first.drain())
+      const fiber = yield* drainInBackground()
       yield* advanceUntil(sim.requests("uploadPoster").pipe(Effect.map((n) => n === 1)))
       yield* Fiber.interrupt(fiber)
       const [job] = yield* queued
@@ -408,13 +409,11 @@ describe("worker: killed mid-job", () => {
 
   it.scoped("a crashed worker's job is claimable again after the lease and syncs once more", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.setLatency("10 seconds", "uploadPoster")
+      const sim = yield* slowPlex("10 seconds", "uploadPoster")
       yield* enqueue([1])
-      const crashed = yield* worker({ leaseMs: 15_000 })
-      const fiber = yield* Effect.fork(crashed.drain())
+      const crashed = yield* drainInBackground({ leaseMs: 15_000 })
       yield* advanceUntil(sim.requests("uploadPoster").pipe(Effect.map((n) => n === 1)))
-      yield* Fiber.interrupt(fiber)
+      yield* Fiber.interrupt(crashed)
       yield* sim.setLatency(0, "uploadPoster")
       const restarted = yield* worker({ leaseMs: 15_000 })
       const tooEarly = yield* restarted.drain()
@@ -431,8 +430,7 @@ describe("worker: killed mid-job", () => {
 describe("worker: stop signal", () => {
   it.scoped("run stops claiming on stop and lets the job in flight finish", () =>
     Effect.gen(function*() {
-      const sim = yield* SimPlex.SimPlex
-      yield* sim.setLatency("1 second")
+      const sim = yield* slowPlex("1 second")
       yield* enqueue(range(1, 10))
       const w = yield* worker({ concurrency: 1 })
       const stop = yield* Effect.makeLatch(false)
