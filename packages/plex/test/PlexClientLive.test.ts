@@ -4,6 +4,7 @@ import type { PlexClientService, PlexEdit } from "@plexsync/domain/PlexClient"
 import { blankPlexItem } from "@plexsync/domain/PlexClient"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
+import { withLayer } from "@plexsync/testing/TestSuites"
 import { Effect, Option, Redacted, TestClock } from "effect"
 import { createHash } from "node:crypto"
 
@@ -23,10 +24,35 @@ const setup = (options: FakePlex.FakePlexOptions & { readonly timeoutMs?: number
     return { fake, client }
   })
 
+/** Tests with Node's HTTP client, as the live client runs. */
+const test = withLayer(NodeHttpClient.layer)
+
+/**
+ * The titles of the section, read `size` at a time until a page ends it (or after `maxPages` pages); asserts of
+ * every page that it reports `total` items and holds at most `size`.
+ */
+const pageTitles = (
+  client: PlexClientService,
+  options: { readonly size: number; readonly total: number; readonly maxPages?: number }
+) =>
+  Effect.gen(function*() {
+    const seen: Array<string> = []
+    let start = 0
+    for (let pages = 0; pages < (options.maxPages ?? Infinity); pages++) {
+      const page = yield* client.listSection(section, { start, size: options.size })
+      assert.strictEqual(page.totalSize, options.total)
+      assert.isAtMost(page.items.length, options.size)
+      seen.push(...page.items.map((item) => item.title))
+      start += page.items.length
+      if (page.items.length === 0 || start >= page.totalSize) break
+    }
+    return seen
+  })
+
 const noLock: PlexEdit = { scalars: {}, tags: {}, lock: false }
 
 describe("PlexClientLive against the fake Plex", () => {
-  it.scoped("sends JSON Accept, the token and the client headers on every request", () =>
+  test.scoped("sends JSON Accept, the token and the client headers on every request", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       yield* client.sections
@@ -39,18 +65,18 @@ describe("PlexClientLive against the fake Plex", () => {
         "x-plex-product": "plexsync",
         "x-plex-version": PlexClientLive.productVersion
       })
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("health lists sections with the token and reads the server identity", () =>
+  test.scoped("health lists sections with the token and reads the server identity", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup({ machineIdentifier: "abc123", version: "1.42.2.10156" })
       fake.state.addSection({ key: "2", title: "Clips", locations: ["/data/clips"] })
       const health = yield* client.health
       assert.deepStrictEqual(health, { version: "1.42.2.10156", machineIdentifier: "abc123", sections: 2 })
       assert.deepStrictEqual(fake.requests.log().map((r) => r.path), ["/library/sections", "/identity"])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("health fails with PlexAuthError on a wrong token although /identity needs none", () =>
+  test.scoped("health fails with PlexAuthError on a wrong token although /identity needs none", () =>
     Effect.gen(function*() {
       const fake = yield* FakePlex.start()
       const client = yield* PlexClientLive.make({
@@ -61,9 +87,9 @@ describe("PlexClientLive against the fake Plex", () => {
       const error = yield* Effect.flip(client.health)
       assert.strictEqual(error._tag, "PlexAuthError")
       assert.strictEqual(error.status, 401)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("sections come with their locations", () =>
+  test.scoped("sections come with their locations", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       fake.state.addSection({ key: "7", title: "Two roots", locations: ["/mnt/a", "/mnt/b"] })
@@ -72,9 +98,9 @@ describe("PlexClientLive against the fake Plex", () => {
         sections.map((s) => [s.key, s.title, s.type, s.locations]),
         [["1", "Adult", "movie", [root]], ["7", "Two roots", "movie", ["/mnt/a", "/mnt/b"]]]
       )
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("findByFile keeps only exact Part.file matches among Plex's folder-level candidates", () =>
+  test.scoped("findByFile keeps only exact Part.file matches among Plex's folder-level candidates", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const wanted = fake.state.addItem({ file: `${root}/Studio/scene.mp4`, title: "Scene" })
@@ -85,9 +111,9 @@ describe("PlexClientLive against the fake Plex", () => {
       assert.deepStrictEqual(found[0]?.files, [`${root}/Studio/scene.mp4`])
       assert.strictEqual(found[0]?.sectionKey, section)
       assert.deepStrictEqual(yield* client.findByFile(section, `${root}/Studio/missing.mp4`), [])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("findByFile survives paths with characters that need encoding", () =>
+  test.scoped("findByFile survives paths with characters that need encoding", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const paths = [
@@ -100,9 +126,9 @@ describe("PlexClientLive against the fake Plex", () => {
         const found = yield* client.findByFile(section, path)
         assert.deepStrictEqual(found.map((item) => item.files[0]), [path])
       }
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("getItem returns tags and locked fields; an unknown ratingKey is none", () =>
+  test.scoped("getItem returns tags and locked fields; an unknown ratingKey is none", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({
@@ -131,9 +157,9 @@ describe("PlexClientLive against the fake Plex", () => {
       assert.deepStrictEqual(item.files, [`${root}/x.mp4`])
       assert.deepStrictEqual(item.lockedFields, ["title", "genre"])
       assert.isTrue(Option.isNone(yield* client.getItem("999999")))
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("an item without a summary, rating or tags decodes with nulls and empty lists", () =>
+  test.scoped("an item without a summary, rating or tags decodes with nulls and empty lists", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/bare.mp4` })
@@ -144,24 +170,15 @@ describe("PlexClientLive against the fake Plex", () => {
       assert.isNull(item.userRating)
       assert.isNull(item.thumb)
       assert.deepStrictEqual([item.genres, item.actors, item.collections, item.lockedFields], [[], [], [], []])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("listSection pages through a whole section with X-Plex-Container-Start/Size", () =>
+  test.scoped("listSection pages through a whole section with X-Plex-Container-Start/Size", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       for (let i = 0; i < 5; i++) fake.state.addItem({ file: `${root}/f${i}.mp4`, title: `T${i}` })
-      const seen: Array<string> = []
-      let start = 0
-      for (;;) {
-        const page = yield* client.listSection(section, { start, size: 2 })
-        assert.strictEqual(page.totalSize, 5)
-        assert.isAtMost(page.items.length, 2)
-        seen.push(...page.items.map((item) => item.title))
-        start += page.items.length
-        if (page.items.length === 0 || start >= page.totalSize) break
-      }
+      const seen = yield* pageTitles(client, { size: 2, total: 5 })
       assert.deepStrictEqual(seen, ["T0", "T1", "T2", "T3", "T4"])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
   for (
     const [name, options] of [
@@ -169,27 +186,18 @@ describe("PlexClientLive against the fake Plex", () => {
       ["ignores paging", { ignorePaging: true }]
     ] as const
   ) {
-    it.scoped(`listSection and findByFile still see every item when the server ${name}`, () =>
+    test.scoped(`listSection and findByFile still see every item when the server ${name}`, () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup(options)
         for (let i = 0; i < 7; i++) fake.state.addItem({ file: `${root}/same folder/f${i}.mp4`, title: `T${i}` })
-        const seen: Array<string> = []
-        let start = 0
-        for (let guard = 0; guard < 20; guard++) {
-          const page = yield* client.listSection(section, { start, size: 3 })
-          assert.strictEqual(page.totalSize, 7)
-          assert.isAtMost(page.items.length, 3)
-          seen.push(...page.items.map((item) => item.title))
-          start += page.items.length
-          if (page.items.length === 0 || start >= page.totalSize) break
-        }
+        const seen = yield* pageTitles(client, { size: 3, total: 7, maxPages: 20 })
         assert.deepStrictEqual(seen, ["T0", "T1", "T2", "T3", "T4", "T5", "T6"])
         const found = yield* client.findByFile(section, `${root}/same folder/f6.mp4`)
         assert.deepStrictEqual(found.map((item) => item.title), ["T6"])
-      }).pipe(Effect.provide(NodeHttpClient.layer)))
+      }))
   }
 
-  it.scoped("edit writes scalars and whole tag lists with locks in exactly one request", () =>
+  test.scoped("edit writes scalars and whole tag lists with locks in exactly one request", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/e.mp4`, genres: ["Old"], actors: ["Old Actor"] })
@@ -250,9 +258,9 @@ describe("PlexClientLive against the fake Plex", () => {
         "actor",
         "collection"
       ])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("edit without lock sends no .locked params and clears a scalar with null", () =>
+  test.scoped("edit without lock sends no .locked params and clears a scalar with null", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/n.mp4`, summary: "old", lockedFields: ["summary"] })
@@ -264,9 +272,9 @@ describe("PlexClientLive against the fake Plex", () => {
       assert.isNull(fake.state.item(added.ratingKey)?.summary)
       // The lock Plex had stays: an unlocked edit never unlocks.
       assert.deepStrictEqual(fake.state.item(added.ratingKey)?.lockedFields, ["summary"])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("tag removal alone removes names, commas inside names included", () =>
+  test.scoped("tag removal alone removes names, commas inside names included", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/t.mp4`, genres: ["Keep", "Drop", "Rock, Pop", "100% & more"] })
@@ -279,9 +287,9 @@ describe("PlexClientLive against the fake Plex", () => {
       const [write] = fake.ledger.entries()
       // Each name is encoded before joining, so the server splits on the raw commas only.
       assert.strictEqual(write?.params["genre[].tag.tag-"], "Drop,Rock%2C%20Pop,100%25%20%26%20more")
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("an item without a section is edited through /library/metadata/{id}", () =>
+  test.scoped("an item without a section is edited through /library/metadata/{id}", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/m.mp4` })
@@ -291,18 +299,18 @@ describe("PlexClientLive against the fake Plex", () => {
       assert.strictEqual(write?.path, `/library/metadata/${added.ratingKey}`)
       assert.strictEqual(fake.state.item(added.ratingKey)?.title, "Via metadata")
       assert.include(fake.state.item(added.ratingKey)?.lockedFields ?? [], "title")
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("an empty edit sends nothing", () =>
+  test.scoped("an empty edit sends nothing", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/z.mp4` })
       const item = Option.getOrThrow(yield* client.getItem(added.ratingKey))
       yield* client.edit(item, noLock)
       assert.deepStrictEqual(fake.ledger.entries(), [])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("locked fields survive a Plex metadata refresh; unlocked ones are reverted by it", () =>
+  test.scoped("locked fields survive a Plex metadata refresh; unlocked ones are reverted by it", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/r.mp4`, title: "agent title", studio: "agent studio" })
@@ -319,9 +327,9 @@ describe("PlexClientLive against the fake Plex", () => {
       const after = Option.getOrThrow(yield* client.getItem(added.ratingKey))
       assert.strictEqual(after.title, "ours")
       assert.strictEqual(after.studio, "agent studio")
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("rate sets 0-10 via /:/rate and null clears it with -1", () =>
+  test.scoped("rate sets 0-10 via /:/rate and null clears it with -1", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/rate.mp4` })
@@ -338,17 +346,17 @@ describe("PlexClientLive against the fake Plex", () => {
           ["PUT", "/:/rate", { key: added.ratingKey, identifier: "com.plexapp.plugins.library", rating: "-1" }]
         ]
       )
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("a rating outside 0-10 fails as PlexPermanentError without a request", () =>
+  test.scoped("a rating outside 0-10 fails as PlexPermanentError without a request", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const error = yield* Effect.flip(client.rate("1001", 11))
       assert.strictEqual(error._tag, "PlexPermanentError")
       assert.strictEqual(fake.requests.count(), 0)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("uploadPoster posts the bytes and locks thumb", () =>
+  test.scoped("uploadPoster posts the bytes and locks thumb", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/p.mp4` })
@@ -367,9 +375,9 @@ describe("PlexClientLive against the fake Plex", () => {
       )
       const item = Option.getOrThrow(yield* client.getItem(added.ratingKey))
       assert.isNotNull(item.thumb)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("scan asks for one folder; the new file appears only after Plex's scan delay", () =>
+  test.scoped("scan asks for one folder; the new file appears only after Plex's scan delay", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup({ scanDelayMs: 5_000 })
       const file = `${root}/New Studio/new scene.mp4`
@@ -383,16 +391,16 @@ describe("PlexClientLive against the fake Plex", () => {
       yield* TestClock.adjust("1 millis")
       const found = yield* client.findByFile(section, file)
       assert.deepStrictEqual(found.map((item) => item.files[0]), [file])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("a scan of another folder does not pick the file up", () =>
+  test.scoped("a scan of another folder does not pick the file up", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup({ scanDelayMs: 10 })
       fake.state.addPendingItem({ file: `${root}/B/b.mp4` })
       yield* client.scan(section, `${root}/A`)
       yield* TestClock.adjust("1 minute")
       assert.deepStrictEqual(yield* client.findByFile(section, `${root}/B/b.mp4`), [])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 })
 
 // ---------------------------------------------------------------------------------------------------------
@@ -529,23 +537,23 @@ for (const [clientName, httpClient] of httpClients) {
 }
 
 describe("PlexClientLive: faults in detail", () => {
-  it.scopedLive("a connection refused ends when Plex listens again", () =>
+  test.scopedLive("a connection refused ends when Plex listens again", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       yield* fake.faults.refuseConnections
       assert.strictEqual((yield* Effect.flip(client.sections))._tag, "PlexServerDown")
       yield* fake.faults.acceptConnections
       assert.strictEqual((yield* client.sections).length, 1)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scopedLive("latency below the timeout is only slow", () =>
+  test.scopedLive("latency below the timeout is only slow", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup({ timeoutMs: 2_000 })
       fake.faults.inject({ _tag: "Latency", ms: 100 }, { times: 1 })
       assert.strictEqual((yield* client.sections).length, 1)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("a reset mid-body on an edit still applied the edit (Plex committed before answering)", () =>
+  test.scoped("a reset mid-body on an edit still applied the edit (Plex committed before answering)", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/w.mp4` })
@@ -554,9 +562,9 @@ describe("PlexClientLive: faults in detail", () => {
       yield* client.edit(item, { scalars: { title: "committed" }, tags: {}, lock: true })
       assert.strictEqual(fake.state.item(added.ratingKey)?.title, "committed")
       assert.deepStrictEqual(fake.ledger.entries().map((w) => w.applied), [true])
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("a shared (non-admin) token may read but a write is PlexPermissionError", () =>
+  test.scoped("a shared (non-admin) token may read but a write is PlexPermissionError", () =>
     Effect.gen(function*() {
       const fake = yield* FakePlex.start()
       fake.state.addSection({ key: section, locations: [root] })
@@ -570,9 +578,9 @@ describe("PlexClientLive: faults in detail", () => {
       const error = yield* Effect.flip(client.rate(added.ratingKey, 3))
       assert.strictEqual(error._tag, "PlexPermissionError")
       assert.isNull(fake.state.item(added.ratingKey)?.userRating)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("an edit Plex rejects as inconsistent (400) is PlexPermanentError", () =>
+  test.scoped("an edit Plex rejects as inconsistent (400) is PlexPermanentError", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/bad.mp4` })
@@ -582,9 +590,9 @@ describe("PlexClientLive: faults in detail", () => {
       )
       assert.strictEqual(error._tag, "PlexPermanentError")
       assert.strictEqual(error.status, 400)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("an edit of an item Plex no longer has is PlexPermanentError with status 404", () =>
+  test.scoped("an edit of an item Plex no longer has is PlexPermanentError with status 404", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       const added = fake.state.addItem({ file: `${root}/gone.mp4` })
@@ -593,9 +601,9 @@ describe("PlexClientLive: faults in detail", () => {
       const error = yield* Effect.flip(client.edit(item, { scalars: { title: "x" }, tags: {}, lock: false }))
       assert.strictEqual(error._tag, "PlexPermanentError")
       assert.strictEqual(error.status, 404)
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 
-  it.scoped("a server that ignores Accept and answers XML is PlexPermanentError, not a crash", () =>
+  test.scoped("a server that ignores Accept and answers XML is PlexPermanentError, not a crash", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       fake.faults.inject({
@@ -607,5 +615,5 @@ describe("PlexClientLive: faults in detail", () => {
       const error = yield* Effect.flip(client.sections)
       assert.strictEqual(error._tag, "PlexPermanentError")
       assert.include(error.message, "XML or HTML instead of JSON")
-    }).pipe(Effect.provide(NodeHttpClient.layer)))
+    }))
 })

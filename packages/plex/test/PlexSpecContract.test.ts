@@ -1,14 +1,15 @@
 import { NodeHttpClient } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
-import { findSpecOperation, plexSpecAvailable, plexSpecMissing } from "@plexsync/testing/PlexSpecs"
+import { findSpecOperation } from "@plexsync/testing/PlexSpecs"
+import { describeWithSpec, plexSpec } from "@plexsync/testing/TestSuites"
 import { Effect, Option, Redacted } from "effect"
 
-describe("requests the client sends, against the Plex OpenAPI specs", () => {
-  if (!plexSpecAvailable) console.warn(plexSpecMissing("the method and path of every request the Plex client sends"))
+const unchecked = "the method and path of every request the Plex client sends"
 
-  it.scoped.skipIf(!plexSpecAvailable)(
+describeWithSpec("requests the client sends, against the Plex OpenAPI specs", plexSpec(unchecked), () => {
+  it.scoped(
     "every method and path is documented in the current or the legacy spec, and carries the client headers",
     () =>
       Effect.gen(function*() {

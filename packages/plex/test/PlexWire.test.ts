@@ -115,30 +115,23 @@ describe("lenient decoding of Plex JSON", () => {
 
 describe("error mapping", () => {
   const ctx = { server: "http://plex:32400", method: "GET", path: "/library/sections" }
-  const cases: ReadonlyArray<[PlexFailure, string]> = [
-    [{ _tag: "Transport", phase: "request", code: "ECONNREFUSED" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "ENOTFOUND" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "EAI_AGAIN" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "EHOSTUNREACH" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "ENETUNREACH" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "ECONNRESET" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "UND_ERR_SOCKET" }, "PlexServerDown"],
-    [{ _tag: "Transport", phase: "request", code: "ETIMEDOUT" }, "PlexTemporaryError"],
-    [{ _tag: "Transport", phase: "request", code: "UND_ERR_CONNECT_TIMEOUT" }, "PlexTemporaryError"],
-    [{ _tag: "Transport", phase: "request", code: undefined }, "PlexTemporaryError"],
+  const onRequest = (code: string | undefined): PlexFailure => ({ _tag: "Transport", phase: "request", code })
+  const status = (status: number): PlexFailure => ({ _tag: "Status", status })
+  const all = (failures: ReadonlyArray<PlexFailure>, tag: string) => failures.map((failure) => [failure, tag] as const)
+  const cases: ReadonlyArray<readonly [PlexFailure, string]> = [
+    ...all(
+      ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "UND_ERR_SOCKET"]
+        .map(onRequest),
+      "PlexServerDown"
+    ),
+    ...all(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", undefined].map(onRequest), "PlexTemporaryError"),
     [{ _tag: "Transport", phase: "body", code: "ECONNRESET" }, "PlexTemporaryError"],
     [{ _tag: "Timeout", timeoutMs: 1000 }, "PlexTemporaryError"],
-    [{ _tag: "Status", status: 401 }, "PlexAuthError"],
-    [{ _tag: "Status", status: 403 }, "PlexPermissionError"],
-    [{ _tag: "Status", status: 503 }, "PlexServerDown"],
-    [{ _tag: "Status", status: 500 }, "PlexTemporaryError"],
-    [{ _tag: "Status", status: 502 }, "PlexTemporaryError"],
-    [{ _tag: "Status", status: 504 }, "PlexTemporaryError"],
-    [{ _tag: "Status", status: 429 }, "PlexTemporaryError"],
-    [{ _tag: "Status", status: 408 }, "PlexTemporaryError"],
-    [{ _tag: "Status", status: 400 }, "PlexPermanentError"],
-    [{ _tag: "Status", status: 404 }, "PlexPermanentError"],
-    [{ _tag: "Status", status: 409 }, "PlexPermanentError"],
+    [status(401), "PlexAuthError"],
+    [status(403), "PlexPermissionError"],
+    [status(503), "PlexServerDown"],
+    ...all([500, 502, 504, 429, 408].map(status), "PlexTemporaryError"),
+    ...all([400, 404, 409].map(status), "PlexPermanentError"),
     [{ _tag: "Unreadable", status: 200, detail: "XML" }, "PlexPermanentError"],
     [{ _tag: "InvalidRequest", detail: "bad" }, "PlexPermanentError"]
   ]
@@ -165,7 +158,7 @@ describe("error mapping", () => {
   it("redacts credentials and a token in the server URL", () => {
     assert.strictEqual(
       redactUrl("http://user:pw@plex:32400/?X-Plex-Token=abc&x=1"),
-      "http://plex:32400/?X-Plex-Token=%3Credacted%3E&x=1"
+      "http://plex:32400/?X-Plex-Token=<redacted>&x=1"
     )
     assert.strictEqual(redactUrl("not a url"), "<invalid Plex URL>")
   })

@@ -22,6 +22,14 @@ const withStore = <A, E>(
 const openError = (filename: string, options?: StoreFileOptions) =>
   Effect.scoped(Effect.flip(Layer.build(Database.layer({ filename, ...options }))))
 
+/** Queues `scenes` scenes, then checkpoints the WAL so that every page is in the database file itself. */
+const fillAndCheckpoint = (scenes: number) =>
+  Effect.gen(function*() {
+    const q = yield* SyncQueue
+    yield* q.enqueueMany(Array.from({ length: scenes }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" })))
+    yield* (yield* SqlClient)`PRAGMA wal_checkpoint(TRUNCATE)`
+  })
+
 describe("Database", () => {
   it.scoped("opens in WAL mode with the busy timeout, synchronous=NORMAL and foreign keys", () =>
     Effect.gen(function*() {
@@ -89,14 +97,7 @@ describe("Database", () => {
   it.scoped("refuses a database whose pages are damaged (quick_check at open)", () =>
     Effect.gen(function*() {
       const filename = yield* dbFile
-      yield* withStore(
-        filename,
-        Effect.gen(function*() {
-          const q = yield* SyncQueue
-          yield* q.enqueueMany(Array.from({ length: 3000 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" })))
-          yield* (yield* SqlClient)`PRAGMA wal_checkpoint(TRUNCATE)`
-        })
-      )
+      yield* withStore(filename, fillAndCheckpoint(3000))
       const bytes = yield* Effect.promise(() => fs.readFile(filename))
       const pageSize = bytes.readUInt16BE(16)
       // Scribble over the middle of the file, leaving the header intact.

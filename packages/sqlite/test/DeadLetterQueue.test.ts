@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql/SqlClient"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import type { NewDeadLetter } from "@plexsync/domain/DeadLetterQueue"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { ErrorTag } from "@plexsync/domain/Errors"
@@ -7,7 +7,7 @@ import type { DeadLetterId } from "@plexsync/domain/Ids"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Effect, Option, TestClock } from "effect"
 import { pageQuery } from "../src/DeadLetterQueueSqlite.js"
-import { freshStore, refuseInserts, scene } from "./support.js"
+import { refuseInserts, scene, test } from "./support.js"
 
 const letter = (n: number, failedAt: number, errorTag: ErrorTag = "PlexServerDown"): NewDeadLetter => ({
   sceneId: scene(n),
@@ -24,7 +24,7 @@ const addAll = (letters: ReadonlyArray<NewDeadLetter>) =>
   Effect.flatMap(DeadLetterQueue, (dlq) => Effect.forEach(letters, dlq.add))
 
 describe("DeadLetterQueue on SQLite", () => {
-  it.scoped("add and get keep every field", () =>
+  test.store("add and get keep every field", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       yield* TestClock.setTime(12_345)
@@ -39,9 +39,9 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.strictEqual(entry.attempts, 3)
       assert.isNull(entry.recoveredJobId)
       assert.isTrue(Option.isNone(yield* dlq.get(999 as DeadLetterId)))
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("a window includes both ends; results come oldest first by (failedAt, id)", () =>
+  test.store("a window includes both ends; results come oldest first by (failedAt, id)", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       yield* addAll([
@@ -63,9 +63,9 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.strictEqual(yield* dlq.count({ from: 1000, to: 2000 }), 4)
       assert.strictEqual(yield* dlq.count({ from: 1001, to: 1999 }), 2)
       assert.strictEqual(yield* dlq.count({}), 6)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("filters by tags (an empty set selects nothing), scene and recovered state", () =>
+  test.store("filters by tags (an empty set selects nothing), scene and recovered state", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const q = yield* SyncQueue
@@ -91,9 +91,9 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.strictEqual((yield* tags({ recovered: false })).length, 3)
       assert.deepStrictEqual(yield* dlq.countByTag, { PlexNotFound: 2, StashUnavailable: 1 })
       assert.strictEqual((yield* q.counts).queued, 1)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("keyset paging walks the whole selection once, in order", () =>
+  test.store("keyset paging walks the whole selection once, in order", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       yield* addAll(Array.from({ length: 23 }, (_, i) => letter(i + 1, 1000 + (i % 5) * 10)))
@@ -110,9 +110,9 @@ describe("DeadLetterQueue on SQLite", () => {
       }
       assert.strictEqual(all.length, 23)
       assert.deepStrictEqual(seen, all)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("purges entries older than a cutoff, or all of them", () =>
+  test.store("purges entries older than a cutoff, or all of them", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       yield* addAll([letter(1, 100), letter(2, 200), letter(3, 300)])
@@ -120,9 +120,9 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.deepStrictEqual((yield* dlq.list({})).entries.map((e) => e.failedAt), [200, 300])
       assert.strictEqual(yield* dlq.purgeAll, 2)
       assert.strictEqual(yield* dlq.count({}), 0)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("redrive queues each entry once; a scene already queued, running or repeated is skipped", () =>
+  test.store("redrive queues each entry once; a scene already queued, running or repeated is skipped", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const q = yield* SyncQueue
@@ -169,9 +169,9 @@ describe("DeadLetterQueue on SQLite", () => {
         "AlreadyQueued"
       ])
       assert.deepStrictEqual(yield* q.counts, before)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("redrive is one transaction: a failure leaves no job queued and no entry marked", () =>
+  test.store("redrive is one transaction: a failure leaves no job queued and no entry marked", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const q = yield* SyncQueue
@@ -187,9 +187,9 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.strictEqual(outcomes.filter((o) => o._tag === "Recovered").length, 600)
       assert.strictEqual((yield* q.counts).queued, 600)
       assert.strictEqual(yield* dlq.count({ recovered: true }), 600)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("a damaged row is reported with its table and id and does not block the rows behind it", () =>
+  test.store("a damaged row is reported with its table and id and does not block the rows behind it", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const sql = yield* SqlClient
@@ -213,9 +213,9 @@ describe("DeadLetterQueue on SQLite", () => {
         assert.strictEqual(error.table, "dead_letters")
         assert.strictEqual(error.rowId, String(bad))
       }
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("the window query uses the (failed_at, error_tag) index (EXPLAIN QUERY PLAN)", () =>
+  test.store("the window query uses the (failed_at, error_tag) index (EXPLAIN QUERY PLAN)", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const sql = yield* SqlClient
@@ -246,9 +246,9 @@ describe("DeadLetterQueue on SQLite", () => {
       }
       const { entries } = yield* dlq.list(window)
       assert.strictEqual(entries.length, 51)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 
-  it.scoped("unrecoveredScenes: the latest unrecovered entry per scene under the given tags, for many scenes", () =>
+  test.store("unrecoveredScenes: the latest unrecovered entry per scene under the given tags, for many scenes", () =>
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const ids = yield* addAll([
@@ -266,5 +266,5 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.deepStrictEqual([...found.entries()].sort(), [[scene(1), 300], [scene(1200), 600]])
       assert.strictEqual((yield* dlq.unrecoveredScenes(asked, [])).size, 0)
       assert.strictEqual((yield* dlq.unrecoveredScenes([], ["MatchAmbiguous"])).size, 0)
-    }).pipe(Effect.provide(freshStore())))
+    }))
 })

@@ -1,23 +1,30 @@
 import { SqlClient } from "@effect/sql/SqlClient"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { OutageId } from "@plexsync/domain/Ids"
 import type { JobFailure } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Effect, Option, TestClock } from "effect"
 import { CLAIM_CANDIDATES } from "../src/SyncQueueSqlite.js"
-import { freshStore, refuseInserts, scene } from "./support.js"
+import { refuseInserts, scene, test } from "./support.js"
 
 const down: JobFailure = { tag: "PlexServerDown", message: "connect ECONNREFUSED 127.0.0.1:32400" }
 const notFound: JobFailure = { tag: "PlexNotFound", message: "no Plex item for /media/a.mp4" }
+
+/** Queues scene 1 and claims its job, with a lease of `leaseMs`. */
+const enqueueAndClaim = (leaseMs: number) =>
+  Effect.flatMap(SyncQueue, (q) =>
+    Effect.zipRight(
+      q.enqueue({ sceneId: scene(1), reason: "hook" }),
+      Effect.map(q.claim({ limit: 1, leaseMs }), ([claimed]) => claimed)
+    ))
 
 const getJob = (id: number) => Effect.flatMap(SyncQueue, (q) => Effect.map(q.get(id), Option.getOrThrow))
 
 describe("SyncQueue on SQLite", () => {
   describe("enqueue", () => {
-    it.scoped("coalesces into the scene's queued job: the earlier due time wins, the first reason is kept", () =>
+    test.queue("coalesces into the scene's queued job: the earlier due time wins, the first reason is kept", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const first = yield* q.enqueue({ sceneId: scene(1), reason: "hook", availableAt: 5000 })
         const earlier = yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 2000 })
         const later = yield* q.enqueue({ sceneId: scene(1), reason: "bulk", availableAt: 9000 })
@@ -34,23 +41,20 @@ describe("SyncQueue on SQLite", () => {
         assert.strictEqual(job.state, "queued")
         assert.strictEqual(job.attempts, 0)
         assert.strictEqual((yield* q.counts).queued, 2)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("a job waiting out a retry keeps its due time when a new event for the scene arrives", () =>
+    test.queue("a job waiting out a retry keeps its due time when a new event for the scene arrives", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        const claimed = yield* enqueueAndClaim(60_000)
         yield* q.retryLater(claimed!, { availableAt: 30_000, failure: notFound, countAttempt: true, held: false })
         const again = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         assert.isTrue(again.coalesced)
         assert.strictEqual((yield* getJob(again.jobId)).availableAt, 30_000)
         assert.deepStrictEqual(yield* q.claim({ limit: 10, leaseMs: 60_000 }), [])
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("enqueueMany counts inserts and merges, including a scene repeated in the batch", () =>
+    test.queue("enqueueMany counts inserts and merges, including a scene repeated in the batch", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueue({ sceneId: scene(1), reason: "hook", availableAt: 100 })
         const result = yield* q.enqueueMany([
           { sceneId: scene(1), reason: "bulk", availableAt: 50 },
@@ -62,21 +66,19 @@ describe("SyncQueue on SQLite", () => {
         const jobs = yield* q.list({ limit: 10 })
         assert.deepStrictEqual(jobs.map((j) => [j.sceneId, j.availableAt]), [["2", 0], ["3", 0], ["1", 50]])
         assert.deepStrictEqual(yield* q.enqueueMany([]), { inserted: 0, coalesced: 0 })
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("enqueueMany is one transaction: a failure part way leaves nothing behind", () =>
+    test.queue("enqueueMany is one transaction: a failure part way leaves nothing behind", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* refuseInserts("jobs", scene(7))
         const inputs = Array.from({ length: 10 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" as const }))
         const error = yield* Effect.flip(q.enqueueMany(inputs))
         assert.strictEqual(error._tag, "StoreError")
         assert.strictEqual((yield* q.counts).queued, 0)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("an operation running beside a failing transaction is not rolled back with it", () =>
+    test.queue("an operation running beside a failing transaction is not rolled back with it", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* refuseInserts("jobs", scene(3000))
         const batch = Array.from({ length: 3000 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" as const }))
         const singles = Array.from({ length: 20 }, (_, i) => q.enqueue({ sceneId: scene(10_000 + i), reason: "hook" }))
@@ -85,13 +87,12 @@ describe("SyncQueue on SQLite", () => {
         })
         assert.strictEqual(batchResult._tag, "Left")
         assert.strictEqual((yield* q.counts).queued, 20)
-      }).pipe(Effect.provide(freshStore())))
+      }))
   })
 
   describe("claim and leases", () => {
-    it.scoped("claims due jobs in due order with a lease and a distinct token, never before they are due", () =>
+    test.queue("claims due jobs in due order with a lease and a distinct token, never before they are due", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* TestClock.setTime(1_000)
         yield* q.enqueue({ sceneId: scene(3), reason: "poll", availableAt: 900 })
         yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 500 })
@@ -108,20 +109,18 @@ describe("SyncQueue on SQLite", () => {
         yield* TestClock.adjust(1)
         const next = yield* q.claim({ limit: 10, leaseMs: 30_000 })
         assert.deepStrictEqual(next.map((c) => c.job.sceneId), ["4"])
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("respects the limit", () =>
+    test.queue("respects the limit", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk" })))
         assert.strictEqual((yield* q.claim({ limit: 2, leaseMs: 1000 })).length, 2)
         assert.strictEqual((yield* q.claim({ limit: 0, leaseMs: 1000 })).length, 0)
         assert.strictEqual((yield* q.claim({ limit: 10, leaseMs: 1000 })).length, 3)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("a running and a queued job for one scene coexist; the queued one waits for the running one", () =>
+    test.queue("a running and a queued job for one scene coexist; the queued one waits for the running one", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         const [running] = yield* q.claim({ limit: 1, leaseMs: 10_000 })
         const queued = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
@@ -136,11 +135,10 @@ describe("SyncQueue on SQLite", () => {
         yield* q.complete(running!)
         const [next] = yield* q.claim({ limit: 10, leaseMs: 10_000 })
         assert.strictEqual(next!.job.id, queued.jobId)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("a stale token is refused after the lease expired and the job was claimed again", () =>
+    test.queue("a stale token is refused after the lease expired and the job was claimed again", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const { jobId } = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         const [first] = yield* q.claim({ limit: 1, leaseMs: 1000 })
         yield* TestClock.adjust(1000)
@@ -168,23 +166,20 @@ describe("SyncQueue on SQLite", () => {
         assert.strictEqual(yield* dlq.count({}), 0)
         yield* q.complete(second!)
         assert.isTrue(Option.isNone(yield* q.get(jobId)))
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("an expired lease is refused even before anyone claims the job again", () =>
+    test.queue("an expired lease is refused even before anyone claims the job again", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        const claimed = yield* enqueueAndClaim(1000)
         yield* TestClock.adjust(999)
         yield* q.renew(claimed!, 1000)
         yield* TestClock.adjust(1000)
         assert.strictEqual((yield* Effect.flip(q.complete(claimed!)))._tag, "LeaseLost")
         assert.strictEqual((yield* q.counts).running, 0)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("an expired job is claimable again without touching others' live leases", () =>
+    test.queue("an expired job is claimable again without touching others' live leases", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         yield* q.enqueue({ sceneId: scene(2), reason: "hook" })
         const [a] = yield* q.claim({ limit: 1, leaseMs: 1000 })
@@ -202,36 +197,31 @@ describe("SyncQueue on SQLite", () => {
         yield* q.complete(b!)
         yield* q.complete(again[0]!)
         assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 0, held: 0 })
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("an expired job whose scene was queued again is dropped: the queued job syncs the scene", () =>
+    test.queue("an expired job whose scene was queued again is dropped: the queued job syncs the scene", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [crashed] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        const crashed = yield* enqueueAndClaim(1000)
         const queued = yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         yield* TestClock.adjust(1000)
         const claimed = yield* q.claim({ limit: 10, leaseMs: 1000 })
         assert.deepStrictEqual(claimed.map((c) => c.job.id), [queued.jobId])
         assert.isTrue(Option.isNone(yield* q.get(crashed!.job.id)))
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("renew extends a live lease", () =>
+    test.queue("renew extends a live lease", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 1000 })
+        const claimed = yield* enqueueAndClaim(1000)
         yield* TestClock.adjust(800)
         yield* q.renew(claimed!, 5000)
         assert.strictEqual((yield* getJob(claimed!.job.id)).leaseUntil, 5800)
         yield* TestClock.adjust(4000)
         assert.deepStrictEqual(yield* q.claim({ limit: 1, leaseMs: 1000 }), [])
         yield* q.complete(claimed!)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("the claim query is an index range scan in due order (EXPLAIN QUERY PLAN)", () =>
+    test.queue("the claim query is an index range scan in due order (EXPLAIN QUERY PLAN)", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const sql = yield* SqlClient
         yield* q.enqueueMany(
           Array.from({ length: 2000 }, (_, i) => ({ sceneId: scene(i + 1), reason: "bulk", availableAt: i }))
@@ -249,15 +239,13 @@ describe("SyncQueue on SQLite", () => {
         assert.notMatch(text, /SCAN q\b/, text)
         assert.notMatch(text, /TEMP B-TREE/, text)
         assert.match(text, /SEARCH r USING (COVERING )?INDEX jobs_running/, text)
-      }).pipe(Effect.provide(freshStore())))
+      }))
   })
 
   describe("retry, release, dead letter", () => {
-    it.scoped("a retried job is never claimable before its due time and spends an attempt", () =>
+    test.queue("a retried job is never claimable before its due time and spends an attempt", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        const claimed = yield* enqueueAndClaim(60_000)
         yield* q.retryLater(claimed!, { availableAt: 1000, failure: notFound, countAttempt: true, held: false })
         const job = yield* getJob(claimed!.job.id)
         assert.strictEqual(job.state, "queued")
@@ -273,11 +261,10 @@ describe("SyncQueue on SQLite", () => {
         const [again] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
         assert.strictEqual(again!.job.id, claimed!.job.id)
         assert.strictEqual(again!.job.attempts, 1)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("a held job keeps the time of its first hold and spends no attempt; an unheld retry clears it", () =>
+    test.queue("a held job keeps the time of its first hold and spends no attempt; an unheld retry clears it", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         yield* TestClock.setTime(100)
         const [c1] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
@@ -299,13 +286,11 @@ describe("SyncQueue on SQLite", () => {
         assert.isNull(job.heldSince)
         assert.strictEqual(job.attempts, 1)
         assert.strictEqual((yield* q.counts).held, 0)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("a retry whose scene was queued again merges into that job, keeping the later due time", () =>
+    test.queue("a retry whose scene was queued again merges into that job, keeping the later due time", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        const claimed = yield* enqueueAndClaim(60_000)
         const queued = yield* q.enqueue({ sceneId: scene(1), reason: "poll" })
         yield* q.retryLater(claimed!, { availableAt: 5000, failure: down, countAttempt: true, held: true })
         assert.isTrue(Option.isNone(yield* q.get(claimed!.job.id)))
@@ -317,11 +302,10 @@ describe("SyncQueue on SQLite", () => {
         assert.strictEqual(job.reason, "poll")
         assert.deepStrictEqual(yield* q.counts, { queued: 1, due: 0, running: 0, held: 1 })
         assert.deepStrictEqual(yield* q.claim({ limit: 1, leaseMs: 60_000 }), [])
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("release puts the job back due now, or drops it when the scene is queued again", () =>
+    test.queue("release puts the job back due now, or drops it when the scene is queued again", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
         yield* q.enqueue({ sceneId: scene(2), reason: "hook" })
         const [a, b] = yield* q.claim({ limit: 2, leaseMs: 60_000 })
@@ -336,11 +320,10 @@ describe("SyncQueue on SQLite", () => {
         assert.isTrue(Option.isNone(yield* q.get(b!.job.id)))
         assert.strictEqual((yield* getJob(again.jobId)).state, "queued")
         assert.deepStrictEqual(yield* q.counts, { queued: 2, due: 2, running: 0, held: 0 })
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("deadLetter moves the job to the DLQ: the job is gone and the entry holds the failure", () =>
+    test.queue("deadLetter moves the job to the DLQ: the job is gone and the entry holds the failure", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const dlq = yield* DeadLetterQueue
         yield* q.enqueue({ sceneId: scene(42), reason: "poll" })
         yield* TestClock.setTime(7_000)
@@ -362,14 +345,12 @@ describe("SyncQueue on SQLite", () => {
         assert.strictEqual(entry.outageId, 3)
         assert.deepStrictEqual(entry.payload, { sceneId: "42", reason: "poll" })
         assert.isNull(entry.recoveredAt)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("deadLetter is atomic: when the DLQ insert fails the job stays, still leased to its worker", () =>
+    test.queue("deadLetter is atomic: when the DLQ insert fails the job stays, still leased to its worker", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const dlq = yield* DeadLetterQueue
-        yield* q.enqueue({ sceneId: scene(1), reason: "hook" })
-        const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        const claimed = yield* enqueueAndClaim(60_000)
         const acceptInserts = yield* refuseInserts("dead_letters")
         const error = yield* Effect.flip(q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: true }))
         assert.strictEqual(error._tag, "StoreError")
@@ -380,11 +361,10 @@ describe("SyncQueue on SQLite", () => {
         yield* q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: false })
         assert.strictEqual(yield* dlq.count({}), 1)
         assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 0, held: 0 })
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("deadLetterHeld moves the jobs held since before the cutoff, in one go", () =>
+    test.queue("deadLetterHeld moves the jobs held since before the cutoff, in one go", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const dlq = yield* DeadLetterQueue
         yield* q.enqueueMany([1, 2, 3].map((n) => ({ sceneId: scene(n), reason: "hook" as const })))
         const [c1] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
@@ -404,13 +384,12 @@ describe("SyncQueue on SQLite", () => {
           [c1!.job.sceneId, "PlexServerDown", 9, 2000]
         ])
         assert.deepStrictEqual(yield* q.counts, { queued: 2, due: 1, running: 0, held: 1 })
-      }).pipe(Effect.provide(freshStore())))
+      }))
   })
 
   describe("queries", () => {
-    it.scoped("counts: queued, due, running (live leases only), held", () =>
+    test.queue("counts: queued, due, running (live leases only), held", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueueMany([
           { sceneId: scene(1), reason: "poll" },
           { sceneId: scene(2), reason: "poll" },
@@ -425,11 +404,10 @@ describe("SyncQueue on SQLite", () => {
         // a's lease expired: it is no longer counted as running.
         assert.deepStrictEqual(yield* q.counts, { queued: 3, due: 1, running: 0, held: 1 })
         assert.strictEqual((yield* Effect.flip(q.complete(a!)))._tag, "LeaseLost")
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("activeScenes finds queued and running scenes, not finished ones, over many ids", () =>
+    test.queue("activeScenes finds queued and running scenes, not finished ones, over many ids", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         yield* q.enqueueMany([1, 2, 3].map((n) => ({ sceneId: scene(n), reason: "poll" as const })))
         const claimed = yield* q.claim({ limit: 2, leaseMs: 1000 })
         yield* q.complete(claimed.find((c) => c.job.sceneId === "1")!)
@@ -438,11 +416,10 @@ describe("SyncQueue on SQLite", () => {
         const active = yield* q.activeScenes(ids)
         assert.deepStrictEqual([...active].sort(), ["1500", "2", "3"])
         assert.strictEqual((yield* q.activeScenes([])).size, 0)
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("nextDueAt: the next due job not blocked by its running scene, or an earlier lease expiry", () =>
+    test.queue("nextDueAt: the next due job not blocked by its running scene, or an earlier lease expiry", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         assert.isTrue(Option.isNone(yield* q.nextDueAt))
         yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 500 })
         yield* q.enqueue({ sceneId: scene(2), reason: "poll", availableAt: 800 })
@@ -457,11 +434,10 @@ describe("SyncQueue on SQLite", () => {
         assert.deepStrictEqual(yield* q.nextDueAt, Option.some(10_500))
         yield* q.complete(claimed!)
         assert.deepStrictEqual(yield* q.nextDueAt, Option.some(600))
-      }).pipe(Effect.provide(freshStore())))
+      }))
 
-    it.scoped("list gives jobs in due order across states; get of a damaged row names table and row", () =>
+    test.queue("list gives jobs in due order across states; get of a damaged row names table and row", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const sql = yield* SqlClient
         yield* q.enqueue({ sceneId: scene(1), reason: "poll", availableAt: 300 })
         yield* q.enqueue({ sceneId: scene(2), reason: "poll", availableAt: 100 })
@@ -478,41 +454,23 @@ describe("SyncQueue on SQLite", () => {
           assert.strictEqual(error.rowId, String(bad.jobId))
         }
         assert.isTrue(Option.isNone(yield* q.get(999)))
-      }).pipe(Effect.provide(freshStore())))
+      }))
   })
 
   describe("makeDue", () => {
-    it.scoped("makes the jobs failed with the given tags due now and unheld; attempts and other jobs are untouched", () =>
+    test.queue("makes the jobs failed with the given tags due now and unheld; attempts and other jobs are untouched", (q) =>
       Effect.gen(function*() {
-        const q = yield* SyncQueue
         const temporary: JobFailure = { tag: "PlexTemporaryError", message: "503" }
         for (const id of [1, 2, 3, 4, 5]) yield* q.enqueue({ sceneId: scene(id), reason: "hook" })
         const claimed = yield* q.claim({ limit: 5, leaseMs: 10_000 })
         const bySceneId = new Map(claimed.map((c) => [c.job.sceneId, c] as const))
-        yield* q.retryLater(bySceneId.get(scene(1))!, {
-          availableAt: 25_000,
-          failure: down,
-          countAttempt: true,
-          held: false
-        })
-        yield* q.retryLater(bySceneId.get(scene(2))!, {
-          availableAt: 0,
-          failure: down,
-          countAttempt: false,
-          held: true
-        })
-        yield* q.retryLater(bySceneId.get(scene(3))!, {
-          availableAt: 9_000,
-          failure: temporary,
-          countAttempt: true,
-          held: false
-        })
-        yield* q.retryLater(bySceneId.get(scene(4))!, {
-          availableAt: 40_000,
-          failure: notFound,
-          countAttempt: true,
-          held: false
-        })
+        const retries = [
+          { id: 1, availableAt: 25_000, failure: down, countAttempt: true, held: false },
+          { id: 2, availableAt: 0, failure: down, countAttempt: false, held: true },
+          { id: 3, availableAt: 9_000, failure: temporary, countAttempt: true, held: false },
+          { id: 4, availableAt: 40_000, failure: notFound, countAttempt: true, held: false }
+        ]
+        for (const { id, ...retry } of retries) yield* q.retryLater(bySceneId.get(scene(id))!, retry)
         yield* q.release(bySceneId.get(scene(5))!)
         yield* TestClock.setTime(1_000)
 
@@ -531,6 +489,6 @@ describe("SyncQueue on SQLite", () => {
         assert.strictEqual((yield* q.counts).held, 0)
         assert.strictEqual(yield* q.makeDue({ errorTags: [] }), 0)
         assert.strictEqual(yield* q.makeDue({ errorTags: ["StashUnavailable"] }), 0)
-      }).pipe(Effect.provide(freshStore())))
+      }))
   })
 })

@@ -7,7 +7,8 @@ import { StashClient } from "@plexsync/domain/StashClient"
 import type { StashClientOptions } from "@plexsync/stash/StashClientLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakeStash from "@plexsync/testing/FakeStash"
-import { loadRealStashSchema, realStashSchemaAvailable, realStashSchemaMissing } from "@plexsync/testing/StashSpecs"
+import { loadRealStashSchema } from "@plexsync/testing/StashSpecs"
+import { describeWithSpec, realStashSchema, withLayer } from "@plexsync/testing/TestSuites"
 import { Effect, Layer, Option, Redacted } from "effect"
 import type { OperationDefinitionNode } from "graphql"
 import { getVariableValues, Kind, parse, validate } from "graphql"
@@ -62,11 +63,12 @@ const populate = (fake: FakeStash.FakeStash) => {
   return { full, bare, yearOnly, monthOnly, studio, series }
 }
 
-const http = NodeHttpClient.layer
+/** Tests with Node's HTTP client, as the live client runs. */
+const test = withLayer(NodeHttpClient.layer)
 
 describe("StashClientLive against the fake Stash", () => {
   describe("health", () => {
-    it.scopedLive("is healthy only when systemStatus is OK", () =>
+    test.scopedLive("is healthy only when systemStatus is OK", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const ok = yield* client.health
@@ -78,18 +80,18 @@ describe("StashClientLive against the fake Stash", () => {
         fake.state.systemStatus = "SETUP"
         assert.isFalse((yield* client.health).healthy)
         assert.strictEqual(fake.requestCount("StashHealth"), 3)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("works through the layer and the StashClient tag", () =>
+    test.scopedLive("works through the layer and the StashClient tag", () =>
       Effect.gen(function*() {
         const fake = yield* FakeStash.start()
         const health = yield* Effect.flatMap(StashClient, (client) => client.health).pipe(
           Effect.provide(StashClientLive.layer({ url: `${fake.url}/`, apiKey: Option.none() }).pipe(Layer.orDie))
         )
         assert.isTrue(health.healthy)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.effect("refuses an URL that is not http(s)", () =>
+    test.effect("refuses an URL that is not http(s)", () =>
       Effect.gen(function*() {
         const error = yield* StashClientLive.make({ url: "ftp://stash.local", apiKey: Option.none() }).pipe(Effect.flip)
         assert.strictEqual(error._tag, "StashConfigError")
@@ -98,11 +100,11 @@ describe("StashClientLive against the fake Stash", () => {
         const batch = yield* StashClientLive.make({ url: "http://127.0.0.1:1", apiKey: Option.none(), batchSize: 0 })
           .pipe(Effect.flip)
         assert.strictEqual(batch._tag, "StashConfigError")
-      }).pipe(Effect.provide(http)))
+      }))
   })
 
   describe("findScene", () => {
-    it.scopedLive("decodes a full scene into the domain model", () =>
+    test.scopedLive("decodes a full scene into the domain model", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { full, studio } = populate(fake)
@@ -120,9 +122,9 @@ describe("StashClientLive against the fake Stash", () => {
         assert.strictEqual(scene.updatedAt, "2025-05-01T10:00:00+10:00")
         assert.strictEqual(scene.createdAt, "2025-05-01T10:00:00+10:00")
         assert.strictEqual(scene.screenshot?.startsWith(`${fake.url}/scene/${full.id}/screenshot?t=`), true)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("keeps partial dates and maps a bare scene to empty lists and nulls", () =>
+    test.scopedLive("keeps partial dates and maps a bare scene to empty lists and nulls", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { bare, monthOnly, yearOnly } = populate(fake)
@@ -137,15 +139,15 @@ describe("StashClientLive against the fake Stash", () => {
         )
         assert.deepStrictEqual([empty.performers, empty.tags, empty.groups], [[], [], []])
         assert.strictEqual(empty.updatedAt, "2025-05-01T10:00:01+10:00")
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("answers none for a scene that does not exist", () =>
+    test.scopedLive("answers none for a scene that does not exist", () =>
       Effect.gen(function*() {
         const { client } = yield* setup()
         assert.isTrue(Option.isNone(yield* client.findScene("999" as SceneId)))
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("reads collections from `movies` on a Stash older than v0.27, asking the schema only once", () =>
+    test.scopedLive("reads collections from `movies` on a Stash older than v0.27, asking the schema only once", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup({ schemaVersion: "legacy" })
         const { full } = populate(fake)
@@ -155,9 +157,9 @@ describe("StashClientLive against the fake Stash", () => {
         assert.deepStrictEqual(again.map((s) => s.groups.map((g) => g.name)), [["Coastal Series"]])
         assert.strictEqual(fake.requestCount("StashSceneFields"), 1)
         assert.isTrue(fake.requests.every((request) => request.status === 200))
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("re-detects the schema after Stash is replaced by an older version on the same port", () =>
+    test.scopedLive("re-detects the schema after Stash is replaced by an older version on the same port", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { full } = populate(fake)
@@ -172,11 +174,11 @@ describe("StashClientLive against the fake Stash", () => {
         assert.include(rejected.message, "groups")
         const scene = Option.getOrThrow(yield* client.findScene(full.id as SceneId))
         assert.deepStrictEqual(scene.groups.map((g) => g.name), ["Old Series"])
-      }).pipe(Effect.provide(http)))
+      }))
   })
 
   describe("findScenes", () => {
-    it.scopedLive("fetches many scenes in one request, in the order asked, without duplicates", () =>
+    test.scopedLive("fetches many scenes in one request, in the order asked, without duplicates", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { full, monthOnly, yearOnly } = populate(fake)
@@ -185,17 +187,17 @@ describe("StashClientLive against the fake Stash", () => {
         const scenes = yield* client.findScenes(ids(monthOnly.id, full.id, yearOnly.id, full.id))
         assert.deepStrictEqual(scenes.map((s) => s.id), [monthOnly.id, full.id, yearOnly.id])
         assert.deepStrictEqual(fake.requests.map((r) => r.operationName), ["ScenesByIds"])
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("sends nothing for an empty list (Stash would answer every scene)", () =>
+    test.scopedLive("sends nothing for an empty list (Stash would answer every scene)", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         populate(fake)
         assert.deepStrictEqual(yield* client.findScenes([]), [])
         assert.strictEqual(fake.requestCount(), 0)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("falls back when Stash rejects the batch for a missing id, and returns the rest", () =>
+    test.scopedLive("falls back when Stash rejects the batch for a missing id, and returns the rest", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { bare, full, yearOnly } = populate(fake)
@@ -209,9 +211,9 @@ describe("StashClientLive against the fake Stash", () => {
         ])
         assert.strictEqual(fake.requestCount("SceneIdsInRange"), 1)
         assert.strictEqual(fake.requestCount("SceneById"), 0)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("falls back to one lookup per id when scenes keep vanishing between requests", () =>
+    test.scopedLive("falls back to one lookup per id when scenes keep vanishing between requests", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { full, monthOnly, yearOnly } = populate(fake)
@@ -228,20 +230,20 @@ describe("StashClientLive against the fake Stash", () => {
         assert.deepStrictEqual(scenes.map((s) => s.id), [full.id])
         assert.strictEqual(fake.requestCount("ScenesByIds"), 2)
         assert.strictEqual(fake.requestCount("SceneById"), 1 + 2)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("splits large requests into batches", () =>
+    test.scopedLive("splits large requests into batches", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup({}, { batchSize: 2 })
         const scenes = Array.from({ length: 5 }, (_, i) => fake.state.addScene({ title: `Scene ${i}` }))
         const found = yield* client.findScenes(scenes.map((s) => s.id as SceneId))
         assert.deepStrictEqual(found.map((s) => s.title), scenes.map((s) => s.title))
         assert.strictEqual(fake.requestCount("ScenesByIds"), 3)
-      }).pipe(Effect.provide(http)))
+      }))
   })
 
   describe("existingSceneIds", () => {
-    it.scopedLive("answers which ids exist, batched, selecting only ids", () =>
+    test.scopedLive("answers which ids exist, batched, selecting only ids", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup({}, { batchSize: 3 })
         for (const id of ["1", "2", "3", "5", "8", "13", "5000", "99999"]) fake.state.addScene({ id })
@@ -265,27 +267,27 @@ describe("StashClientLive against the fake Stash", () => {
           { low: 99999, high: 100000 }
         ])
         assert.isTrue(requests.every((r) => /scenes\s*{\s*id\s*}/.test(r.query ?? "")))
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("checks ids beyond GraphQL's 32-bit Int one by one", () =>
+    test.scopedLive("checks ids beyond GraphQL's 32-bit Int one by one", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         fake.state.addScene({ id: "7" })
         const existing = yield* client.existingSceneIds(ids("7", "3000000000"))
         assert.deepStrictEqual([...existing], ["7"])
         assert.strictEqual(fake.requestCount("SceneExists"), 1)
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("sends nothing for an empty list", () =>
+    test.scopedLive("sends nothing for an empty list", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         assert.strictEqual((yield* client.existingSceneIds([])).size, 0)
         assert.strictEqual(fake.requestCount(), 0)
-      }).pipe(Effect.provide(http)))
+      }))
   })
 
   describe("scenesUpdatedSince", () => {
-    it.scopedLive("pages the change feed by updated_at, using Stash's own string as the watermark", () =>
+    test.scopedLive("pages the change feed by updated_at, using Stash's own string as the watermark", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { bare, full, monthOnly, yearOnly } = populate(fake)
@@ -311,9 +313,9 @@ describe("StashClientLive against the fake Stash", () => {
         assert.strictEqual(since.count, 2)
         const none = yield* client.scenesUpdatedSince({ since: all.items[3]!.updatedAt, page: 1, perPage: 10 })
         assert.deepStrictEqual(none, { items: [], count: 0 })
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("compares watermarks as strings, as Stash does", () =>
+    test.scopedLive("compares watermarks as strings, as Stash does", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup({ utcOffsetMinutes: 0 })
         const early = fake.state.addScene({ title: "early" })
@@ -325,11 +327,11 @@ describe("StashClientLive against the fake Stash", () => {
         assert.deepStrictEqual(spaced.items.map((s) => s.id), [early.id, late.id])
         const exact = yield* client.scenesUpdatedSince({ since: early.updatedAt, page: 1, perPage: 10 })
         assert.deepStrictEqual(exact.items.map((s) => s.id), [late.id])
-      }).pipe(Effect.provide(http)))
+      }))
   })
 
   describe("listScenes", () => {
-    it.scopedLive("pages full scenes by id, optionally only those created after a time", () =>
+    test.scopedLive("pages full scenes by id, optionally only those created after a time", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { bare, full, monthOnly, yearOnly } = populate(fake)
@@ -342,11 +344,11 @@ describe("StashClientLive against the fake Stash", () => {
         const recent = yield* client.listScenes({ page: 1, perPage: 10, changedSince: bare.createdAt })
         assert.deepStrictEqual(recent.items.map((s) => s.id), [yearOnly.id, monthOnly.id])
         assert.strictEqual(recent.count, 2)
-      }).pipe(Effect.provide(http)))
+      }))
   })
 
   describe("screenshot", () => {
-    it.scopedLive("downloads the cover image bytes with the API key", () =>
+    test.scopedLive("downloads the cover image bytes with the API key", () =>
       Effect.gen(function*() {
         const key = "k3y-for-screenshots"
         const { client, fake } = yield* setup({ apiKey: key }, { apiKey: Option.some(Redacted.make(key)) })
@@ -361,9 +363,9 @@ describe("StashClientLive against the fake Stash", () => {
         // No screenshot in Stash: 404, which means "no image", not an error.
         const noImage = Option.getOrThrow(yield* client.findScene(bare.id as SceneId))
         assert.isTrue(Option.isNone(yield* client.screenshot(noImage)))
-      }).pipe(Effect.provide(http)))
+      }))
 
-    it.scopedLive("fetches through the configured URL when Stash names another origin", () =>
+    test.scopedLive("fetches through the configured URL when Stash names another origin", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         const { full } = populate(fake)
@@ -373,12 +375,12 @@ describe("StashClientLive against the fake Stash", () => {
         assert.isTrue(Option.isSome(image))
         const noUrl = yield* client.screenshot({ ...scene, screenshot: null } as typeof scene)
         assert.isTrue(Option.isNone(noUrl))
-      }).pipe(Effect.provide(http)))
+      }))
   })
 })
 
 describe("StashClientLive faults", () => {
-  it.scopedLive("connection refused → StashUnavailable with ECONNREFUSED; works again after a restart", () =>
+  test.scopedLive("connection refused → StashUnavailable with ECONNREFUSED; works again after a restart", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       assert.isTrue((yield* client.health).healthy)
@@ -389,7 +391,7 @@ describe("StashClientLive faults", () => {
       assert.include(error.message, fake.url)
       yield* fake.resumeListening
       assert.isTrue((yield* client.health).healthy)
-    }).pipe(Effect.provide(http)))
+    }))
 
   for (
     const [name, layer] of [
@@ -408,7 +410,7 @@ describe("StashClientLive faults", () => {
   }
 
   for (const status of [500, 502, 503]) {
-    it.scopedLive(`HTTP ${status} → StashUnavailable with the status`, () =>
+    test.scopedLive(`HTTP ${status} → StashUnavailable with the status`, () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup()
         fake.faults.status = status
@@ -417,10 +419,10 @@ describe("StashClientLive faults", () => {
         assert.strictEqual(error.status, status)
         fake.faults.clear()
         assert.isTrue((yield* client.health).healthy)
-      }).pipe(Effect.provide(http)))
+      }))
   }
 
-  it.scopedLive("a stall past the timeout → StashUnavailable (ETIMEDOUT); latency within it is fine", () =>
+  test.scopedLive("a stall past the timeout → StashUnavailable (ETIMEDOUT); latency within it is fine", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup({}, { timeoutMs: 250 })
       fake.faults.stall = true
@@ -430,18 +432,18 @@ describe("StashClientLive faults", () => {
       fake.faults.clear()
       fake.faults.latencyMs = 50
       assert.isTrue((yield* client.health).healthy)
-    }).pipe(Effect.provide(http)))
+    }))
 
-  it.scopedLive("a connection reset mid-body → StashUnavailable", () =>
+  test.scopedLive("a connection reset mid-body → StashUnavailable", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       populate(fake)
       fake.faults.resetMidBody = true
       const error = yield* client.listScenes({ page: 1, perPage: 10 }).pipe(Effect.flip)
       assert.strictEqual(error._tag, "StashUnavailable")
-    }).pipe(Effect.provide(http)))
+    }))
 
-  it.scopedLive("401 → StashAuthError: wrong key, missing key, and a key sent to a Stash without one", () =>
+  test.scopedLive("401 → StashAuthError: wrong key, missing key, and a key sent to a Stash without one", () =>
     Effect.gen(function*() {
       const wrong = yield* setup({ apiKey: "right" }, { apiKey: Option.some(Redacted.make("wrong")) })
       const e1 = yield* wrong.client.health.pipe(Effect.flip)
@@ -462,9 +464,9 @@ describe("StashClientLive faults", () => {
       assert.isTrue((yield* right.client.health).healthy)
       right.fake.faults.unauthorized = true
       assert.strictEqual((yield* right.client.health.pipe(Effect.flip))._tag, "StashAuthError")
-    }).pipe(Effect.provide(http)))
+    }))
 
-  it.scopedLive("GraphQL errors → StashQueryError carrying Stash's message", () =>
+  test.scopedLive("GraphQL errors → StashQueryError carrying Stash's message", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()
       fake.faults.resolverError = "database is locked"
@@ -474,9 +476,9 @@ describe("StashClientLive faults", () => {
       assert.include(error.message, "database is locked")
       const single = yield* client.health.pipe(Effect.flip)
       assert.strictEqual(single._tag, "StashQueryError")
-    }).pipe(Effect.provide(http)))
+    }))
 
-  it.scopedLive("an URL that is not Stash (404) → StashQueryError saying to check the URL", () =>
+  test.scopedLive("an URL that is not Stash (404) → StashQueryError saying to check the URL", () =>
     Effect.gen(function*() {
       const fake = yield* FakeStash.start()
       const client = yield* StashClientLive.make({ url: `${fake.url}/not-stash`, apiKey: Option.none() }).pipe(
@@ -486,13 +488,11 @@ describe("StashClientLive faults", () => {
       assert.strictEqual(error._tag, "StashQueryError")
       assert.strictEqual(error.status, 404)
       assert.include(error.message, "URL")
-    }).pipe(Effect.provide(http)))
+    }))
 })
 
-describe("what the client puts on the wire", () => {
-  if (!realStashSchemaAvailable) console.warn(realStashSchemaMissing("the requests the Stash client sends"))
-
-  it.scopedLive.skipIf(!realStashSchemaAvailable)(
+describeWithSpec("what the client puts on the wire", realStashSchema("the requests the Stash client sends"), () => {
+  test.scopedLive(
     "every request (document and variables) of every operation is valid against Stash's real schema",
     () =>
       Effect.gen(function*() {
@@ -533,6 +533,6 @@ describe("what the client puts on the wire", () => {
           const coerced = getVariableValues(schema, operation?.variableDefinitions ?? [], request.variables)
           assert.deepStrictEqual(coerced.errors?.map((e) => e.message) ?? [], [], request.operationName ?? "")
         }
-      }).pipe(Effect.provide(http))
+      })
   )
 })

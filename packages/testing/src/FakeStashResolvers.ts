@@ -135,10 +135,18 @@ const matchString = (values: ReadonlyArray<string>, criterion: StringCriterion):
   }
 }
 
-const matchInt = (value: number, criterion: IntCriterion): boolean => {
-  const low = criterion.value
-  const high = criterion.value2 ?? criterion.value
-  switch (criterion.modifier) {
+/**
+ * Stash's modifiers that compare a value with `low`, or with the range from `low` to `high` (asked for only by the
+ * range modifiers). `kind` names the criterion when the modifier is unknown.
+ */
+const matchOrdered = <A extends number | string>(
+  value: A,
+  modifier: string,
+  low: A,
+  high: () => A,
+  kind: string
+): boolean => {
+  switch (modifier) {
     case "EQUALS":
       return value === low
     case "NOT_EQUALS":
@@ -147,47 +155,35 @@ const matchInt = (value: number, criterion: IntCriterion): boolean => {
       return value > low
     case "LESS_THAN":
       return value < low
-    case "BETWEEN":
-      return value >= low && value <= high
-    case "NOT_BETWEEN":
-      return value < low || value > high
+    case "BETWEEN": {
+      const top = high()
+      return value >= low && value <= top
+    }
+    case "NOT_BETWEEN": {
+      const top = high()
+      return value < low || value > top
+    }
     case "IS_NULL":
       return false
     case "NOT_NULL":
       return true
     default:
-      throw new Error(`unsupported int modifier: ${criterion.modifier}`)
+      throw new Error(`unsupported ${kind} modifier: ${modifier}`)
   }
 }
 
+const matchInt = (value: number, criterion: IntCriterion): boolean =>
+  matchOrdered(value, criterion.modifier, criterion.value, () => criterion.value2 ?? criterion.value, "int")
+
 /** Stash compares the stored RFC 3339 text with the raw value: a string comparison, not a time one. */
-const matchTimestamp = (stored: string, criterion: TimestampCriterion, state: FakeStashState): boolean => {
-  const { value } = criterion
-  switch (criterion.modifier) {
-    case "EQUALS":
-      return stored === value
-    case "NOT_EQUALS":
-      return stored !== value
-    case "GREATER_THAN":
-      return stored > value
-    case "LESS_THAN":
-      return stored < value
-    case "BETWEEN": {
-      const high = criterion.value2 ?? state.nowStringPlusDay()
-      return stored >= value && stored <= high
-    }
-    case "NOT_BETWEEN": {
-      const high = criterion.value2 ?? state.nowStringPlusDay()
-      return stored < value || stored > high
-    }
-    case "IS_NULL":
-      return false
-    case "NOT_NULL":
-      return true
-    default:
-      throw new Error(`unsupported timestamp modifier: ${criterion.modifier}`)
-  }
-}
+const matchTimestamp = (stored: string, criterion: TimestampCriterion, state: FakeStashState): boolean =>
+  matchOrdered(
+    stored,
+    criterion.modifier,
+    criterion.value,
+    () => criterion.value2 ?? state.nowStringPlusDay(),
+    "timestamp"
+  )
 
 /**
  * Stash's multi-criterion on a scene's links: `INCLUDES` any, `INCLUDES_ALL`, `EXCLUDES`, `IS_NULL`, `NOT_NULL`.
@@ -278,23 +274,31 @@ interface Page {
   readonly scenes: ReadonlyArray<FakeScene>
 }
 
-const page = (scenes: ReadonlyArray<FakeScene>, filter: FindFilter | null | undefined): Page => {
-  let sorted = [...scenes]
+/** Sorting and paging as Stash does: no tie-breaker, 25 per page by default, -1 for all, 0 for a count only. */
+const sortedPage = <A>(
+  all: ReadonlyArray<A>,
+  filter: FindFilter | null | undefined,
+  keys: Record<string, (item: A) => string | number | null>
+): { readonly count: number; readonly items: ReadonlyArray<A> } => {
+  let sorted = [...all]
   const sort = filter?.sort
-  if (sort !== null && sort !== undefined) {
-    // `random` keeps storage order: arbitrary, as far as a client may assume.
-    if (sort !== "random") {
-      const key = sorts[sort]
-      if (key === undefined) throw new Error(`invalid sort: ${sort}`)
-      const sign = filter?.direction === "DESC" ? -1 : 1
-      // A stable sort with no tie-breaker: equal keys keep storage order, as SQLite's ORDER BY may.
-      sorted = sorted.sort((a, b) => sign * compare(key(a), key(b)))
-    }
+  // `random` keeps storage order: arbitrary, as far as a client may assume.
+  if (sort !== null && sort !== undefined && sort !== "random") {
+    const key = keys[sort]
+    if (key === undefined) throw new Error(`invalid sort: ${sort}`)
+    const sign = filter?.direction === "DESC" ? -1 : 1
+    // A stable sort with no tie-breaker: equal keys keep storage order, as SQLite's ORDER BY may.
+    sorted = sorted.sort((a, b) => sign * compare(key(a), key(b)))
   }
   const perPage = filter?.per_page ?? 25
-  if (perPage < 0) return { count: sorted.length, scenes: sorted }
+  if (perPage < 0) return { count: sorted.length, items: sorted }
   const pageNumber = Math.max(1, filter?.page ?? 1)
-  return { count: sorted.length, scenes: sorted.slice((pageNumber - 1) * perPage, pageNumber * perPage) }
+  return { count: sorted.length, items: sorted.slice((pageNumber - 1) * perPage, pageNumber * perPage) }
+}
+
+const page = (scenes: ReadonlyArray<FakeScene>, filter: FindFilter | null | undefined): Page => {
+  const { count, items } = sortedPage(scenes, filter, sorts)
+  return { count, scenes: items }
 }
 
 type RelatedObject = FakeStamped & { readonly id: string; readonly name: string }
@@ -307,24 +311,9 @@ const relatedSorts: Record<string, (object: RelatedObject) => string | number | 
   updated_at: (object) => object.updatedAt
 }
 
-/** Paging and sorting as for scenes: no tie-breaker, 25 per page by default, -1 for all, 0 for a count only. */
-const relatedPage = (
-  objects: ReadonlyArray<RelatedObject>,
-  filter: FindFilter | null | undefined
-): { readonly count: number; readonly items: ReadonlyArray<RelatedObject> } => {
-  let sorted = [...objects]
-  const sort = filter?.sort
-  if (sort !== null && sort !== undefined && sort !== "random") {
-    const key = relatedSorts[sort]
-    if (key === undefined) throw new Error(`invalid sort: ${sort}`)
-    const sign = filter?.direction === "DESC" ? -1 : 1
-    sorted = sorted.sort((a, b) => sign * compare(key(a), key(b)))
-  }
-  const perPage = filter?.per_page ?? 25
-  if (perPage < 0) return { count: sorted.length, items: sorted }
-  const pageNumber = Math.max(1, filter?.page ?? 1)
-  return { count: sorted.length, items: sorted.slice((pageNumber - 1) * perPage, pageNumber * perPage) }
-}
+/** Paging and sorting as for scenes. */
+const relatedPage = (objects: ReadonlyArray<RelatedObject>, filter: FindFilter | null | undefined) =>
+  sortedPage(objects, filter, relatedSorts)
 
 const relatedMatches = (object: RelatedObject, filter: RelatedFilter | null | undefined, state: FakeStashState) =>
   filter == null ||

@@ -1,7 +1,8 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import * as FakePlex from "@plexsync/testing/FakePlex"
-import { plexSpecAvailable, plexSpecMissing, responseValidator } from "@plexsync/testing/PlexSpecs"
+import { responseValidator } from "@plexsync/testing/PlexSpecs"
 import type { ErrorObject } from "@plexsync/testing/PlexSpecs"
+import { describeWithSpec, plexSpec } from "@plexsync/testing/TestSuites"
 import { Effect } from "effect"
 
 /**
@@ -99,82 +100,70 @@ const exercise = (fake: FakePlex.FakePlexServer) =>
     yield* get(fake, `/library/metadata/${bare.ratingKey},${full.ratingKey}`)
   })
 
+/** A fake Plex that has sent every JSON body it can. */
+const exercisedFake = Effect.tap(Effect.suspend(() => FakePlex.start()), exercise)
+
 const isKnown = (route: FakePlex.FakePlexJsonRoute, error: ErrorObject) =>
   knownDeviations.findIndex((d) =>
     d.route === route && d.keyword === error.keyword && d.instancePath.test(error.instancePath)
   )
 
-describe("fake Plex JSON against the Plex OpenAPI spec", () => {
-  if (!plexSpecAvailable) console.warn(plexSpecMissing("every JSON body of the fake Plex"))
+describeWithSpec("fake Plex JSON against the Plex OpenAPI spec", plexSpec("every JSON body of the fake Plex"), () => {
+  it.scoped("every JSON body the fake sends matches its operation's response schema, but for listed deviations", () =>
+    Effect.gen(function*() {
+      const fake = yield* exercisedFake
+      const sent = fake.sentJson()
+      assert.sameMembers([...new Set(sent.map((s) => s.route))], Object.keys(operations))
+      const used = new Set<number>()
+      const problems: Array<string> = []
+      for (const { body, path, route } of sent) {
+        const operation = operations[route]
+        const validate = responseValidator(operation.path, operation.method)
+        if (validate(body)) continue
+        for (const error of validate.errors ?? []) {
+          const known = isKnown(route, error)
+          if (known >= 0) used.add(known)
+          else problems.push(`${path}: ${error.instancePath} ${error.message} (${error.keyword})`)
+        }
+      }
+      assert.deepStrictEqual(problems, [])
+      const stale = knownDeviations.filter((_, i) => !used.has(i)).map((d) => d.why)
+      assert.deepStrictEqual(stale, [], "a listed deviation no longer occurs: remove it or restore it")
+    }))
 
-  it.scoped.skipIf(!plexSpecAvailable)(
-    "every JSON body the fake sends matches its operation's response schema, but for listed deviations",
-    () =>
-      Effect.gen(function*() {
-        const fake = yield* FakePlex.start()
-        yield* exercise(fake)
-        const sent = fake.sentJson()
-        assert.sameMembers([...new Set(sent.map((s) => s.route))], Object.keys(operations))
-        const used = new Set<number>()
-        const problems: Array<string> = []
-        for (const { body, path, route } of sent) {
-          const operation = operations[route]
-          const validate = responseValidator(operation.path, operation.method)
-          if (validate(body)) continue
-          for (const error of validate.errors ?? []) {
-            const known = isKnown(route, error)
-            if (known >= 0) used.add(known)
-            else problems.push(`${path}: ${error.instancePath} ${error.message} (${error.keyword})`)
+  it.scoped("Collection and Label entries match the spec's Tag schema", () =>
+    Effect.gen(function*() {
+      const fake = yield* exercisedFake
+      const validateTag = responseValidator("/library/metadata/{ids}", "get")
+      assert.isDefined(validateTag)
+      let checked = 0
+      for (const { body, route } of fake.sentJson()) {
+        if (route !== "metadata") continue
+        const items = (body as { MediaContainer: { Metadata: Array<Record<string, unknown>> } }).MediaContainer.Metadata
+        for (const item of items) {
+          for (const key of ["Collection", "Label"]) {
+            const tags = item[key] as Array<unknown> | undefined
+            if (tags === undefined) continue
+            // Checked as if they were `Genre`, which the spec does describe with `Tag`.
+            const asGenre = { MediaContainer: { Metadata: [{ ...item, Genre: tags }] } }
+            assert.isTrue(validateTag(asGenre), JSON.stringify(validateTag.errors))
+            checked++
           }
         }
-        assert.deepStrictEqual(problems, [])
-        const stale = knownDeviations.filter((_, i) => !used.has(i)).map((d) => d.why)
-        assert.deepStrictEqual(stale, [], "a listed deviation no longer occurs: remove it or restore it")
-      })
-  )
+      }
+      assert.isAbove(checked, 0)
+    }))
 
-  it.scoped.skipIf(!plexSpecAvailable)(
-    "Collection and Label entries match the spec's Tag schema",
-    () =>
-      Effect.gen(function*() {
-        const fake = yield* FakePlex.start()
-        yield* exercise(fake)
-        const validateTag = responseValidator("/library/metadata/{ids}", "get")
-        assert.isDefined(validateTag)
-        let checked = 0
-        for (const { body, route } of fake.sentJson()) {
-          if (route !== "metadata") continue
-          const items =
-            (body as { MediaContainer: { Metadata: Array<Record<string, unknown>> } }).MediaContainer.Metadata
-          for (const item of items) {
-            for (const key of ["Collection", "Label"]) {
-              const tags = item[key] as Array<unknown> | undefined
-              if (tags === undefined) continue
-              // Checked as if they were `Genre`, which the spec does describe with `Tag`.
-              const asGenre = { MediaContainer: { Metadata: [{ ...item, Genre: tags }] } }
-              assert.isTrue(validateTag(asGenre), JSON.stringify(validateTag.errors))
-              checked++
-            }
-          }
-        }
-        assert.isAbove(checked, 0)
-      })
-  )
-
-  it.scoped.skipIf(!plexSpecAvailable)(
-    "the check rejects a body that breaks the spec (it can fail)",
-    () =>
-      Effect.gen(function*() {
-        const fake = yield* FakePlex.start()
-        yield* exercise(fake)
-        const sent = fake.sentJson().find((s) => s.route === "metadata")!
-        const validate = responseValidator("/library/metadata/{ids}", "get")
-        assert.isTrue(validate(sent.body))
-        const broken = structuredClone(sent.body) as { MediaContainer: { Metadata: Array<Record<string, unknown>> } }
-        broken.MediaContainer.Metadata[0]!["ratingKey"] = 101
-        delete broken.MediaContainer.Metadata[0]!["title"]
-        assert.isFalse(validate(broken))
-        assert.sameMembers((validate.errors ?? []).map((e) => e.keyword), ["type", "required"])
-      })
-  )
+  it.scoped("the check rejects a body that breaks the spec (it can fail)", () =>
+    Effect.gen(function*() {
+      const fake = yield* exercisedFake
+      const sent = fake.sentJson().find((s) => s.route === "metadata")!
+      const validate = responseValidator("/library/metadata/{ids}", "get")
+      assert.isTrue(validate(sent.body))
+      const broken = structuredClone(sent.body) as { MediaContainer: { Metadata: Array<Record<string, unknown>> } }
+      broken.MediaContainer.Metadata[0]!["ratingKey"] = 101
+      delete broken.MediaContainer.Metadata[0]!["title"]
+      assert.isFalse(validate(broken))
+      assert.sameMembers((validate.errors ?? []).map((e) => e.keyword), ["type", "required"])
+    }))
 })

@@ -1,6 +1,7 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { fakeStashSchema } from "@plexsync/testing/FakeStash"
-import { loadRealStashSchema, realStashSchemaAvailable, realStashSchemaMissing } from "@plexsync/testing/StashSpecs"
+import { loadRealStashSchema } from "@plexsync/testing/StashSpecs"
+import { describeWithSpec, realStashSchema } from "@plexsync/testing/TestSuites"
 import type { GraphQLNamedType, GraphQLSchema } from "graphql"
 import {
   isEnumType,
@@ -94,16 +95,14 @@ const subsetProblems = (fake: GraphQLSchema, real: GraphQLSchema): Array<string>
   return problems
 }
 
-describe("the fake Stash's schema", () => {
-  if (!realStashSchemaAvailable) console.warn(realStashSchemaMissing("the fake Stash's schema"))
-
-  it.skipIf(!realStashSchemaAvailable)("is a faithful subset of Stash's real schema (current and legacy)", () => {
+describeWithSpec("the fake Stash's schema", realStashSchema("the fake Stash's schema"), () => {
+  it("is a faithful subset of Stash's real schema (current and legacy)", () => {
     const real = loadRealStashSchema()
     assert.deepStrictEqual(subsetProblems(fakeStashSchema("current"), real), [])
     assert.deepStrictEqual(subsetProblems(fakeStashSchema("legacy"), real), [])
   })
 
-  it.skipIf(!realStashSchemaAvailable)("the check catches a field whose nullability differs", async () => {
+  it("the check catches a field whose nullability differs", async () => {
     const { buildSchema } = await import("graphql")
     const real = loadRealStashSchema()
     const drifted = buildSchema("type Query { findScene(id: ID): Scene }\ntype Scene { id: ID!, title: String! }")

@@ -6,13 +6,14 @@ import { Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { layer, sampleScene, SimStash, stashTime } from "../src/SimStash.js"
 
 const ids = (...values: Array<number>) => values.map((v) => SceneId.make(String(v)))
+/** The simulator and the StashClient it serves. */
+const simAndClient = Effect.all({ sim: SimStash, stash: StashClient })
 const scenes = (n: number) => Array.from({ length: n }, (_, i) => sampleScene(i + 1))
 
 describe("SimStash", () => {
   it.effect("answers existence in batches and counts one request per batch", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       const wanted = ids(...Array.from({ length: 2500 }, (_, i) => i + 1), 999_999)
       const found = yield* stash.existingSceneIds(wanted)
       assert.strictEqual(found.size, 2000)
@@ -28,8 +29,7 @@ describe("SimStash", () => {
 
   it.effect("is down between two instants of Clock time, and up again after", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* sim.downBetween(1_000, 61_000)
       assert.isTrue(Option.isSome(yield* stash.findScene(SceneId.make("1"))))
       yield* TestClock.adjust("1 second")
@@ -46,8 +46,7 @@ describe("SimStash", () => {
 
   it.effect("answers 401 after N calls", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* sim.authFailAfter(2)
       yield* stash.health
       yield* stash.findScene(SceneId.make("1"))
@@ -59,8 +58,7 @@ describe("SimStash", () => {
 
   it.effect("takes its latency on the TestClock", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* sim.setLatency("2 seconds", "findScene")
       const fiber = yield* Effect.fork(stash.findScene(SceneId.make("1")))
       yield* TestClock.adjust("1999 millis")
@@ -76,8 +74,7 @@ describe("SimStash", () => {
 
   it.effect("adds and deletes scenes on a timeline", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* sim.at(10_000, sim.deleteScenes(["2"]))
       yield* sim.at(20_000, sim.addScenes([sampleScene(7)]))
       assert.deepStrictEqual([...(yield* stash.existingSceneIds(ids(1, 2, 7)))].sort(), ["1", "2"])
@@ -89,8 +86,7 @@ describe("SimStash", () => {
 
   it.effect("fails chosen requests once, then answers", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* sim.failNext("findScenes", new StashQueryError({ message: "database is locked" }), 2)
       assert.strictEqual((yield* Effect.either(stash.findScenes(ids(1))))._tag, "Left")
       assert.strictEqual((yield* Effect.either(stash.findScenes(ids(1))))._tag, "Left")
@@ -99,8 +95,7 @@ describe("SimStash", () => {
 
   it.effect("bumps updated_at on update and pages the change feed by it, as Stash compares strings", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* TestClock.adjust("1 hour")
       yield* sim.updateScene("3", { title: "Renamed" })
       yield* TestClock.adjust("1 minute")
@@ -119,8 +114,7 @@ describe("SimStash", () => {
 
   it.effect("lists scenes by id, pages 1-based, and serves covers that change with the scene", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       const page2 = yield* stash.listScenes({ page: 2, perPage: 4 })
       assert.deepStrictEqual(page2.items.map((s) => s.id), ["5", "6", "7", "8"])
       assert.strictEqual(page2.count, 12)
@@ -136,8 +130,7 @@ describe("SimStash", () => {
 
   it.effect("fails queries while Stash is not set up, but reports it in health", () =>
     Effect.gen(function*() {
-      const stash = yield* StashClient
-      const sim = yield* SimStash
+      const { sim, stash } = yield* simAndClient
       yield* sim.setStatus("NEEDS_MIGRATION")
       const health = yield* stash.health
       assert.deepStrictEqual([health.status, health.healthy], ["NEEDS_MIGRATION", false])
