@@ -93,11 +93,13 @@ export const make = (options: RelatedFeedOptions) =>
     const idPageSize = Math.max(1, options.idPageSize ?? 1000)
     const marginMs = Math.max(0, options.sameSecondMarginMs ?? 10_000)
     /**
-     * Versions whose scenes were queued too soon after their second to be sure of it (kind:id → updated_at). They
-     * are not recorded as handled; once past the margin they are queued once more, and that settles them.
+     * A version whose scenes were queued too soon after its second to be sure of it is recorded as `~<updated_at>`
+     * (never a Stash time, so never taken as handled): once past the margin its scenes are queued once more, and
+     * that settles it. Recorded in the database, so a restart in between does not take it for a new change.
      */
-    const early = new Map<string, string>()
-    const keyOf = (kind: RelatedKind, id: string) => `${kind}:${id}`
+    const early = (updatedAt: string) => `~${updatedAt}`
+    /** The recorded versions of the page being handled (read by `readChanges`, used by its `handle`). */
+    let earlier: ReadonlyMap<string, string | null> = new Map()
     /** From when queueing an object's scenes proves the worker reads them after every save of that second. */
     const settledFrom = (updatedAt: string): number =>
       Option.match(Watermark.toMillis(updatedAt), { onNone: () => 0, onSome: (at) => at + 1000 + marginMs })
@@ -133,13 +135,14 @@ export const make = (options: RelatedFeedOptions) =>
           const result = yield* stash.relatedUpdatedSince({ kind, since: cursor, page, perPage })
           read += result.items.length
           const versions = yield* known.versions(kind, result.items.map((item) => item.id))
+          earlier = versions
           const now = yield* Clock.currentTimeMillis
           // The latest row per id (an object may show up twice while it is being edited). A version queued too soon
           // after its second waits out the margin, then is queued once more.
           const latest = new Map<string, RelatedObjectRef>()
           for (const item of result.items) {
             if (versions.get(item.id) === item.updatedAt) continue
-            if (early.get(keyOf(kind, item.id)) === item.updatedAt && now < settledFrom(item.updatedAt)) continue
+            if (versions.get(item.id) === early(item.updatedAt) && now < settledFrom(item.updatedAt)) continue
             latest.set(item.id, item)
           }
           newest = result.items.reduce<string | null>((mark, item) => Watermark.later(mark, item.updatedAt), newest)
@@ -170,6 +173,7 @@ export const make = (options: RelatedFeedOptions) =>
         let read = 0
         let changed = 0
         let queued = 0
+        let queuedAgain = 0
 
         if (stored === null) {
           // First sight of the kind: start at Stash's newest change. Objects changed within the overlap before it
@@ -191,20 +195,24 @@ export const make = (options: RelatedFeedOptions) =>
           const result = yield* readChanges(kind, since, (fresh, newest) =>
             Effect.gen(function*() {
               if (fresh.length > 0) {
-                queued += yield* queueScenesUsing(kind, fresh.map((object) => object.id), { pageSize: sceneSize })
+                // Versions queued before within their second's margin, now queued once more (see `early`).
+                const again = fresh.filter((object) => earlier.get(object.id) === early(object.updatedAt))
+                const firstTime = fresh.filter((object) => !again.includes(object))
+                for (const [objects, count] of [[firstTime, "first"], [again, "again"]] as const) {
+                  if (objects.length === 0) continue
+                  const n = yield* queueScenesUsing(kind, objects.map((object) => object.id), { pageSize: sceneSize })
+                  queued += n
+                  if (count === "again") queuedAgain += n
+                }
                 yield* Effect.logDebug(`${kind}s changed in Stash: ${fresh.map(describe).join(", ")}`.slice(0, 500))
                 // Only after the jobs committed: a crash before this line handles the objects again. A version queued
                 // within its second's margin is known but not handled yet (see `early`).
                 const queuedAt = yield* Clock.currentTimeMillis
-                for (const object of fresh) {
-                  if (queuedAt >= settledFrom(object.updatedAt)) early.delete(keyOf(kind, object.id))
-                  else early.set(keyOf(kind, object.id), object.updatedAt)
-                }
                 yield* known.record(
                   kind,
                   fresh.map((object) => ({
                     id: object.id,
-                    updatedAt: queuedAt >= settledFrom(object.updatedAt) ? object.updatedAt : null
+                    updatedAt: queuedAt >= settledFrom(object.updatedAt) ? object.updatedAt : early(object.updatedAt)
                   }))
                 )
               }
@@ -243,8 +251,13 @@ export const make = (options: RelatedFeedOptions) =>
           // New ids not seen in the changes (created after they were read): their version is not known yet.
           yield* known.record(kind, added.map((id) => ({ id, updatedAt: null })))
         }
-        if (queued > 0) {
-          yield* Effect.logInfo(`change feed: queued ${queued} scene(s) for changed or deleted ${kind}s`)
+        if (queued > queuedAgain) {
+          yield* Effect.logInfo(`change feed: queued ${queued - queuedAgain} scene(s) for changed or deleted ${kind}s`)
+        }
+        if (queuedAgain > 0) {
+          yield* Effect.logInfo(
+            `change feed: queued ${queuedAgain} scene(s) again, for ${kind}s last read within a second of a save`
+          )
         }
         return { kind, read, changed, deleted, queued, listed, watermark } satisfies RelatedPollResult
       }).pipe(
