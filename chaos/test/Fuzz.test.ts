@@ -80,6 +80,35 @@ const assertTyped = (exit: Exit.Exit<unknown, unknown>, tags: ReadonlyArray<stri
   }
 }
 
+/** What the calls of one client came to: results, and failures of the expected kinds. */
+interface Outcomes {
+  ok: number
+  typed: number
+}
+
+/**
+ * Makes each call of `client`: a failure must be one of `tags` (counted as typed); a result is counted and goes to
+ * `check`.
+ */
+const callEach = async (
+  client: string,
+  calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]>,
+  tags: ReadonlyArray<string>,
+  outcomes: Outcomes,
+  check: (name: string, value: unknown) => void
+) => {
+  for (const [name, call] of calls) {
+    const exit = await Effect.runPromiseExit(call)
+    assertTyped(exit, tags, `${client}.${name}`)
+    if (Exit.isFailure(exit)) {
+      outcomes.typed++
+      continue
+    }
+    outcomes.ok++
+    check(name, exit.value)
+  }
+}
+
 // -------------------------------------------------------------------------------------------------------------
 // Hook JSON
 
@@ -291,6 +320,22 @@ describe("chaos: fuzzing", () => {
   const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/html", null)
   const reply = (body: fc.Arbitrary<string>) =>
     fc.record({ status, contentType, body }).map((r): Reply => ({ ...r, body: r.status === 204 ? "" : r.body }))
+  /** Property over `numRuns` replies with a body from `body`: with each one served by `server`, `each` holds. */
+  const forEachReply = (
+    server: { readonly state: { reply: Reply } },
+    body: fc.Arbitrary<string>,
+    each: (r: Reply) => Promise<void>,
+    numRuns = RUNS.http
+  ) =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(reply(body), async (r) => {
+          server.state.reply = r
+          await each(r)
+        }),
+        { numRuns }
+      )
+    )
 
   it.scopedLive("Stash answers: a typed Stash error or a well-formed result, exactly what was sent", () =>
     Effect.gen(function*() {
@@ -303,64 +348,51 @@ describe("chaos: fuzzing", () => {
       )
       const stash = Context.get(context, StashClient)
       const tags = ["StashUnavailable", "StashAuthError", "StashQueryError"]
-      let ok = 0
-      let typed = 0
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(reply(stashBody), async (r) => {
-            server.state.reply = r
-            const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
-              ["findScene", stash.findScene("1" as SceneId)],
-              ["findScenes", stash.findScenes(["1", "2"] as Array<SceneId>)],
-              ["listScenes", stash.listScenes({ page: 1, perPage: 50 })],
-              ["scenesUpdatedSince", stash.scenesUpdatedSince({ since: null, page: 1, perPage: 50 })],
-              ["existingSceneIds", stash.existingSceneIds(["1"] as Array<SceneId>)],
-              ["health", stash.health]
-            ]
-            for (const [name, call] of calls) {
-              const exit = await Effect.runPromiseExit(call)
-              assertTyped(exit, tags, `StashClient.${name}`)
-              if (Exit.isFailure(exit)) {
-                typed++
-                continue
-              }
-              ok++
-              const value = exit.value
-              const scenes = name === "findScene"
-                ? Option.toArray(value as Option.Option<StashScene>)
-                : name === "findScenes"
-                ? value as ReadonlyArray<StashScene>
-                : name === "listScenes"
-                ? (value as { readonly items: ReadonlyArray<StashScene> }).items
-                : []
-              for (const scene of scenes) assert.isTrue(Schema.is(StashScene)(scene), `a malformed scene from ${name}`)
-            }
-            // The exact answer for a well-formed scene: text passes through untouched (no mangling, no eval).
-            let sent: any
-            try {
-              sent = JSON.parse(r.body)?.data?.findScene
-            } catch {
-              sent = undefined
-            }
-            if (
-              r.status === 200 && sent && /^[0-9]{1,19}$/.test(String(sent.id)) &&
-              typeof sent.updated_at === "string" &&
-              typeof sent.created_at === "string" &&
-              (sent.title === undefined || sent.title === null || typeof sent.title === "string")
-            ) {
-              const exit = await Effect.runPromiseExit(stash.findScene("1" as SceneId))
-              if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
-                const scene = exit.value.value
-                assert.strictEqual(scene.id, String(sent.id))
-                assert.strictEqual(scene.title, sent.title === "" || sent.title == null ? null : sent.title)
-                assert.strictEqual(scene.updatedAt, sent.updated_at)
-              }
-            }
-          }),
-          { numRuns: RUNS.http }
-        )
+      const outcomes: Outcomes = { ok: 0, typed: 0 }
+      yield* forEachReply(server, stashBody, async (r) => {
+        const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
+          ["findScene", stash.findScene("1" as SceneId)],
+          ["findScenes", stash.findScenes(["1", "2"] as Array<SceneId>)],
+          ["listScenes", stash.listScenes({ page: 1, perPage: 50 })],
+          ["scenesUpdatedSince", stash.scenesUpdatedSince({ since: null, page: 1, perPage: 50 })],
+          ["existingSceneIds", stash.existingSceneIds(["1"] as Array<SceneId>)],
+          ["health", stash.health]
+        ]
+        await callEach("StashClient", calls, tags, outcomes, (name, value) => {
+          const scenes = name === "findScene"
+            ? Option.toArray(value as Option.Option<StashScene>)
+            : name === "findScenes"
+            ? value as ReadonlyArray<StashScene>
+            : name === "listScenes"
+            ? (value as { readonly items: ReadonlyArray<StashScene> }).items
+            : []
+          for (const scene of scenes) assert.isTrue(Schema.is(StashScene)(scene), `a malformed scene from ${name}`)
+        })
+        // The exact answer for a well-formed scene: text passes through untouched (no mangling, no eval).
+        let sent: any
+        try {
+          sent = JSON.parse(r.body)?.data?.findScene
+        } catch {
+          sent = undefined
+        }
+        if (
+          r.status === 200 && sent && /^[0-9]{1,19}$/.test(String(sent.id)) &&
+          typeof sent.updated_at === "string" &&
+          typeof sent.created_at === "string" &&
+          (sent.title === undefined || sent.title === null || typeof sent.title === "string")
+        ) {
+          const exit = await Effect.runPromiseExit(stash.findScene("1" as SceneId))
+          if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
+            const scene = exit.value.value
+            assert.strictEqual(scene.id, String(sent.id))
+            assert.strictEqual(scene.title, sent.title === "" || sent.title == null ? null : sent.title)
+            assert.strictEqual(scene.updatedAt, sent.updated_at)
+          }
+        }
+      })
+      report(
+        `Stash answers: ${RUNS.http} replies × 6 calls, ${outcomes.ok} results, ${outcomes.typed} typed errors, no crash`
       )
-      report(`Stash answers: ${RUNS.http} replies × 6 calls, ${ok} results, ${typed} typed errors, no crash`)
     }))
 
   // -----------------------------------------------------------------------------------------------------------
@@ -428,48 +460,36 @@ describe("chaos: fuzzing", () => {
         "PlexPermanentError"
       ]
       const item = blankPlexItem({ ratingKey: "1", sectionKey: "3", title: "file 1", files: [`${PLEX_ROOT}/a.mp4`] })
-      let ok = 0
-      let typed = 0
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(reply(plexBody), async (r) => {
-            server.state.reply = r
-            const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
-              ["sections", plex.sections],
-              ["findByFile", plex.findByFile("3", `${PLEX_ROOT}/a.mp4`)],
-              ["getItem", plex.getItem("1")],
-              ["listSection", plex.listSection("3", { start: 0, size: 50 })],
-              ["health", plex.health],
-              ["edit", plex.edit(item, { scalars: { title: "'; DROP TABLE x; --" }, tags: {}, lock: true })],
-              ["rate", plex.rate("1", 5)]
-            ]
-            for (const [name, call] of calls) {
-              const exit = await Effect.runPromiseExit(call)
-              assertTyped(exit, tags, `PlexClient.${name}`)
-              if (Exit.isFailure(exit)) {
-                typed++
-                continue
-              }
-              ok++
-              const v = exit.value as any
-              const items: ReadonlyArray<unknown> = name === "findByFile"
-                ? v
-                : name === "getItem"
-                ? Option.toArray(v)
-                : name === "listSection"
-                ? v.items
-                : []
-              for (const i of items) assert.isTrue(Schema.is(PlexItem)(i), `a malformed item from ${name}`)
-              if (name === "sections") { for (const s of v) assert.isTrue(Schema.is(PlexSection)(s)) }
-              if (name === "findByFile") {
-                for (const i of v as ReadonlyArray<PlexItem>) assert.include(i.files, `${PLEX_ROOT}/a.mp4`)
-              }
-            }
-          }),
-          { numRuns: RUNS.http }
-        )
+      const outcomes: Outcomes = { ok: 0, typed: 0 }
+      yield* forEachReply(server, plexBody, async () => {
+        const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
+          ["sections", plex.sections],
+          ["findByFile", plex.findByFile("3", `${PLEX_ROOT}/a.mp4`)],
+          ["getItem", plex.getItem("1")],
+          ["listSection", plex.listSection("3", { start: 0, size: 50 })],
+          ["health", plex.health],
+          ["edit", plex.edit(item, { scalars: { title: "'; DROP TABLE x; --" }, tags: {}, lock: true })],
+          ["rate", plex.rate("1", 5)]
+        ]
+        await callEach("PlexClient", calls, tags, outcomes, (name, value) => {
+          const v = value as any
+          const items: ReadonlyArray<unknown> = name === "findByFile"
+            ? v
+            : name === "getItem"
+            ? Option.toArray(v)
+            : name === "listSection"
+            ? v.items
+            : []
+          for (const i of items) assert.isTrue(Schema.is(PlexItem)(i), `a malformed item from ${name}`)
+          if (name === "sections") { for (const s of v) assert.isTrue(Schema.is(PlexSection)(s)) }
+          if (name === "findByFile") {
+            for (const i of v as ReadonlyArray<PlexItem>) assert.include(i.files, `${PLEX_ROOT}/a.mp4`)
+          }
+        })
+      })
+      report(
+        `Plex answers: ${RUNS.http} replies × 7 calls, ${outcomes.ok} results, ${outcomes.typed} typed errors, no crash`
       )
-      report(`Plex answers: ${RUNS.http} replies × 7 calls, ${ok} results, ${typed} typed errors, no crash`)
     }))
 
   // -----------------------------------------------------------------------------------------------------------
@@ -490,39 +510,33 @@ describe("chaos: fuzzing", () => {
       ).pipe(Layer.provide(NodeHttpClient.layerUndici))
       const outcomes = new Map<string, number>()
       let run = 0
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(reply(plexBody), async (r) => {
-            server.state.reply = r
-            // A fresh database each time, so every run syncs the job once against this answer.
-            const dbFile = path.join(world.dir, `job-${run++}.db`)
-            const store = storeOnFile(dbFile)
-            const exit = await Effect.runPromiseExit(
-              Effect.gen(function*() {
-                const queue = yield* SyncQueue
-                yield* queue.enqueue({ sceneId: world.sceneIds[0]!, reason: "hook" })
-                const worker = yield* makeWorker(world.engine({ breakerThreshold: 1_000 }))
-                return yield* worker.drain({ maxJobs: 1 })
-              }).pipe(
-                Effect.provide(Layer.mergeAll(store, clients)),
-                Logger.withMinimumLogLevel(LogLevel.None)
-              )
-            )
-            assertTyped(exit, ["StoreError"], "the worker")
-            assert.isTrue(Exit.isSuccess(exit) && exit.value.processed === 1, "the job was not processed")
-            const snapshot = storeSnapshot(dbFile)
-            const id = world.sceneIds[0]!
-            const queued = snapshot.jobs.some((j) => j.scene_id === id)
-            const dead = snapshot.dead.some((d) => d.scene_id === id && d.recovered_at === null)
-            const synced = snapshot.synced.has(id)
-            assert.isTrue(queued || dead || synced, "the job vanished: not queued, not in the DLQ, not synced")
-            assert.isTrue(snapshot.jobs.every((j) => j.state === "queued"), "a job was left leased")
-            const outcome = queued ? "queued for a retry" : dead ? "dead-lettered" : "synced"
-            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
-          }),
-          { numRuns: RUNS.job }
+      yield* forEachReply(server, plexBody, async () => {
+        // A fresh database each time, so every run syncs the job once against this answer.
+        const dbFile = path.join(world.dir, `job-${run++}.db`)
+        const store = storeOnFile(dbFile)
+        const exit = await Effect.runPromiseExit(
+          Effect.gen(function*() {
+            const queue = yield* SyncQueue
+            yield* queue.enqueue({ sceneId: world.sceneIds[0]!, reason: "hook" })
+            const worker = yield* makeWorker(world.engine({ breakerThreshold: 1_000 }))
+            return yield* worker.drain({ maxJobs: 1 })
+          }).pipe(
+            Effect.provide(Layer.mergeAll(store, clients)),
+            Logger.withMinimumLogLevel(LogLevel.None)
+          )
         )
-      )
+        assertTyped(exit, ["StoreError"], "the worker")
+        assert.isTrue(Exit.isSuccess(exit) && exit.value.processed === 1, "the job was not processed")
+        const snapshot = storeSnapshot(dbFile)
+        const id = world.sceneIds[0]!
+        const queued = snapshot.jobs.some((j) => j.scene_id === id)
+        const dead = snapshot.dead.some((d) => d.scene_id === id && d.recovered_at === null)
+        const synced = snapshot.synced.has(id)
+        assert.isTrue(queued || dead || synced, "the job vanished: not queued, not in the DLQ, not synced")
+        assert.isTrue(snapshot.jobs.every((j) => j.state === "queued"), "a job was left leased")
+        const outcome = queued ? "queued for a retry" : dead ? "dead-lettered" : "synced"
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
+      }, RUNS.job)
       report(`jobs against a garbage Plex: ${JSON.stringify(Object.fromEntries(outcomes))}, none lost`)
     }))
 })

@@ -87,7 +87,10 @@ const program = Effect.gen(function*() {
   const stash = yield* FakeStash.start({})
   const plex = yield* FakePlex.start({ scanDelayMs: 500 })
   const section = plex.state.addSection({ title: "Scenes", type: "movie", locations: [plexRoot] })
+  // The library was organised yesterday: only what happens during the demo is a change of this second.
+  stash.state.advanceClock(-86_400_000)
   const seeded = seedLibrary(stash.state, { scenes: sceneCount, root: stashRoot })
+  stash.state.advanceClock(86_400_000)
   const originalTitles = new Map<string, string>()
   for (const scene of seeded) {
     const files = scene.files.map((f) => f.path.replace(stashRoot, plexRoot))
@@ -183,6 +186,14 @@ const program = Effect.gen(function*() {
       )
     })
 
+  /** Waits for a status in which `pick` finds something, and returns what it found. */
+  const untilStatus = <A>(
+    what: string,
+    pick: (s: Status) => A | undefined,
+    timeoutMs: number,
+    everyMs?: number
+  ) => until(what, Effect.map(status, (s) => Option.fromNullable(pick(s))), timeoutMs, everyMs)
+
   // --- 1. sync the library ---------------------------------------------------------------------------------
   yield* step("The change feed finds every scene; the worker syncs them to Plex")
   yield* until(
@@ -195,13 +206,9 @@ const program = Effect.gen(function*() {
   // --- 2. Plex goes away -----------------------------------------------------------------------------------
   yield* step("Plex goes down (the server stops listening: connections are refused)")
   yield* plex.faults.refuseConnections
-  const outage = yield* until(
+  const outage = yield* untilStatus(
     "the breaker to open",
-    Effect.map(
-      status,
-      (s) =>
-        s.breakers["plex"]?.state === "open" && s.currentOutage !== null ? Option.some(s.currentOutage) : Option.none()
-    ),
+    (s) => s.breakers["plex"]?.state === "open" && s.currentOutage !== null ? s.currentOutage : undefined,
     20_000,
     500
   )
@@ -209,12 +216,7 @@ const program = Effect.gen(function*() {
     red(`✖ plex breaker OPEN: outage #${outage.id} recorded at ${outage.startedAt}; jobs are held, no attempt spent`)
   )
   // Long enough for held jobs to pass the (demo's) hold limit and reach the DLQ under the outage class.
-  yield* until(
-    "held jobs to reach the DLQ",
-    Effect.map(status, (s) => s.dlq.total > 0 ? Option.some(s) : Option.none()),
-    20_000,
-    1000
-  )
+  yield* untilStatus("held jobs to reach the DLQ", (s) => s.dlq.total > 0 ? s : undefined, 20_000, 1000)
   yield* progress
   yield* sleep(1500)
   yield* progress
@@ -222,15 +224,9 @@ const program = Effect.gen(function*() {
   // --- 3. Plex comes back ----------------------------------------------------------------------------------
   yield* step("Plex is back")
   yield* plex.faults.acceptConnections
-  const closed = yield* until(
+  const closed = yield* untilStatus(
     "the breaker to close",
-    Effect.map(
-      status,
-      (s) =>
-        s.breakers["plex"]?.state === "closed" && s.lastOutage?.id === outage.id
-          ? Option.some(s.lastOutage)
-          : Option.none()
-    ),
+    (s) => s.breakers["plex"]?.state === "closed" && s.lastOutage?.id === outage.id ? s.lastOutage : undefined,
     30_000,
     500
   )
@@ -241,16 +237,12 @@ const program = Effect.gen(function*() {
       }s, ${closed.jobsAffected} job(s) affected`
     )
   )
-  const recovery = yield* until(
+  const recovery = yield* untilStatus(
     "the automatic recovery",
-    Effect.map(
-      status,
-      (s) =>
-        s.lastRecovery !== null && s.lastRecovery.trigger === "automatic" &&
-          s.lastRecovery.window.outageId === outage.id
-          ? Option.some(s.lastRecovery)
-          : Option.none()
-    ),
+    (s) =>
+      s.lastRecovery !== null && s.lastRecovery.trigger === "automatic" && s.lastRecovery.window.outageId === outage.id
+        ? s.lastRecovery
+        : undefined,
     30_000,
     500
   )
@@ -272,13 +264,13 @@ const program = Effect.gen(function*() {
   // --- 5. drain ---------------------------------------------------------------------------------------------
   yield* step("The queue drains")
   const changedFile = seeded.find((s) => s.id === changedId)!.files[0]!.path.replace(stashRoot, plexRoot)
-  yield* until(
+  yield* untilStatus(
     "the queue to drain",
-    Effect.map(status, (s) =>
+    (s) =>
       s.queue.queued === 0 && s.queue.running === 0 && s.dlq.total === 0 &&
         plex.state.itemByFile(changedFile)?.title === newTitle
-        ? Option.some(s)
-        : Option.none()),
+        ? s
+        : undefined,
     45_000
   )
   yield* progress

@@ -22,6 +22,10 @@ const env = (filename: string) =>
     SimStash.layer({ scenes: Array.from({ length: 10 }, (_, i) => SimStash.sampleScene(i + 1)) })
   ).pipe(Layer.provideMerge(storeAt(filename)))
 
+/** Runs `body` against a new database in a temporary directory. */
+const withStore = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(tempDir, (dir) => Effect.provide(body, env(path.join(dir, "plexsync.db"))))
+
 const deadLetter = (sceneId: string, errorTag: ErrorTag, failedAt: number, outageId: OutageId | null) =>
   Effect.flatMap(DeadLetterQueue, (dlq) =>
     dlq.add({
@@ -36,9 +40,8 @@ const deadLetter = (sceneId: string, errorTag: ErrorTag, failedAt: number, outag
 
 describe("AutoRecovery", () => {
   it.scoped("recovers a closed outage's safe DLQ entries once, records the run as automatic, and waits for open ones", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
+    withStore(
+      Effect.gen(function*() {
         const outages = yield* OutageHistory
         const queue = yield* SyncQueue
         const log = yield* RecoveryLog
@@ -70,13 +73,12 @@ describe("AutoRecovery", () => {
         // The next tick has nothing to do and records nothing.
         assert.deepStrictEqual(yield* recoverClosedOutages, [])
         assert.strictEqual((yield* log.list({ limit: 10 })).length, 1)
-      }).pipe(Effect.provide(env(path.join(dir, "plexsync.db"))))
-    }))
+      })
+    ))
 
   it.scoped("when Plex fails the health gate the outage stays pending and is recovered on a later tick", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
+    withStore(
+      Effect.gen(function*() {
         const outages = yield* OutageHistory
         const settings = yield* Settings
         const plex = yield* SimPlex.SimPlex
@@ -92,6 +94,6 @@ describe("AutoRecovery", () => {
         yield* TestClock.setTime(t0 + 9000)
         const done = yield* recoverClosedOutages
         assert.deepStrictEqual(done.map((d) => [...d.result.recoveredSceneIds]), [["5"]] as Array<Array<string>>)
-      }).pipe(Effect.provide(env(path.join(dir, "plexsync.db"))))
-    }))
+      })
+    ))
 })

@@ -63,12 +63,25 @@ const title = (ratingKey: string) =>
 const stashReads = Effect.flatMap(SimStash.SimStash, (sim) => sim.requests("findScene"))
 const plexEdits = Effect.flatMap(SimPlex.SimPlex, (sim) => sim.requests("edit"))
 
+/** Three polls 30 s apart, each checked by `check`, that read nothing from Stash. */
+const quietPolls = <E, R>(check: (poll: ChangeFeed.PollResult) => Effect.Effect<void, E, R>) =>
+  Effect.gen(function*() {
+    const feed = yield* ChangeFeed.ChangeFeed
+    const reads = yield* stashReads
+    for (let i = 0; i < 3; i++) {
+      yield* TestClock.adjust(30_000)
+      yield* check(yield* feed.poll)
+    }
+    assert.strictEqual(yield* stashReads, reads)
+  })
+
+/** Scene 1 (its one file /data/scenes/1.mp4) as Stash stores it at `updatedAt` (in any offset). */
+const sceneOne = (title: string, updatedAt: string) =>
+  SimStash.sampleScene(1, { title, files: ["/data/scenes/1.mp4"], updatedAt })
+
 /** Replaces scene 1 in the simulated Stash as Stash would have stored it at `updatedAt` (in any offset). */
 const save = (fields: { readonly title: string }, updatedAt: string) =>
-  Effect.flatMap(
-    SimStash.SimStash,
-    (sim) => sim.addScenes([SimStash.sampleScene(1, { ...fields, files: ["/data/scenes/1.mp4"], updatedAt })])
-  )
+  Effect.flatMap(SimStash.SimStash, (sim) => sim.addScenes([sceneOne(fields.title, updatedAt)]))
 
 describe("ChangeFeed: two saves within one Stash second", () => {
   for (const offsetMinutes of [-300, 330]) {
@@ -77,11 +90,7 @@ describe("ChangeFeed: two saves within one Stash second", () => {
     it.scoped(`queues the second version of a second already synced (updated_at ${at})`, () =>
       Effect.gen(function*() {
         const dir = yield* tempDir
-        const scene = SimStash.sampleScene(1, {
-          title: "A person's edit",
-          files: ["/data/scenes/1.mp4"],
-          updatedAt: at
-        })
+        const scene = sceneOne("A person's edit", at)
         yield* Effect.gen(function*() {
           const feed = yield* ChangeFeed.ChangeFeed
           yield* TestClock.setTime(base)
@@ -108,15 +117,13 @@ describe("ChangeFeed: two saves within one Stash second", () => {
           assert.strictEqual(yield* title("1001"), "The scraper's edit")
 
           // Converges: that fetch came after the second and its margin, so the row is settled for good.
-          const reads = yield* stashReads
-          for (let i = 0; i < 3; i++) {
-            yield* TestClock.adjust(30_000)
-            const quiet = yield* feed.poll
-            assert.strictEqual(quiet.queued, 0)
-            assert.strictEqual(quiet.duplicates, 1)
-            assert.strictEqual(yield* work, 0)
-          }
-          assert.strictEqual(yield* stashReads, reads)
+          yield* quietPolls((quiet) =>
+            Effect.gen(function*() {
+              assert.strictEqual(quiet.queued, 0)
+              assert.strictEqual(quiet.duplicates, 1)
+              assert.strictEqual(yield* work, 0)
+            })
+          )
         }).pipe(Effect.provide(world(dir, [scene])))
       }))
   }
@@ -125,23 +132,21 @@ describe("ChangeFeed: two saves within one Stash second", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const at = formatStashTime(second, -300)
-      const scene = SimStash.sampleScene(1, { title: "Edited", files: ["/data/scenes/1.mp4"], updatedAt: at })
+      const scene = sceneOne("Edited", at)
       yield* Effect.gen(function*() {
         const feed = yield* ChangeFeed.ChangeFeed
         // Synced ten minutes after the save: later than the second, its margin and a slow sync's allowance.
         yield* TestClock.setTime(second + 10 * 60_000)
         assert.strictEqual((yield* feed.poll).queued, 1)
         assert.strictEqual(yield* work, 1)
-        const reads = yield* stashReads
-        for (let i = 0; i < 3; i++) {
-          yield* TestClock.adjust(30_000)
-          const poll = yield* feed.poll
-          assert.strictEqual(poll.queued, 0)
-          assert.strictEqual(poll.sameSecond, 0)
-          assert.strictEqual(poll.duplicates, 1)
-        }
+        yield* quietPolls((poll) =>
+          Effect.sync(() => {
+            assert.strictEqual(poll.queued, 0)
+            assert.strictEqual(poll.sameSecond, 0)
+            assert.strictEqual(poll.duplicates, 1)
+          })
+        )
         assert.strictEqual(yield* work, 0)
-        assert.strictEqual(yield* stashReads, reads)
       }).pipe(Effect.provide(world(dir, [scene])), Effect.scoped)
 
       // A restart (nothing in memory) trusts the recorded sync: it came long after the second.
@@ -161,11 +166,7 @@ describe("ChangeFeed: two saves within one Stash second", () => {
   it.scoped("an unchanged save keeps the old syncedAt: queued once more past the margin, then never again", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const scene = SimStash.sampleScene(1, {
-        title: "Same",
-        files: ["/data/scenes/1.mp4"],
-        updatedAt: formatStashTime(second - 86_400_000, 330)
-      })
+      const scene = sceneOne("Same", formatStashTime(second - 86_400_000, 330))
       yield* Effect.gen(function*() {
         const feed = yield* ChangeFeed.ChangeFeed
         const syncState = yield* SyncState
@@ -197,20 +198,11 @@ describe("ChangeFeed: two saves within one Stash second", () => {
         assert.strictEqual(requeued, 1)
         assert.strictEqual((yield* stashReads) - readsBefore, 2, "two jobs, one Stash read each")
         assert.strictEqual(yield* plexEdits, edits, "no Plex request for an unchanged scene")
-        const reads = yield* stashReads
-        for (let i = 0; i < 3; i++) {
-          yield* TestClock.adjust(30_000)
-          assert.strictEqual((yield* feed.poll).queued, 0)
-        }
-        assert.strictEqual(yield* stashReads, reads)
+        yield* quietPolls((poll) => Effect.sync(() => assert.strictEqual(poll.queued, 0)))
       }).pipe(Effect.provide(world(dir, [scene])), Effect.scoped)
 
       // After a restart the recorded state proves nothing (its syncedAt predates the second): queued once, settled.
-      const saved = SimStash.sampleScene(1, {
-        title: "Same",
-        files: ["/data/scenes/1.mp4"],
-        updatedAt: formatStashTime(second, 330)
-      })
+      const saved = sceneOne("Same", formatStashTime(second, 330))
       yield* Effect.gen(function*() {
         const feed = yield* ChangeFeed.ChangeFeed
         yield* TestClock.setTime(base + 120_000)
@@ -228,11 +220,7 @@ describe("ChangeFeed: two saves within one Stash second", () => {
   it.scoped("the same instant written in another offset is the same version", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const scene = SimStash.sampleScene(1, {
-        title: "Edited",
-        files: ["/data/scenes/1.mp4"],
-        updatedAt: formatStashTime(second, -300)
-      })
+      const scene = sceneOne("Edited", formatStashTime(second, -300))
       yield* Effect.gen(function*() {
         const feed = yield* ChangeFeed.ChangeFeed
         yield* TestClock.setTime(second + 60_000)

@@ -1,10 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { FakePlexItem } from "@plexsync/testing/FakePlex"
-import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
 import * as Fs from "node:fs"
-import * as Path from "node:path"
-import type { Library } from "./e2e.js"
-import { freePort, launch, schedulerEnv, startLibrary, tempDir, verifyLibrary, waitFor, withCleanup } from "./e2e.js"
+import { verifyLibrary, waitFor, withLibrary } from "./e2e.js"
 import type { StatusJson } from "./e2e.js"
 
 /**
@@ -17,16 +14,8 @@ const view = (item: FakePlexItem) => ({ ...item, addedAt: 0, updatedAt: 0, genre
 
 describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
   it("records the event, queues the tag's scenes at once, and only their genres change in Plex", async () => {
-    let library: Library | undefined
-    let scheduler: SchedulerProcess | undefined
-    const dir = tempDir()
-    const logFile = Path.join(dir, "scheduler.log")
-    await withCleanup({ dir, logFile, scheduler: () => scheduler, library: () => library }, async () => {
-      library = await startLibrary({ scenes: 12 })
-      const env = schedulerEnv(library, Path.join(dir, "data"), await freePort(), { PLEXSYNC_POLL_INTERVAL: "1h" })
-      scheduler = await launch(env, logFile)
-      const s = scheduler
-      const lib = library
+    await withLibrary(12, async ({ library: lib, logFile, start }) => {
+      const s = await start({ PLEXSYNC_POLL_INTERVAL: "1h" })
       // The first poll (at start) queues every scene; the worker syncs them.
       await waitFor("the first sync", async () => {
         const status = await s.getJson<StatusJson>("/status")
@@ -88,7 +77,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
       assert.deepStrictEqual((await verifyLibrary(lib)).mismatches, [])
       assert.match(Fs.readFileSync(logFile, "utf8"), /queued 6 scene\(s\) for 1 tag, performer, studio or group change/)
       assert.strictEqual((await s.getJson<StatusJson>("/status")).dlq.total, 0)
-      assert.strictEqual(await scheduler!.stop(), 0, "the scheduler's exit code")
+      assert.strictEqual(await s.stop(), 0, "the scheduler's exit code")
     }, 40)
   }, 120_000)
 })

@@ -1,9 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { SchedulerProcess } from "@plexsync/testing/SchedulerProcess"
-import * as Path from "node:path"
-import type { Library, StatusJson } from "./e2e.js"
-import { freePort, launch, logTail, schedulerEnv, startLibrary, tempDir } from "./e2e.js"
-import { verifyLibrary, waitFor, withCleanup } from "./e2e.js"
+import type { StatusJson } from "./e2e.js"
+import { logTail, verifyLibrary, waitFor, withLibrary } from "./e2e.js"
 
 /**
  * `PLEXSYNC_PRESERVE_PLEX_EDITS=true` with the scheduler as a child process, against the fake servers over HTTP.
@@ -24,13 +22,7 @@ describe("plexsync-scheduler in preserve mode", () => {
   it(
     "writes Stash's title over a scanner title, keeps a person's locked title and added genre, adds new Stash tags",
     async () => {
-      let library: Library | undefined
-      let scheduler: SchedulerProcess | undefined
-      const dir = tempDir()
-      const logFile = Path.join(dir, "scheduler.log")
-      await withCleanup({ dir, logFile, scheduler: () => scheduler, library: () => library }, async () => {
-        library = await startLibrary({ scenes: 8 })
-        const lib = library
+      await withLibrary(8, async ({ library: lib, logFile, start }) => {
         const stash = lib.stash.state
         const tagId = (name: string) => {
           for (let i = 1; i < 50; i++) if (stash.tag(String(i))?.name === name) return String(i)
@@ -53,11 +45,7 @@ describe("plexsync-scheduler in preserve mode", () => {
           lockedFields: ["title", "genre"]
         })
 
-        const env = schedulerEnv(lib, Path.join(dir, "data"), await freePort(), {
-          PLEXSYNC_PRESERVE_PLEX_EDITS: "true"
-        })
-        scheduler = await launch(env, logFile)
-        const s = scheduler
+        const s = await start({ PLEXSYNC_PRESERVE_PLEX_EDITS: "true" })
 
         // The first poll queues every scene; the worker syncs them.
         await waitFor("the first sync", async () => {
@@ -112,7 +100,7 @@ describe("plexsync-scheduler in preserve mode", () => {
         assert.deepStrictEqual(sorted(after.genres), ["Handpicked", "Night", "Outdoor"])
         assert.strictEqual((await waitFor("an empty queue", () => idle(s))).dlq.total, 0)
         assert.include(logTail(logFile, 400), "Kept Plex's own title")
-        assert.strictEqual(await scheduler!.stop(), 0, "the scheduler's exit code")
+        assert.strictEqual(await s.stop(), 0, "the scheduler's exit code")
       }, 60)
     },
     120_000

@@ -193,46 +193,45 @@ describe("plexsync-scheduler: renamed, deleted and merged tags, performers, stud
     assert.strictEqual(code, 0, "the scheduler's exit code")
   }, 30_000)
 
-  it("a tag renamed: the genre changes on its items", async () => {
-    const affected = scenesUsing("tag", "1")
-    assert.lengthOf(affected, 12)
-    await runCase({
-      name: "tag renamed",
-      queuedBy: ["tag"],
-      affected,
-      fields: ["genres"],
-      change: () => library.stash.state.renameTag("1", "Outdoors"),
-      shows: (item) => item.genres.includes("Outdoors") && !item.genres.includes("Outdoor")
-    })
-  }, 90_000)
+  /**
+   * A case about one object, titled "a <name>: …": its items are the scenes using it (exactly `count` of them, or
+   * some when `count` is absent), and only the feed of its kind queues them.
+   */
+  const objectCase = (kind: FakeRelatedKind, id: string, title: string, options: {
+    readonly count?: number
+    readonly fields: ReadonlyArray<Field>
+    readonly change: () => unknown
+    readonly shows: (item: FakePlexItem) => boolean
+  }) =>
+    it(title, async () => {
+      const { count, ...rest } = options
+      const affected = scenesUsing(kind, id)
+      if (count === undefined) assert.isAbove(affected.length, 0)
+      else assert.lengthOf(affected, count)
+      const name = title.slice(0, title.indexOf(":")).replace(/^a /, "")
+      await runCase({ ...rest, name, queuedBy: [kind], affected })
+    }, 90_000)
 
-  it("a performer renamed: the actor changes on their items", async () => {
-    const affected = scenesUsing("performer", "1")
-    assert.isAbove(affected.length, 0)
-    await runCase({
-      name: "performer renamed",
-      queuedBy: ["performer"],
-      affected,
-      fields: ["actors"],
-      change: () => library.stash.state.renamePerformer("1", "Alexandra Doe"),
-      shows: (item) => item.actors.includes("Alexandra Doe") && !item.actors.includes("Alex Doe")
-    })
-  }, 90_000)
+  objectCase("tag", "1", "a tag renamed: the genre changes on its items", {
+    count: 12,
+    fields: ["genres"],
+    change: () => library.stash.state.renameTag("1", "Outdoors"),
+    shows: (item) => item.genres.includes("Outdoors") && !item.genres.includes("Outdoor")
+  })
 
-  it("a studio renamed: the studio and its collection change on its items", async () => {
-    const affected = scenesUsing("studio", "3")
-    assert.isAbove(affected.length, 0)
-    await runCase({
-      name: "studio renamed",
-      queuedBy: ["studio"],
-      affected,
-      fields: ["studio", "collections"],
-      change: () => library.stash.state.renameStudio("3", "Harbour Films"),
-      shows: (item) =>
-        item.studio === "Harbour Films" && item.collections.includes("Harbour Films") &&
-        !item.collections.includes("Harbour Pictures")
-    })
-  }, 90_000)
+  objectCase("performer", "1", "a performer renamed: the actor changes on their items", {
+    fields: ["actors"],
+    change: () => library.stash.state.renamePerformer("1", "Alexandra Doe"),
+    shows: (item) => item.actors.includes("Alexandra Doe") && !item.actors.includes("Alex Doe")
+  })
+
+  objectCase("studio", "3", "a studio renamed: the studio and its collection change on its items", {
+    fields: ["studio", "collections"],
+    change: () => library.stash.state.renameStudio("3", "Harbour Films"),
+    shows: (item) =>
+      item.studio === "Harbour Films" && item.collections.includes("Harbour Films") &&
+      !item.collections.includes("Harbour Pictures")
+  })
 
   it("a parent studio renamed: no item shows it, so nothing in Plex changes", async () => {
     // Northwind Network is the parent of Northwind Films; a scene's studio is its own studio only.
@@ -247,31 +246,18 @@ describe("plexsync-scheduler: renamed, deleted and merged tags, performers, stud
     })
   }, 90_000)
 
-  it("a group renamed: the collection changes on its items", async () => {
-    const affected = scenesUsing("group", "1")
-    assert.isAbove(affected.length, 0)
-    await runCase({
-      name: "group renamed",
-      queuedBy: ["group"],
-      affected,
-      fields: ["collections"],
-      change: () => library.stash.state.renameGroup("1", "Coastal Series II"),
-      shows: (item) => item.collections.includes("Coastal Series II") && !item.collections.includes("Coastal Series")
-    })
-  }, 90_000)
+  objectCase("group", "1", "a group renamed: the collection changes on its items", {
+    fields: ["collections"],
+    change: () => library.stash.state.renameGroup("1", "Coastal Series II"),
+    shows: (item) => item.collections.includes("Coastal Series II") && !item.collections.includes("Coastal Series")
+  })
 
-  it("a tag deleted: the genre is removed from its items", async () => {
-    const affected = scenesUsing("tag", "3")
-    assert.lengthOf(affected, 12)
-    await runCase({
-      name: "tag deleted",
-      queuedBy: ["tag"],
-      affected,
-      fields: ["genres"],
-      change: () => assert.isTrue(library.stash.state.destroyRelated("tag", "3")),
-      shows: (item) => !item.genres.includes("Drama") && item.genres.length > 0
-    })
-  }, 90_000)
+  objectCase("tag", "3", "a tag deleted: the genre is removed from its items", {
+    count: 12,
+    fields: ["genres"],
+    change: () => assert.isTrue(library.stash.state.destroyRelated("tag", "3")),
+    shows: (item) => !item.genres.includes("Drama") && item.genres.length > 0
+  })
 
   it("two tags merged: the source genre is replaced by the destination on the source's items", async () => {
     // Night (on the even scenes) into 4K (on the odd ones): the even scenes lose Night and gain 4K; the odd scenes,
@@ -289,18 +275,11 @@ describe("plexsync-scheduler: renamed, deleted and merged tags, performers, stud
     })
   }, 90_000)
 
-  it("a studio deleted: the studio is cleared and its collection removed on its items", async () => {
-    const affected = scenesUsing("studio", "4")
-    assert.isAbove(affected.length, 0)
-    await runCase({
-      name: "studio deleted",
-      queuedBy: ["studio"],
-      affected,
-      fields: ["studio", "collections"],
-      change: () => assert.isTrue(library.stash.state.destroyRelated("studio", "4")),
-      shows: (item) => (item.studio === null || item.studio === "") && !item.collections.includes("Studio Ünïcode")
-    })
-  }, 90_000)
+  objectCase("studio", "4", "a studio deleted: the studio is cleared and its collection removed on its items", {
+    fields: ["studio", "collections"],
+    change: () => assert.isTrue(library.stash.state.destroyRelated("studio", "4")),
+    shows: (item) => (item.studio === null || item.studio === "") && !item.collections.includes("Studio Ünïcode")
+  })
 
   it(
     "changed while the scheduler was down: a performer renamed and a group deleted reach Plex after a restart",

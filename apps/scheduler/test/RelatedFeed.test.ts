@@ -60,6 +60,9 @@ const queued = Effect.gen(function*() {
   return jobs.map((job) => `${job.sceneId} ${job.reason}`).sort()
 })
 
+/** The scene ids of the queued jobs, sorted. */
+const queuedScenes = Effect.map(queued, (jobs) => jobs.map((line) => line.split(" ")[0]).sort())
+
 const expect = (ids: ReadonlyArray<string>, reason: string) => ids.map((id) => `${id} ${reason}`).sort()
 
 const world = (dir: string, options: Partial<ChangeFeed.ChangeFeedOptions> = {}) =>
@@ -67,11 +70,30 @@ const world = (dir: string, options: Partial<ChangeFeed.ChangeFeedOptions> = {})
     Layer.provideMerge(Layer.mergeAll(SimStash.layer({ scenes }), storeAt(path.join(dir, "plexsync.db"))))
   )
 
+/** Runs `body` against the feed over a new database in a temporary directory. */
+const inWorld = <A, E, R>(body: Effect.Effect<A, E, R>, options: Partial<ChangeFeed.ChangeFeedOptions> = {}) =>
+  Effect.flatMap(tempDir, (dir) => Effect.provide(body, world(dir, options)))
+
+/** The first poll (at `at`, when given) and the sync of all it queued; the feed and the simulated Stash. */
+const firstSync = (at?: number) =>
+  Effect.gen(function*() {
+    if (at !== undefined) yield* TestClock.setTime(at)
+    const feed = yield* ChangeFeed.ChangeFeed
+    yield* feed.poll
+    yield* syncAll
+    return { feed, sim: yield* SimStash.SimStash }
+  })
+
+/** Syncs what is queued; the next poll must queue nothing. */
+const syncedAndQuiet = Effect.gen(function*() {
+  yield* syncAll
+  assert.strictEqual((yield* Effect.flatMap(ChangeFeed.ChangeFeed, (feed) => feed.poll)).queued, 0)
+})
+
 describe("ChangeFeed: tags, performers, studios and groups", () => {
   it.scoped("first poll starts from now: nothing queued for related objects, their ids are known", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
+    inWorld(
+      Effect.gen(function*() {
         const feed = yield* ChangeFeed.ChangeFeed
         const known = yield* KnownObjects
         const settings = yield* Settings
@@ -91,19 +113,14 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         const second = yield* feed.poll
         assert.strictEqual(second.queued, 0)
         assert.isTrue(second.related.every((r) => !r.listed && r.changed === 0))
-      }).pipe(Effect.provide(world(dir)))
-    }))
+      })
+    ))
 
   it.scoped("a rename queues exactly the scenes using the object, once; the next poll queues nothing", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
-        const feed = yield* ChangeFeed.ChangeFeed
-        const sim = yield* SimStash.SimStash
+    inWorld(
+      Effect.gen(function*() {
         const settings = yield* Settings
-        yield* TestClock.setTime(base + 86_400_000)
-        yield* feed.poll
-        yield* syncAll
+        const { feed, sim } = yield* firstSync(base + 86_400_000)
 
         yield* TestClock.adjust(60_000)
         const renamed = yield* sim.renameRelated("tag", "1", "Outdoors")
@@ -133,18 +150,13 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         const again = yield* feed.poll
         assert.strictEqual(again.queued, 0)
         assert.deepStrictEqual(yield* queued, [])
-      }).pipe(Effect.provide(world(dir)))
-    }))
+      })
+    ))
 
   it.scoped("a second rename within the same Stash second is queued once more, past the second's margin", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
-        const feed = yield* ChangeFeed.ChangeFeed
-        const sim = yield* SimStash.SimStash
-        yield* TestClock.setTime(base + 86_400_000 + 200)
-        yield* feed.poll
-        yield* syncAll
+    inWorld(
+      Effect.gen(function*() {
+        const { feed, sim } = yield* firstSync(base + 86_400_000 + 200)
 
         // Two saves of tag 1 within one second (Stash stamps both with the same updated_at); a poll between them.
         yield* TestClock.adjust(60_000)
@@ -169,19 +181,14 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
           const again = yield* feed.poll
           assert.strictEqual(again.queued, 0)
         }
-      }).pipe(Effect.provide(world(dir)))
-    }))
+      })
+    ))
 
   it.scoped("a deletion queues the scenes that used it from sync state; a merge queues sources and destination", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
-        const feed = yield* ChangeFeed.ChangeFeed
-        const sim = yield* SimStash.SimStash
+    inWorld(
+      Effect.gen(function*() {
         const known = yield* KnownObjects
-        yield* TestClock.setTime(base + 86_400_000)
-        yield* feed.poll
-        yield* syncAll
+        const { feed, sim } = yield* firstSync(base + 86_400_000)
 
         yield* sim.deleteRelated("performer", "1")
         const deleted = yield* feed.poll
@@ -192,8 +199,7 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         // Only the kind whose count changed was listed.
         assert.isTrue(deleted.related.filter((r) => r.kind !== "performer").every((r) => !r.listed))
         assert.deepStrictEqual(yield* known.count("performer"), Option.some(0))
-        yield* syncAll
-        assert.strictEqual((yield* feed.poll).queued, 0)
+        yield* syncedAndQuiet
 
         // tagsMerge 11 and 12 into 2: the destination is bumped, the sources vanish.
         yield* TestClock.adjust(5_000)
@@ -201,12 +207,11 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         yield* feed.poll
         const destination = [...new Set([...withTag("2"), ...withTag("11"), ...withTag("12")])]
         assert.deepStrictEqual(
-          (yield* queued).map((line) => line.split(" ")[0]).sort(),
+          yield* queuedScenes,
           destination.sort()
         )
         assert.deepStrictEqual(yield* known.count("tag"), Option.some(13))
-        yield* syncAll
-        assert.strictEqual((yield* feed.poll).queued, 0)
+        yield* syncedAndQuiet
 
         // A deletion hidden by a creation in the same poll: the new tag is recorded first, so the counts differ.
         yield* TestClock.adjust(5_000)
@@ -216,18 +221,13 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         const tags = mixed.related.find((r) => r.kind === "tag")!
         assert.strictEqual(tags.deleted, 1)
         assert.deepStrictEqual(yield* queued, expect(["3"], "tag-deleted"))
-      }).pipe(Effect.provide(world(dir)))
-    }))
+      })
+    ))
 
   it.scoped("keyset pages: many objects changed in one second, read two per page, all reach the queue", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
-        const feed = yield* ChangeFeed.ChangeFeed
-        const sim = yield* SimStash.SimStash
-        yield* TestClock.setTime(base + 86_400_000)
-        yield* feed.poll
-        yield* syncAll
+    inWorld(
+      Effect.gen(function*() {
+        const { feed, sim } = yield* firstSync(base + 86_400_000)
         yield* TestClock.adjust(60_000)
         // Five tags in one second, four more a second later.
         for (const id of ["11", "12", "13", "14", "15"]) yield* sim.renameRelated("tag", id, `Renamed ${id}`)
@@ -235,23 +235,19 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         for (const id of ["16", "17", "18", "19"]) yield* sim.renameRelated("tag", id, `Renamed ${id}`)
         const poll = yield* feed.poll
         assert.deepStrictEqual(
-          (yield* queued).map((line) => line.split(" ")[0]).sort(),
+          yield* queuedScenes,
           ["1", "2", "3", "4", "5", "6", "7", "8", "9"].sort()
         )
         assert.strictEqual(poll.related.find((r) => r.kind === "tag")!.changed, 9)
-        yield* syncAll
-        assert.strictEqual((yield* feed.poll).queued, 0)
-      }).pipe(Effect.provide(world(dir, { relatedPerPage: 2 })))
-    }))
+        yield* syncedAndQuiet
+      }),
+      { relatedPerPage: 2 }
+    ))
 
   it.scoped("hook entry points: object changed, object deleted, tags merged", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
-        const feed = yield* ChangeFeed.ChangeFeed
-        const sim = yield* SimStash.SimStash
-        yield* feed.poll
-        yield* syncAll
+    inWorld(
+      Effect.gen(function*() {
+        const { feed, sim } = yield* firstSync()
         assert.strictEqual(yield* RelatedFeed.objectChanged({ kind: "group", id: "1" }), 1)
         assert.deepStrictEqual(yield* queued, expect(["20"], "group-changed"))
         yield* syncAll
@@ -264,21 +260,17 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         // The destination's scenes (scene 1 among them now) and, from sync state, the source's (scene 1 again).
         assert.strictEqual(yield* RelatedFeed.tagsMerged({ source: ["11"], destination: "1" }), 12)
         assert.deepStrictEqual(
-          (yield* queued).map((line) => line.split(" ")[0]).sort(),
+          yield* queuedScenes,
           [...withTag("1"), ...withTag("11")].sort()
         )
-      }).pipe(Effect.provide(world(dir)))
-    }))
+      })
+    ))
 
   it.scoped("the hooks' recorded events: expanded first in every poll, and at once on request", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      yield* Effect.gen(function*() {
-        const feed = yield* ChangeFeed.ChangeFeed
+    inWorld(
+      Effect.gen(function*() {
         const events = yield* ObjectEvents
-        const sim = yield* SimStash.SimStash
-        yield* feed.poll
-        yield* syncAll
+        const { feed, sim } = yield* firstSync()
 
         yield* events.record({ kind: "performer", objectId: "1", change: "changed" })
         const poll = yield* feed.poll
@@ -300,6 +292,6 @@ describe("ChangeFeed: tags, performers, studios and groups", () => {
         yield* feed.requestDrain
         assert.deepStrictEqual(yield* Fiber.join(waiter), { expanded: 1, queued: 1, unreadable: 0 })
         assert.deepStrictEqual(yield* queued, expect(["20"], "group-changed"))
-      }).pipe(Effect.provide(world(dir)))
-    }))
+      })
+    ))
 })

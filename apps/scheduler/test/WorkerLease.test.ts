@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ProcessLease } from "@plexsync/domain/Settings"
+import type { Context } from "effect"
 import { Deferred, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import * as path from "node:path"
 import * as RunnerState from "../src/RunnerState.js"
@@ -49,22 +50,27 @@ const runScheduler = (filename: string, name: string, log: Ref.Ref<Array<string>
     return { fiber, env }
   })
 
+/** A new database file in a temporary directory, and an empty log for the workers. */
+const setup = Effect.gen(function*() {
+  const dir = yield* tempDir
+  return { filename: path.join(dir, "plexsync.db"), log: yield* Ref.make<Array<string>>([]) }
+})
+
+/** A scheduler's view of its runner state. */
+const snapshot = (env: Context.Context<RunnerState.RunnerState>) =>
+  Effect.provide(Effect.flatMap(RunnerState.RunnerState, (s) => s.snapshot), env)
+
 describe("WorkerLease", () => {
   it.scoped("one worker per database: the second scheduler waits, and takes over when the first shuts down", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const filename = path.join(dir, "plexsync.db")
-      const log = yield* Ref.make<Array<string>>([])
+      const { filename, log } = yield* setup
       const a = yield* runScheduler(filename, "A", log, 2_000)
       yield* settle(1)
       const b = yield* runScheduler(filename, "B", log, 2_000)
       // Several lease periods: A keeps renewing, B never starts.
       yield* settle(60)
       assert.deepStrictEqual(yield* Ref.get(log), ["A started"])
-      const bState = yield* Effect.provide(
-        Effect.flatMap(RunnerState.RunnerState, (s) => s.snapshot),
-        b.env
-      )
+      const bState = yield* snapshot(b.env)
       assert.deepStrictEqual(bState.worker._tag, "Waiting")
       if (bState.worker._tag === "Waiting") assert.strictEqual(bState.worker.holder, "A")
 
@@ -85,9 +91,7 @@ describe("WorkerLease", () => {
 
   it.scoped("in-flight jobs get the grace period and are then interrupted; the lease is released last", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const filename = path.join(dir, "plexsync.db")
-      const log = yield* Ref.make<Array<string>>([])
+      const { filename, log } = yield* setup
       const a = yield* runScheduler(filename, "A", log, null)
       yield* settle(1)
       const lease = yield* Effect.provide(ProcessLease, a.env)
@@ -105,9 +109,7 @@ describe("WorkerLease", () => {
 
   it.scoped("a worker whose lease was taken stops at once, so two workers never run together", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      const filename = path.join(dir, "plexsync.db")
-      const log = yield* Ref.make<Array<string>>([])
+      const { filename, log } = yield* setup
       const a = yield* runScheduler(filename, "A", log, 0)
       yield* settle(1)
       // The lease row changes hands behind A's back (as if A had been paused past its lease).
@@ -116,7 +118,7 @@ describe("WorkerLease", () => {
       assert.isTrue(yield* lease.acquire(workerLeaseName, "intruder", 60_000))
       yield* settle(leaseMs / 1000)
       assert.deepStrictEqual(yield* Ref.get(log), ["A started", "A stops claiming", "A finished in-flight jobs"])
-      const state = yield* Effect.provide(Effect.flatMap(RunnerState.RunnerState, (s) => s.snapshot), a.env)
+      const state = yield* snapshot(a.env)
       assert.strictEqual(state.worker._tag, "Waiting")
       // The intruder's lease is not released by A.
       assert.deepStrictEqual(Option.map(yield* lease.holder(workerLeaseName), (h) => h.holder), Option.some("intruder"))

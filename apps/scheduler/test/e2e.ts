@@ -209,5 +209,36 @@ export const withCleanup = async (
   }
 }
 
+/**
+ * Runs `body` against a fresh seeded library of `scenes` in a new test directory, under `withCleanup`: `body` starts
+ * the scheduler with `start` (its data directory in the test directory, `overrides` to `schedulerEnv`), and that
+ * scheduler is killed afterwards.
+ */
+export const withLibrary = async (
+  scenes: number,
+  body: (context: {
+    readonly library: Library
+    readonly dir: string
+    readonly logFile: string
+    readonly start: (overrides?: Readonly<Record<string, string>>) => Promise<SchedulerProcess>
+  }) => Promise<void>,
+  logLines = 40
+): Promise<void> => {
+  let library: Library | undefined
+  let scheduler: SchedulerProcess | undefined
+  const dir = tempDir()
+  const logFile = Path.join(dir, "scheduler.log")
+  await withCleanup({ dir, logFile, scheduler: () => scheduler, library: () => library }, async () => {
+    const lib = await startLibrary({ scenes })
+    library = lib
+    const start = async (overrides: Readonly<Record<string, string>> = {}) => {
+      const started = await launch(schedulerEnv(lib, Path.join(dir, "data"), await freePort(), overrides), logFile)
+      scheduler = started
+      return started
+    }
+    await body({ library: lib, dir, logFile, start })
+  }, logLines)
+}
+
 /** The scheduler's `GET /status` document, as its JSON reads. */
 export type StatusJson = ReturnType<typeof statusDocument>
