@@ -10,7 +10,7 @@ import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
 import { logLevelOf } from "@plexsync/runtime/Logging"
 import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
-import { engineSettings, reconcileSettings, reconcileTiming } from "@plexsync/runtime/Tuning"
+import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
 import { Effect, Either, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
@@ -133,7 +133,7 @@ const status = command(
   "Queue counts by state, dead-letter entries by error, breakers, the current and last outage, the last recovery " +
     "and reconciliation.",
   {},
-  (_, c) => Commands.status({ reconcile: reconcileTiming(c.reconcileSchedule) }).pipe(Effect.provide(storeLayer(c)))
+  (_, c) => Commands.status({ reconcile: c.reconcileSchedule }).pipe(Effect.provide(storeLayer(c)))
 )
 
 const enqueue = command(

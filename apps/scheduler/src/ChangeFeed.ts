@@ -95,7 +95,7 @@ export class ChangeFeed extends Context.Tag("@plexsync/scheduler/ChangeFeed")<Ch
 
 export const minimumOverlapMs = 60 * 60 * 1000
 
-export const defaultSameSecondMarginMs = 10_000
+export const defaultSameSecondMarginMs = Watermark.defaultSameSecondMarginMs
 
 /**
  * How long a sync may take from its fetch of the scene to recording it (`syncedAt`): a few Plex and Stash
@@ -142,10 +142,7 @@ export const make = (options: ChangeFeedOptions) =>
     /** The latest `updated_at` instant Stash returned: its clock had reached it (evidence free of clock skew). */
     let stashClock = Number.NEGATIVE_INFINITY
     /** The end of a row's `updated_at` second plus the margin; null when it is not a time string (old rule). */
-    const settledFrom = (updatedAt: string): number | null => {
-      const at = instant(updatedAt)
-      return at === null ? null : at + 1000 + marginMs
-    }
+    const settledFrom = (updatedAt: string) => Watermark.settledFrom(updatedAt, marginMs)
     /** The worker fetches after the enqueue: queued now, is that fetch after the row's second? */
     const enqueueSettles = (updatedAt: string, now: number) => {
       const from = settledFrom(updatedAt)
@@ -159,7 +156,11 @@ export const make = (options: ChangeFeedOptions) =>
     }
     const related = options.related === false
       ? null
-      : yield* RelatedFeed.make({ overlapMs, perPage: Math.max(1, options.relatedPerPage ?? perPage) })
+      : yield* RelatedFeed.make({
+        overlapMs,
+        perPage: Math.max(1, options.relatedPerPage ?? perPage),
+        sameSecondMarginMs: marginMs
+      })
 
     const windowStart = (stored: Option.Option<string>) =>
       Option.match(stored, {

@@ -91,18 +91,15 @@ export const make = (options: RelatedFeedOptions) =>
     const perPage = Math.max(1, options.perPage)
     const sceneSize = Math.max(1, options.scenePageSize ?? scenePageSize)
     const idPageSize = Math.max(1, options.idPageSize ?? 1000)
-    const marginMs = Math.max(0, options.sameSecondMarginMs ?? 10_000)
+    const marginMs = Math.max(0, options.sameSecondMarginMs ?? Watermark.defaultSameSecondMarginMs)
     /**
      * A version whose scenes were queued too soon after its second to be sure of it is recorded as `~<updated_at>`
      * (never a Stash time, so never taken as handled): once past the margin its scenes are queued once more, and
      * that settles it. Recorded in the database, so a restart in between does not take it for a new change.
      */
     const early = (updatedAt: string) => `~${updatedAt}`
-    /** The recorded versions of the page being handled (read by `readChanges`, used by its `handle`). */
-    let earlier: ReadonlyMap<string, string | null> = new Map()
     /** From when queueing an object's scenes proves the worker reads them after every save of that second. */
-    const settledFrom = (updatedAt: string): number =>
-      Option.match(Watermark.toMillis(updatedAt), { onNone: () => 0, onSome: (at) => at + 1000 + marginMs })
+    const settledFrom = (updatedAt: string): number => Watermark.settledFrom(updatedAt, marginMs) ?? 0
 
     const windowStart = (watermark: string): Effect.Effect<string> =>
       Option.match(Watermark.windowStart(watermark, overlapMs), {
@@ -122,7 +119,9 @@ export const make = (options: RelatedFeedOptions) =>
       since: string,
       handle: (
         fresh: ReadonlyArray<RelatedObjectRef>,
-        newest: string
+        newest: string,
+        /** The versions recorded for this page's objects before it was read. */
+        recorded: ReadonlyMap<string, string | null>
       ) => Effect.Effect<void, StashError | StoreError, StashClient | SyncQueue>
     ) =>
       Effect.gen(function*() {
@@ -135,7 +134,6 @@ export const make = (options: RelatedFeedOptions) =>
           const result = yield* stash.relatedUpdatedSince({ kind, since: cursor, page, perPage })
           read += result.items.length
           const versions = yield* known.versions(kind, result.items.map((item) => item.id))
-          earlier = versions
           const now = yield* Clock.currentTimeMillis
           // The latest row per id (an object may show up twice while it is being edited). A version queued too soon
           // after its second waits out the margin, then is queued once more.
@@ -146,7 +144,7 @@ export const make = (options: RelatedFeedOptions) =>
             latest.set(item.id, item)
           }
           newest = result.items.reduce<string | null>((mark, item) => Watermark.later(mark, item.updatedAt), newest)
-          if (latest.size > 0 || newest !== null) yield* handle([...latest.values()], newest!)
+          if (latest.size > 0 || newest !== null) yield* handle([...latest.values()], newest!, versions)
           changed += latest.size
           const last = result.items[result.items.length - 1]
           if (last === undefined || result.items.length < perPage) break
@@ -192,11 +190,11 @@ export const make = (options: RelatedFeedOptions) =>
           }
         } else {
           const since = yield* windowStart(stored)
-          const result = yield* readChanges(kind, since, (fresh, newest) =>
+          const result = yield* readChanges(kind, since, (fresh, newest, recorded) =>
             Effect.gen(function*() {
               if (fresh.length > 0) {
                 // Versions queued before within their second's margin, now queued once more (see `early`).
-                const again = fresh.filter((object) => earlier.get(object.id) === early(object.updatedAt))
+                const again = fresh.filter((object) => recorded.get(object.id) === early(object.updatedAt))
                 const firstTime = fresh.filter((object) => !again.includes(object))
                 for (const [objects, count] of [[firstTime, "first"], [again, "again"]] as const) {
                   if (objects.length === 0) continue

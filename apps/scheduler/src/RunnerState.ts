@@ -1,4 +1,4 @@
-import type { ReconcileTiming } from "@plexsync/runtime/Tuning"
+import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { Clock, Context, Effect, Layer, Ref } from "effect"
 
 /**
@@ -28,7 +28,7 @@ export interface Snapshot {
   readonly lastPoll: PollSummary | null
   readonly lastPurge: { readonly at: number; readonly purged: number } | null
   /** The scheduled reconciliation this process runs. */
-  readonly reconcile: ReconcileTiming
+  readonly reconcile: ReconcileSchedule
 }
 
 export interface RunnerStateService {
@@ -40,7 +40,7 @@ export interface RunnerStateService {
 
 export class RunnerState extends Context.Tag("@plexsync/scheduler/RunnerState")<RunnerState, RunnerStateService>() {}
 
-export const make = (holder: string, reconcile: ReconcileTiming = { _tag: "Never" }) =>
+export const make = (holder: string, reconcile: ReconcileSchedule = { _tag: "Never" }) =>
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
     const ref = yield* Ref.make<Snapshot>({
@@ -59,7 +59,8 @@ export const make = (holder: string, reconcile: ReconcileTiming = { _tag: "Never
     })
   })
 
-export const layer = (holder: string, reconcile?: ReconcileTiming) => Layer.effect(RunnerState, make(holder, reconcile))
+export const layer = (holder: string, reconcile?: ReconcileSchedule) =>
+  Layer.effect(RunnerState, make(holder, reconcile))
 
 /** The worker phase in a few words, for a person. */
 export const describeWorker = (phase: WorkerPhase, now: number): string => {

@@ -1,6 +1,6 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
-import type { ReconcileTiming } from "@plexsync/runtime/Tuning"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"
 import { Clock, Context, Effect, Layer } from "effect"
 import { recoverClosedOutages } from "./AutoRecovery.js"
@@ -34,7 +34,7 @@ export interface SchedulerOptions {
   readonly dlqRetentionMs: number
   readonly purgeIntervalMs: number
   /** When scheduled reconciliations run (`PLEXSYNC_RECONCILE_AT` / `PLEXSYNC_RECONCILE_INTERVAL`). */
-  readonly reconcile: ReconcileTiming
+  readonly reconcile: ReconcileSchedule
 }
 
 /** What a scheduled reconciliation runs (the scheduler's Layers give it the services it needs). */

@@ -50,3 +50,14 @@ export const windowStart = (watermark: string, overlapMs: number): Option.Option
 
 /** The later of two watermarks in Stash's own order (string comparison, as its filter compares). */
 export const later = (a: string | null, b: string): string => (a === null || b > a ? b : a)
+
+/**
+ * Stash stamps `updated_at` to the second, and two saves within one second share it: a fetch proves it read the
+ * last save of a version only when it comes after the end of that second plus a margin (Stash's and plexsync's
+ * clocks may differ, and Stash stamps the time before its save commits). Both feeds use this rule.
+ */
+export const defaultSameSecondMarginMs = 10_000
+
+/** From when a fetch of a version `updatedAt` is sure to have read its last save; null when it is no Stash time. */
+export const settledFrom = (updatedAt: string, marginMs: number): number | null =>
+  Option.getOrNull(Option.map(toMillis(updatedAt), (at) => at + 1000 + marginMs))

@@ -10,10 +10,10 @@ import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Clock, Effect, Option } from "effect"
+import type { ReconcileSchedule } from "./AppConfig.js"
 import { breakerDocument, outageDocument, recoveryRunDocument } from "./Documents.js"
 import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural } from "./Present.js"
-import type { ReconcileTiming } from "./Tuning.js"
-import { describeReconcileTiming, nextReconcileAt } from "./Tuning.js"
+import { describeReconcileSchedule, nextReconcileAt } from "./Tuning.js"
 
 /**
  * What `plexsync status` shows and the scheduler's `GET /status` answers: queue counts by state, the DLQ by
@@ -43,7 +43,7 @@ export interface StatusReport {
 
 export interface StatusOptions {
   /** The configured reconciliation schedule, to say when the next one runs. */
-  readonly reconcile?: ReconcileTiming
+  readonly reconcile?: ReconcileSchedule
   /** When the scheduler started (an interval with no reconciliation yet counts from there). */
   readonly startedAt?: number
 }
@@ -122,7 +122,7 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
     lastRecovery,
     lastReconcile,
     reconcileSchedule: options.reconcile === undefined ? Option.none() : Option.some({
-      schedule: describeReconcileTiming(options.reconcile),
+      schedule: describeReconcileSchedule(options.reconcile),
       nextAt: nextReconcileAt(
         options.reconcile,
         now,
@@ -199,8 +199,8 @@ const describeRecovery = (run: RecoveryRun, now: number): string => {
 const describeReconcile = (value: unknown, now: number): string => {
   if (value !== null && typeof value === "object") {
     const v = value as Record<string, unknown>
-    const at = typeof v.finishedAt === "string" ? Date.parse(v.finishedAt) : typeof v.at === "number" ? v.at : NaN
-    const when = Number.isNaN(at) ? "" : `${formatTimeAgo(at as number, now)}: `
+    const at = finishedAtOf(value) ?? (typeof v.at === "number" ? v.at : null)
+    const when = at === null ? "" : `${formatTimeAgo(at, now)}: `
     const checked = typeof v.scenesChecked === "number" ? `${v.scenesChecked} scenes checked` : undefined
     const queued = typeof v.queued === "number" ? `${v.queued} queued` : undefined
     const text = [checked, queued].filter((x) => x !== undefined).join(", ")

@@ -2,7 +2,6 @@ import { ReconcileScope } from "@plexsync/domain/Reconcile"
 import type { ReconcileSettings } from "@plexsync/domain/Reconcile"
 import type { EngineSettings } from "@plexsync/domain/Worker"
 import { defaultEngineSettings } from "@plexsync/domain/Worker"
-import type { Cron } from "effect"
 import { Duration } from "effect"
 import * as CronModule from "effect/Cron"
 import type { AppConfigShape, ReconcileSchedule } from "./AppConfig.js"
@@ -52,7 +51,7 @@ export interface SchedulerTuning {
   readonly recoveryCheckMs: number
   readonly dlqRetentionMs: number
   readonly purgeIntervalMs: number
-  readonly reconcile: ReconcileTiming
+  readonly reconcile: ReconcileSchedule
   readonly reconcileScope: ReconcileScope
 }
 
@@ -70,27 +69,10 @@ export const schedulerTuning = (config: AppConfigShape): SchedulerTuning => {
     dlqRetentionMs,
     // Retention is counted in days; once an hour (or ten times per retention period, if shorter) is plenty.
     purgeIntervalMs: Math.min(3_600_000, Math.max(1_000, Math.floor(dlqRetentionMs / 10))),
-    reconcile: reconcileTiming(config.reconcileSchedule),
+    reconcile: config.reconcileSchedule,
     reconcileScope: config.reconcileScope._tag === "All"
       ? ReconcileScope.all
       : ReconcileScope.recent(config.reconcileScope.name, config.reconcileScope.within)
-  }
-}
-
-/** When scheduled reconciliations run: never, `everyMs` after the last one finished, or at a cron's times. */
-export type ReconcileTiming =
-  | { readonly _tag: "Never" }
-  | { readonly _tag: "Every"; readonly name: string; readonly everyMs: number }
-  | { readonly _tag: "At"; readonly expression: string; readonly cron: Cron.Cron }
-
-export const reconcileTiming = (schedule: ReconcileSchedule): ReconcileTiming => {
-  switch (schedule._tag) {
-    case "Never":
-      return schedule
-    case "Every":
-      return { _tag: "Every", name: schedule.name, everyMs: ms(schedule.interval) }
-    case "At":
-      return schedule
   }
 }
 
@@ -100,19 +82,21 @@ export const reconcileTiming = (schedule: ReconcileSchedule): ReconcileTiming =>
  * interval after `startedAt`, the scheduler's start, when none has run); a cron time is its next match after now.
  */
 export const nextReconcileAt = (
-  timing: ReconcileTiming,
+  schedule: ReconcileSchedule,
   now: number,
   lastFinishedAt: number | null,
   startedAt: number = now
 ): number | null => {
-  switch (timing._tag) {
+  switch (schedule._tag) {
     case "Never":
       return null
-    case "Every":
-      return lastFinishedAt === null ? startedAt + timing.everyMs : Math.max(now, lastFinishedAt + timing.everyMs)
+    case "Every": {
+      const everyMs = ms(schedule.interval)
+      return lastFinishedAt === null ? startedAt + everyMs : Math.max(now, lastFinishedAt + everyMs)
+    }
     case "At":
       try {
-        return CronModule.next(timing.cron, new Date(now)).getTime()
+        return CronModule.next(schedule.cron, new Date(now)).getTime()
       } catch {
         // No date matches (the configuration refuses such an expression; a hand-made one may still get here).
         return null
@@ -121,9 +105,9 @@ export const nextReconcileAt = (
 }
 
 /** The schedule in words: `never`, `every 6h`, `daily`, `cron "30 3 * * *", local time`. */
-export const describeReconcileTiming = (timing: ReconcileTiming): string =>
-  timing._tag === "Never"
+export const describeReconcileSchedule = (schedule: ReconcileSchedule): string =>
+  schedule._tag === "Never"
     ? "never"
-    : timing._tag === "Every"
-    ? (/^[a-z]+ly$/.test(timing.name) ? timing.name : `every ${timing.name}`)
-    : `cron "${timing.expression}", local time`
+    : schedule._tag === "Every"
+    ? (/^[a-z]+ly$/.test(schedule.name) ? schedule.name : `every ${schedule.name}`)
+    : `cron "${schedule.expression}", local time`

@@ -7,7 +7,6 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as TestStore from "@plexsync/testing/TestStore"
 import { Duration, Effect, TestClock } from "effect"
 import { buildStatus, renderStatus, statusDocument } from "../src/Status.js"
-import { reconcileTiming } from "../src/Tuning.js"
 
 const store = () => TestStore.layer({ prefix: "plexsync-status-" })
 
@@ -59,7 +58,7 @@ describe("status", () => {
     Effect.gen(function*() {
       const h = 3_600_000
       yield* TestClock.setTime(10 * h)
-      const every6h = reconcileTiming({ _tag: "Every", name: "6h", interval: Duration.hours(6) })
+      const every6h = { _tag: "Every", name: "6h", interval: Duration.hours(6) } as const
       const lastEnd = new Date(8 * h).toISOString()
       yield* (yield* Settings).set(SettingKeys.lastReconcile, JSON.stringify({ finishedAt: lastEnd, queued: 0 }))
 

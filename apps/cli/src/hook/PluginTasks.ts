@@ -5,7 +5,7 @@ import { taskModes } from "@plexsync/runtime/HookInput"
 import { serversLayer, storeLayer } from "@plexsync/runtime/Layers"
 import type { Progress } from "@plexsync/runtime/Present"
 import { didYouMean } from "@plexsync/runtime/Suggest"
-import { engineSettings, reconcileSettings, reconcileTiming } from "@plexsync/runtime/Tuning"
+import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
 import * as Commands from "../Commands.js"
 import type { Report } from "../Commands.js"
@@ -78,7 +78,7 @@ const task = (
     case "process_queue":
       return processQueue(config).pipe(Effect.provide(serversLayer(config)))
     case "status":
-      return Commands.status({ reconcile: reconcileTiming(config.reconcileSchedule) }).pipe(
+      return Commands.status({ reconcile: config.reconcileSchedule }).pipe(
         Effect.provide(storeLayer(config))
       )
     case "recover_outage_jobs":
