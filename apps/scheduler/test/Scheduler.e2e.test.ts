@@ -301,7 +301,9 @@ describe("plexsync-scheduler end to end", () => {
     let outageId: number
 
     beforeAll(async () => {
-      library = await startLibrary({ scenes: 40 })
+      // Seeded an hour back: the change feed's same-second re-read (which would queue every scene again, the
+      // outage's DLQ entries included, and leave recovery nothing to re-queue) does not happen.
+      library = await startLibrary({ scenes: 40, stashClockOffsetMs: -3_600_000 })
       library.plex.faults.inject({ _tag: "Latency", ms: 20 })
       dir = tempDir()
       logFile = Path.join(dir, "scheduler.log")
