@@ -160,7 +160,7 @@ export const doctor = (config: AppConfigShape) =>
           add("path map", "skip", "Stash has no scene with a file to try the map on")
           return
         }
-        const mapped = mapPath(config.pathMap, sample)
+        const mapped = mapPath(config.pathMap, sample.path)
         const rule = Option.match(mapped.mapping, {
           onNone: () => config.pathMap.length === 0 ? " (no path map)" : " (no rule matched)",
           onSome: (m) => ` (rule ${m.stashPrefix}=>${m.plexPrefix})`

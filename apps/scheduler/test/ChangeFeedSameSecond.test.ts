@@ -3,6 +3,7 @@ import { allSyncFields } from "@plexsync/domain/FieldMapping"
 import { SceneId } from "@plexsync/domain/Ids"
 import { defaultMatchOptions, makeMatcher } from "@plexsync/domain/Matching"
 import { parsePathMap } from "@plexsync/domain/PathMap"
+import { fileAt } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { syncScene, type SyncSettings } from "@plexsync/domain/SyncScene"
 import { SyncState } from "@plexsync/domain/SyncState"
@@ -36,7 +37,7 @@ const world = (dir: string, scenes: ReadonlyArray<ReturnType<typeof SimStash.sam
   feedLayer.pipe(
     Layer.provideMerge(Layer.mergeAll(
       SimStash.layer({ scenes }),
-      SimPlex.layer({ items: scenes.map((s) => SimPlex.sampleItem(1000 + Number(s.id), s.files[0]!)) }),
+      SimPlex.layer({ items: scenes.map((s) => SimPlex.sampleItem(1000 + Number(s.id), s.files[0]!.path)) }),
       storeAt(path.join(dir, "plexsync.db"))
     ))
   )
@@ -77,7 +78,7 @@ const quietPolls = <E, R>(check: (poll: ChangeFeed.PollResult) => Effect.Effect<
 
 /** Scene 1 (its one file /data/scenes/1.mp4) as Stash stores it at `updatedAt` (in any offset). */
 const sceneOne = (title: string, updatedAt: string) =>
-  SimStash.sampleScene(1, { title, files: ["/data/scenes/1.mp4"], updatedAt })
+  SimStash.sampleScene(1, { title, files: [fileAt("/data/scenes/1.mp4")], updatedAt })
 
 /** Replaces scene 1 in the simulated Stash as Stash would have stored it at `updatedAt` (in any offset). */
 const save = (fields: { readonly title: string }, updatedAt: string) =>

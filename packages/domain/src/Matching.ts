@@ -1,19 +1,30 @@
 import { Clock, Effect, Option, Ref } from "effect"
-import type { PlexError } from "./Errors.js"
+import type { PlexError, StashError } from "./Errors.js"
 import { MatchAmbiguous, PlexNotFound, PlexPermanentError } from "./Errors.js"
-import { basename, dirname, pathKey, sectionForPath } from "./PathMap.js"
+import type { SceneId } from "./Ids.js"
+import type { PathMap } from "./PathMap.js"
+import { basename, dirname, pathKey, sectionsForPath, unmapPath } from "./PathMap.js"
 import type { PlexItem, PlexSection } from "./PlexClient.js"
 import { PlexClient } from "./PlexClient.js"
+import { StashClient } from "./StashClient.js"
 
 /**
- * Finding the Plex item of a scene's file, by full path:
- * 1. the remembered rating key, verified (the item exists and still has the file);
- * 2. Plex's `file` filter in the section whose location holds the path;
- * 3. an index of the section's files, built once from a paged listing and reused across jobs — refreshed on a
- *    miss at most once per `indexRefreshMs`, so an item Plex scanned since is found without a listing per job;
- * 4. the file name alone, as a last resort (a moved or re-mapped library).
- * Several candidates under strict matching are `MatchAmbiguous`. A transport error anywhere stays what it is:
- * it is never turned into "not found".
+ * Finding the Plex items of a scene. Identity comes before names:
+ *
+ * 1. **remembered**: the items of the last sync, verified (each still exists and holds the path it was matched
+ *    through, and that path is still one of the scene's files);
+ * 2. **file**: a part whose path equals one of the scene's files under the path map — every file, the primary
+ *    first — found with Plex's `file` filter in every library whose location holds the path;
+ * 3. **index**: the same, in an index of each library's files built from paged listings and reused across jobs
+ *    (rebuilt on a miss at most once per `indexRefreshMs`, so an item Plex scanned since is found);
+ * 4. **content**: a part with the same file name whose size and duration equal the Stash file's, and whose path
+ *    is no other Stash scene's file — a file moved or renamed on one side only. A name alone never matches.
+ *
+ * One file is one item per library: where libraries overlap (a broad "All Videos" holding a narrower one's
+ * folders) the scene's file is an item in each, and every one of them is the scene's. Several items holding the
+ * file in one library, or several content-equal namesakes, are `MatchAmbiguous` under strict matching. Nothing
+ * found: `PlexNotFound`, after asking Plex once to scan the folder (also after a content match, so the file's own
+ * item appears). A transport error anywhere stays what it is: it is never turned into "not found".
  */
 
 export interface MatchOptions {
@@ -27,6 +38,8 @@ export interface MatchOptions {
   readonly pageSize: number
   /** On a miss, ask Plex once per folder to scan the folder the file is in. */
   readonly scanOnMiss: boolean
+  /** The path map, read backwards: which Stash file a Plex path would be (to refuse another scene's file). */
+  readonly pathMap: PathMap
 }
 
 export const defaultMatchOptions: MatchOptions = {
@@ -34,26 +47,50 @@ export const defaultMatchOptions: MatchOptions = {
   libraries: [],
   indexRefreshMs: 300_000,
   pageSize: 500,
-  scanOnMiss: true
+  scanOnMiss: true,
+  pathMap: []
 }
 
-export type MatchedVia = "remembered" | "file" | "index" | "basename"
+export type MatchedVia = "remembered" | "file" | "index" | "content"
+
+/** One of the scene's files, as both servers see it. */
+export interface MatchFile {
+  readonly stashPath: string
+  /** The path as Plex sees it (mapped). */
+  readonly plexPath: string
+  /** Bytes; null when unknown. */
+  readonly size: number | null
+  /** Seconds; null when unknown. */
+  readonly duration: number | null
+}
 
 export interface Match {
-  /** The item as Plex holds it now (fetched in full, with tags and locks). */
-  readonly item: PlexItem
+  /** The items holding the file, one per library, fetched in full (tags, locks); the first is the primary. */
+  readonly items: readonly [PlexItem, ...Array<PlexItem>]
   readonly via: MatchedVia
+  /** The Plex path the items hold (for a content match, not the scene's own path). */
+  readonly plexFile: string
+  /** The scene's file that matched, as Stash sees it. */
+  readonly stashFile: string
 }
 
 export interface MatchInput {
-  /** The file as Plex sees it (already mapped). */
-  readonly plexPath: string
+  readonly sceneId: SceneId
+  /** The scene's files, the primary first. */
+  readonly files: ReadonlyArray<MatchFile>
   /** The match remembered from the last sync, to verify first. */
-  readonly remembered: { readonly ratingKey: string; readonly plexFile: string | null } | null
+  readonly remembered: { readonly ratingKeys: ReadonlyArray<string>; readonly plexFile: string | null } | null
+  /**
+   * Match afresh even when the remembered items still hold the file (a reconciliation found Plex differing, or a
+   * person asked): finds a library added since, or an item re-added beside the old one.
+   */
+  readonly fresh?: boolean
 }
 
 export interface Matcher {
-  readonly match: (input: MatchInput) => Effect.Effect<Match, PlexError | PlexNotFound | MatchAmbiguous>
+  readonly match: (
+    input: MatchInput
+  ) => Effect.Effect<Match, PlexError | StashError | PlexNotFound | MatchAmbiguous>
   /** The sections matched in (configured libraries, or every movie section). */
   readonly sections: Effect.Effect<ReadonlyArray<PlexSection>, PlexError>
 }
@@ -61,7 +98,11 @@ export interface Matcher {
 interface IndexEntry {
   readonly ratingKey: string
   readonly title: string
+  readonly sectionKey: string
   readonly file: string
+  readonly size: number | null
+  /** Milliseconds. */
+  readonly duration: number | null
 }
 
 interface SectionIndex {
@@ -76,23 +117,25 @@ const push = <K, V>(map: Map<K, Array<V>>, key: K, value: V) => {
   else list.push(value)
 }
 
-const uniqueByKey = <A extends { readonly ratingKey: string }>(items: Iterable<A>): Array<A> => {
-  const seen = new Set<string>()
-  const out: Array<A> = []
-  for (const item of items) {
-    if (seen.has(item.ratingKey)) continue
-    seen.add(item.ratingKey)
-    out.push(item)
-  }
-  return out
-}
+/** Plex's duration (ms) and Stash's (s) come from two probes of the file: they agree to well within a second. */
+const durationToleranceMs = 1000
+
+/** Same content: both servers report the size and it is equal, and the durations agree. */
+export const sameContent = (
+  part: { readonly size: number | null; readonly duration: number | null },
+  file: { readonly size: number | null; readonly duration: number | null }
+): boolean =>
+  part.size !== null && file.size !== null && part.size === file.size &&
+  part.duration !== null && file.duration !== null &&
+  Math.abs(part.duration - file.duration * 1000) <= durationToleranceMs
 
 const hasFile = (item: PlexItem, key: string) => item.files.some((file) => pathKey(file) === key)
 
 /** A matcher holding its section list and indexes for the life of a worker run. */
-export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never, PlexClient> =>
+export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never, PlexClient | StashClient> =>
   Effect.gen(function*() {
     const plex = yield* PlexClient
+    const stash = yield* StashClient
     const sectionCache = yield* Ref.make<Option.Option<{ at: number; sections: ReadonlyArray<PlexSection> }>>(
       Option.none()
     )
@@ -145,8 +188,16 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         while (true) {
           const page = yield* plex.listSection(section.key, { start, size: options.pageSize })
           for (const item of page.items) {
-            for (const file of item.files) {
-              const entry = { ratingKey: item.ratingKey, title: item.title, file }
+            for (const file of new Set(item.files)) {
+              const part = item.parts.find((p) => p.file === file)
+              const entry: IndexEntry = {
+                ratingKey: item.ratingKey,
+                title: item.title,
+                sectionKey: section.key,
+                file,
+                size: part?.size ?? null,
+                duration: part?.duration ?? null
+              }
               push(byPath, pathKey(file), entry)
               push(byName, basename(file).toLowerCase(), entry)
             }
@@ -172,118 +223,234 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         return { index: existing, fresh: false }
       }))
 
-    /** One decision over the candidates: exactly one, or the strict rule. */
-    const decide = (
-      path: string,
-      candidates: ReadonlyArray<IndexEntry>,
-      via: MatchedVia
-    ): Effect.Effect<Option.Option<{ ratingKey: string; via: MatchedVia }>, MatchAmbiguous> => {
-      const unique = uniqueByKey(candidates)
-      if (unique.length === 0) return Effect.succeed(Option.none())
-      if (unique.length > 1 && options.strict) {
-        return Effect.fail(
-          new MatchAmbiguous({
-            message: `${unique.length} Plex items match ${via === "basename" ? "the file name of " : ""}${path}; ` +
-              `strict matching refuses to guess. Remove the duplicates in Plex or set PLEXSYNC_STRICT_MATCHING=false.`,
-            path,
-            candidates: unique.map((c) => ({ ratingKey: c.ratingKey, title: c.title, file: c.file }))
-          })
-        )
-      }
-      if (unique.length > 1) {
-        return Effect.as(
-          Effect.logWarning(`${unique.length} Plex items match ${path}; using the first (strict matching is off)`),
-          Option.some({ ratingKey: unique[0]!.ratingKey, via })
-        )
-      }
-      return Effect.succeed(Option.some({ ratingKey: unique[0]!.ratingKey, via }))
+    /** The libraries to look for a path in: those whose location holds it, or every one for a path outside all. */
+    const librariesFor = (allowed: ReadonlyArray<PlexSection>, plexPath: string) => {
+      const holding = sectionsForPath(allowed, plexPath).map((choice) => choice.section)
+      return { holding, targets: holding.length > 0 ? holding : allowed }
     }
+
+    const ambiguous = (path: string, entries: ReadonlyArray<IndexEntry>, what: string) =>
+      new MatchAmbiguous({
+        message: `${entries.length} Plex items ${what} ${path}; strict matching refuses to guess. Remove the ` +
+          `duplicates in Plex or set PLEXSYNC_STRICT_MATCHING=false.`,
+        path,
+        candidates: entries.map((c) => ({ ratingKey: c.ratingKey, title: c.title, file: c.file }))
+      })
+
+    /**
+     * The items holding one path: one per library. Several in one library are ambiguous (strict), or the first is
+     * taken with a warning.
+     */
+    const perLibrary = (path: string, entries: ReadonlyArray<IndexEntry>, what: string) =>
+      Effect.gen(function*() {
+        const bySection = new Map<string, Array<IndexEntry>>()
+        for (const entry of entries) {
+          const list = bySection.get(entry.sectionKey) ?? []
+          if (!list.some((e) => e.ratingKey === entry.ratingKey)) list.push(entry)
+          bySection.set(entry.sectionKey, list)
+        }
+        const chosen: Array<IndexEntry> = []
+        for (const list of bySection.values()) {
+          if (list.length > 1 && options.strict) return yield* ambiguous(path, list, what)
+          if (list.length > 1) {
+            yield* Effect.logWarning(
+              `${list.length} Plex items ${what} ${path}; using the first (strict matching is off)`
+            )
+          }
+          chosen.push(list[0]!)
+        }
+        return chosen
+      })
 
     const notFound = (path: string, why: string) =>
       new PlexNotFound({ message: `No Plex item has the file ${path}${why}`, path })
 
-    const fetchFull = (ratingKey: string, path: string) =>
-      Effect.flatMap(
-        plex.getItem(ratingKey),
-        Option.match({
-          // Deleted between the lookup and now: as good as not found.
-          onNone: () => Effect.fail(notFound(path, ` (item ${ratingKey} vanished while matching)`)),
-          onSome: (item) => Effect.succeed(item)
-        })
+    /** Every item in full; one deleted since the lookup is dropped, all of them gone is "not found". */
+    const fetchAll = (ratingKeys: ReadonlyArray<string>, path: string) =>
+      Effect.gen(function*() {
+        const fetched = yield* Effect.forEach(ratingKeys, (key) => plex.getItem(key), { concurrency: "unbounded" })
+        const items = fetched.flatMap((item) => Option.isSome(item) ? [item.value] : [])
+        if (items.length === 0) {
+          return yield* notFound(path, ` (item ${ratingKeys.join(", ")} vanished while matching)`)
+        }
+        return items as unknown as readonly [PlexItem, ...Array<PlexItem>]
+      })
+
+    /** Asks Plex to scan a file's folder in each library holding it, once per folder for the matcher's life. */
+    const scanFolderOf = (allowed: ReadonlyArray<PlexSection>, path: string) =>
+      Effect.gen(function*() {
+        if (!options.scanOnMiss) return false
+        const folder = dirname(path)
+        let asked = false
+        for (const section of librariesFor(allowed, path).holding) {
+          const scanKey = `${section.key}\u0000${pathKey(folder)}`
+          if (scanned.has(scanKey)) continue
+          scanned.add(scanKey)
+          yield* plex.scan(section.key, folder)
+          yield* Effect.logInfo(`Asked Plex to scan ${folder} for ${path}`)
+          asked = true
+        }
+        return asked
+      })
+
+    /** Another Stash scene has a file at the Stash path this Plex path maps back to. */
+    const ownedByAnother = (sceneId: SceneId, plexPath: string) =>
+      Effect.map(
+        stash.scenesWithFile(unmapPath(options.pathMap, plexPath).path),
+        (owners) => owners.find((owner) => owner !== sceneId)
       )
 
-    const match = Effect.fn("Matcher.match")(function*(input: MatchInput) {
-      const path = input.plexPath
-      const key = pathKey(path)
-
-      if (
-        input.remembered !== null && input.remembered.plexFile !== null && pathKey(input.remembered.plexFile) === key
-      ) {
-        const item = yield* plex.getItem(input.remembered.ratingKey)
-        if (Option.isSome(item) && hasFile(item.value, key)) return { item: item.value, via: "remembered" } as Match
-        yield* Effect.logInfo(
-          `The remembered Plex item ${input.remembered.ratingKey} no longer has ${path}; matching again`
-        )
-      }
-
-      let allowed = yield* sections
-      let chosen = sectionForPath(allowed, path)
-      if (Option.isNone(chosen) && (yield* refreshSectionsIfStale)) {
-        allowed = yield* sections
-        chosen = sectionForPath(allowed, path)
-      }
-      // A path outside every library location (a path map that is off): look everywhere rather than give up.
-      const targets = Option.isSome(chosen) ? [chosen.value.section] : allowed
-      if (targets.length === 0) return yield* notFound(path, " (Plex has no movie library to look in)")
-
-      const byFile: Array<IndexEntry> = []
-      for (const section of targets) {
-        const found = yield* plex.findByFile(section.key, path)
-        for (const item of found) {
-          if (hasFile(item, key)) byFile.push({ ratingKey: item.ratingKey, title: item.title, file: path })
+    const rememberedMatch = (input: MatchInput) =>
+      Effect.gen(function*() {
+        const remembered = input.remembered
+        if (
+          input.fresh === true || remembered === null || remembered.plexFile === null ||
+          remembered.ratingKeys.length === 0
+        ) {
+          return Option.none<Match>()
         }
-      }
-      let decided = yield* decide(path, byFile, "file")
-
-      if (Option.isNone(decided)) {
-        const lookup = (refresh: boolean) =>
-          Effect.gen(function*() {
-            const exact: Array<IndexEntry> = []
-            const named: Array<IndexEntry> = []
-            let rebuilt = false
-            for (const section of targets) {
-              const { fresh, index } = yield* indexOf(section, refresh)
-              rebuilt ||= fresh
-              exact.push(...(index.byPath.get(key) ?? []))
-              named.push(...(index.byName.get(basename(path).toLowerCase()) ?? []))
-            }
-            return { exact, named, rebuilt }
+        const key = pathKey(remembered.plexFile)
+        const file = input.files.find((f) => pathKey(f.plexPath) === key)
+        if (file === undefined) return Option.none<Match>()
+        const fetched = yield* Effect.forEach(remembered.ratingKeys, (k) => plex.getItem(k), {
+          concurrency: "unbounded"
+        })
+        const holding = fetched.flatMap((item) => Option.isSome(item) && hasFile(item.value, key) ? [item.value] : [])
+        // One of them deleted, re-added under a new key or holding another file now: match afresh.
+        if (holding.length === remembered.ratingKeys.length) {
+          return Option.some<Match>({
+            items: holding as unknown as readonly [PlexItem, ...Array<PlexItem>],
+            via: "remembered",
+            plexFile: file.plexPath,
+            stashFile: file.stashPath
           })
-        let found = yield* lookup(false)
-        if (found.exact.length === 0 && !found.rebuilt) found = yield* lookup(true)
-        decided = yield* decide(path, found.exact, "index")
-        if (Option.isNone(decided)) decided = yield* decide(path, found.named, "basename")
+        }
+        yield* Effect.logInfo(
+          `The remembered Plex item ${remembered.ratingKeys.join(", ")} no longer holds ${remembered.plexFile}; ` +
+            `matching again`
+        )
+        return Option.none<Match>()
+      })
+
+    const match = Effect.fn("Matcher.match")(function*(input: MatchInput) {
+      const primary = input.files[0]
+      if (primary === undefined) {
+        return yield* new PlexNotFound({ message: `Scene ${input.sceneId} has no file in Stash` })
+      }
+      const remembered = yield* rememberedMatch(input)
+      if (Option.isSome(remembered)) return remembered.value
+      let allowed = yield* sections
+
+      if (input.files.every((f) => librariesFor(allowed, f.plexPath).holding.length === 0)) {
+        if (yield* refreshSectionsIfStale) allowed = yield* sections
+      }
+      if (allowed.length === 0) return yield* notFound(primary.plexPath, " (Plex has no movie library to look in)")
+
+      const found = (file: MatchFile, entries: ReadonlyArray<IndexEntry>, via: MatchedVia) =>
+        Effect.gen(function*() {
+          const chosen = yield* perLibrary(file.plexPath, entries, "hold")
+          const items = yield* fetchAll(chosen.map((e) => e.ratingKey), file.plexPath)
+          return { items, via, plexFile: file.plexPath, stashFile: file.stashPath } satisfies Match as Match
+        })
+
+      // 2. Plex's `file` filter, every file in turn.
+      for (const file of input.files) {
+        const key = pathKey(file.plexPath)
+        const entries: Array<IndexEntry> = []
+        for (const section of librariesFor(allowed, file.plexPath).targets) {
+          for (const item of yield* plex.findByFile(section.key, file.plexPath)) {
+            if (!hasFile(item, key)) continue
+            entries.push({
+              ratingKey: item.ratingKey,
+              title: item.title,
+              sectionKey: section.key,
+              file: file.plexPath,
+              size: null,
+              duration: null
+            })
+          }
+        }
+        if (entries.length > 0) return yield* found(file, entries, "file")
       }
 
-      if (Option.isSome(decided)) {
-        if (decided.value.via === "basename") {
-          yield* Effect.logWarning(`Matched ${path} by file name only (item ${decided.value.ratingKey})`)
-        }
-        return { item: yield* fetchFull(decided.value.ratingKey, path), via: decided.value.via } as Match
-      }
+      // 3. The libraries' indexes: the paths, then (4) same-content namesakes.
+      const lookup = (refresh: boolean) =>
+        Effect.gen(function*() {
+          let rebuilt = false
+          const indexed = new Map<string, SectionIndex>()
+          for (const section of allowed) {
+            const { fresh, index } = yield* indexOf(section, refresh)
+            rebuilt ||= fresh
+            indexed.set(section.key, index)
+          }
+          for (const file of input.files) {
+            const targets = librariesFor(allowed, file.plexPath).targets
+            const exact = targets.flatMap((s) => indexed.get(s.key)?.byPath.get(pathKey(file.plexPath)) ?? [])
+            if (exact.length > 0) return { exact: Option.some({ file, exact }), indexed, rebuilt }
+          }
+          return { exact: Option.none<{ file: MatchFile; exact: ReadonlyArray<IndexEntry> }>(), indexed, rebuilt }
+        })
+      let looked = yield* lookup(false)
+      if (Option.isNone(looked.exact) && !looked.rebuilt) looked = yield* lookup(true)
+      if (Option.isSome(looked.exact)) return yield* found(looked.exact.value.file, looked.exact.value.exact, "index")
 
-      if (options.scanOnMiss && Option.isSome(chosen)) {
-        const folder = dirname(path)
-        const scanKey = `${chosen.value.section.key}\u0000${pathKey(folder)}`
-        if (!scanned.has(scanKey)) {
-          scanned.add(scanKey)
-          yield* plex.scan(chosen.value.section.key, folder)
-          yield* Effect.logInfo(`Asked Plex to scan ${folder} for ${path}`)
-          return yield* notFound(path, " yet; asked Plex to scan its folder")
-        }
+      const byContent = yield* contentMatch(input, [...looked.indexed.values()])
+      const asked = yield* scanFolderOf(allowed, primary.plexPath)
+      if (Option.isSome(byContent)) {
+        const { entries, file } = byContent.value
+        const items = yield* fetchAll(entries.map((e) => e.ratingKey), entries[0]!.file)
+        yield* Effect.logInfo(
+          `Matched ${file.plexPath} to Plex item ${items.map((i) => i.ratingKey).join(", ")} at ${entries[0]!.file}: ` +
+            `same file name, size and duration, and no other scene's file (the file's own path is not in Plex yet)`
+        )
+        return { items, via: "content", plexFile: entries[0]!.file, stashFile: file.stashPath } satisfies Match
       }
-      return yield* notFound(path, Option.isSome(chosen) ? "" : " (the path is outside every Plex library location)")
+      const where = librariesFor(allowed, primary.plexPath).holding.length > 0
+        ? asked ? " yet; asked Plex to scan its folder" : ""
+        : " (the path is outside every Plex library location)"
+      return yield* notFound(primary.plexPath, where)
     })
+
+    /**
+     * Same-content namesakes of the scene's files that are no other scene's file. One path (an item in each
+     * library holding it) matches; several paths are ambiguous (strict) or the first is taken.
+     */
+    const contentMatch = (input: MatchInput, indexes: ReadonlyArray<SectionIndex>) =>
+      Effect.gen(function*() {
+        for (const file of input.files) {
+          const named = indexes.flatMap((index) => index.byName.get(basename(file.plexPath).toLowerCase()) ?? [])
+          if (named.length === 0) continue
+          const equal = named.filter((entry) => sameContent(entry, file))
+          if (equal.length < named.length) {
+            yield* Effect.logDebug(
+              `${named.length - equal.length} Plex item(s) named like ${file.plexPath} differ in size or duration: ` +
+                `not the scene's file`
+            )
+          }
+          const byPath = new Map<string, Array<IndexEntry>>()
+          for (const entry of equal) push(byPath, pathKey(entry.file), entry)
+          const free: Array<ReadonlyArray<IndexEntry>> = []
+          for (const entries of byPath.values()) {
+            const owner = yield* ownedByAnother(input.sceneId, entries[0]!.file)
+            if (owner !== undefined) {
+              yield* Effect.logDebug(`${entries[0]!.file} is the file of scene ${owner}: not scene ${input.sceneId}'s`)
+            } else free.push(entries)
+          }
+          if (free.length === 0) continue
+          if (free.length > 1 && options.strict) {
+            return yield* ambiguous(file.plexPath, free.flat(), "with the same name, size and duration as")
+          }
+          if (free.length > 1) {
+            yield* Effect.logWarning(
+              `${free.length} Plex files have the name, size and duration of ${file.plexPath}; using the first ` +
+                `(strict matching is off)`
+            )
+          }
+          const entries = yield* perLibrary(free[0]![0]!.file, free[0]!, "hold")
+          return Option.some({ entries, file })
+        }
+        return Option.none<{ entries: ReadonlyArray<IndexEntry>; file: MatchFile }>()
+      })
 
     return { match, sections }
   })

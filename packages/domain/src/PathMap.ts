@@ -56,16 +56,26 @@ export const PathMapFromString = Schema.transformOrFail(Schema.String, PathMap, 
 /** Parses a path map, with a message naming the bad entry on failure. */
 export const parsePathMap = Schema.decodeUnknownEither(PathMapFromString)
 
-/** A Windows path: a drive letter, a UNC share, or backslashes. */
-export const isWindowsPath = (path: string): boolean =>
-  /^[A-Za-z]:([\\/]|$)/.test(path) || path.startsWith("\\\\") || path.includes("\\")
+/**
+ * A Windows path: one that starts with a drive letter (`C:\\`, `C:/`) or a UNC share (`\\\\server\\share`,
+ * `\\\\?\\…`). Decided by how the path starts — as the path map's prefixes and Plex's library locations do —
+ * never by a backslash elsewhere, which is an ordinary character in a POSIX file name.
+ */
+export const isWindowsPath = (path: string): boolean => {
+  const p = path.trim()
+  return /^[A-Za-z]:([\\/]|$)/.test(p) || p.startsWith("\\\\")
+}
 
-/** Forward slashes, no `\\?\` long-path prefix, no doubled separators (a UNC path keeps its leading two). */
+/**
+ * Windows paths: forward slashes, no `\\?\` long-path prefix, no doubled separators (a UNC path keeps its
+ * leading two). POSIX paths: no doubled slashes; a backslash stays what it is.
+ */
 export const normalise = (path: string): string => {
   let p = path.trim()
+  if (!isWindowsPath(p)) return p.replace(/\/{2,}/g, "/")
   if (p.startsWith("\\\\?\\UNC\\")) p = "\\\\" + p.slice(8)
   else if (p.startsWith("\\\\?\\")) p = p.slice(4)
-  const unc = p.startsWith("\\\\") || p.startsWith("//")
+  const unc = p.startsWith("\\\\")
   p = p.replace(/\\/g, "/").replace(/\/{2,}/g, "/")
   return unc ? "/" + p : p
 }
@@ -97,31 +107,40 @@ export interface MappedPath {
   readonly mapping: Option.Option<PathMapping>
 }
 
-/** Rewrites a Stash path with the longest matching prefix; a path no prefix matches is passed through. */
-export const mapPath = (map: PathMap, stashPath: string): MappedPath => {
-  const windows = isWindowsPath(stashPath)
-  const path = comparable(normalise(stashPath), windows)
+/** Rewrites `path` from one side's prefix to the other's, by the longest matching prefix on the `from` side. */
+const rewrite = (
+  map: PathMap,
+  path: string,
+  from: (m: PathMapping) => string,
+  to: (m: PathMapping) => string
+): MappedPath => {
+  const windows = isWindowsPath(path)
+  const key = comparable(normalise(path), windows)
   let best: PathMapping | undefined
   let bestLength = -1
   for (const mapping of map) {
-    const prefix = comparable(
-      stripTrailingSeparator(normalise(mapping.stashPrefix)),
-      isWindowsPath(mapping.stashPrefix)
-    )
-    if (segmentPrefix(prefix, path) && prefix.length > bestLength) {
+    const prefix = comparable(stripTrailingSeparator(normalise(from(mapping))), isWindowsPath(from(mapping)))
+    if (segmentPrefix(prefix, key) && prefix.length > bestLength) {
       best = mapping
       bestLength = prefix.length
     }
   }
-  if (best === undefined) return { path: stashPath, mapping: Option.none() }
+  if (best === undefined) return { path, mapping: Option.none() }
   // Keep the original spelling of the rest of the path; only the prefix is replaced.
-  const original = normalise(stashPath)
-  const rest = original.slice(bestLength).replace(/^\/+/, "")
-  const plexPrefix = stripTrailingSeparator(normalise(best.plexPrefix))
-  let mapped = rest === "" ? plexPrefix : plexPrefix.endsWith("/") ? plexPrefix + rest : `${plexPrefix}/${rest}`
-  if (isWindowsPath(best.plexPrefix)) mapped = mapped.replace(/\//g, "\\")
+  const rest = normalise(path).slice(bestLength).replace(/^\/+/, "")
+  const prefix = stripTrailingSeparator(normalise(to(best)))
+  let mapped = rest === "" ? prefix : prefix.endsWith("/") ? prefix + rest : `${prefix}/${rest}`
+  if (isWindowsPath(to(best))) mapped = mapped.replace(/\//g, "\\")
   return { path: mapped, mapping: Option.some(best) }
 }
+
+/** Rewrites a Stash path with the longest matching prefix; a path no prefix matches is passed through. */
+export const mapPath = (map: PathMap, stashPath: string): MappedPath =>
+  rewrite(map, stashPath, (m) => m.stashPrefix, (m) => m.plexPrefix)
+
+/** The way back: the path Stash would see for a Plex path (the longest Plex prefix wins); unmatched: unchanged. */
+export const unmapPath = (map: PathMap, plexPath: string): MappedPath =>
+  rewrite(map, plexPath, (m) => m.plexPrefix, (m) => m.stashPrefix)
 
 /** The final path segment (file name). */
 export const basename = (path: string): string => {
@@ -162,4 +181,52 @@ export const sectionForPath = (
     }
   }
   return Option.fromNullable(best)
+}
+
+/**
+ * Every section with a root folder holding the Plex path, the deepest first. Libraries overlap (a broad one whose
+ * folder contains a narrower one's), and then one file is an item in each of them.
+ */
+export const sectionsForPath = (
+  sections: ReadonlyArray<PlexSection>,
+  plexPath: string
+): ReadonlyArray<SectionChoice> => {
+  const key = pathKey(plexPath)
+  const out: Array<SectionChoice & { readonly depth: number }> = []
+  for (const section of sections) {
+    let best = -1
+    let location = ""
+    for (const candidate of section.locations) {
+      const prefix = stripTrailingSeparator(pathKey(candidate))
+      if (segmentPrefix(prefix, key) && prefix.length > best) {
+        best = prefix.length
+        location = candidate
+      }
+    }
+    if (best >= 0) out.push({ section, location, depth: best })
+  }
+  return out.sort((a, b) => b.depth - a.depth).map(({ location, section }) => ({ section, location }))
+}
+
+/** Pairs of sections whose locations nest (or are equal): a file under the inner one is an item in both. */
+export const overlappingSections = (
+  sections: ReadonlyArray<PlexSection>
+): ReadonlyArray<{ readonly outer: SectionChoice; readonly inner: SectionChoice }> => {
+  const out: Array<{ outer: SectionChoice; inner: SectionChoice }> = []
+  for (const a of sections) {
+    for (const b of sections) {
+      if (a.key === b.key) continue
+      for (const outer of a.locations) {
+        for (const inner of b.locations) {
+          const o = stripTrailingSeparator(pathKey(outer))
+          const i = stripTrailingSeparator(pathKey(inner))
+          // Equal locations are listed once (the pair in section order).
+          if (segmentPrefix(o, i) && (o !== i || a.key < b.key)) {
+            out.push({ outer: { section: a, location: outer }, inner: { section: b, location: inner } })
+          }
+        }
+      }
+    }
+  }
+  return out
 }

@@ -11,6 +11,17 @@ export class PlexSection extends Schema.Class<PlexSection>("PlexSection")({
   locations: Schema.Array(Schema.String)
 }) {}
 
+/**
+ * One file of an item (`Media[].Part[]`) with what identifies its content: the size in bytes and the duration in
+ * milliseconds, null when Plex has not analysed the file (or a caller built the item without them).
+ */
+export class PlexPart extends Schema.Class<PlexPart>("PlexPart")({
+  file: Schema.String,
+  size: Schema.NullOr(Schema.Number),
+  /** Milliseconds. */
+  duration: Schema.NullOr(Schema.Number)
+}) {}
+
 /** A Plex video item with the fields plexsync reads and writes. */
 export class PlexItem extends Schema.Class<PlexItem>("PlexItem")({
   ratingKey: Schema.String,
@@ -28,6 +39,8 @@ export class PlexItem extends Schema.Class<PlexItem>("PlexItem")({
   collections: Schema.Array(Schema.String),
   /** `Media[].Part[].file` */
   files: Schema.Array(Schema.String),
+  /** The parts of `files` with their size and duration, where Plex reported them. */
+  parts: Schema.optionalWith(Schema.Array(PlexPart), { default: () => [] }),
   /** Names of locked fields (`title`, `genre`, `thumb`, …). */
   lockedFields: Schema.Array(Schema.String)
 }) {}

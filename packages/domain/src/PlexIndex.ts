@@ -1,7 +1,7 @@
-import { Effect, Fiber, Option } from "effect"
+import { Effect, Fiber } from "effect"
 import type { PlexError } from "./Errors.js"
 import type { WantedFields } from "./FieldMapping.js"
-import { pathKey, sectionForPath } from "./PathMap.js"
+import { pathKey, sectionsForPath } from "./PathMap.js"
 import type { PlexItem, PlexSection } from "./PlexClient.js"
 import { PlexClient } from "./PlexClient.js"
 import { Limits, nameKey } from "./Sanitize.js"
@@ -173,9 +173,14 @@ export interface PlexIndex {
   /** Items indexed (each once, however many files it has). */
   readonly size: number
   readonly caps: TagCaps
-  /** The items holding the file (a Plex path), restricted like the matcher to the section whose location holds it. */
+  /**
+   * The items holding the file (a Plex path), looked for like the matcher does: in every section whose location
+   * holds the path (one file is an item in each of overlapping libraries), or everywhere for a path outside all.
+   */
   readonly lookup: (plexPath: string) => Lookup
   readonly ratingKey: (item: number) => string
+  /** The item's section (its position in `sections`). */
+  readonly section: (item: number) => number
   readonly listed: (item: number) => ListedItem
   /** Marks an item as the file of some Stash scene (for orphan detection). */
   readonly markSeen: (item: number) => void
@@ -248,11 +253,11 @@ export class PlexIndexBuilder {
     const seen = new Uint8Array(keys.length)
     const sectionIndex = new Map(sections.map((s, i) => [s.key, i]))
     const inSection = (items: ReadonlyArray<number>, plexPath: string): ReadonlyArray<number> => {
-      // As the matcher does: a path inside a section's location is looked for in that section only.
-      const chosen = sectionForPath(sections, plexPath)
-      if (Option.isNone(chosen)) return items
-      const wantedSection = sectionIndex.get(chosen.value.section.key)
-      return items.filter((i) => sectionOf[i] === wantedSection)
+      // As the matcher does: a path inside sections' locations is looked for in those sections only.
+      const holding = sectionsForPath(sections, plexPath)
+      if (holding.length === 0) return items
+      const wanted = new Set(holding.map((choice) => sectionIndex.get(choice.section.key)))
+      return items.filter((i) => wanted.has(sectionOf[i]))
     }
     const asLookup = (items: ReadonlyArray<number>): Lookup =>
       items.length === 0
@@ -272,6 +277,7 @@ export class PlexIndexBuilder {
         return many === undefined ? { _tag: "None" } : asLookup(inSection(many, plexPath))
       },
       ratingKey: (item) => keys[item]!,
+      section: (item) => sectionOf[item]!,
       listed: (item) => {
         const s = item * 4
         const t = item * 3

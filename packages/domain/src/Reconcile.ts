@@ -15,7 +15,7 @@ import { StashClient } from "./StashClient.js"
 import type { StashScene } from "./StashScene.js"
 import type { StoreError } from "./StoreError.js"
 import { SyncQueue } from "./SyncQueue.js"
-import type { SceneSyncState } from "./SyncState.js"
+import type { ItemWrite, SceneSyncState } from "./SyncState.js"
 import { SyncState } from "./SyncState.js"
 
 /**
@@ -157,6 +157,11 @@ export interface ReconcileResult {
   readonly skipped: Readonly<Partial<Record<SkipReason, number>>>
   /** Orphans can be known only when every scene was read (scope `all`). */
   readonly orphansChecked: boolean
+  /**
+   * Orphans plexsync wrote to: items carrying its locks that no scene's file maps to any more (the rating keys,
+   * the first `strayIdLimit`). Known only when orphans are.
+   */
+  readonly strayWrites: { readonly total: number; readonly ratingKeys: ReadonlyArray<string> }
   /** Plex items indexed. */
   readonly plexItems: number
   /** Up to `sampleSize` scene ids per gap class (rating keys for orphans), to look at first. */
@@ -168,6 +173,7 @@ export interface ReconcileResult {
 }
 
 const sampleSize = 10
+const strayIdLimit = 100
 
 // ---------------------------------------------------------------------------------------------------------
 // Classifying one scene
@@ -178,39 +184,81 @@ export type SceneVerdict =
   | { readonly _tag: "Ambiguous"; readonly items: ReadonlyArray<number> }
   | { readonly _tag: "Gap"; readonly gap: Exclude<GapClass, "orphanedInPlex">; readonly fields?: ReadonlyArray<string> }
 
-/** The verdict on one scene against the Plex index and its sync state. Pure. */
-export const classifyScene = (
+/**
+ * The items holding a scene's file — its files in turn, the primary first — one per library: several in one
+ * library are the remembered one, or ambiguous under strict matching. None: the file is not in Plex.
+ */
+export const itemsOfScene = (
   scene: StashScene,
   state: SceneSyncState | undefined,
   index: PlexIndex,
   settings: ReconcileSettings
-): SceneVerdict => {
-  const file = scene.files[0]
-  if (file === undefined) return { _tag: "NoFile" }
-  const plexPath = mapPath(settings.pathMap, file).path
-  const found = index.lookup(plexPath)
-  if (found._tag === "None") return { _tag: "Gap", gap: "missingInPlex" }
-  let item: number
-  if (found._tag === "One") item = found.item
-  else {
-    // The matcher tries the remembered item first, so a synced scene is not ambiguous to it.
-    const remembered = state?.ratingKey
-    const known = found.items.find((i) => index.ratingKey(i) === remembered)
-    if (known !== undefined) item = known
-    else if (settings.strictMatching) return { _tag: "Ambiguous", items: found.items }
-    else item = found.items[0]!
+): { readonly _tag: "Items"; readonly items: ReadonlyArray<number> } | {
+  readonly _tag: "Ambiguous"
+  readonly items: ReadonlyArray<number>
+} => {
+  for (const file of scene.files) {
+    const found = index.lookup(mapPath(settings.pathMap, file.path).path)
+    if (found._tag === "None") continue
+    if (found._tag === "One") return { _tag: "Items", items: [found.item] }
+    const bySection = new Map<number, Array<number>>()
+    for (const item of found.items) {
+      const list = bySection.get(index.section(item)) ?? []
+      list.push(item)
+      bySection.set(index.section(item), list)
+    }
+    const remembered = new Set(state?.ratingKey ? [state.ratingKey, ...state.copies] : [])
+    const chosen: Array<number> = []
+    for (const list of bySection.values()) {
+      // The matcher tries the remembered items first, so a synced scene is not ambiguous to it.
+      const known = list.find((i) => remembered.has(index.ratingKey(i)))
+      if (list.length === 1 || known !== undefined) chosen.push(known ?? list[0]!)
+      else if (settings.strictMatching) return { _tag: "Ambiguous", items: list }
+      else chosen.push(list[0]!)
+    }
+    return { _tag: "Items", items: chosen }
   }
+  return { _tag: "Items", items: [] }
+}
+
+/**
+ * The verdict on one scene against the Plex index, its sync state and what plexsync last wrote to its items
+ * (`writes`, by rating key). Pure.
+ */
+export const classifyScene = (
+  scene: StashScene,
+  state: SceneSyncState | undefined,
+  index: PlexIndex,
+  settings: ReconcileSettings,
+  writes: ReadonlyMap<string, ItemWrite>
+): SceneVerdict => {
+  const primary = scene.files[0]
+  if (primary === undefined) return { _tag: "NoFile" }
+  const found = itemsOfScene(scene, state, index, settings)
+  if (found._tag === "Ambiguous") return found
+  if (found.items.length === 0) return { _tag: "Gap", gap: "missingInPlex" }
   if (state === undefined) return { _tag: "Gap", gap: "neverSynced" }
   const wanted = wantedFields(scene, { fields: settings.fields })
+  const plexPath = mapPath(settings.pathMap, primary.path).path
   const hash = contentHash(wanted, { plexFile: plexPath, preservePlexEdits: settings.preservePlexEdits })
   if (state.contentHash !== hash) return { _tag: "Gap", gap: "stashChanged" }
-  // A different item now holds the file (re-added in Plex), or the match was forgotten: what was written is gone.
-  if (state.ratingKey !== index.ratingKey(item)) return { _tag: "Gap", gap: "plexDiffers", fields: ["item"] }
-  const fields = listedDifferences(wanted, index.listed(item), state.written, {
-    preservePlexEdits: settings.preservePlexEdits,
-    caps: index.caps
-  })
-  return fields.length > 0 ? { _tag: "Gap", gap: "plexDiffers", fields } : { _tag: "InSync" }
+  const fields = new Set<string>()
+  for (const item of found.items) {
+    const written = writes.get(index.ratingKey(item))
+    // An item plexsync never wrote for this scene (re-added in Plex, a library added since, or written for
+    // another scene): what the scene wants is not there.
+    if (written === undefined || written.sceneId !== scene.id) {
+      fields.add("item")
+      continue
+    }
+    for (
+      const field of listedDifferences(wanted, index.listed(item), written.written, {
+        preservePlexEdits: settings.preservePlexEdits,
+        caps: index.caps
+      })
+    ) fields.add(field)
+  }
+  return fields.size > 0 ? { _tag: "Gap", gap: "plexDiffers", fields: [...fields] } : { _tag: "InSync" }
 }
 
 /**
@@ -228,7 +276,7 @@ export const failsAgain = (
   const file = scene.files[0]
   if (file === undefined) return true
   const wanted = wantedFields(scene, { fields: settings.fields })
-  const plexFile = mapPath(settings.pathMap, file).path
+  const plexFile = mapPath(settings.pathMap, file.path).path
   return contentHash(wanted, { plexFile, preservePlexEdits: settings.preservePlexEdits }) === state.contentHash
 }
 
@@ -309,12 +357,19 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
       for (const state of yield* syncState.getMany(scenes.map((s) => s.id))) states.set(state.sceneId, state)
       const candidates: Array<SceneId> = []
       const byId = new Map<SceneId, StashScene>()
+      // What plexsync wrote to the page's items, in one lookup.
+      const keys: Array<string> = []
+      for (const scene of scenes) {
+        const found = itemsOfScene(scene, states.get(scene.id), index, settings)
+        for (const item of found.items) keys.push(index.ratingKey(item))
+      }
+      const writes = yield* syncState.writtenOn(keys)
       for (const scene of scenes) {
         checked++
-        const verdict = classifyScene(scene, states.get(scene.id), index, settings)
-        // Every file of a scene counts as known to Stash, for orphan detection.
+        const verdict = classifyScene(scene, states.get(scene.id), index, settings, writes)
+        // Every file of a scene counts as known to Stash, in every library holding it, for orphan detection.
         for (const file of scene.files) {
-          const found = index.lookup(mapPath(settings.pathMap, file).path)
+          const found = index.lookup(mapPath(settings.pathMap, file.path).path)
           if (found._tag === "One") index.markSeen(found.item)
           else if (found._tag === "Several") found.items.forEach(index.markSeen)
         }
@@ -408,8 +463,22 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
   }
 
   const orphansChecked = scope._tag === "All"
+  const strayWrites: Array<string> = []
+  let strayWritesTotal = 0
   if (orphansChecked) {
-    for (const item of index.unseen()) gap("orphanedInPlex", index.ratingKey(item))
+    const unseen: Array<string> = []
+    for (const item of index.unseen()) {
+      gap("orphanedInPlex", index.ratingKey(item))
+      unseen.push(index.ratingKey(item))
+    }
+    // Of those, the items plexsync wrote to (and locked): written for a scene whose file is elsewhere now, or a
+    // namesake written by mistake. A person should look at them.
+    const written = yield* syncState.writtenOn(unseen)
+    for (const key of unseen) {
+      if (!written.has(key)) continue
+      strayWritesTotal++
+      if (strayWrites.length < strayIdLimit) strayWrites.push(key)
+    }
   }
 
   const result: ReconcileResult = {
@@ -421,6 +490,7 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
     queuedSceneIds: queuedIds,
     skipped,
     orphansChecked,
+    strayWrites: { total: strayWritesTotal, ratingKeys: strayWrites },
     plexItems: index.size,
     samples,
     requests: { plex: plexRequests, stash: stashRequests },
@@ -446,6 +516,7 @@ export const reconcileDocument = (result: ReconcileResult) => ({
   queuedSceneIds: [...result.queuedSceneIds],
   skipped: { ...result.skipped },
   orphansChecked: result.orphansChecked,
+  strayWrites: { total: result.strayWrites.total, ratingKeys: [...result.strayWrites.ratingKeys] },
   plexItems: result.plexItems,
   samples: Object.fromEntries(gapClasses.map((c) => [c, [...result.samples[c]]])),
   requests: { ...result.requests },

@@ -71,6 +71,11 @@ export interface StashClientService {
       readonly perPage: number
     }
   ) => Effect.Effect<Page<SceneId>, StashError>
+  /**
+   * The scenes having a file at exactly this path (Stash's `path` filter, re-checked exactly: Stash's own
+   * comparison ignores case and treats `_` and `%` as wildcards).
+   */
+  readonly scenesWithFile: (path: string) => Effect.Effect<ReadonlyArray<SceneId>, StashError>
   /** The cover image bytes of a scene. */
   readonly screenshot: (
     scene: StashScene

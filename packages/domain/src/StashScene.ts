@@ -5,6 +5,23 @@ export const NamedRef = Schema.Struct({ id: Schema.String, name: Schema.String }
 export type NamedRef = typeof NamedRef.Type
 
 /**
+ * One of a scene's files as Stash sees it: its path, and what identifies its content when names do not — the size
+ * in bytes and the duration in seconds (null when Stash has not probed the file).
+ */
+export class StashFile extends Schema.Class<StashFile>("StashFile")({
+  path: Schema.String,
+  size: Schema.NullOr(Schema.Number),
+  /** Seconds (Stash's `VideoFile.duration`, a float). */
+  duration: Schema.NullOr(Schema.Number)
+}) {}
+
+/** A file known by its path alone (its content facts unknown). */
+export const fileAt = (
+  path: string,
+  facts: { readonly size?: number | null; readonly duration?: number | null } = {}
+) => new StashFile({ path, size: facts.size ?? null, duration: facts.duration ?? null })
+
+/**
  * The view of a Stash scene that a sync needs. Decoded from Stash's GraphQL answer by the client, which
  * papers over version differences (`groups` vs `movies`) so this model has one shape.
  */
@@ -20,8 +37,8 @@ export class StashScene extends Schema.Class<StashScene>("StashScene")({
   performers: Schema.Array(NamedRef),
   tags: Schema.Array(NamedRef),
   groups: Schema.Array(NamedRef),
-  /** File paths as Stash sees them; the first is the primary file. */
-  files: Schema.Array(Schema.String),
+  /** The scene's files; the first is the primary file. */
+  files: Schema.Array(StashFile),
   /** URL of the scene's cover image (Stash's screenshot), if any. */
   screenshot: Schema.NullOr(Schema.String),
   /** Stash's `updated_at`, exactly as returned (RFC 3339 with Stash's local offset). */

@@ -5,15 +5,15 @@ import { diffFields } from "./FieldDiff.js"
 import type { SyncField } from "./FieldMapping.js"
 import { contentHash, imageHash, wantedFields } from "./FieldMapping.js"
 import type { SceneId } from "./Ids.js"
-import type { MatchedVia, Matcher } from "./Matching.js"
+import type { MatchedVia, Matcher, MatchFile } from "./Matching.js"
 import type { PathMap } from "./PathMap.js"
-import { mapPath } from "./PathMap.js"
+import { mapPath, pathKey } from "./PathMap.js"
 import { PlexClient } from "./PlexClient.js"
 import { relatedIdsOf } from "./RelatedObjects.js"
 import { StashClient } from "./StashClient.js"
 import type { StoreError } from "./StoreError.js"
 import type { JobReason } from "./SyncJob.js"
-import { SceneSyncState, SyncState } from "./SyncState.js"
+import { ItemWrite, SceneSyncState, SyncState } from "./SyncState.js"
 
 export interface SyncSettings {
   readonly fields: ReadonlySet<SyncField>
@@ -36,7 +36,10 @@ export type SyncOutcome =
   /** Something was written to Plex. */
   | {
     readonly _tag: "Synced"
+    /** The matched item (the first, where several libraries hold the file). */
     readonly ratingKey: string
+    /** Every item written (one per library holding the file). */
+    readonly ratingKeys: ReadonlyArray<string>
     readonly via: MatchedVia
     readonly edited: boolean
     readonly rated: boolean
@@ -50,11 +53,13 @@ export type SyncOutcome =
 export type SyncSceneError = PlexError | StashError | PlexNotFound | MatchAmbiguous | SceneMissing | StoreError
 
 /**
- * Syncs one scene. The scene is read fresh from Stash (a job carries no snapshot); an unchanged scene (same
- * content hash as the last sync) makes no Plex request at all. Otherwise the file is mapped and matched, the
- * difference goes out as one locked edit plus a rating call, the poster only when its bytes changed (the first
- * of them alone: a refused write ends the job) — and only after all of that succeeded is the sync recorded, so a
- * failure half way is retried in full next time.
+ * Syncs one scene. The scene is read fresh from Stash (a job carries no snapshot). A scene unchanged on both sides
+ * — the same content hash as the last sync, and matched then through one of its own files — makes no Plex request
+ * at all. Otherwise its files are mapped and matched (see `Matching`), and each item holding the file (one per
+ * library) gets the difference from what plexsync last wrote *to that item*, whichever scene it was written for:
+ * one locked edit plus a rating call, the poster only when its bytes changed (the first write alone until a write
+ * was accepted: a refused write ends the job). Only after all of that succeeded is the sync recorded, so a failure
+ * half way is retried in full next time.
  */
 export const syncScene = Effect.fn("SyncScene.sync")(function*(
   job: { readonly sceneId: SceneId; readonly reason: JobReason },
@@ -72,15 +77,23 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
   const scene = found.value
   const previous = Option.getOrNull(yield* syncState.get(scene.id))
 
-  const stashFile = scene.files[0]
-  if (stashFile === undefined) {
+  const files: ReadonlyArray<MatchFile> = scene.files.map((file) => ({
+    stashPath: file.path,
+    plexPath: mapPath(settings.pathMap, file.path).path,
+    size: file.size,
+    duration: file.duration
+  }))
+  const primary = files[0]
+  if (primary === undefined) {
     return yield* new PlexNotFound({ message: `Scene ${scene.id} has no file in Stash, so no Plex item can match it` })
   }
-  const plexPath = mapPath(settings.pathMap, stashFile).path
   const wanted = wantedFields(scene, { fields: settings.fields })
-  const hash = contentHash(wanted, { plexFile: plexPath, preservePlexEdits: settings.preservePlexEdits })
+  const hash = contentHash(wanted, { plexFile: primary.plexPath, preservePlexEdits: settings.preservePlexEdits })
 
-  if (previous !== null && previous.contentHash === hash && !verifyingReasons.has(job.reason)) {
+  // Matched last time through one of its own paths (not a namesake's, not forgotten): Plex is as it was left.
+  const matchedOwnFile = previous !== null && previous.ratingKey !== null && previous.plexFile !== null &&
+    files.some((file) => pathKey(file.plexPath) === pathKey(previous.plexFile!))
+  if (previous !== null && previous.contentHash === hash && matchedOwnFile && !verifyingReasons.has(job.reason)) {
     if (previous.stashUpdatedAt !== scene.updatedAt || previous.related === undefined) {
       // Changed in Stash in a way Plex does not show (a play count): remember the version, write nothing to Plex.
       // A state recorded before plexsync kept the related objects gains them here.
@@ -94,30 +107,45 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
   // The cover comes from Stash while Plex is searched: two servers, so the job waits for the slower only.
   const [match, image] = yield* Effect.all([
     matcher.match({
-      plexPath,
-      remembered: previous?.ratingKey ? { ratingKey: previous.ratingKey, plexFile: previous.plexFile } : null
+      sceneId: scene.id,
+      files,
+      fresh: verifyingReasons.has(job.reason),
+      remembered: previous?.ratingKey
+        ? { ratingKeys: [previous.ratingKey, ...previous.copies], plexFile: previous.plexFile }
+        : null
     }),
     typeof wanted.poster === "string" ? stash.screenshot(scene) : Effect.succeedNone
   ], { concurrency: 2 })
-  const item = match.item
-  // What plexsync wrote applies to the item it wrote it to; a re-added item starts afresh.
-  const sameItem = previous !== null && previous.ratingKey === item.ratingKey
-  const diff = diffFields(wanted, item, sameItem ? previous.written : null, {
-    preservePlexEdits: settings.preservePlexEdits
+  // What plexsync wrote belongs to the item: a re-added item starts afresh, and an item written for another scene
+  // (deleted in Stash and created again for the same file) loses what was written for that one.
+  const before = yield* syncState.writtenOn(match.items.map((item) => item.ratingKey))
+  const plans = match.items.map((item) => {
+    const prior = before.get(item.ratingKey)
+    const diff = diffFields(wanted, item, prior?.written ?? null, { preservePlexEdits: settings.preservePlexEdits })
+    const previousPoster = prior?.imageHash ?? null
+    const posterHash = Option.isSome(image) ? imageHash(image.value.bytes) : previousPoster
+    const posterUploaded = Option.isSome(image) && posterHash !== previousPoster
+    return { item, prior, diff, posterHash, posterUploaded }
   })
-
-  const previousPoster = sameItem ? previous.imageHash : null
-  const posterHash = Option.isSome(image) ? imageHash(image.value.bytes) : previousPoster
-  const posterUploaded = Option.isSome(image) && posterHash !== previousPoster
-  // The edit, the rating and the poster touch different parts of the item and go out together — once Plex has
-  // taken a write with this token. Before that the first goes out alone: refused (401, or a shared user's token's
-  // 403), it ends the job before the rest is sent, so a token that may not write costs one refused request per job,
-  // not three. The sync is recorded only when all of them succeeded.
-  const writes = [
-    diff.edit === null ? null : plex.edit(item, diff.edit),
-    diff.rating === null ? null : plex.rate(item.ratingKey, diff.rating.value),
-    posterUploaded && Option.isSome(image) ? plex.uploadPoster(item.ratingKey, image.value) : null
-  ].filter((write) => write !== null)
+  for (const { item, prior } of plans) {
+    if (prior !== undefined && prior.sceneId !== scene.id) {
+      yield* Effect.logInfo(
+        `Plex item ${item.ratingKey} was written for scene ${prior.sceneId}; it is scene ${scene.id}'s file now, ` +
+          `so what plexsync wrote for scene ${prior.sceneId} goes where scene ${scene.id} does not have it`
+      )
+    }
+  }
+  // The edit, the rating and the poster touch different parts of an item and go out together — once Plex has taken
+  // a write with this token. Before that the first goes out alone: refused (401, or a shared user's token's 403),
+  // it ends the job before the rest is sent, so a token that may not write costs one refused request per job, not
+  // three. The sync is recorded only when all of them succeeded.
+  const writes = plans.flatMap(({ diff, item, posterUploaded }) =>
+    [
+      diff.edit === null ? null : plex.edit(item, diff.edit),
+      diff.rating === null ? null : plex.rate(item.ratingKey, diff.rating.value),
+      posterUploaded && Option.isSome(image) ? plex.uploadPoster(item.ratingKey, image.value) : null
+    ].filter((write) => write !== null)
+  )
   const proven = settings.writesAccepted === undefined ? false : yield* Ref.get(settings.writesAccepted)
   if (!proven && writes.length > 0) yield* writes[0]!
   yield* Effect.all(proven ? writes : writes.slice(1), { concurrency: "unbounded", discard: true })
@@ -125,33 +153,50 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
     yield* Ref.set(settings.writesAccepted, true)
   }
 
-  yield* syncState.put(
+  const now = yield* Clock.currentTimeMillis
+  const first = plans[0]!
+  yield* syncState.record(
     new SceneSyncState({
       sceneId: scene.id,
       stashUpdatedAt: scene.updatedAt,
       contentHash: hash,
-      ratingKey: item.ratingKey,
-      plexFile: plexPath,
-      imageHash: posterHash,
-      written: diff.written,
-      syncedAt: yield* Clock.currentTimeMillis,
+      ratingKey: first.item.ratingKey,
+      copies: plans.slice(1).map(({ item }) => item.ratingKey),
+      plexFile: match.plexFile,
+      imageHash: first.posterHash,
+      written: first.diff.written,
+      syncedAt: now,
       related: relatedIdsOf(scene)
-    })
+    }),
+    plans.map(({ diff, item, posterHash }) =>
+      new ItemWrite({
+        ratingKey: item.ratingKey,
+        sceneId: scene.id,
+        written: diff.written,
+        imageHash: posterHash,
+        writtenAt: now
+      })
+    )
   )
 
-  if (diff.preserved.length > 0) {
-    yield* Effect.logInfo(`Kept Plex's own ${diff.preserved.join(", ")} of item ${item.ratingKey} (preserve mode)`)
+  const preserved = [...new Set(plans.flatMap(({ diff }) => diff.preserved))]
+  if (preserved.length > 0) {
+    const keys = plans.filter(({ diff }) => diff.preserved.length > 0).map(({ item }) => item.ratingKey)
+    yield* Effect.logInfo(`Kept Plex's own ${preserved.join(", ")} of item ${keys.join(", ")} (preserve mode)`)
   }
-  const wrote = diff.edit !== null || diff.rating !== null || posterUploaded
-  const outcome: SyncOutcome = wrote
+  const edited = plans.some(({ diff }) => diff.edit !== null)
+  const rated = plans.some(({ diff }) => diff.rating !== null)
+  const posterUploaded = plans.some(({ posterUploaded }) => posterUploaded)
+  const outcome: SyncOutcome = edited || rated || posterUploaded
     ? {
       _tag: "Synced",
-      ratingKey: item.ratingKey,
+      ratingKey: first.item.ratingKey,
+      ratingKeys: plans.map(({ item }) => item.ratingKey),
       via: match.via,
-      edited: diff.edit !== null,
-      rated: diff.rating !== null,
+      edited,
+      rated,
       posterUploaded,
-      preserved: diff.preserved
+      preserved
     }
     : { _tag: "Unchanged", checkedPlex: true }
   return outcome

@@ -21,9 +21,16 @@ export class SceneSyncState extends Schema.Class<SceneSyncState>("SceneSyncState
   stashUpdatedAt: Schema.String,
   /** Hash of the wanted Plex fields computed from the scene: equal hash → nothing to write. */
   contentHash: Schema.String,
+  /** The matched item (the first, where several libraries hold the file); null once the match is forgotten. */
   ratingKey: Schema.NullOr(Schema.String),
-  /** The matched Plex file path, to verify a remembered rating key. */
+  /** The same file's items in other libraries (libraries that overlap), written alike. */
+  copies: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /**
+   * The Plex path the items were matched through: one of the scene's mapped files, or — matched by content — the
+   * path of a namesake with the same size and duration, until Plex has the file's own path.
+   */
   plexFile: Schema.NullOr(Schema.String),
+  /** What was written to `ratingKey` (its `ItemWrite`; kept here too for reading a scene at once). */
   imageHash: Schema.NullOr(Schema.String),
   written: WrittenFields,
   syncedAt: Millis,
@@ -34,10 +41,32 @@ export class SceneSyncState extends Schema.Class<SceneSyncState>("SceneSyncState
   related: Schema.optional(RelatedIds)
 }) {}
 
+/**
+ * What plexsync last wrote to one Plex item, and for which scene. Belongs to the item, not the scene: a scene
+ * taking over an item (a scene deleted in Stash and created again for the same file) finds what was written there
+ * for the old one, and a sync removes it.
+ */
+export class ItemWrite extends Schema.Class<ItemWrite>("ItemWrite")({
+  ratingKey: Schema.String,
+  sceneId: SceneId,
+  written: WrittenFields,
+  imageHash: Schema.NullOr(Schema.String),
+  writtenAt: Millis
+}) {}
+
 export interface SyncStateService {
   readonly get: (sceneId: SceneId) => Effect.Effect<Option.Option<SceneSyncState>, StoreError>
   readonly getMany: (sceneIds: ReadonlyArray<SceneId>) => Effect.Effect<ReadonlyArray<SceneSyncState>, StoreError>
   readonly put: (state: SceneSyncState) => Effect.Effect<void, StoreError>
+  /**
+   * A sync: the scene's state and what was written to each of its items, in one transaction. An item written for
+   * another scene before is now this one's, and that scene's remembered match to it is forgotten.
+   */
+  readonly record: (state: SceneSyncState, items: ReadonlyArray<ItemWrite>) => Effect.Effect<void, StoreError>
+  /** What plexsync last wrote to these items (those it never wrote to are absent). */
+  readonly writtenOn: (
+    ratingKeys: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, ItemWrite>, StoreError>
   readonly remove: (sceneId: SceneId) => Effect.Effect<void, StoreError>
   /** Forgets the remembered Plex match (after a 404 or a changed file) but keeps the rest. */
   readonly forgetMatch: (sceneId: SceneId) => Effect.Effect<void, StoreError>

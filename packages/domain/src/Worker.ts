@@ -222,7 +222,8 @@ export const makeWorker = (settings: EngineSettings) =>
       libraries: settings.libraries,
       indexRefreshMs: settings.indexRefreshMs,
       pageSize: 500,
-      scanOnMiss: settings.scanOnMiss
+      scanOnMiss: settings.scanOnMiss,
+      pathMap: settings.pathMap
     })
     const syncSettings = {
       fields: settings.fields,
@@ -240,7 +241,11 @@ export const makeWorker = (settings: EngineSettings) =>
         yield* health.recordResult(true)
         if (outcome._tag === "Synced") {
           session.counters.synced++
-          yield* Effect.logDebug(`Synced scene ${claimed.job.sceneId} to Plex item ${outcome.ratingKey}`)
+          yield* Effect.logDebug(
+            `Synced scene ${claimed.job.sceneId} to Plex item ${
+              outcome.ratingKeys.join(", ")
+            } (matched by ${outcome.via})`
+          )
           return "synced" as const
         }
         session.counters.unchanged++

@@ -1,9 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { PlexServerDown } from "@plexsync/domain/Errors"
+import type { SceneId } from "@plexsync/domain/Ids"
+import type { MatchFile, MatchInput } from "@plexsync/domain/Matching"
 import { defaultMatchOptions, makeMatcher, type MatchOptions } from "@plexsync/domain/Matching"
-import { type PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import { type PlexItem, PlexPart, PlexSection } from "@plexsync/domain/PlexClient"
+import { fileAt } from "@plexsync/domain/StashScene"
 import * as SimPlex from "@plexsync/testing/SimPlex"
-import { Effect, Exit, TestClock } from "effect"
+import * as SimStash from "@plexsync/testing/SimStash"
+import { Effect, Exit, Layer, Logger, TestClock } from "effect"
 
 const sections = [
   new PlexSection({ key: "1", title: "Movies", type: "movie", locations: ["/data"] }),
@@ -11,7 +15,8 @@ const sections = [
   new PlexSection({ key: "3", title: "Music", type: "artist", locations: ["/data/music"] })
 ]
 
-const withPlex = (options: SimPlex.SimPlexOptions = {}) => Effect.provide(SimPlex.layer({ sections, ...options }))
+const withPlex = (options: SimPlex.SimPlexOptions = {}, stash: SimStash.SimStashOptions = {}) =>
+  Effect.provide(Layer.merge(SimPlex.layer({ sections, ...options }), SimStash.layer(stash)))
 
 const matcher = (options: Partial<MatchOptions> = {}) => makeMatcher({ ...defaultMatchOptions, ...options })
 
@@ -22,32 +27,75 @@ const plexWith = (...items: ReadonlyArray<PlexItem>) =>
 const failureTag = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : Exit.isSuccess(exit) ? "success" : "die"
 
+const GiB = 1_073_741_824
+
+/** A scene file as both servers see it (no path map), with its size (bytes) and duration (seconds) if known. */
+const file = (path: string, facts: { readonly size?: number; readonly duration?: number } = {}): MatchFile => ({
+  stashPath: path,
+  plexPath: path,
+  size: facts.size ?? null,
+  duration: facts.duration ?? null
+})
+
+/** Scene 1's match input: its files (paths or `file`s), nothing remembered. */
+const scene1 = (files: ReadonlyArray<string | MatchFile>, extra: Partial<MatchInput> = {}): MatchInput => ({
+  sceneId: "1" as SceneId,
+  files: files.map((f) => typeof f === "string" ? file(f) : f),
+  remembered: null,
+  ...extra
+})
+
+/** An item whose one part Plex has analysed: its size in bytes and duration in seconds. */
+const analysed = (
+  ratingKey: number,
+  path: string,
+  size: number,
+  durationSeconds: number,
+  overrides: Partial<PlexItem> = {}
+) =>
+  SimPlex.sampleItem(ratingKey, path, {
+    parts: [new PlexPart({ file: path, size, duration: Math.round(durationSeconds * 1000) })],
+    ...overrides
+  })
+
+/** Collects the messages logged while `effect` runs. */
+const logging = (lines: Array<string>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => {
+      lines.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+  )
+
 describe("matching by full path", () => {
-  it.effect("finds the item with Plex's file filter in the section holding the path, then reads it in full", () =>
+  it.effect("finds the item with Plex's file filter in the libraries holding the path, then reads it in full", () =>
     Effect.gen(function*() {
       const sim = yield* plexWith(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2", genres: ["x"] }))
       const m = yield* matcher()
-      const found = yield* m.match({ plexPath: "/data/scenes/a.mp4", remembered: null })
-      assert.strictEqual(found.item.ratingKey, "7")
+      const found = yield* m.match(scene1(["/data/scenes/a.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["7"])
       assert.strictEqual(found.via, "file")
-      assert.deepStrictEqual(found.item.genres, ["x"])
-      const log = yield* sim.log
-      const finds = log.filter((r) => r.op === "findByFile")
-      assert.strictEqual(finds.length, 1, "only the longest-prefix section is searched")
-      assert.deepStrictEqual((finds[0]!.detail as { sectionKey: string }).sectionKey, "2")
+      assert.strictEqual(found.plexFile, "/data/scenes/a.mp4")
+      assert.deepStrictEqual(found.items[0].genres, ["x"])
+      const finds = (yield* sim.log).filter((r) => r.op === "findByFile")
+      assert.deepStrictEqual(
+        finds.map((r) => (r.detail as { sectionKey: string }).sectionKey),
+        ["2", "1"],
+        "both libraries whose folder holds the path, the deepest first; never Music"
+      )
       assert.strictEqual(yield* sim.requests("getItem"), 1)
     }).pipe(withPlex()))
 
-  it.effect("a verified remembered rating key needs one request", () =>
+  it.effect("a verified remembered rating key needs one request; a fresh match does not trust it", () =>
     Effect.gen(function*() {
       const sim = yield* plexWith(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "2" }))
       const m = yield* matcher()
-      const found = yield* m.match({
-        plexPath: "/data/scenes/a.mp4",
-        remembered: { ratingKey: "7", plexFile: "/data/scenes/a.mp4" }
-      })
+      const remembered = { ratingKeys: ["7"], plexFile: "/data/scenes/a.mp4" }
+      const found = yield* m.match(scene1(["/data/scenes/a.mp4"], { remembered }))
       assert.strictEqual(found.via, "remembered")
       assert.deepStrictEqual(yield* sim.requestCounts, { getItem: 1 })
+      const fresh = yield* m.match(scene1(["/data/scenes/a.mp4"], { remembered, fresh: true }))
+      assert.strictEqual(fresh.via, "file")
     }).pipe(withPlex()))
 
   it.effect("a remembered key that is gone or holds another file is matched again", () =>
@@ -57,43 +105,148 @@ describe("matching by full path", () => {
       yield* sim.addItem(SimPlex.sampleItem(9, "/data/scenes/a.mp4", { sectionKey: "2" }))
       yield* sim.addItem(SimPlex.sampleItem(8, "/data/scenes/other.mp4", { sectionKey: "2" }))
       const m = yield* matcher()
-      const gone = yield* m.match({
-        plexPath: "/data/scenes/a.mp4",
-        remembered: { ratingKey: "7", plexFile: "/data/scenes/a.mp4" }
-      })
-      assert.strictEqual(gone.item.ratingKey, "9")
-      const moved = yield* m.match({
-        plexPath: "/data/scenes/a.mp4",
-        remembered: { ratingKey: "8", plexFile: "/data/scenes/a.mp4" }
-      })
-      assert.strictEqual(moved.item.ratingKey, "9")
+      const gone = yield* m.match(
+        scene1(["/data/scenes/a.mp4"], { remembered: { ratingKeys: ["7"], plexFile: "/data/scenes/a.mp4" } })
+      )
+      assert.deepStrictEqual(gone.items.map((i) => i.ratingKey), ["9"])
+      const moved = yield* m.match(
+        scene1(["/data/scenes/a.mp4"], { remembered: { ratingKeys: ["8"], plexFile: "/data/scenes/a.mp4" } })
+      )
+      assert.deepStrictEqual(moved.items.map((i) => i.ratingKey), ["9"])
       assert.strictEqual(moved.via, "file")
     }).pipe(withPlex()))
 
-  it.effect("several items for one file: strict → MatchAmbiguous with the candidates; not strict → the first", () =>
+  it.effect("several items for one file in one library: strict → MatchAmbiguous with the candidates; not strict → the first", () =>
     Effect.gen(function*() {
       yield* plexWith(SimPlex.sampleItem(1, "/data/x/dup.mp4"), SimPlex.sampleItem(2, "/data/x/dup.mp4"))
       const strict = yield* matcher()
-      const exit = yield* Effect.exit(strict.match({ plexPath: "/data/x/dup.mp4", remembered: null }))
+      const exit = yield* Effect.exit(strict.match(scene1(["/data/x/dup.mp4"])))
       assert.strictEqual(failureTag(exit), "MatchAmbiguous")
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "MatchAmbiguous") {
         assert.deepStrictEqual(exit.cause.error.candidates.map((c) => c.ratingKey).sort(), ["1", "2"])
         assert.strictEqual(exit.cause.error.path, "/data/x/dup.mp4")
       }
       const loose = yield* matcher({ strict: false })
-      const found = yield* loose.match({ plexPath: "/data/x/dup.mp4", remembered: null })
-      assert.include(["1", "2"], found.item.ratingKey)
+      const found = yield* loose.match(scene1(["/data/x/dup.mp4"]))
+      assert.include(["1", "2"], found.items[0].ratingKey)
+    }).pipe(withPlex()))
+
+  it.effect("a file that is an item in two overlapping libraries matches both items", () =>
+    Effect.gen(function*() {
+      yield* plexWith(
+        SimPlex.sampleItem(20, "/data/scenes/both.mp4", { sectionKey: "2" }),
+        SimPlex.sampleItem(21, "/data/scenes/both.mp4", { sectionKey: "1" })
+      )
+      const m = yield* matcher()
+      const found = yield* m.match(scene1(["/data/scenes/both.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey).sort(), ["20", "21"])
+      // Remembered, both are verified; one of them gone → matched afresh.
+      const remembered = { ratingKeys: ["20", "21"], plexFile: "/data/scenes/both.mp4" }
+      assert.strictEqual((yield* m.match(scene1(["/data/scenes/both.mp4"], { remembered }))).via, "remembered")
+    }).pipe(withPlex()))
+
+  it.effect("every file of a scene is tried, the primary first: a scene whose second file Plex has is matched", () =>
+    Effect.gen(function*() {
+      yield* plexWith(SimPlex.sampleItem(30, "/data/scenes/second.mkv", { sectionKey: "2" }))
+      const m = yield* matcher({ scanOnMiss: false })
+      const found = yield* m.match(scene1(["/data/scenes/first.mp4", "/data/scenes/second.mkv"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["30"])
+      assert.strictEqual(found.plexFile, "/data/scenes/second.mkv")
+      assert.strictEqual(found.stashFile, "/data/scenes/second.mkv")
     }).pipe(withPlex()))
 
   it.effect("a Windows path matches Plex's spelling of it through the section index", () =>
     Effect.gen(function*() {
       yield* plexWith(SimPlex.sampleItem(5, "D:\\Media\\Clip.mp4", { sectionKey: "9" }))
       const m = yield* matcher()
-      const found = yield* m.match({ plexPath: "d:/media/clip.mp4", remembered: null })
-      assert.strictEqual(found.item.ratingKey, "5")
+      const found = yield* m.match(scene1(["d:/media/clip.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["5"])
       assert.strictEqual(found.via, "index")
     }).pipe(withPlex({
       sections: [new PlexSection({ key: "9", title: "Win", type: "movie", locations: ["D:\\Media"] })]
+    })))
+
+  it.effect("a backslash in a POSIX file name is part of the name: the file matches its own item", () =>
+    Effect.gen(function*() {
+      yield* plexWith(
+        SimPlex.sampleItem(40, "/data/scenes/Weird/Back\\Slash.mp4", { sectionKey: "2" }),
+        SimPlex.sampleItem(41, "/data/scenes/Other/Slash.mp4", { sectionKey: "2" })
+      )
+      const m = yield* matcher()
+      const found = yield* m.match(scene1(["/data/scenes/Weird/Back\\Slash.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["40"])
+    }).pipe(withPlex()))
+})
+
+describe("a name alone never matches", () => {
+  it.effect("a unique namesake in another folder is not the scene's file: not found, and Plex is asked to scan", () =>
+    Effect.gen(function*() {
+      const sim = yield* plexWith(analysed(50, "/data/Personal/2019 Holiday/video.mp4", 734_003_200, 95))
+      const m = yield* matcher()
+      const exit = yield* Effect.exit(
+        m.match(scene1([file("/data/scenes/Fresh_Studio/Set 12/video.mp4", { size: GiB, duration: 1800 })]))
+      )
+      assert.strictEqual(failureTag(exit), "PlexNotFound")
+      assert.deepStrictEqual(
+        (yield* sim.scans).map((s) => s.folder),
+        ["/data/scenes/Fresh_Studio/Set 12", "/data/scenes/Fresh_Studio/Set 12"],
+        "its folder, in each library holding it"
+      )
+      assert.strictEqual(yield* sim.requests("getItem"), 0, "the namesake is never read, let alone written")
+    }).pipe(withPlex()))
+
+  it.effect("a namesake of the same size and duration is the file, moved: matched by content, logged, and the new folder scanned", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const sim = yield* plexWith(analysed(51, "/data/scenes/old/clip.mp4", GiB, 1800.4, { sectionKey: "2" }))
+      const m = yield* matcher()
+      const found = yield* m.match(scene1([file("/data/scenes/new/clip.mp4", { size: GiB, duration: 1800 })])).pipe(
+        Effect.provide(logging(lines))
+      )
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["51"])
+      assert.strictEqual(found.via, "content")
+      assert.strictEqual(found.plexFile, "/data/scenes/old/clip.mp4", "the path the item holds, not the scene's")
+      assert.isTrue(lines.some((line) => line.includes("same file name, size and duration")), lines.join("\n"))
+      assert.include((yield* sim.scans).map((s) => s.folder), "/data/scenes/new")
+    }).pipe(withPlex()))
+
+  it.effect("the same size but another duration, or no size known, is not the file", () =>
+    Effect.gen(function*() {
+      yield* plexWith(
+        analysed(52, "/data/scenes/a/one.mp4", GiB, 1200),
+        SimPlex.sampleItem(53, "/data/scenes/b/two.mp4")
+      )
+      const m = yield* matcher({ scanOnMiss: false })
+      const wrongDuration = yield* Effect.exit(
+        m.match(scene1([file("/data/scenes/c/one.mp4", { size: GiB, duration: 1800 })]))
+      )
+      assert.strictEqual(failureTag(wrongDuration), "PlexNotFound")
+      const unknown = yield* Effect.exit(m.match(scene1([file("/data/scenes/c/two.mp4", { size: GiB, duration: 1 })])))
+      assert.strictEqual(failureTag(unknown), "PlexNotFound")
+    }).pipe(withPlex()))
+
+  it.effect("several namesakes of the same content are ambiguous", () =>
+    Effect.gen(function*() {
+      yield* plexWith(
+        analysed(54, "/data/scenes/a/same.mp4", GiB, 600),
+        analysed(55, "/data/scenes/b/same.mp4", GiB, 600)
+      )
+      const m = yield* matcher({ scanOnMiss: false })
+      const exit = yield* Effect.exit(m.match(scene1([file("/data/scenes/c/same.mp4", { size: GiB, duration: 600 })])))
+      assert.strictEqual(failureTag(exit), "MatchAmbiguous")
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "MatchAmbiguous") {
+        assert.deepStrictEqual(exit.cause.error.candidates.map((c) => c.ratingKey).sort(), ["54", "55"])
+      }
+    }).pipe(withPlex()))
+
+  it.effect("a same-content namesake that is another Stash scene's file is that scene's, never this one's", () =>
+    Effect.gen(function*() {
+      yield* plexWith(analysed(56, "/data/scenes/a/copy.mp4", GiB, 600))
+      const m = yield* matcher({ scanOnMiss: false })
+      const exit = yield* Effect.exit(m.match(scene1([file("/data/scenes/b/copy.mp4", { size: GiB, duration: 600 })])))
+      assert.strictEqual(failureTag(exit), "PlexNotFound")
+    }).pipe(withPlex({}, {
+      scenes: [SimStash.sampleScene(2, { files: [fileAt("/data/scenes/a/copy.mp4", { size: GiB, duration: 600 })] })]
     })))
 })
 
@@ -104,23 +257,19 @@ describe("errors while matching", () => {
       const m = yield* matcher()
       for (const op of ["findByFile", "getItem", "sections"] as const) {
         yield* sim.failNext(op, new PlexServerDown({ message: "refused", code: "ECONNREFUSED" }))
-        const exit = yield* Effect.exit(m.match({
-          plexPath: "/data/scenes/a.mp4",
-          remembered: op === "getItem" ? { ratingKey: "7", plexFile: "/data/scenes/a.mp4" } : null
-        }))
+        const exit = yield* Effect.exit(m.match(scene1(["/data/scenes/a.mp4"], {
+          remembered: op === "getItem" ? { ratingKeys: ["7"], plexFile: "/data/scenes/a.mp4" } : null
+        })))
         assert.strictEqual(failureTag(exit), op === "sections" ? "success" : "PlexServerDown", op)
       }
       // sections were cached by the first match; a fresh matcher sees the failure
       yield* sim.failNext("sections", new PlexServerDown({ message: "refused", code: "ECONNREFUSED" }))
       const fresh = yield* matcher()
-      assert.strictEqual(
-        failureTag(yield* Effect.exit(fresh.match({ plexPath: "/data/scenes/a.mp4", remembered: null }))),
-        "PlexServerDown"
-      )
+      assert.strictEqual(failureTag(yield* Effect.exit(fresh.match(scene1(["/data/scenes/a.mp4"])))), "PlexServerDown")
       // and the index build too
       yield* sim.failNext("listSection", new PlexServerDown({ message: "reset", code: "ECONNRESET" }))
       assert.strictEqual(
-        failureTag(yield* Effect.exit(fresh.match({ plexPath: "/data/scenes/missing.mp4", remembered: null }))),
+        failureTag(yield* Effect.exit(fresh.match(scene1(["/data/scenes/missing.mp4"])))),
         "PlexServerDown"
       )
     }).pipe(withPlex()))
@@ -132,14 +281,17 @@ describe("errors while matching", () => {
         delayMs: 10_000
       })
       const m = yield* matcher()
-      const input = { plexPath: "/data/scenes/new/a.mp4", remembered: null }
+      const input = scene1(["/data/scenes/new/a.mp4"])
       assert.strictEqual(failureTag(yield* Effect.exit(m.match(input))), "PlexNotFound")
-      assert.deepStrictEqual((yield* sim.scans).map((s) => [s.sectionKey, s.folder]), [["2", "/data/scenes/new"]])
+      assert.deepStrictEqual((yield* sim.scans).map((s) => [s.sectionKey, s.folder]), [
+        ["2", "/data/scenes/new"],
+        ["1", "/data/scenes/new"]
+      ])
       assert.strictEqual(failureTag(yield* Effect.exit(m.match(input))), "PlexNotFound")
-      assert.strictEqual((yield* sim.scans).length, 1, "one scan per folder")
+      assert.strictEqual((yield* sim.scans).length, 2, "one scan per folder and library")
       yield* TestClock.adjust("11 seconds")
       const found = yield* m.match(input)
-      assert.strictEqual(found.item.ratingKey, "7")
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["7"])
     }).pipe(withPlex()))
 
   it.effect("configured libraries: only those are searched; none existing is a clear permanent error", () =>
@@ -148,12 +300,12 @@ describe("errors while matching", () => {
       // Plex put this file in Movies (its location /data holds it too)
       yield* sim.addItem(SimPlex.sampleItem(7, "/data/scenes/a.mp4", { sectionKey: "1" }))
       const onlyMovies = yield* matcher({ libraries: ["movies"] })
-      const found = yield* onlyMovies.match({ plexPath: "/data/scenes/a.mp4", remembered: null })
-      assert.strictEqual(found.item.ratingKey, "7")
+      const found = yield* onlyMovies.match(scene1(["/data/scenes/a.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["7"])
       const finds = (yield* sim.log).filter((r) => r.op === "findByFile")
       assert.deepStrictEqual(finds.map((r) => (r.detail as { sectionKey: string }).sectionKey), ["1"])
       const wrong = yield* matcher({ libraries: ["Nope"] })
-      const exit = yield* Effect.exit(wrong.match({ plexPath: "/data/scenes/a.mp4", remembered: null }))
+      const exit = yield* Effect.exit(wrong.match(scene1(["/data/scenes/a.mp4"])))
       assert.strictEqual(failureTag(exit), "PlexPermanentError")
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         assert.include(exit.cause.error.message, "PLEXSYNC_PLEX_LIBRARIES (Nope)")
@@ -162,40 +314,27 @@ describe("errors while matching", () => {
     }).pipe(withPlex()))
 })
 
-describe("section index and file-name fallback", () => {
-  it.effect("matches by file name as a last resort; two same-named files are ambiguous", () =>
-    Effect.gen(function*() {
-      yield* plexWith(
-        SimPlex.sampleItem(1, "/data/old/place/unique.mp4"),
-        SimPlex.sampleItem(2, "/data/a/same.mp4"),
-        SimPlex.sampleItem(3, "/data/b/same.mp4")
-      )
-      const m = yield* matcher({ scanOnMiss: false })
-      const found = yield* m.match({ plexPath: "/data/new/Unique.mp4", remembered: null })
-      assert.strictEqual(found.item.ratingKey, "1")
-      assert.strictEqual(found.via, "basename")
-      const exit = yield* Effect.exit(m.match({ plexPath: "/data/c/same.mp4", remembered: null }))
-      assert.strictEqual(failureTag(exit), "MatchAmbiguous")
-    }).pipe(withPlex()))
-
+describe("section index", () => {
   it.effect("the index is built once per run from a paged listing and refreshed on a miss at most once per interval", () =>
     Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
-      for (let i = 0; i < 25; i++) yield* sim.addItem(SimPlex.sampleItem(100 + i, `/data/lib/${i}.mp4`))
-      const m = yield* matcher({ pageSize: 10, scanOnMiss: false, indexRefreshMs: 60_000 })
+      for (let i = 0; i < 25; i++) yield* sim.addItem(analysed(100 + i, `/data/lib/${i}.mp4`, GiB + i, 600))
+      const m = yield* matcher({ pageSize: 10, scanOnMiss: false, indexRefreshMs: 60_000, libraries: ["Movies"] })
+      const moved = (name: string | number, size: number) =>
+        scene1([file(`/data/moved/${name}.mp4`, { size, duration: 600 })])
       for (let i = 0; i < 25; i++) {
-        const found = yield* m.match({ plexPath: `/data/moved/${i}.mp4`, remembered: null })
-        assert.strictEqual(found.item.ratingKey, String(100 + i))
+        const found = yield* m.match(moved(i, GiB + i))
+        assert.deepStrictEqual(found.items.map((item) => item.ratingKey), [String(100 + i)])
       }
       assert.strictEqual(yield* sim.requests("listSection"), 3, "25 items in pages of 10, listed once")
       // a newly scanned file is not hidden: after the interval, a miss rebuilds the index once
-      yield* sim.addItem(SimPlex.sampleItem(200, "/data/lib/late.mp4"))
-      const early = yield* Effect.exit(m.match({ plexPath: "/data/moved/late.mp4", remembered: null }))
+      yield* sim.addItem(analysed(200, "/data/lib/late.mp4", 5 * GiB, 600))
+      const early = yield* Effect.exit(m.match(moved("late", 5 * GiB)))
       assert.strictEqual(failureTag(early), "PlexNotFound")
       assert.strictEqual(yield* sim.requests("listSection"), 3, "no rebuild before the interval")
       yield* TestClock.adjust("61 seconds")
-      const late = yield* m.match({ plexPath: "/data/moved/late.mp4", remembered: null })
-      assert.strictEqual(late.item.ratingKey, "200")
+      const late = yield* m.match(moved("late", 5 * GiB))
+      assert.deepStrictEqual(late.items.map((item) => item.ratingKey), ["200"])
       assert.strictEqual(yield* sim.requests("listSection"), 6)
     }).pipe(withPlex()))
 })

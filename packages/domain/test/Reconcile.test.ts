@@ -8,7 +8,7 @@ import { PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import type { ReconcileOptions, ReconcileProgress, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { parseReconcileScope, reconcile, reconcileDocument, ReconcileScope } from "@plexsync/domain/Reconcile"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
-import type { StashScene } from "@plexsync/domain/StashScene"
+import { fileAt, type StashScene } from "@plexsync/domain/StashScene"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
 import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
@@ -47,7 +47,7 @@ const scene = (id: number, overrides: Partial<StashScene> = {}): StashScene =>
     performers: Array.from({ length: id % 5 }, (_, i) => ({ id: String(i), name: `Performer ${(id + i) % 20}` })),
     tags: Array.from({ length: 1 + (id % 6) }, (_, i) => ({ id: String(i), name: `Tag ${(id * 3 + i) % 40}` })),
     groups: id % 6 === 0 ? [{ id: "1", name: "Group A" }] : [],
-    files: [`/stash/media/${id}.mp4`],
+    files: [fileAt(`/stash/media/${id}.mp4`)],
     createdAt: stashLocal(now - 30 * 86_400_000),
     updatedAt: stashLocal(now - 30 * 86_400_000),
     ...overrides
@@ -416,8 +416,8 @@ describe("reconcile", () => {
     at(
       Effect.gen(function*() {
         const scenes = [
-          scene(1, { files: ["D:\\Media\\Stash\\Clips\\One.mp4"] }),
-          scene(2, { files: ["/mnt/nas/two.mp4"] })
+          scene(1, { files: [fileAt("D:\\Media\\Stash\\Clips\\One.mp4")] }),
+          scene(2, { files: [fileAt("/mnt/nas/two.mp4")] })
         ]
         const items = [
           SimPlex.sampleItem(1001, "\\\\nas\\share\\clips\\One.mp4", { sectionKey: "2" }),
@@ -447,7 +447,7 @@ describe("reconcile", () => {
           SimPlex.sampleSection("1"),
           new PlexSection({ key: "2", title: "Other", type: "movie", locations: ["/other"] })
         ]
-        const scenes = [scene(1), scene(2, { files: ["/other/2.mp4"] })]
+        const scenes = [scene(1), scene(2, { files: [fileAt("/other/2.mp4")] })]
         const items = [itemFor(1), SimPlex.sampleItem(1002, "/other/2.mp4", { sectionKey: "2" })]
         return yield* Effect.gen(function*() {
           const result = yield* run({}, settings({ libraries: ["adult"] }))

@@ -128,7 +128,8 @@ describe("refused writes: the first 401/403 ends the writes", () => {
         libraries: [],
         indexRefreshMs: 300_000,
         pageSize: 500,
-        scanOnMiss: false
+        scanOnMiss: false,
+        pathMap: []
       })
       const result = yield* Effect.either(
         syncScene({ sceneId: sceneIdOf(3), reason: "hook" }, matcher, {

@@ -4,7 +4,8 @@ import { allSyncFields, type SyncField } from "@plexsync/domain/FieldMapping"
 import type { SceneId } from "@plexsync/domain/Ids"
 import { defaultMatchOptions, makeMatcher } from "@plexsync/domain/Matching"
 import { parsePathMap } from "@plexsync/domain/PathMap"
-import { PlexItem } from "@plexsync/domain/PlexClient"
+import { PlexItem, PlexPart } from "@plexsync/domain/PlexClient"
+import { fileAt } from "@plexsync/domain/StashScene"
 import type { JobReason } from "@plexsync/domain/SyncJob"
 import { syncScene, type SyncSettings } from "@plexsync/domain/SyncScene"
 import { SyncState } from "@plexsync/domain/SyncState"
@@ -32,7 +33,7 @@ const fullScene = (id: number) =>
     performers: [{ id: "1", name: "Anna" }, { id: "2", name: "Bob" }],
     tags: [{ id: "1", name: "Outdoor" }, { id: "2", name: "Beach" }],
     groups: [{ id: "3", name: "Summer Series" }],
-    files: [`/stash/media/${id}.mp4`]
+    files: [fileAt(`/stash/media/${id}.mp4`)]
   })
 
 const world = (scenes: ReadonlyArray<number> = [1]) => {
@@ -286,5 +287,70 @@ describe("syncing one scene", () => {
       assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexNotFound")
       assert.deepStrictEqual((yield* sim.scans).map((s) => s.folder), ["/data/scenes"])
       assert.isNull(yield* recorded(1))
+    }).pipe(inWorld))
+})
+
+describe("what plexsync wrote belongs to the item", () => {
+  it.scoped("a scene deleted and created again for the same file leaves only the new scene's metadata on the item", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
+      yield* sim.addItem(new PlexItem({ ...(yield* plexItem("1001")), genres: ["Added by hand"] }))
+      yield* run(1)
+      assert.sameMembers([...(yield* plexItem("1001")).genres], ["Added by hand", "Outdoor", "Beach"])
+      // Deleted in Stash with its file kept; Stash's next scan makes scene 7 of it, with less known about it.
+      yield* stash.deleteScenes(["1"])
+      yield* stash.addScenes([
+        SimStash.sampleScene(7, {
+          title: "Scene 7",
+          tags: [{ id: "1", name: "Outdoor" }],
+          files: [fileAt("/stash/media/1.mp4")]
+        })
+      ])
+      assert.strictEqual((yield* run(7))._tag, "Synced")
+      const item = yield* plexItem("1001")
+      assert.strictEqual(item.title, "Scene 7")
+      assert.sameMembers([...item.genres], ["Added by hand", "Outdoor"], "scene 1's Beach goes, a person's tag stays")
+      assert.deepStrictEqual(item.actors, [])
+      assert.isNull(item.studio)
+      assert.deepStrictEqual(item.collections, [])
+      // Scene 1's record no longer claims the item.
+      assert.isNull((yield* recorded(1))?.ratingKey ?? null)
+      assert.strictEqual((yield* recorded(7))?.ratingKey, "1001")
+    }).pipe(inWorld))
+
+  it.scoped("an item re-added under a new rating key is matched again and written in full", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      yield* run(1)
+      yield* sim.removeItem("1001")
+      yield* sim.addItem(SimPlex.sampleItem(2001, "/data/scenes/1.mp4"))
+      assert.strictEqual((yield* run(1, settings(), "manual"))._tag, "Synced")
+      assertMatchesScene(yield* plexItem("2001"))
+      assert.strictEqual((yield* recorded(1))?.ratingKey, "2001")
+    }).pipe(inWorld))
+
+  it.scoped("a file moved in Stash before Plex rescans: the old item by content, then Plex's new item after the rescan", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
+      const facts = { size: 2_147_483_648, duration: 1500 }
+      yield* sim.addItem(
+        SimPlex.sampleItem(1001, "/data/scenes/1.mp4", {
+          parts: [new PlexPart({ file: "/data/scenes/1.mp4", size: facts.size, duration: facts.duration * 1000 })]
+        })
+      )
+      yield* stash.updateScene("1", { files: [fileAt("/stash/media/1.mp4", facts)] })
+      yield* run(1)
+      yield* stash.updateScene("1", { files: [fileAt("/stash/media/moved/1.mp4", facts)] })
+      const moved = yield* run(1, settings(), "poll")
+      assert.strictEqual((yield* recorded(1))?.plexFile, "/data/scenes/1.mp4", "matched through the old path")
+      assert.strictEqual(moved._tag, "Unchanged", "the old item already shows the scene")
+      assert.include((yield* sim.scans).map((s) => s.folder), "/data/scenes/moved", "Plex is asked to scan")
+      // Plex's rescan: the old item goes, a new empty one holds the new path.
+      yield* sim.removeItem("1001")
+      yield* sim.addItem(SimPlex.sampleItem(3001, "/data/scenes/moved/1.mp4"))
+      assert.strictEqual((yield* run(1, settings(), "poll"))._tag, "Synced", "not skipped as unchanged")
+      assertMatchesScene(yield* plexItem("3001"))
+      assert.strictEqual((yield* recorded(1))?.plexFile, "/data/scenes/moved/1.mp4")
+      assert.strictEqual((yield* run(1, settings(), "poll"))._tag, "Unchanged")
     }).pipe(inWorld))
 })

@@ -1,7 +1,7 @@
 import type { SceneId } from "@plexsync/domain/Ids"
 import type { PlexItem, PlexItemFields } from "@plexsync/domain/PlexClient"
 import { blankPlexItem } from "@plexsync/domain/PlexClient"
-import { StashScene } from "@plexsync/domain/StashScene"
+import { fileAt, type StashFile, StashScene } from "@plexsync/domain/StashScene"
 
 export const sceneId = (n: number | string) => String(n) as SceneId
 
@@ -10,7 +10,7 @@ const ref = (name: string, i: number) => ({ id: String(i + 1), name })
 export const makeScene = (
   overrides:
     & Partial<
-      Omit<ConstructorParameters<typeof StashScene>[0], "performers" | "tags" | "groups" | "studio" | "id">
+      Omit<ConstructorParameters<typeof StashScene>[0], "performers" | "tags" | "groups" | "studio" | "id" | "files">
     >
     & {
       readonly id?: number | string
@@ -18,6 +18,7 @@ export const makeScene = (
       readonly performers?: ReadonlyArray<string>
       readonly tags?: ReadonlyArray<string>
       readonly groups?: ReadonlyArray<string>
+      readonly files?: ReadonlyArray<string | StashFile>
     } = {}
 ): StashScene => {
   const id = sceneId(overrides.id ?? 1)
@@ -33,7 +34,9 @@ export const makeScene = (
     performers: (overrides.performers ?? ["Anna", "Bob"]).map(ref),
     tags: (overrides.tags ?? ["tag1", "tag2"]).map(ref),
     groups: (overrides.groups ?? []).map(ref),
-    files: overrides.files ?? [`/stash/media/scene${id}.mp4`],
+    files: (overrides.files ?? [`/stash/media/scene${id}.mp4`]).map((file) =>
+      typeof file === "string" ? fileAt(file) : file
+    ),
     screenshot: overrides.screenshot === undefined ? `http://stash/scene/${id}/screenshot?t=1` : overrides.screenshot,
     updatedAt: overrides.updatedAt ?? "2024-05-06T10:00:00+02:00",
     createdAt: overrides.createdAt ?? "2024-05-01T10:00:00+02:00"

@@ -5,7 +5,7 @@
  * `"0"`/`"1"`, lists omitted instead of `[]`), so these decode only the fields plexsync uses and accept
  * every form seen in captures. Everything else in a body is ignored.
  */
-import { PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import { PlexItem, PlexPart, PlexSection } from "@plexsync/domain/PlexClient"
 import { Schema } from "effect"
 
 /** A string or a number, as a string (`ratingKey`, `librarySectionID`, section `key`, tag names). */
@@ -34,9 +34,19 @@ const list = <A, I, R>(item: Schema.Schema<A, I, R>) =>
 
 const TagJson = Schema.Struct({ tag: LooseString })
 
-const PartJson = Schema.Struct({ file: Schema.optional(Schema.String) })
+const PartJson = Schema.Struct({
+  file: Schema.optional(Schema.String),
+  /** Bytes. */
+  size: Schema.optional(Schema.NullOr(LooseNumber)),
+  /** Milliseconds. */
+  duration: Schema.optional(Schema.NullOr(LooseNumber))
+})
 
-const MediaJson = Schema.Struct({ Part: list(PartJson) })
+const MediaJson = Schema.Struct({ duration: Schema.optional(Schema.NullOr(LooseNumber)), Part: list(PartJson) })
+
+/** A size or duration as Plex reports it: positive, or unknown. */
+const measured = (n: number | null | undefined): number | null =>
+  typeof n === "number" && Number.isFinite(n) && n > 0 ? n : null
 
 const FieldJson = Schema.Struct({
   name: Schema.String,
@@ -128,6 +138,20 @@ export const toPlexItem = (json: MetadataJson, fallbackSectionKey: string | null
     actors: uniqueTags(json.Role),
     collections: uniqueTags(json.Collection),
     files: json.Media.flatMap((media) => media.Part.flatMap((part) => part.file === undefined ? [] : [part.file])),
+    // A part's own duration, or its media's when the media is that one part (Plex gives one of them, or both).
+    parts: json.Media.flatMap((media) =>
+      media.Part.flatMap((part) =>
+        part.file === undefined
+          ? []
+          : [
+            new PlexPart({
+              file: part.file,
+              size: measured(part.size),
+              duration: measured(part.duration) ?? (media.Part.length === 1 ? measured(media.duration) : null)
+            })
+          ]
+      )
+    ),
     lockedFields: json.Field.filter((field) => field.locked).map((field) => field.name)
   })
 

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { PlexPart } from "@plexsync/domain/PlexClient"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { clientIdentifier } from "@plexsync/plex/PlexClientLive"
 import { findErrorCode, redactUrl, toPlexError } from "@plexsync/plex/PlexErrorMapping"
@@ -64,7 +65,11 @@ describe("lenient decoding of Plex JSON", () => {
           Genre: null,
           Role: [{ tag: "Jane", id: "5" }],
           Collection: [{ tag: 2020 }],
-          Media: [{ id: 1, Part: [{ id: 2, file: "/a.mp4" }, { id: 3 }] }, { id: 4 }],
+          Media: [
+            { id: 1, duration: 5, Part: [{ id: 2, file: "/a.mp4", size: "734003200", duration: 1800000 }, { id: 3 }] },
+            { id: 4 },
+            { id: 5, duration: "900000", Part: [{ id: 6, file: "/b.mp4", size: 0 }] }
+          ],
           Field: [{ name: "title", locked: 1 }, { name: "summary", locked: "0" }, { name: "genre", locked: "true" }],
           unexpected: { anything: true }
         }]
@@ -85,7 +90,12 @@ describe("lenient decoding of Plex JSON", () => {
         genres: [],
         actors: ["Jane"],
         collections: ["2020"],
-        files: ["/a.mp4"],
+        files: ["/a.mp4", "/b.mp4"],
+        // A part's own duration, else its media's when the media is that one part; a size of 0 is unknown.
+        parts: [
+          new PlexPart({ file: "/a.mp4", size: 734_003_200, duration: 1_800_000 }),
+          new PlexPart({ file: "/b.mp4", size: null, duration: 900_000 })
+        ],
         lockedFields: ["title", "genre"]
       }
     )

@@ -15,6 +15,7 @@ const result = (overrides: Partial<ReconcileResult> = {}): ReconcileResult => ({
   queuedSceneIds: [],
   skipped: {},
   orphansChecked: true,
+  strayWrites: { total: 0, ratingKeys: [] },
   plexItems: 20,
   samples: noSamples,
   requests: { plex: 2, stash: 1 },

@@ -9,13 +9,15 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import migration0001 from "./migrations/0001_create_tables.js"
 import migration0002 from "./migrations/0002_related_objects.js"
+import migration0003 from "./migrations/0003_item_writes.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
 /** Migrations are imported statically so they load the same under tsx, vitest and the compiled build. */
 const migrations = Migrator.fromRecord({
   "0001_create_tables": migration0001,
-  "0002_related_objects": migration0002
+  "0002_related_objects": migration0002,
+  "0003_item_writes": migration0003
 })
 
 export interface DatabaseOptions {

@@ -2,7 +2,7 @@ import { Millis, SceneId } from "@plexsync/domain/Ids"
 import type { RelatedKind } from "@plexsync/domain/RelatedObjects"
 import { RelatedIds, relatedKinds } from "@plexsync/domain/RelatedObjects"
 import type { SyncStateService } from "@plexsync/domain/SyncState"
-import { SceneSyncState, SyncState, WrittenFields } from "@plexsync/domain/SyncState"
+import { ItemWrite, SceneSyncState, SyncState, WrittenFields } from "@plexsync/domain/SyncState"
 import { Effect, Either, Layer, Option, Schema } from "effect"
 import { Database } from "./Database.js"
 import { chunksOf } from "./JobRows.js"
@@ -21,10 +21,25 @@ const SyncStateRow = Schema.Struct({
   image_hash: Schema.NullOr(Schema.String),
   written: Schema.parseJson(WrittenFields),
   synced_at: Millis,
-  related: Schema.optional(Schema.NullOr(Schema.parseJson(RelatedIds)))
+  related: Schema.optional(Schema.NullOr(Schema.parseJson(RelatedIds))),
+  copies: Schema.optional(Schema.NullOr(Schema.parseJson(Schema.Array(Schema.String))))
 })
 
+const ItemWriteRow = Schema.Struct({
+  rating_key: Schema.String,
+  scene_id: SceneId,
+  written: Schema.parseJson(WrittenFields),
+  image_hash: Schema.NullOr(Schema.String),
+  written_at: Millis
+})
+
+interface ItemWriteRecord {
+  readonly rating_key: string
+}
+
 const decodeRow = rowDecoder(SyncStateRow, "sync_state")
+const decodeItemRow = rowDecoder(ItemWriteRow, "item_writes")
+const encodeKeys = Schema.encode(Schema.parseJson(Schema.Array(Schema.String)))
 const encodeWritten = Schema.encode(Schema.parseJson(WrittenFields))
 const encodeRelated = Schema.encode(Schema.parseJson(RelatedIds))
 
@@ -52,6 +67,7 @@ export const make = Effect.gen(function*() {
             stashUpdatedAt: r.stash_updated_at,
             contentHash: r.content_hash,
             ratingKey: r.rating_key,
+            copies: r.copies ?? [],
             plexFile: r.plex_file,
             imageHash: r.image_hash,
             written: r.written,
@@ -78,8 +94,10 @@ export const make = Effect.gen(function*() {
     return out as ReadonlyArray<SceneSyncState>
   }, db.operation)
 
-  const put = Effect.fn("SyncState.put")(function*(state: SceneSyncState) {
+  /** The row and its related-object links (in a transaction of its own, or the caller's). */
+  const putRow = Effect.fnUntraced(function*(state: SceneSyncState) {
     const written = yield* Effect.orDie(encodeWritten(state.written))
+    const copies = state.copies.length === 0 ? null : yield* Effect.orDie(encodeKeys(state.copies))
     const row = {
       scene_id: state.sceneId,
       stash_updated_at: state.stashUpdatedAt,
@@ -88,7 +106,8 @@ export const make = Effect.gen(function*() {
       plex_file: state.plexFile,
       image_hash: state.imageHash,
       written,
-      synced_at: state.syncedAt
+      synced_at: state.syncedAt,
+      copies
     }
     const related = state.related
     if (related === undefined) {
@@ -96,7 +115,7 @@ export const make = Effect.gen(function*() {
       yield* sql`INSERT INTO sync_state ${sql.insert(row)} ON CONFLICT (scene_id) DO UPDATE SET
         stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
         rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
-        written = excluded.written, synced_at = excluded.synced_at`
+        written = excluded.written, synced_at = excluded.synced_at, copies = excluded.copies`
       return
     }
     const relatedJson = yield* Effect.orDie(encodeRelated(related))
@@ -108,11 +127,66 @@ export const make = Effect.gen(function*() {
         ON CONFLICT (scene_id) DO UPDATE SET
         stash_updated_at = excluded.stash_updated_at, content_hash = excluded.content_hash,
         rating_key = excluded.rating_key, plex_file = excluded.plex_file, image_hash = excluded.image_hash,
-        written = excluded.written, synced_at = excluded.synced_at, related = excluded.related`
+        written = excluded.written, synced_at = excluded.synced_at, related = excluded.related,
+        copies = excluded.copies`
       yield* sql`DELETE FROM sync_related INDEXED BY sync_related_scene WHERE scene_id = ${state.sceneId}`
       for (const chunk of chunksOf(links, 300)) {
         yield* sql`INSERT OR IGNORE INTO sync_related ${sql.insert(chunk)}`
       }
+    }))
+  })
+
+  const put = Effect.fn("SyncState.put")((state: SceneSyncState) => putRow(state), db.operation)
+
+  const writtenOn = Effect.fn("SyncState.writtenOn")(function*(ratingKeys: ReadonlyArray<string>) {
+    const out = new Map<string, ItemWrite>()
+    for (const chunk of chunksOf([...new Set(ratingKeys)], IN_CHUNK)) {
+      const rows = yield* sql<ItemWriteRecord>`SELECT * FROM item_writes WHERE rating_key IN ${sql.in(chunk)}`
+      for (const row of rows) {
+        const decoded = decodeItemRow(row, row.rating_key)
+        if (Either.isLeft(decoded)) {
+          // Read as "nothing written there": the next sync writes the item in full and replaces the row.
+          yield* Effect.logWarning(`${decoded.left.message} What plexsync wrote to the item is treated as unknown.`)
+          continue
+        }
+        const r = decoded.right
+        out.set(
+          r.rating_key,
+          new ItemWrite({
+            ratingKey: r.rating_key,
+            sceneId: r.scene_id,
+            written: r.written,
+            imageHash: r.image_hash,
+            writtenAt: r.written_at
+          }, true)
+        )
+      }
+    }
+    return out as ReadonlyMap<string, ItemWrite>
+  }, db.operation)
+
+  const record = Effect.fn("SyncState.record")(function*(state: SceneSyncState, items: ReadonlyArray<ItemWrite>) {
+    const rows: Array<Record<string, unknown>> = []
+    for (const item of items) {
+      rows.push({
+        rating_key: item.ratingKey,
+        scene_id: item.sceneId,
+        written: yield* Effect.orDie(encodeWritten(item.written)),
+        image_hash: item.imageHash,
+        written_at: item.writtenAt
+      })
+    }
+    yield* db.immediate(Effect.gen(function*() {
+      for (const row of rows) {
+        // The scene the item was written for before, if another: its remembered match to the item is forgotten.
+        yield* sql`UPDATE sync_state SET rating_key = NULL, plex_file = NULL WHERE scene_id IN (
+          SELECT scene_id FROM item_writes WHERE rating_key = ${row["rating_key"] as string}
+            AND scene_id <> ${state.sceneId}) AND rating_key = ${row["rating_key"] as string}`
+        yield* sql`INSERT INTO item_writes ${sql.insert(row)} ON CONFLICT (rating_key) DO UPDATE SET
+          scene_id = excluded.scene_id, written = excluded.written, image_hash = excluded.image_hash,
+          written_at = excluded.written_at`
+      }
+      yield* putRow(state)
     }))
   }, db.operation)
 
@@ -147,7 +221,17 @@ export const make = Effect.gen(function*() {
   }, db.operation)
 
   return SyncState.of(
-    { get, getMany, put, remove, forgetMatch, scenesRelatedTo, scenesWithUnknownRelated } satisfies SyncStateService
+    {
+      get,
+      getMany,
+      put,
+      record,
+      writtenOn,
+      remove,
+      forgetMatch,
+      scenesRelatedTo,
+      scenesWithUnknownRelated
+    } satisfies SyncStateService
   )
 })
 

@@ -5,7 +5,7 @@ import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
 import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
-import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import { ItemWrite, SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import { Effect, Option, TestClock } from "effect"
 import { freshStore, scene } from "./support.js"
 
@@ -124,6 +124,35 @@ describe("SyncState on SQLite", () => {
       yield* states.put(syncState(2))
       yield* sql`UPDATE sync_state SET written = 'not json' WHERE scene_id = '2'`
       assert.isTrue(Option.isNone(yield* states.get(scene(2))))
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("what was written belongs to the item: a scene taking an item over makes the old scene forget it", () =>
+    Effect.gen(function*() {
+      const states = yield* SyncState
+      const sql = yield* SqlClient
+      const wrote = (n: number, ratingKey: string, genres: ReadonlyArray<string>) =>
+        new ItemWrite({
+          ratingKey,
+          sceneId: scene(n),
+          written: { ...syncState(n).written, genres },
+          imageHash: null,
+          writtenAt: n
+        })
+      yield* states.record(syncState(1, { ratingKey: "500", copies: ["501"] }), [
+        wrote(1, "500", ["a"]),
+        wrote(1, "501", ["a"])
+      ])
+      assert.deepStrictEqual(Option.getOrThrow(yield* states.get(scene(1))).copies, ["501"])
+      yield* states.record(syncState(7, { ratingKey: "500" }), [wrote(7, "500", ["b"])])
+      const written = yield* states.writtenOn(["500", "501", "999"])
+      assert.deepStrictEqual([...written.keys()].sort(), ["500", "501"])
+      assert.strictEqual(written.get("500")!.sceneId, scene(7))
+      assert.deepStrictEqual(written.get("500")!.written.genres, ["b"])
+      assert.isNull(Option.getOrThrow(yield* states.get(scene(1))).ratingKey, "scene 1 no longer claims item 500")
+      assert.strictEqual(Option.getOrThrow(yield* states.get(scene(7))).ratingKey, "500")
+      // A damaged row reads as "nothing written there".
+      yield* sql`UPDATE item_writes SET written = 'not json' WHERE rating_key = '501'`
+      assert.deepStrictEqual([...(yield* states.writtenOn(["501"])).keys()], [])
     }).pipe(Effect.provide(freshStore())))
 
   it.scoped("getMany looks up many scenes at once", () =>

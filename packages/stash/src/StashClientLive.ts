@@ -22,6 +22,7 @@ import {
   SceneIdPageData,
   SceneIdsData,
   SceneRefsData,
+  ScenesByPathData,
   ScenesData,
   toSceneRef,
   toStashScene
@@ -233,6 +234,14 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
     })
   })
 
+  const scenesWithFile = Effect.fn("StashClient.scenesWithFile")(function*(path: string) {
+    const answer = yield* query("ScenesByPath", Documents.scenesByPath, { path }, ScenesByPathData)
+    // Stash's match ignores case and treats `_` and `%` as wildcards: only an exact path counts.
+    return (answer.findScenes.scenes ?? []).flatMap((scene) =>
+      (scene.files ?? []).some((file) => file?.path === path) ? [scene.id] : []
+    ) as ReadonlyArray<SceneId>
+  })
+
   const scenesUpdatedSince = Effect.fn("StashClient.scenesUpdatedSince")(function*(
     options: { readonly since: string | null; readonly page: number; readonly perPage: number }
   ) {
@@ -381,6 +390,7 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
       relatedCount,
       relatedIds,
       scenesWithRelated,
+      scenesWithFile,
       screenshot
     } satisfies StashClientService
   )

@@ -24,7 +24,7 @@ const sceneFields = (list: SceneListField): string => {
   performers { id name }
   tags { id name }
   ${collection}
-  files { path }
+  files { path size duration }
   paths { screenshot }
 }`
 }
@@ -50,6 +50,16 @@ export const sceneIdsInRange = `query SceneIdsInRange($low: Int!, $high: Int!) {
     filter: { per_page: -1 }
   ) {
     scenes { id }
+  }
+}`
+
+/**
+ * The scenes with a file at a path. Stash's `EQUALS` on `path` ignores case and treats `_` and `%` as wildcards:
+ * the answer is candidates, re-checked exactly by the client.
+ */
+export const scenesByPath = `query ScenesByPath($path: String!) {
+  findScenes(scene_filter: { path: { value: $path, modifier: EQUALS } }, filter: { per_page: -1 }) {
+    scenes { id files { path } }
   }
 }`
 

@@ -1,6 +1,6 @@
 import { SceneId } from "@plexsync/domain/Ids"
 import type { NamedRef, SceneRef } from "@plexsync/domain/StashScene"
-import { StashScene } from "@plexsync/domain/StashScene"
+import { fileAt, StashScene } from "@plexsync/domain/StashScene"
 import { Schema } from "effect"
 
 /**
@@ -35,10 +35,19 @@ export const WireScene = Schema.Struct({
   tags: nullish(Schema.Array(Schema.NullishOr(WireNamed))),
   groups: nullish(Schema.Array(Schema.NullishOr(Schema.Struct({ group: nullish(WireNamed) })))),
   movies: nullish(Schema.Array(Schema.NullishOr(Schema.Struct({ movie: nullish(WireNamed) })))),
-  files: nullish(Schema.Array(Schema.NullishOr(Schema.Struct({ path: nullish(Schema.String) })))),
+  files: nullish(Schema.Array(Schema.NullishOr(Schema.Struct({
+    path: nullish(Schema.String),
+    // `size` is an Int64 scalar: a JSON number, or a string from servers that serialise it so.
+    size: nullish(Schema.Union(Schema.Number, Schema.NumberFromString)),
+    duration: nullish(Schema.Number)
+  })))),
   paths: nullish(Schema.Struct({ screenshot: nullish(Schema.String) }))
 })
 export type WireScene = typeof WireScene.Type
+
+/** A size or duration Stash reports: a positive finite number, or unknown (null). */
+const positive = (n: number | null | undefined): number | null =>
+  typeof n === "number" && Number.isFinite(n) && n > 0 ? n : null
 
 const partialDate = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/
 
@@ -90,7 +99,9 @@ export const toStashScene = (wire: WireScene): StashScene =>
       ...(wire.movies ?? []).map((entry) => entry?.movie)
     ]),
     files: (wire.files ?? []).flatMap((file) =>
-      file?.path === null || file?.path === undefined || file.path === "" ? [] : [file.path]
+      file?.path === null || file?.path === undefined || file.path === ""
+        ? []
+        : [fileAt(file.path, { size: positive(file.size), duration: positive(file.duration) })]
     ),
     screenshot: emptyToNull(wire.paths?.screenshot),
     updatedAt: wire.updated_at,
@@ -123,6 +134,13 @@ export const ScenesData = Schema.Struct({ findScenes: page(WireScene) })
 export const SceneRefsData = Schema.Struct({ findScenes: page(WireSceneRef) })
 
 export const SceneIdsData = Schema.Struct({ findScenes: page(Schema.Struct({ id: WireId })) })
+
+export const ScenesByPathData = Schema.Struct({
+  findScenes: page(Schema.Struct({
+    id: WireSceneId,
+    files: nullish(Schema.Array(Schema.NullishOr(Schema.Struct({ path: nullish(Schema.String) }))))
+  }))
+})
 
 export const SceneExistsData = Schema.Struct({ findScene: nullish(Schema.Struct({ id: WireId })) })
 

@@ -118,7 +118,10 @@ describe("StashClientLive against the fake Stash", () => {
         assert.deepStrictEqual(scene.performers.map((p) => p.name), ["Alex Doe", "Sam Roe"])
         assert.deepStrictEqual(scene.tags.map((t) => t.name), ["Night", "Drama"])
         assert.deepStrictEqual(scene.groups.map((g) => g.name), ["Coastal Series"])
-        assert.deepStrictEqual(scene.files, ["/data/videos/harbour.mp4", "/data/videos/harbour.1080p.mkv"])
+        assert.deepStrictEqual(scene.files.map((file) => file.path), [
+          "/data/videos/harbour.mp4",
+          "/data/videos/harbour.1080p.mkv"
+        ])
         assert.strictEqual(scene.updatedAt, "2025-05-01T10:00:00+10:00")
         assert.strictEqual(scene.createdAt, "2025-05-01T10:00:00+10:00")
         assert.strictEqual(scene.screenshot?.startsWith(`${fake.url}/scene/${full.id}/screenshot?t=`), true)

@@ -61,7 +61,7 @@ describe("decoding Stash scenes", () => {
       assert.strictEqual(scene.rating100, null)
       assert.deepStrictEqual(scene.studio, { id: "4", name: "Studio" })
       assert.deepStrictEqual(scene.tags, [{ id: "1", name: "Tag" }])
-      assert.deepStrictEqual(scene.files, ["/a.mp4"])
+      assert.deepStrictEqual(scene.files.map((file) => file.path), ["/a.mp4"])
       assert.strictEqual(scene.screenshot, "http://stash/scene/12/screenshot?t=1")
     }))
 

@@ -6,7 +6,7 @@ import { relatedKinds } from "@plexsync/domain/RelatedObjects"
 import type { Page, StashClientService } from "@plexsync/domain/StashClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
-import { StashScene } from "@plexsync/domain/StashScene"
+import { fileAt, StashScene } from "@plexsync/domain/StashScene"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import type { ScriptHandle } from "./SimScript.js"
 import { chunksOf, makeScript } from "./SimScript.js"
@@ -29,6 +29,7 @@ export type StashOp =
   | "relatedCount"
   | "relatedIds"
   | "scenesWithRelated"
+  | "scenesWithFile"
   | "screenshot"
 
 export interface SimStashOptions {
@@ -93,7 +94,7 @@ export const sampleScene = (id: string | number, overrides: Partial<StashScene> 
     performers: [],
     tags: [],
     groups: [],
-    files: [`/data/scenes/${id}.mp4`],
+    files: [fileAt(`/data/scenes/${id}.mp4`)],
     screenshot: `http://stash.test/scene/${id}/screenshot`,
     updatedAt: stashTime(0),
     createdAt: stashTime(0),
@@ -201,6 +202,17 @@ export const make = (options: SimStashOptions = {}) =>
       ),
       findScene: (id) =>
         script.request("findScene", id, Effect.zipRight(ready, Effect.sync(() => Option.fromNullable(scenes.get(id))))),
+      scenesWithFile: (path) =>
+        script.request(
+          "scenesWithFile",
+          path,
+          Effect.zipRight(
+            ready,
+            Effect.sync(() =>
+              [...scenes.values()].filter((scene) => scene.files.some((file) => file.path === path)).map((s) => s.id)
+            )
+          )
+        ),
       findScenes: (ids) => batched("findScenes", ids, (batch) => batch.flatMap((id) => scenes.get(id) ?? [])),
       existingSceneIds: (ids) =>
         batched("existingSceneIds", ids, (batch) => batch.filter((id) => scenes.has(id))).pipe(

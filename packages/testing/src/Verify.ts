@@ -43,7 +43,7 @@ export const compareScene = (
   options: { readonly pathMap: PathMap; readonly originalTitle: (file: string) => string | undefined }
 ): Array<Mismatch> => {
   const { scene } = stash
-  const file = scene.files[0] === undefined ? undefined : mapPath(options.pathMap, scene.files[0]).path
+  const file = scene.files[0] === undefined ? undefined : mapPath(options.pathMap, scene.files[0].path).path
   const id = scene.id
   if (item === undefined) return [{ sceneId: id, field: "item", want: show(file), got: "no Plex item" }]
   const wanted = wantedFields(scene, allFields)
@@ -98,7 +98,7 @@ export const verify = (
   const mismatches: Array<Mismatch> = []
   let matching = 0
   for (const side of stash) {
-    const file = side.scene.files[0] === undefined ? "" : mapPath(options.pathMap, side.scene.files[0]).path
+    const file = side.scene.files[0] === undefined ? "" : mapPath(options.pathMap, side.scene.files[0].path).path
     const found = compareScene(side, itemByFile(file), options)
     if (found.length === 0) matching++
     mismatches.push(...found)

@@ -61,7 +61,7 @@ export interface FastHookOptions {
  * The migrations this path was written against; a database at another version takes the Effect path. (Migration 2
  * added the related-object tables, `object_events` among them, and left `jobs` as it was.)
  */
-export const knownSchemaVersion = 2
+export const knownSchemaVersion = 3
 
 const busyTimeoutMs = 5000
 
