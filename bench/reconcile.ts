@@ -29,7 +29,7 @@ import { allFields, contentHash, wantedFields } from "@plexsync/domain/FieldMapp
 import { mapPath, parsePathMap } from "@plexsync/domain/PathMap"
 import { blankPlexItem, PlexItem } from "@plexsync/domain/PlexClient"
 import { StashClient } from "@plexsync/domain/StashClient"
-import { SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
+import { ItemWrite, SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import * as Database from "@plexsync/sqlite/Database"
 import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
@@ -178,7 +178,18 @@ const serve = async () => {
         if (r === "plexDiffers") plex.state.updateItem(synced.ratingKey, { summary: "Edited by hand in Plex" })
         if (r === "stashChanged") s.updateScene(scene.id, { tagIds: [tags[n % tags.length]!.id] })
       }
-      yield* db.immediate(Effect.forEach(states, (state) => syncState.put(state), { discard: true })).pipe(
+      // What was written belongs to the item: each state with its item's write, as a sync records them.
+      const record = (state: SceneSyncState) =>
+        syncState.record(state, [
+          new ItemWrite({
+            ratingKey: state.ratingKey!,
+            sceneId: state.sceneId,
+            written: state.written,
+            imageHash: null,
+            writtenAt: state.syncedAt
+          })
+        ])
+      yield* db.immediate(Effect.forEach(states, record, { discard: true })).pipe(
         Effect.orDie
       )
       if (page * 1000 >= answer.count) break

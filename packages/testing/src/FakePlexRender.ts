@@ -128,12 +128,12 @@ export const metadataJson = (
     year: item.originallyAvailableAt === null ? undefined : Number(item.originallyAvailableAt.slice(0, 4)),
     originallyAvailableAt: item.originallyAvailableAt ?? undefined,
     thumb: item.poster === null ? undefined : `/library/metadata/${item.ratingKey}/thumb/${item.updatedAt}`,
-    duration: 1_800_000,
+    duration: item.duration,
     addedAt: item.addedAt,
     updatedAt: item.updatedAt,
     Media: [{
       id: item.mediaId,
-      duration: 1_800_000,
+      duration: item.duration,
       bitrate: 5612,
       width: 1920,
       height: 1080,
@@ -147,9 +147,9 @@ export const metadataJson = (
       Part: item.files.map((file, i) => ({
         id: item.partId * 10 + i,
         key: `/library/parts/${item.partId * 10 + i}/${item.addedAt}/file.mp4`,
-        duration: 1_800_000,
+        duration: item.duration,
         file,
-        size: 734_003_200,
+        size: item.size,
         container: "mp4"
       }))
     }],

@@ -42,6 +42,10 @@ export interface FakePlexItem {
   readonly collections: ReadonlyArray<string>
   readonly labels: ReadonlyArray<string>
   readonly files: ReadonlyArray<string>
+  /** Each part's size in bytes (`Part.size`), as Plex's scan reads it. */
+  readonly size: number
+  /** Each part's duration in milliseconds (`Part.duration`, `Media.duration`), as Plex's analysis reads it. */
+  readonly duration: number
   /** Locked field names, as in Plex's `Field` list (`title`, `genre`, `actor`, `thumb`, …). */
   readonly lockedFields: ReadonlyArray<string>
   readonly poster: FakePlexPoster | null
@@ -56,6 +60,10 @@ export interface FakePlexItemInit {
   readonly ratingKey?: string
   readonly file?: string
   readonly files?: ReadonlyArray<string>
+  /** Bytes; default 734003200. */
+  readonly size?: number
+  /** Milliseconds; default 1800000. */
+  readonly duration?: number
   readonly title?: string
   readonly summary?: string | null
   readonly studio?: string | null
@@ -144,6 +152,8 @@ export interface MutableItem {
   collections: Array<string>
   labels: Array<string>
   files: Array<string>
+  size: number
+  duration: number
   lockedFields: Array<string>
   poster: FakePlexPoster | null
   addedAt: number
@@ -198,6 +208,8 @@ const snapshot = (item: MutableItem): FakePlexItem => ({
   collections: [...item.collections],
   labels: [...item.labels],
   files: [...item.files],
+  size: item.size,
+  duration: item.duration,
   lockedFields: [...item.lockedFields],
   poster: item.poster,
   addedAt: item.addedAt,
@@ -326,6 +338,8 @@ export class FakePlexLibrary {
       userRating: init.userRating ?? null,
       lastRatedAt: null,
       files,
+      size: init.size ?? 734_003_200,
+      duration: init.duration ?? 1_800_000,
       lockedFields: unique(init.lockedFields ?? []),
       poster: null,
       addedAt: now,

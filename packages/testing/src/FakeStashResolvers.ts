@@ -433,6 +433,9 @@ const sceneView = (scene: FakeScene, context: ResolverContext) => {
       path: file.path,
       basename: basename(file.path),
       size: file.size,
+      fingerprints: file.fingerprints,
+      fingerprint: (args: { readonly type: string }) =>
+        file.fingerprints.find((fingerprint) => fingerprint.type === args.type)?.value ?? null,
       format: "mp4",
       width: file.width,
       height: file.height,

@@ -228,11 +228,18 @@ type ScenePathsType {
   stream: String
 }
 
+type Fingerprint {
+  type: String!
+  value: String!
+}
+
 type VideoFile {
   id: ID!
   path: String!
   basename: String!
   size: Int64!
+  fingerprint(type: String!): String
+  fingerprints: [Fingerprint!]!
   format: String!
   width: Int!
   height: Int!

@@ -47,6 +47,8 @@ export interface FakeFile {
   readonly path: string
   readonly size: number
   readonly duration: number
+  /** What Stash's scan computes from the content (`oshash`, `md5`): the same for a file moved or renamed. */
+  readonly fingerprints: ReadonlyArray<{ readonly type: string; readonly value: string }>
   readonly width: number
   readonly height: number
 }
@@ -81,6 +83,8 @@ export interface FakeFileInput {
   readonly path: string
   readonly size?: number
   readonly duration?: number
+  /** Stands for the file's bytes: files with the same content have the same fingerprints. Default: the path. */
+  readonly content?: string
   readonly width?: number
   readonly height?: number
 }
@@ -128,13 +132,27 @@ export const formatStashTime = (epochMs: number, offsetMinutes: number): string 
   return `${date}T${time}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
 }
 
+/** A hex digest of `length` characters standing for a hash of `content` (not a real one; stable and spread). */
+const digest = (content: string, length: number): string => {
+  let out = ""
+  for (let round = 0; out.length < length; round++) {
+    let h = 0x811c9dc5 ^ round
+    for (let i = 0; i < content.length; i++) h = Math.imul(h ^ content.charCodeAt(i), 0x01000193)
+    out += (h >>> 0).toString(16).padStart(8, "0")
+  }
+  return out.slice(0, length)
+}
+
 const toFile = (input: string | FakeFileInput, id: string): FakeFile => {
   const file = typeof input === "string" ? { path: input } : input
+  const size = file.size ?? 1_073_741_824
+  const content = `${file.content ?? file.path}\u0000${size}`
   return {
     id,
     path: file.path,
-    size: file.size ?? 1_073_741_824,
+    size,
     duration: file.duration ?? 1800,
+    fingerprints: [{ type: "oshash", value: digest(content, 16) }, { type: "md5", value: digest(content, 32) }],
     width: file.width ?? 1920,
     height: file.height ?? 1080
   }

@@ -19,6 +19,15 @@ export interface Fakes {
 export const stashRoot = "/data/videos"
 export const plexRoot = "/media/videos"
 
+/** The environment that points plexsync at these servers, with this data directory and the path map. */
+export const envFor = (stash: FakeStash.FakeStash, plex: FakePlexServer, dataDir: string): Record<string, string> => ({
+  PLEXSYNC_STASH_URL: stash.url,
+  PLEXSYNC_PLEX_URL: plex.url,
+  PLEXSYNC_PLEX_TOKEN: plex.token,
+  PLEXSYNC_PATH_MAP: `${stashRoot}=>${plexRoot}`,
+  PLEXSYNC_DATA_DIR: dataDir
+})
+
 /**
  * A fake Stash with a seeded library and a fake Plex whose movie library holds every scene's first file,
  * both on 127.0.0.1, for the life of the scope.
@@ -37,12 +46,5 @@ export const startFakes = (options: { readonly scenes?: number } = {}) =>
       })
     }
     const dataDir = tempDir()
-    const env = {
-      PLEXSYNC_STASH_URL: stash.url,
-      PLEXSYNC_PLEX_URL: plex.url,
-      PLEXSYNC_PLEX_TOKEN: plex.token,
-      PLEXSYNC_PATH_MAP: `${stashRoot}=>${plexRoot}`,
-      PLEXSYNC_DATA_DIR: dataDir
-    }
-    return { stash, plex, scenes, env, dataDir } satisfies Fakes
+    return { stash, plex, scenes, env: envFor(stash, plex, dataDir), dataDir } satisfies Fakes
   })
