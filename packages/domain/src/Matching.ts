@@ -23,8 +23,8 @@ import { StashClient } from "./StashClient.js"
  * One file is one item per library: where libraries overlap (a broad "All Videos" holding a narrower one's
  * folders) the scene's file is an item in each, and every one of them is the scene's. Several items holding the
  * file in one library, or several content-equal namesakes, are `MatchAmbiguous` under strict matching. Nothing
- * found: `PlexNotFound`, after asking Plex once to scan the folder (also after a content match, so the file's own
- * item appears). A transport error anywhere stays what it is: it is never turned into "not found".
+ * found: `PlexNotFound`, after asking Plex to scan the folder — again on a later miss, at most once per
+ * `scanIntervalMs` — (also after a content match, so the file's own item appears). A transport error anywhere stays what it is: it is never turned into "not found".
  */
 
 export interface MatchOptions {
@@ -36,8 +36,13 @@ export interface MatchOptions {
   readonly indexRefreshMs: number
   /** Items per `listSection` page while building the index. */
   readonly pageSize: number
-  /** On a miss, ask Plex once per folder to scan the folder the file is in. */
+  /** On a miss, ask Plex to scan the folder the file is in (at most once per `scanIntervalMs` per folder). */
   readonly scanOnMiss: boolean
+  /**
+   * A folder is asked again only this long after the last ask: a scan Plex finished without the file (or never
+   * ran, on a Plex that scans nothing by itself) is asked again, but each job's retry does not ask again at once.
+   */
+  readonly scanIntervalMs: number
   /** The path map, read backwards: which Stash file a Plex path would be (to refuse another scene's file). */
   readonly pathMap: PathMap
 }
@@ -48,6 +53,7 @@ export const defaultMatchOptions: MatchOptions = {
   indexRefreshMs: 300_000,
   pageSize: 500,
   scanOnMiss: true,
+  scanIntervalMs: 30_000,
   pathMap: []
 }
 
@@ -141,7 +147,8 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
     )
     const indexes = new Map<string, SectionIndex>()
     const indexLock = yield* Effect.makeSemaphore(1)
-    const scanned = new Set<string>()
+    /** When each (library, folder) was last asked to scan. */
+    const scanned = new Map<string, number>()
 
     const loadSections = Effect.gen(function*() {
       const all = yield* plex.sections
@@ -276,16 +283,18 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         return items as unknown as readonly [PlexItem, ...Array<PlexItem>]
       })
 
-    /** Asks Plex to scan a file's folder in each library holding it, once per folder for the matcher's life. */
+    /** Asks Plex to scan a file's folder in each library holding it, at most once per `scanIntervalMs`. */
     const scanFolderOf = (allowed: ReadonlyArray<PlexSection>, path: string) =>
       Effect.gen(function*() {
         if (!options.scanOnMiss) return false
         const folder = dirname(path)
+        const now = yield* Clock.currentTimeMillis
         let asked = false
         for (const section of librariesFor(allowed, path).holding) {
           const scanKey = `${section.key}\u0000${pathKey(folder)}`
-          if (scanned.has(scanKey)) continue
-          scanned.add(scanKey)
+          const last = scanned.get(scanKey)
+          if (last !== undefined && now - last < options.scanIntervalMs) continue
+          scanned.set(scanKey, now)
           yield* plex.scan(section.key, folder)
           yield* Effect.logInfo(`Asked Plex to scan ${folder} for ${path}`)
           asked = true

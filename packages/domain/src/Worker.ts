@@ -22,7 +22,7 @@ import type { ErrorTag } from "./Errors.js"
 import { SyncError } from "./Errors.js"
 import type { SyncField } from "./FieldMapping.js"
 import { allSyncFields } from "./FieldMapping.js"
-import { makeMatcher } from "./Matching.js"
+import { defaultMatchOptions, makeMatcher } from "./Matching.js"
 import type { OutageHistory } from "./OutageHistory.js"
 import type { PathMap } from "./PathMap.js"
 import type { PlexClient } from "./PlexClient.js"
@@ -223,6 +223,7 @@ export const makeWorker = (settings: EngineSettings) =>
       indexRefreshMs: settings.indexRefreshMs,
       pageSize: 500,
       scanOnMiss: settings.scanOnMiss,
+      scanIntervalMs: defaultMatchOptions.scanIntervalMs,
       pathMap: settings.pathMap
     })
     const syncSettings = {

@@ -294,6 +294,26 @@ describe("errors while matching", () => {
       assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["7"])
     }).pipe(withPlex()))
 
+  it.effect("a second new file in a folder asked about before gets a scan of its own, once the interval has passed", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const m = yield* matcher({ libraries: ["Scenes"] })
+      yield* sim.addItemOnScan(SimPlex.sampleItem(7, "/data/scenes/new/a.mp4", { sectionKey: "2" }), { delayMs: 1_000 })
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/scenes/new/a.mp4"])))), "PlexNotFound")
+      yield* TestClock.adjust("2 seconds")
+      yield* m.match(scene1(["/data/scenes/new/a.mp4"]))
+      // Later, a second file lands in the same folder; Plex scans nothing by itself.
+      yield* TestClock.adjust("1 minute")
+      yield* sim.addItemOnScan(SimPlex.sampleItem(8, "/data/scenes/new/b.mp4", { sectionKey: "2" }), { delayMs: 1_000 })
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/scenes/new/b.mp4"])))), "PlexNotFound")
+      assert.strictEqual((yield* sim.scans).length, 2, "the folder is asked again")
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/scenes/new/b.mp4"])))), "PlexNotFound")
+      assert.strictEqual((yield* sim.scans).length, 2, "not again within the interval")
+      yield* TestClock.adjust("2 seconds")
+      const found = yield* m.match(scene1(["/data/scenes/new/b.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["8"])
+    }).pipe(withPlex()))
+
   it.effect("configured libraries: only those are searched; none existing is a clear permanent error", () =>
     Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex
