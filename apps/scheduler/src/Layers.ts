@@ -23,6 +23,7 @@ import * as Http from "./Http.js"
 import * as RunnerState from "./RunnerState.js"
 import * as Scheduler from "./Scheduler.js"
 import { statusDocument } from "./StatusDocument.js"
+import * as Wakeups from "./Wakeups.js"
 
 /**
  * The scheduler's parts as named layers, each built from the validated configuration and its tuning
@@ -48,6 +49,9 @@ export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
       probeMinMs: tuning.engine.probeMinMs,
       probeMaxMs: tuning.engine.probeMaxMs
     })),
+    // Every enqueue of this process (the hook endpoint's too) wakes the worker; so do other processes' commits.
+    Layer.provideMerge(Wakeups.signallingQueue),
+    Layer.provideMerge(Wakeups.layer(config.databaseFile)),
     Layer.provideMerge(serversLayer(config))
   )
 

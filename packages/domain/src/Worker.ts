@@ -13,7 +13,8 @@ import {
   Random,
   Ref,
   Schedule,
-  Schema
+  Schema,
+  Stream
 } from "effect"
 import type { BreakerStore } from "./BreakerStore.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
@@ -140,12 +141,16 @@ export interface DrainOptions {
   readonly maxJobs?: number
   /** When this completes, claim nothing more and return once in-flight jobs settled. */
   readonly stop?: Effect.Effect<void>
+  /** Each element: a job may have been queued — look at the queue now instead of at the next idle poll. */
+  readonly wakeups?: Stream.Stream<void>
 }
 
 export interface RunOptions {
   /** When this completes, claim nothing more; in-flight jobs get `graceMs`, then they are interrupted (released). */
   readonly stop: Effect.Effect<void>
   readonly graceMs?: number
+  /** Each element: a job may have been queued — look at the queue now instead of at the next idle poll. */
+  readonly wakeups?: Stream.Stream<void>
 }
 
 export interface Worker {
@@ -447,7 +452,12 @@ export const makeWorker = (settings: EngineSettings) =>
 
     const loop = (
       mode: "drain" | "wait" | "run",
-      options: { readonly maxJobs?: number; readonly stop?: Effect.Effect<void>; readonly graceMs?: number }
+      options: {
+        readonly maxJobs?: number
+        readonly stop?: Effect.Effect<void>
+        readonly graceMs?: number
+        readonly wakeups?: Stream.Stream<void>
+      }
     ) =>
       Effect.gen(function*() {
         const session: Session = {
@@ -469,6 +479,9 @@ export const makeWorker = (settings: EngineSettings) =>
               Effect.zipRight(Queue.offer(session.wake, undefined))
             )
           )
+        }
+        if (options.wakeups !== undefined) {
+          yield* Effect.forkScoped(Stream.runForEach(options.wakeups, () => Queue.offer(session.wake, undefined)))
         }
         const jobs = new Set<Fiber.RuntimeFiber<void, never>>()
 
@@ -552,13 +565,15 @@ export const makeWorker = (settings: EngineSettings) =>
     const drain = (options: DrainOptions = {}) =>
       loop(options.wait === true ? "wait" : "drain", {
         ...(options.maxJobs === undefined ? {} : { maxJobs: options.maxJobs }),
-        ...(options.stop === undefined ? {} : { stop: options.stop })
+        ...(options.stop === undefined ? {} : { stop: options.stop }),
+        ...(options.wakeups === undefined ? {} : { wakeups: options.wakeups })
       }).pipe(Effect.withSpan("Worker.drain"))
 
     const run = (options: RunOptions) =>
       loop("run", {
         stop: options.stop,
-        ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs })
+        ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+        ...(options.wakeups === undefined ? {} : { wakeups: options.wakeups })
       }).pipe(
         Effect.flatMap((summary) =>
           summary.stoppedBy === null ? Effect.succeed(summary) : Effect.fail(summary.stoppedBy)

@@ -6,7 +6,7 @@ import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { jobsProcessed, syncLatency } from "@plexsync/domain/Worker"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
-import { type Context, Effect, Fiber, Metric, Option, Random, TestClock } from "effect"
+import { type Context, Effect, Fiber, Metric, Option, Queue, Random, Stream, TestClock } from "effect"
 import {
   advanceUntil,
   assertAllSynced,
@@ -458,6 +458,32 @@ describe("worker: stop signal", () => {
       assert.isTrue(Option.isSome(yield* p.item(plexItemFor(3).ratingKey)))
       yield* assertAllSynced([3])
       assert.strictEqual(sceneIdOf(3), "3")
+    }).pipe(Effect.provide(world({ scenes: [3] }))))
+})
+
+describe("worker: wake-ups", () => {
+  /** Lets the fibers run as far as they can without the clock moving (the store and simulators need no time). */
+  const withoutTime = <E, R>(done: Effect.Effect<boolean, E, R>) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 2_000 && !(yield* done); i++) yield* Effect.yieldNow()
+      return yield* done
+    })
+
+  it.scoped("an idle run takes a new job the moment it is woken, not at its next idle poll", () =>
+    Effect.gen(function*() {
+      const w = yield* worker({ idlePollMs: 60_000 })
+      const wakeups = yield* Queue.unbounded<void>()
+      const stop = yield* Effect.makeLatch(false)
+      const fiber = yield* Effect.fork(w.run({ stop: stop.await, wakeups: Stream.fromQueue(wakeups) }))
+      yield* TestClock.adjust("5 seconds")
+      const drained = Effect.map(queued, (jobs) => jobs.length === 0)
+      yield* enqueue([3])
+      assert.isFalse(yield* withoutTime(drained), "unwoken, the job waits for the idle poll")
+      yield* Queue.offer(wakeups, undefined)
+      assert.isTrue(yield* withoutTime(drained), "woken, it is taken at once")
+      yield* stop.open
+      assert.strictEqual((yield* runToEnd(fiber)).synced, 1)
+      yield* assertAllSynced([3])
     }).pipe(Effect.provide(world({ scenes: [3] }))))
 })
 
