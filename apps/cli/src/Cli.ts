@@ -15,7 +15,7 @@ import { Effect, Either, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
-import { doctor } from "./Doctor.js"
+import { doctor, renderCheck } from "./doctor/Doctor.js"
 import { Rendered, renderError, UsageError } from "./Errors.js"
 import { parseTimeArg } from "./TimeArg.js"
 import * as Work from "./Work.js"
@@ -100,11 +100,15 @@ const command = <Name extends string, const Config extends Command.Command.Confi
   name: Name,
   description: string,
   config: Config,
-  body: (args: Command.Command.ParseConfig<Config>, config: AppConfigShape) => Effect.Effect<Report, E, R>
+  body: (
+    args: Command.Command.ParseConfig<Config>,
+    config: AppConfigShape,
+    output: { readonly json: boolean }
+  ) => Effect.Effect<Report, E, R>
 ) =>
   Command.make(name, { ...config, config: configOption, json: jsonOption }, (parsed) => {
     const { config: configFlag, json } = parsed as unknown as { config: Option.Option<string>; json: boolean }
-    return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c)).pipe(
+    return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c, { json })).pipe(
       Effect.flatMap(show(json))
     )
   }).pipe(Command.withDescription(description))
@@ -353,9 +357,10 @@ const reconcile = command(
 
 const doctorCommand = command(
   "doctor",
-  "Checks the configuration, the database, Stash, Plex, its libraries and the path map; exits 1 if a check fails.",
+  "Checks the configuration, the database, Stash, Plex (address, token, owner), its libraries (overlaps, " +
+    "duplicate file names) and the path map, each server within seconds; exits 1 if a check fails.",
   {},
-  (_, c) => doctor(c)
+  (_, c, { json }) => doctor(c, { emit: (check) => json ? Effect.void : printLine(renderCheck(check)) })
 )
 
 const hook = Command.make("hook", { config: configOption }, ({ config }) =>
