@@ -135,9 +135,12 @@ const parseTime = (flag: string, value: Option.Option<string>) =>
 const status = command(
   "status",
   "Queue counts by state, dead-letter entries by error, breakers, the current and last outage, the last recovery " +
-    "and reconciliation.",
+    "and reconciliation, and whether the worker stopped for a person to act (a refused token or key).",
   {},
-  (_, c) => Commands.status({ reconcile: c.reconcileSchedule }).pipe(Effect.provide(storeLayer(c)))
+  (_, c) =>
+    Commands.status({ reconcile: c.reconcileSchedule, stash: { url: c.stashUrl, source: c.stashUrlSource } }).pipe(
+      Effect.provide(storeLayer(c))
+    )
 )
 
 const enqueue = command(
