@@ -188,7 +188,10 @@ export const router = (options: HttpOptions) =>
             breakers: StatusReport.targets.map((target) => status.breakers[target]),
             outages,
             lastRecovery: Option.getOrNull(status.lastRecovery),
-            worker: describeWorker(runner.worker, status.now),
+            worker: Option.match(status.workerStopped, {
+              onNone: () => describeWorker(runner.worker, status.now),
+              onSome: (stopped) => `stopped until a person acts: ${stopped.message}`
+            }),
             changeFeed: {
               watermark,
               lastPollAt: runner.lastPoll?.at ?? null,

@@ -22,6 +22,8 @@ describe("the scheduler's /healthz", () => {
       const status = await scheduler.getJson<StatusJson>("/status")
       assert.strictEqual(status.workerStopped?.reason, "PlexPermissionError")
       assert.match(status.workerStopped?.message ?? "", /PLEXSYNC_PLEX_TOKEN/)
+      const page = await (await fetch(`${scheduler.baseUrl}/`)).text()
+      assert.include(page, "stopped until a person acts: Plex refused the request for lack of permission")
     })
   }, 90_000)
 })
