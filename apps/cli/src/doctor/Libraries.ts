@@ -13,6 +13,9 @@ export interface Overlap {
   readonly inner: { readonly section: PlexSection; readonly location: string }
 }
 
+/** A folder's comparison key, without a trailing separator. */
+const folderKey = (path: string): string => pathKey(path).replace(/\/+$/, "") || "/"
+
 /** Every pair of libraries where a folder of one is, or contains, a folder of the other. */
 export const overlaps = (sections: ReadonlyArray<PlexSection>): ReadonlyArray<Overlap> => {
   const found: Array<Overlap> = []
@@ -23,7 +26,7 @@ export const overlaps = (sections: ReadonlyArray<PlexSection>): ReadonlyArray<Ov
         const container = sectionForPath([outer], location)
         if (Option.isNone(container)) continue
         // The same folder in both libraries is one overlap, reported once.
-        const same = pathKey(container.value.location) === pathKey(location)
+        const same = folderKey(container.value.location) === folderKey(location)
         if (same && sections.indexOf(outer) > sections.indexOf(inner)) continue
         found.push({
           outer: { section: outer, location: container.value.location },
@@ -36,7 +39,7 @@ export const overlaps = (sections: ReadonlyArray<PlexSection>): ReadonlyArray<Ov
 }
 
 export const describeOverlap = (o: Overlap): string =>
-  pathKey(o.outer.location) === pathKey(o.inner.location)
+  folderKey(o.outer.location) === folderKey(o.inner.location)
     ? `${o.outer.section.title} and ${o.inner.section.title} both hold ${o.inner.location}`
     : `${o.outer.section.title} (${o.outer.location}) contains ${o.inner.section.title} (${o.inner.location})`
 
