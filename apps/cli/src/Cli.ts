@@ -4,19 +4,20 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { parseReconcileScope, ReconcileScope } from "@plexsync/domain/Reconcile"
-import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
+import type { AppConfigShape, LogLevelName } from "@plexsync/runtime/AppConfig"
 import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
 import { logLevelOf } from "@plexsync/runtime/Logging"
 import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
 import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
-import { Effect, Either, Layer, Logger, Option } from "effect"
+import { Effect, Either, FiberRef, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
-import { doctor } from "./Doctor.js"
+import { doctor, renderCheck } from "./doctor/Doctor.js"
 import { Rendered, renderError, UsageError } from "./Errors.js"
+import type { ArgHelp, CommandHelp, OptionHelp } from "./help/Help.js"
 import { parseTimeArg } from "./TimeArg.js"
 import * as Work from "./Work.js"
 
@@ -31,30 +32,67 @@ export const version = "0.1.0"
 // ---------------------------------------------------------------------------------------------------------------
 // Shared options and plumbing
 
+/** What the help says of each option and argument, keyed by the parser's value (see `described`). */
+const helpOf = new WeakMap<object, OptionHelp | ArgHelp>()
+
+/** Registers what the help says of an option or argument; returns it unchanged. */
+const described = <A extends object>(value: A, help: OptionHelp | ArgHelp): A => {
+  helpOf.set(value, help)
+  return value
+}
+
 /** An optional `--name PSEUDO` taking text. */
 const optionalText = (name: string, pseudo: string, description: string) =>
-  Options.text(name).pipe(Options.withPseudoName(pseudo), Options.withDescription(description), Options.optional)
+  described(
+    Options.text(name).pipe(Options.withPseudoName(pseudo), Options.withDescription(description), Options.optional),
+    { flag: `--${name}`, value: pseudo, description }
+  )
 
 /** An optional `--name PSEUDO` taking a whole number. */
 const optionalInteger = (name: string, pseudo: string, description: string) =>
-  Options.integer(name).pipe(Options.withPseudoName(pseudo), Options.withDescription(description), Options.optional)
+  described(
+    Options.integer(name).pipe(Options.withPseudoName(pseudo), Options.withDescription(description), Options.optional),
+    { flag: `--${name}`, value: pseudo, description }
+  )
 
 /** `--name N` with a default. */
 const integerOption = (name: string, description: string, fallback: number) =>
-  Options.integer(name).pipe(
-    Options.withPseudoName("N"),
-    Options.withDescription(description),
-    Options.withDefault(fallback)
+  described(
+    Options.integer(name).pipe(
+      Options.withPseudoName("N"),
+      Options.withDescription(description),
+      Options.withDefault(fallback)
+    ),
+    { flag: `--${name}`, value: "N", description: `${description} Default: ${fallback}.` }
   )
+
+/** A `--name` that takes no value. */
+const flag = (name: string, description: string) =>
+  described(Options.boolean(name).pipe(Options.withDescription(description)), { flag: `--${name}`, description })
+
+const positional = (name: string, description: string) => Args.text({ name }).pipe(Args.withDescription(description))
+
+/** One positional argument. */
+const argument = (name: string, description: string) =>
+  described(positional(name, description), { name, description, count: "one" })
+
+/** Any number of positional arguments. */
+const anyArguments = (name: string, description: string) =>
+  described(Args.repeated(positional(name, description)), { name, description, count: "any" })
+
+/** At least one positional argument. */
+const someArguments = (name: string, description: string) =>
+  described(Args.atLeast(positional(name, description), 1), { name, description, count: "atLeastOne" })
 
 const configOption = optionalText(
   "config",
   "FILE",
   "Read settings from FILE (JSON or YAML, camelCase keys); the environment wins over it."
 )
-const jsonOption = Options.boolean("json").pipe(
-  Options.withDescription("Print one JSON document on stdout and nothing else.")
-)
+const jsonOption = flag("json", "Print one JSON document on stdout and nothing else.")
+
+/** `--log-level LEVEL` from the command line: wins over the configuration's `PLEXSYNC_LOG_LEVEL`. */
+export const logLevelFlag = FiberRef.unsafeMake<Option.Option<LogLevelName>>(Option.none())
 
 const loadConfig = (configFlag: Option.Option<string>) =>
   loadAppConfig({ env: process.env, configFlag, cwd: process.cwd(), homedir: Os.homedir() }).pipe(
@@ -77,7 +115,12 @@ const withConfig = <A, E, R>(
           const r = renderError(error, { stashUrl: config.stashUrl, plexUrl: config.plexUrl })
           return new Rendered({ text: r.message, exitCode: r.exitCode, shown: r.shown })
         }),
-        Logger.withMinimumLogLevel(logLevelOf(config))
+        (effect) =>
+          Effect.flatMap(FiberRef.get(logLevelFlag), (flag) =>
+            Logger.withMinimumLogLevel(
+              effect,
+              logLevelOf({ logLevel: Option.getOrElse(flag, () => config.logLevel) })
+            ))
       )
     )
   )
@@ -100,14 +143,55 @@ const command = <Name extends string, const Config extends Command.Command.Confi
   name: Name,
   description: string,
   config: Config,
-  body: (args: Command.Command.ParseConfig<Config>, config: AppConfigShape) => Effect.Effect<Report, E, R>
+  body: (
+    args: Command.Command.ParseConfig<Config>,
+    config: AppConfigShape,
+    output: { readonly json: boolean }
+  ) => Effect.Effect<Report, E, R>
 ) =>
-  Command.make(name, { ...config, config: configOption, json: jsonOption }, (parsed) => {
-    const { config: configFlag, json } = parsed as unknown as { config: Option.Option<string>; json: boolean }
-    return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c)).pipe(
-      Effect.flatMap(show(json))
-    )
-  }).pipe(Command.withDescription(description))
+  withHelp(
+    Command.make(name, { ...config, config: configOption, json: jsonOption }, (parsed) => {
+      const { config: configFlag, json } = parsed as unknown as { config: Option.Option<string>; json: boolean }
+      return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c, { json })).pipe(
+        Effect.flatMap(show(json))
+      )
+    }).pipe(Command.withDescription(description)),
+    helpFor(name, description, { ...config, config: configOption, json: jsonOption })
+  )
+
+/** What the help says of each command, keyed by the command. */
+const commandHelp = new WeakMap<object, CommandHelp>()
+
+const withHelp = <C extends object>(command: C, help: CommandHelp): C => {
+  commandHelp.set(command, help)
+  return command
+}
+
+const helpOfCommand = (command: object): CommandHelp => commandHelp.get(command)!
+
+/** A command's help from its options and arguments, in the order they are declared. */
+const helpFor = (name: string, description: string, config: Record<string, unknown>): CommandHelp => {
+  const entries = Object.values(config).flatMap((value) =>
+    typeof value === "object" && value !== null ? Option.toArray(Option.fromNullable(helpOf.get(value))) : []
+  )
+  return {
+    name,
+    description,
+    args: entries.filter((e): e is ArgHelp => "count" in e),
+    options: entries.filter((e): e is OptionHelp => "flag" in e),
+    subcommands: []
+  }
+}
+
+/** A group of commands (`dlq`). */
+const group = <const Subcommands extends readonly [object, ...Array<object>]>(
+  name: string,
+  description: string,
+  subcommands: Subcommands
+) => ({
+  description,
+  help: { name, description, args: [], options: [], subcommands: subcommands.map(helpOfCommand) } satisfies CommandHelp
+})
 
 const usage = (message: string) => new UsageError({ message })
 
@@ -131,15 +215,18 @@ const parseTime = (flag: string, value: Option.Option<string>) =>
 const status = command(
   "status",
   "Queue counts by state, dead-letter entries by error, breakers, the current and last outage, the last recovery " +
-    "and reconciliation.",
+    "and reconciliation, and whether the worker stopped for a person to act (a refused token or key).",
   {},
-  (_, c) => Commands.status({ reconcile: c.reconcileSchedule }).pipe(Effect.provide(storeLayer(c)))
+  (_, c) =>
+    Commands.status({ reconcile: c.reconcileSchedule, stash: { url: c.stashUrl, source: c.stashUrlSource } }).pipe(
+      Effect.provide(storeLayer(c))
+    )
 )
 
 const enqueue = command(
   "enqueue",
   "Queues the scenes, merging with jobs already queued for them.",
-  { sceneIds: Args.text({ name: "sceneId" }).pipe(Args.withDescription("Stash scene ids to queue"), Args.atLeast(1)) },
+  { sceneIds: someArguments("sceneId", "The Stash scene ids to queue.") },
   ({ sceneIds }, c) => Commands.enqueue(sceneIds).pipe(Effect.provide(storeLayer(c)))
 )
 
@@ -147,7 +234,7 @@ const sync = command(
   "sync",
   "Queues every scene changed in Stash since TIME (default: since the last sync's watermark; the first time, all).",
   {
-    all: Options.boolean("all").pipe(Options.withDescription("Queue every scene in Stash.")),
+    all: flag("all", "Queue every scene in Stash."),
     since: timeOption("since", "Queue scenes changed since TIME (ISO-8601, epoch seconds, or 30m/24h/7d ago).")
   },
   ({ all, since }, c) =>
@@ -168,9 +255,7 @@ const run = command(
   "Processes the queue in the foreground until nothing is due (jobs held by an open breaker are not due); " +
     "exits 1 if Plex or Stash refuses the credentials.",
   {
-    wait: Options.boolean("wait").pipe(
-      Options.withDescription("Keep going until the queue is empty, sleeping through backoffs and outages.")
-    ),
+    wait: flag("wait", "Keep going until the queue is empty, sleeping through backoffs and outages."),
     maxJobs: optionalInteger("max-jobs", "N", "Process at most N jobs.")
   },
   ({ maxJobs, wait }, c) =>
@@ -179,10 +264,18 @@ const run = command(
 
 // dlq
 
-const errorOption = Options.text("error").pipe(
-  Options.withPseudoName("TAG"),
-  Options.withDescription("Only entries with this error tag (repeatable), e.g. PlexServerDown."),
-  Options.repeated
+const errorOption = described(
+  Options.text("error").pipe(
+    Options.withPseudoName("TAG"),
+    Options.withDescription("Only entries with this error tag (repeatable), e.g. PlexServerDown."),
+    Options.repeated
+  ),
+  {
+    flag: "--error",
+    value: "TAG",
+    description: "Only entries with this error tag, e.g. PlexServerDown; give it again for more tags.",
+    repeated: true
+  }
 )
 
 const dlqList = command(
@@ -194,9 +287,7 @@ const dlqList = command(
     until: timeOption("until", "Only entries that failed at or before TIME."),
     scene: optionalText("scene", "ID", "Only entries of this scene."),
     limit: integerOption("limit", "At most N entries.", 50),
-    includeRecovered: Options.boolean("include-recovered").pipe(
-      Options.withDescription("Also list entries already recovered (kept for audit).")
-    )
+    includeRecovered: flag("include-recovered", "Also list entries already recovered (kept for audit).")
   },
   ({ errors, includeRecovered, limit, scene, since, until }, c) =>
     Effect.gen(function*() {
@@ -217,7 +308,7 @@ const dlqList = command(
 const dlqShow = command(
   "show",
   "One dead-letter entry with its full error detail and payload.",
-  { id: Args.text({ name: "id" }).pipe(Args.withDescription("entry id")) },
+  { id: argument("id", "The entry's id (see plexsync dlq list).") },
   ({ id }, c) => Commands.dlqShow(id).pipe(Effect.provide(storeLayer(c)))
 )
 
@@ -228,7 +319,7 @@ const dlqRetry = command(
     errors: errorOption,
     since: timeOption("since", "With --error: only entries that failed at or after TIME."),
     until: timeOption("until", "With --error: only entries that failed at or before TIME."),
-    ids: Args.text({ name: "id" }).pipe(Args.withDescription("entry ids"), Args.repeated)
+    ids: anyArguments("id", "The entries' ids (see plexsync dlq list).")
   },
   ({ errors, ids, since, until }, c) =>
     Effect.gen(function*() {
@@ -245,7 +336,7 @@ const dlqPurge = command(
   "Deletes dead-letter entries and prints how many.",
   {
     olderThan: optionalText("older-than", "DURATION", "Delete entries that failed more than DURATION ago (e.g. 30d)."),
-    all: Options.boolean("all").pipe(Options.withDescription("Delete every entry."))
+    all: flag("all", "Delete every entry.")
   },
   ({ all, olderThan }, c) =>
     Effect.gen(function*() {
@@ -262,9 +353,17 @@ const dlqPurge = command(
     })
 )
 
-const dlq = Command.make("dlq").pipe(
-  Command.withDescription("The dead-letter queue: jobs that failed for good, kept for a person to look at."),
-  Command.withSubcommands([dlqList, dlqShow, dlqRetry, dlqPurge])
+const dlqGroup = group(
+  "dlq",
+  "The dead-letter queue: jobs that failed for good, kept for a person to look at.",
+  [dlqList, dlqShow, dlqRetry, dlqPurge]
+)
+const dlq = withHelp(
+  Command.make("dlq").pipe(
+    Command.withDescription(dlqGroup.description),
+    Command.withSubcommands([dlqList, dlqShow, dlqRetry, dlqPurge])
+  ),
+  dlqGroup.help
 )
 
 const recover = command(
@@ -274,10 +373,8 @@ const recover = command(
     outage: optionalInteger("outage", "ID", "Recover the entries of this outage (see plexsync outages)."),
     from: timeOption("from", "Start of the window (with --to)."),
     to: timeOption("to", "End of the window (with --from)."),
-    includeOptional: Options.boolean("include-optional").pipe(
-      Options.withDescription("Also recover PlexTemporaryError and PlexNotFound entries.")
-    ),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count what would be recovered; change nothing."))
+    includeOptional: flag("include-optional", "Also recover PlexTemporaryError and PlexNotFound entries."),
+    dryRun: flag("dry-run", "Count what would be recovered; change nothing.")
   },
   ({ dryRun, from, includeOptional, outage, to }, c) =>
     Effect.gen(function*() {
@@ -333,14 +430,9 @@ const reconcile = command(
       "all|24h|7d",
       "Every scene (the default), or those added to or changed in Stash within a duration."
     ),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Count the differences; queue nothing.")),
-    includeMissing: Options.boolean("include-missing").pipe(
-      Options.withDescription("Also queue scenes whose file is not in Plex yet.")
-    ),
-    sceneIds: Args.text({ name: "sceneId" }).pipe(
-      Args.withDescription("Only these Stash scenes (instead of --scope)"),
-      Args.repeated
-    )
+    dryRun: flag("dry-run", "Count the differences; queue nothing."),
+    includeMissing: flag("include-missing", "Also queue scenes whose file is not in Plex yet."),
+    sceneIds: anyArguments("sceneId", "Only these Stash scenes (instead of --scope).")
   },
   ({ dryRun, includeMissing, sceneIds, scope }, c) =>
     Effect.gen(function*() {
@@ -353,30 +445,42 @@ const reconcile = command(
 
 const doctorCommand = command(
   "doctor",
-  "Checks the configuration, the database, Stash, Plex, its libraries and the path map; exits 1 if a check fails.",
+  "Checks the configuration, the database, Stash, Plex (address, token, owner), its libraries (overlaps, " +
+    "duplicate file names) and the path map, each server within seconds; exits 1 if a check fails.",
   {},
-  (_, c) => doctor(c)
+  (_, c, { json }) => doctor(c, { emit: (check) => json ? Effect.void : printLine(renderCheck(check)) })
 )
 
-const hook = Command.make("hook", { config: configOption }, ({ config }) =>
-  Effect.promise(async () => {
-    const { main } = await import("./hook/HookMain.js")
-    await main(Option.getOrUndefined(config))
-  })).pipe(
-    Command.withDescription(
-      "The Stash plugin entry point: reads Stash's plugin input on stdin, answers one JSON object on stdout."
-    )
-  )
+const hookDescription =
+  "The Stash plugin entry point: reads Stash's plugin input on stdin, answers one JSON object on stdout."
+const hook = withHelp(
+  Command.make("hook", { config: configOption }, ({ config }) =>
+    Effect.promise(async () => {
+      const { main } = await import("./hook/HookMain.js")
+      await main(Option.getOrUndefined(config))
+    })).pipe(Command.withDescription(hookDescription)),
+  helpFor("hook", hookDescription, { config: configOption })
+)
 
 const subcommands = [doctorCommand, enqueue, sync, run, status, dlq, recover, outages, reconcile, hook] as const
 
 // `plexsync` alone shows the help, with the list of commands.
 const whole: { descriptor?: Parameters<typeof ValidationError.helpRequested>[0] } = {}
+const summary = "Keeps Plex Media Server metadata in step with Stash."
 const root = Command.make(
   "plexsync",
   {},
   () => Effect.suspend(() => Effect.fail(ValidationError.helpRequested(whole.descriptor!)))
-).pipe(Command.withDescription("Keeps Plex Media Server metadata in step with Stash."))
+).pipe(Command.withDescription(summary))
+
+/** The help of the whole command line. */
+export const help: CommandHelp = {
+  name: "plexsync",
+  description: summary,
+  args: [],
+  options: [],
+  subcommands: subcommands.map(helpOfCommand)
+}
 
 export const plexsync = root.pipe(Command.withSubcommands(subcommands))
 whole.descriptor = plexsync.descriptor

@@ -1,6 +1,8 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Settings } from "@plexsync/domain/Settings"
+import { readStop } from "@plexsync/domain/WorkerStop"
 import { ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import { decodePluginInput } from "@plexsync/runtime/HookInput"
 import type { MetricPair } from "effect"
@@ -8,12 +10,12 @@ import { Cause, Effect, Either, Metric, MetricState, Option, Redacted } from "ef
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ChangeFeed } from "./ChangeFeed.js"
 import * as Prometheus from "./Prometheus.js"
-import { describeWorker } from "./RunnerState.js"
+import { describeWorker, RunnerState } from "./RunnerState.js"
 import * as StatusPage from "./StatusPage.js"
 import * as StatusReport from "./StatusReport.js"
 
 /**
- * The scheduler's HTTP face: `/healthz`, `/status` (the `status --json` document), `/metrics` (Prometheus
+ * The scheduler's HTTP face: `/healthz` (200 `ok`, or 503 saying why while the worker is stopped), `/status` (the `status --json` document), `/metrics` (Prometheus
  * text), `/` (the status page) and `POST /hooks/stash` (the Stash plugin's forwarder).
  */
 
@@ -131,7 +133,24 @@ const guarded = <E, R>(route: string, handler: Effect.Effect<HttpServerResponse.
 
 export const router = (options: HttpOptions) =>
   HttpRouter.empty.pipe(
-    HttpRouter.get("/healthz", Effect.succeed(HttpServerResponse.text("ok"))),
+    HttpRouter.get(
+      "/healthz",
+      guarded(
+        "GET /healthz",
+        Effect.gen(function*() {
+          // Serving is not enough: a worker stopped for a person to act (a refused token) syncs nothing.
+          const stopped = yield* Effect.flatMap(Settings, readStop)
+          if (Option.isSome(stopped)) {
+            return HttpServerResponse.text(`stopped: ${stopped.value.message}\n`, { status: 503 })
+          }
+          const { worker } = yield* Effect.flatMap(RunnerState, (r) => r.snapshot)
+          if (worker._tag === "Stopped") {
+            return HttpServerResponse.text(`stopped: ${worker.reason}\n`, { status: 503 })
+          }
+          return HttpServerResponse.text("ok")
+        })
+      )
+    ),
     HttpRouter.get(
       "/status",
       guarded(
@@ -169,7 +188,10 @@ export const router = (options: HttpOptions) =>
             breakers: StatusReport.targets.map((target) => status.breakers[target]),
             outages,
             lastRecovery: Option.getOrNull(status.lastRecovery),
-            worker: describeWorker(runner.worker, status.now),
+            worker: Option.match(status.workerStopped, {
+              onNone: () => describeWorker(runner.worker, status.now),
+              onSome: (stopped) => `stopped until a person acts: ${stopped.message}`
+            }),
             changeFeed: {
               watermark,
               lastPollAt: runner.lastPoll?.at ?? null,

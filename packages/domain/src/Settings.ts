@@ -9,7 +9,9 @@ export const SettingKeys = {
   /** The `X-Plex-Client-Identifier`, persisted so Plex does not see a new device on every run. */
   plexClientIdentifier: "plex.clientIdentifier",
   /** The last reconciliation result (JSON). */
-  lastReconcile: "reconcile.last"
+  lastReconcile: "reconcile.last",
+  /** Why the worker stopped for a person to act (JSON, see `WorkerStop`); empty once a job succeeds again. */
+  workerStopped: "worker.stopped"
 } as const
 
 /** A small persisted key-value store: watermarks, the Plex client identifier, last results. */

@@ -27,6 +27,7 @@ import { defaultMatchOptions, makeMatcher } from "./Matching.js"
 import type { OutageHistory } from "./OutageHistory.js"
 import type { PathMap } from "./PathMap.js"
 import type { PlexClient } from "./PlexClient.js"
+import { Settings } from "./Settings.js"
 import * as Settle from "./Settle.js"
 import type { StashClient } from "./StashClient.js"
 import type { StoreError } from "./StoreError.js"
@@ -38,6 +39,7 @@ import { syncScene } from "./SyncScene.js"
 import type { SyncState } from "./SyncState.js"
 import type { TargetHealthSettings } from "./TargetHealth.js"
 import { makeTargetHealth, targets } from "./TargetHealth.js"
+import { clearStop, recordStop } from "./WorkerStop.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings
@@ -231,6 +233,18 @@ export const makeWorker = (settings: EngineSettings) =>
       scanIntervalMs: defaultMatchOptions.scanIntervalMs,
       pathMap: settings.pathMap
     })
+    // Where a stop for a person to act is recorded, when the store is at hand (see `WorkerStop`).
+    const stopRecords = yield* Effect.serviceOption(Settings)
+    let stopCleared = false
+    const recordStopped = (stopped: WorkerStopped) =>
+      Option.match(stopRecords, {
+        onNone: () => Effect.void,
+        onSome: (settings) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            stopCleared = false
+            return recordStop(settings, { reason: stopped.reason, message: stopped.message, at })
+          })
+      })
     const syncSettings = {
       fields: settings.fields,
       preservePlexEdits: settings.preservePlexEdits,
@@ -245,6 +259,10 @@ export const makeWorker = (settings: EngineSettings) =>
         yield* health.jobSucceeded(outcome)
         yield* queue.complete(claimed)
         yield* health.recordResult(true)
+        if (!stopCleared && Option.isSome(stopRecords)) {
+          stopCleared = true
+          yield* clearStop(stopRecords.value)
+        }
         if (outcome._tag === "Synced") {
           session.counters.synced++
           yield* Effect.logDebug(
@@ -289,6 +307,7 @@ export const makeWorker = (settings: EngineSettings) =>
             if (session.stoppedBy === null) {
               session.stoppedBy = workerStopped(error)
               yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
+              yield* recordStopped(session.stoppedBy)
             }
             return "stopped" as const
           }),
@@ -411,6 +430,7 @@ export const makeWorker = (settings: EngineSettings) =>
             if (Option.isSome(stop)) {
               session.stoppedBy ??= workerStopped(stop.value)
               yield* Effect.logError(`Stopping the worker: ${session.stoppedBy.message}`)
+              yield* recordStopped(session.stoppedBy)
             }
           }
           session.counters.deadLettered += yield* health.sweepHeld(target, now, session)

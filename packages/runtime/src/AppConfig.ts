@@ -6,6 +6,7 @@ import { PathMapFromString } from "@plexsync/domain/PathMap"
 import { Context, Cron, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as NodePath from "node:path"
 import { DurationFromString, durationHint } from "./Duration.js"
+import { learnedFile, readLearned } from "./StashAddress.js"
 import { didYouMean } from "./Suggest.js"
 
 /**
@@ -46,6 +47,11 @@ export interface AppConfigShape {
   /** `<dataDir>/plexsync.db` */
   readonly databaseFile: string
   readonly stashUrl: string
+  /**
+   * Where `stashUrl` came from: a setting (`PLEXSYNC_STASH_URL` or the file), the address Stash gave the plugin
+   * (remembered in the data directory, see `StashAddress`), or the default.
+   */
+  readonly stashUrlSource: StashUrlSource
   readonly stashApiKey: Option.Option<Redacted.Redacted<string>>
   readonly plexUrl: string
   readonly plexToken: Option.Option<Redacted.Redacted<string>>
@@ -73,6 +79,11 @@ export interface AppConfigShape {
   readonly reconcileScope: ReconcileScope
   readonly shutdownGrace: Duration.Duration
 }
+
+export type StashUrlSource =
+  | { readonly _tag: "Setting" }
+  | { readonly _tag: "Plugin"; readonly learnedAt: string }
+  | { readonly _tag: "Default" }
 
 export class AppConfig extends Context.Tag("@plexsync/runtime/AppConfig")<AppConfig, AppConfigShape>() {}
 
@@ -431,6 +442,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
 
   const home = sources.env.HOME !== undefined && sources.env.HOME !== "" ? sources.env.HOME : sources.homedir
   const decoded: Record<string, unknown> = {}
+  const given = new Set<string>()
   for (const setting of settings) {
     const variable = keyToEnv(setting.key)
     const envValue = sources.env[variable]
@@ -439,6 +451,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     const fromFile = !fromEnv && Object.prototype.hasOwnProperty.call(fileValues, setting.key) &&
       fileValues[setting.key] !== null
     const raw: unknown = fromEnv ? envValue : fromFile ? fileValues[setting.key] : setting.default
+    if (fromEnv || fromFile) given.add(setting.key)
     if (raw === undefined) continue
     const where = fromEnv ? variable : fromFile ? `${setting.key} in ${Option.getOrElse(filePath, () => "")}` : variable
     const result = Schema.decodeUnknownEither(setting.schema)(raw)
@@ -494,6 +507,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     dataDir,
     databaseFile: NodePath.join(dataDir, "plexsync.db"),
     stashUrl: decoded.stashUrl as string,
+    stashUrlSource: given.has("stashUrl") ? { _tag: "Setting" } : { _tag: "Default" },
     stashApiKey: optionalSecret("stashApiKey"),
     plexUrl: decoded.plexUrl as string,
     plexToken: optionalSecret("plexToken"),
@@ -536,6 +550,22 @@ const defaultReconcile: ReconcileSchedule = {
 }
 
 const dedupe = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
+
+/**
+ * With no Stash URL set, the address Stash gave the plugin (the text of the data directory's `stash-url.json`)
+ * stands in for the default.
+ */
+export const withLearnedStashUrl = (config: AppConfigShape, learnedText: string | undefined): AppConfigShape => {
+  if (config.stashUrlSource._tag !== "Default") return config
+  return Option.match(readLearned(learnedText), {
+    onNone: () => config,
+    onSome: (learned) => ({
+      ...config,
+      stashUrl: learned.url,
+      stashUrlSource: { _tag: "Plugin", learnedAt: learned.learnedAt }
+    })
+  })
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The config file
@@ -651,7 +681,11 @@ export const loadAppConfig = (
       const values = yield* parseConfigText(path.value, text)
       file = Option.some({ path: path.value, values })
     }
-    return yield* decodeAppConfig(sourcesOf(options, file))
+    const config = yield* decodeAppConfig(sourcesOf(options, file))
+    if (config.stashUrlSource._tag !== "Default") return config
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(learnedFile(config.dataDir)).pipe(Effect.option)
+    return withLearnedStashUrl(config, Option.getOrUndefined(text))
   })
 
 /**
@@ -677,7 +711,15 @@ export const loadAppConfigSync = (
       const values = yield* decodeConfigText(path.value, text, isJsonConfig(path.value) ? undefined : options.yaml())
       file = Option.some({ path: path.value, values })
     }
-    return yield* decodeAppConfig(sourcesOf(options, file))
+    const config = yield* decodeAppConfig(sourcesOf(options, file))
+    if (config.stashUrlSource._tag !== "Default") return config
+    let text: string | undefined
+    try {
+      text = options.readFile(learnedFile(config.dataDir))
+    } catch {
+      text = undefined
+    }
+    return withLearnedStashUrl(config, text)
   })
 
 export const layer = (

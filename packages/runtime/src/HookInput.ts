@@ -1,8 +1,9 @@
 import { SceneId } from "@plexsync/domain/Ids"
 import type { RelatedKind } from "@plexsync/domain/RelatedObjects"
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Option, ParseResult, Schema } from "effect"
 import type { ObjectHookAction, SceneHookType } from "./HookTypes.js"
 import { objectHookType, sceneHookTypes, stashIdPattern } from "./HookTypes.js"
+import { stashUrlFromConnection } from "./StashAddress.js"
 
 /**
  * Stash's plugin input (raw interface): one JSON document on stdin.
@@ -201,6 +202,19 @@ export const decodePluginInput = (text: string): Either.Either<PluginRequest, Pl
       )
     }
     return { _tag: "Task", mode: mode.trim(), args: input.args } satisfies PluginRequest
+  })
+
+/**
+ * Stash's own address from the plugin input's `server_connection` (`0.0.0.0` read as the loopback address); none
+ * when the input has none or it is malformed (the request itself is decoded by `decodePluginInput`).
+ */
+export const stashUrlOfInput = (text: string): Option.Option<string> =>
+  Either.match(parseJson(text), {
+    onLeft: () => Option.none(),
+    onRight: (input) =>
+      typeof input === "object" && input !== null && "server_connection" in input
+        ? stashUrlFromConnection(input.server_connection)
+        : Option.none()
   })
 
 /** The reply Stash reads from stdout: exactly one JSON object. */

@@ -9,10 +9,12 @@ import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import type { WorkerStopRecord } from "@plexsync/domain/WorkerStop"
+import { readStop } from "@plexsync/domain/WorkerStop"
 import { Clock, Effect, Option } from "effect"
-import type { ReconcileSchedule } from "./AppConfig.js"
+import type { ReconcileSchedule, StashUrlSource } from "./AppConfig.js"
 import { breakerDocument, outageDocument, recoveryRunDocument } from "./Documents.js"
-import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural } from "./Present.js"
+import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural, shownUrl } from "./Present.js"
 import { describeReconcileSchedule, nextReconcileAt } from "./Tuning.js"
 
 /**
@@ -39,6 +41,10 @@ export interface StatusReport {
   readonly lastReconcile: Option.Option<unknown>
   /** The scheduled reconciliation, when the caller knows the configuration: how often, and when next. */
   readonly reconcileSchedule: Option.Option<{ readonly schedule: string; readonly nextAt: number | null }>
+  /** Set while the worker is stopped for a person to act (a refused token or key): nothing syncs until then. */
+  readonly workerStopped: Option.Option<WorkerStopRecord>
+  /** Where Stash is reached, when the caller knows the configuration. */
+  readonly stash: Option.Option<{ readonly url: string; readonly source: StashUrlSource }>
 }
 
 export interface StatusOptions {
@@ -46,6 +52,8 @@ export interface StatusOptions {
   readonly reconcile?: ReconcileSchedule
   /** When the scheduler started (an interval with no reconciliation yet counts from there). */
   readonly startedAt?: number
+  /** The configured Stash address and where it came from. */
+  readonly stash?: { readonly url: string; readonly source: StashUrlSource }
 }
 
 const targets: ReadonlyArray<Target> = Target.literals
@@ -103,6 +111,7 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
       recoveries.latest
     ])
   const lastReconcile = Option.map(yield* settings.get(SettingKeys.lastReconcile), parseStored)
+  const workerStopped = yield* readStop(settings)
 
   const breakers = { plex, stash }
   const anyOpen = targets.some((t) => breakers[t].state === "open")
@@ -129,7 +138,9 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
         Option.getOrNull(Option.flatMap(lastReconcile, (v) => Option.fromNullable(finishedAtOf(v)))),
         options.startedAt ?? now
       )
-    })
+    }),
+    workerStopped,
+    stash: Option.fromNullable(options.stash)
   } satisfies StatusReport
 })
 
@@ -156,7 +167,19 @@ export const statusDocument = (report: StatusReport) => ({
   reconcileSchedule: Option.getOrNull(Option.map(report.reconcileSchedule, (r) => r.schedule)),
   nextReconcileAt: isoOrNull(
     Option.getOrNull(Option.flatMap(report.reconcileSchedule, (r) => Option.fromNullable(r.nextAt)))
-  )
+  ),
+  /** Why the worker stopped for a person to act (null while it is not stopped). */
+  workerStopped: Option.getOrNull(Option.map(report.workerStopped, (w) => ({
+    reason: w.reason,
+    message: w.message,
+    since: isoOrNull(w.at)
+  }))),
+  /** Where Stash is reached: `source` is `setting`, `plugin` (learned from the plugin input) or `default`. */
+  stash: Option.getOrNull(Option.map(report.stash, (s) => ({
+    url: shownUrl(s.url),
+    source: s.source._tag.toLowerCase(),
+    learnedAt: s.source._tag === "Plugin" ? s.source.learnedAt : null
+  })))
 })
 export type StatusDocument = ReturnType<typeof statusDocument>
 
@@ -209,6 +232,17 @@ const describeReconcile = (value: unknown, now: number): string => {
   return typeof value === "string" ? value : JSON.stringify(value)
 }
 
+const describeStashSource = (source: StashUrlSource): string => {
+  switch (source._tag) {
+    case "Setting":
+      return ""
+    case "Plugin":
+      return ` (learned from the Stash plugin on ${source.learnedAt}; PLEXSYNC_STASH_URL is not set)`
+    case "Default":
+      return " (the default; PLEXSYNC_STASH_URL is not set)"
+  }
+}
+
 export const renderStatus = (report: StatusReport): string => {
   const { now, queue } = report
   const held = queue.held > 0 ? `, ${queue.held} held by an open breaker` : ""
@@ -228,6 +262,13 @@ export const renderStatus = (report: StatusReport): string => {
     } — see \`plexsync dlq list\``
 
   return keyValues([
+    ...Option.match(report.workerStopped, {
+      onNone: () => [],
+      onSome: (w): Array<readonly [string, string]> => [[
+        "Worker",
+        `STOPPED ${w.at === 0 ? "" : `${formatTimeAgo(w.at, now)} `}until a person acts: ${w.message}`
+      ]]
+    }),
     ["Queue", queueLine],
     ["Dead letters", dlqLine],
     ["Breakers", targets.map((t) => describeBreaker(t, report.breakers[t], now)).join("; ")],
@@ -247,6 +288,10 @@ export const renderStatus = (report: StatusReport): string => {
         "Next reconcile",
         r.nextAt === null ? `not scheduled (${r.schedule})` : `${formatTimeAgo(r.nextAt, now)}; ${r.schedule}`
       ]]
+    }),
+    ...Option.match(report.stash, {
+      onNone: () => [],
+      onSome: (s): Array<readonly [string, string]> => [["Stash", `${shownUrl(s.url)}${describeStashSource(s.source)}`]]
     })
   ])
 }

@@ -21,6 +21,9 @@ import { toXml } from "./FakePlexXml.js"
 export const isWrite = (method: string, path: string): boolean =>
   method !== "GET" && method !== "HEAD" || path === "/:/rate" || /\/refresh$/.test(path)
 
+/** Read by the server's owner alone (a shared user's token is refused, as Plex does). */
+export const isOwnerOnly = (path: string): boolean => path === "/:/prefs"
+
 /** The item(s) a write targets (`id=`, `key=`, or the path), comma-joined; null when none (scans). */
 export const ratingKeyOf = (path: string, params: URLSearchParams): string | null => {
   const metadata = /^\/library\/metadata\/([^/]+)/.exec(path)
@@ -91,6 +94,17 @@ export class FakePlexRoutes {
     throw new HttpFailure(401)
   }
 
+  /** `GET /:/prefs`: the server's settings (one, enough for a client that only asks whether it may read them). */
+  prefsReply(): Reply {
+    return {
+      status: 200,
+      contentType: "application/json",
+      body: JSON.stringify({
+        MediaContainer: { size: 1, Setting: [{ id: "FriendlyName", type: "text", value: "Fake Plex" }] }
+      })
+    }
+  }
+
   route(req: http.IncomingMessage, url: URL, method: string, body: Buffer): Reply {
     const path = url.pathname.replace(/\/+$/, "") || "/"
     const params = url.searchParams
@@ -102,8 +116,9 @@ export class FakePlexRoutes {
         version: this.options.version
       })
     }
-    this.authorize(req, url, isWrite(method, path))
+    this.authorize(req, url, isWrite(method, path) || isOwnerOnly(path))
     this.library.settle()
+    if (path === "/:/prefs" && method === "GET") return this.prefsReply()
 
     if (path === "/" && method === "GET") {
       return this.container(req, "root", path, {

@@ -83,7 +83,9 @@ export const startScheduler = (options: SchedulerProcessOptions): SchedulerProce
       }
       try {
         const response = await fetch(`${baseUrl}/healthz`)
-        if (response.ok && (await response.text()) === "ok") return
+        // Serving: `ok`, or 503 saying the worker stopped for a person to act (it serves all the same).
+        const text = await response.text()
+        if ((response.ok && text === "ok") || (response.status === 503 && text.startsWith("stopped: "))) return
       } catch {
         // not listening yet
       }

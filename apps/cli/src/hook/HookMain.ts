@@ -3,12 +3,13 @@ import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { createdObjectHook, ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import type { PluginReply } from "@plexsync/runtime/HookInput"
-import { decodePluginInput, replyText } from "@plexsync/runtime/HookInput"
+import { decodePluginInput, replyText, stashUrlOfInput } from "@plexsync/runtime/HookInput"
 import { logLevelOf } from "@plexsync/runtime/Logging"
+import { learnedFile, learnedText } from "@plexsync/runtime/StashAddress"
 import * as Database from "@plexsync/sqlite/Database"
 import * as ObjectEventsSqlite from "@plexsync/sqlite/ObjectEventsSqlite"
 import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
-import { Effect, Either, Layer, Logger, Option } from "effect"
+import { Clock, Effect, Either, Layer, Logger, Option } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import { memoFile, memoKey, writeMemo } from "./HookConfigMemo.js"
@@ -63,6 +64,38 @@ const remember = (options: RunHookOptions, config: AppConfigShape) =>
     }
   })
 
+/**
+ * With no Stash URL set, Stash's own address from the plugin input (`server_connection`) is used and remembered
+ * in the data directory, for the commands run later by hand; a set `PLEXSYNC_STASH_URL` always wins.
+ */
+const learnStashAddress = (config: AppConfigShape, input: string) =>
+  Effect.gen(function*() {
+    if (config.stashUrlSource._tag === "Setting") return config
+    const given = stashUrlOfInput(input)
+    if (Option.isNone(given)) return config
+    if (config.stashUrlSource._tag === "Plugin" && config.stashUrl === given.value) return config
+    const learned = { url: given.value, learnedAt: new Date(yield* Clock.currentTimeMillis).toISOString() }
+    const written = Either.try(() => {
+      Fs.mkdirSync(config.dataDir, { recursive: true })
+      const file = learnedFile(config.dataDir)
+      Fs.writeFileSync(`${file}.${process.pid}`, learnedText(learned))
+      Fs.renameSync(`${file}.${process.pid}`, file)
+    })
+    yield* Either.isRight(written)
+      ? Effect.logInfo(
+        `Stash's address is ${learned.url}, as Stash gave it to the plugin (PLEXSYNC_STASH_URL is not set); remembered ` +
+          "for plexsync's commands"
+      )
+      : Effect.logWarning(
+        `Stash's address ${learned.url} could not be remembered in ${config.dataDir}: ${message(written.left)}`
+      )
+    return {
+      ...config,
+      stashUrl: learned.url,
+      stashUrlSource: { _tag: "Plugin", learnedAt: learned.learnedAt }
+    } satisfies AppConfigShape
+  })
+
 export const runHook = (options: RunHookOptions) =>
   Effect.gen(function*() {
     const decoded = decodePluginInput(options.input)
@@ -78,7 +111,7 @@ export const runHook = (options: RunHookOptions) =>
       configFlag: options.configFlag,
       cwd: process.cwd(),
       homedir: Os.homedir()
-    }).pipe(Effect.provide(NodeFileSystem.layer))
+    }).pipe(Effect.provide(NodeFileSystem.layer), Effect.flatMap((loaded) => learnStashAddress(loaded, options.input)))
     yield* remember(options, config)
 
     const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -131,7 +131,7 @@ describe("plexsync configuration and usage", () => {
           "hook"
         ]
       ) {
-        assert.match(top.stdout, new RegExp(`- ${command}\\b`), command)
+        assert.match(top.stdout, new RegExp(`^  ${command}\\b`, "m"), command)
       }
       const version = yield* run(["--version"])
       assert.strictEqual(version.stdout.trim(), "0.1.0")
