@@ -3,7 +3,16 @@ import type { PlexError, StashError } from "./Errors.js"
 import { MatchAmbiguous, PlexNotFound, PlexPermanentError } from "./Errors.js"
 import type { SceneId } from "./Ids.js"
 import type { PathMap } from "./PathMap.js"
-import { basename, dirname, pathKey, sectionsForPath, unmapPath } from "./PathMap.js"
+import {
+  basename,
+  dirname,
+  isWindowsPath,
+  mapPath,
+  pathKey,
+  sectionsForPath,
+  spelledUnder,
+  unmapPaths
+} from "./PathMap.js"
 import type { PlexItem, PlexSection } from "./PlexClient.js"
 import { PlexClient } from "./PlexClient.js"
 import { StashClient } from "./StashClient.js"
@@ -283,14 +292,17 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         return items as unknown as readonly [PlexItem, ...Array<PlexItem>]
       })
 
-    /** Asks Plex to scan a file's folder in each library holding it, at most once per `scanIntervalMs`. */
+    /**
+     * Asks Plex to scan a file's folder in each library holding it, at most once per `scanIntervalMs`, the folder
+     * spelled as the library's location spells it (a path map may write a Windows prefix in another case).
+     */
     const scanFolderOf = (allowed: ReadonlyArray<PlexSection>, path: string) =>
       Effect.gen(function*() {
         if (!options.scanOnMiss) return false
-        const folder = dirname(path)
         const now = yield* Clock.currentTimeMillis
         let asked = false
-        for (const section of librariesFor(allowed, path).holding) {
+        for (const { location, section } of sectionsForPath(allowed, path)) {
+          const folder = spelledUnder(location, dirname(path))
           const scanKey = `${section.key}\u0000${pathKey(folder)}`
           const last = scanned.get(scanKey)
           if (last !== undefined && now - last < options.scanIntervalMs) continue
@@ -302,25 +314,40 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         return asked
       })
 
-    /** Another Stash scene has a file at the Stash path this Plex path maps back to. */
+    /**
+     * Another Stash scene whose file is this Plex path: asked of Stash for every Stash path the path map maps here,
+     * and compared as Plex paths compare (a Windows path whatever its case).
+     */
     const ownedByAnother = (sceneId: SceneId, plexPath: string) =>
-      Effect.map(
-        stash.scenesWithFile(unmapPath(options.pathMap, plexPath).path),
-        (owners) => owners.find((owner) => owner !== sceneId)
-      )
+      Effect.gen(function*() {
+        const key = pathKey(plexPath)
+        for (const stashPath of unmapPaths(options.pathMap, plexPath)) {
+          for (const candidate of yield* stash.scenesWithFile(stashPath)) {
+            if (candidate.id === sceneId) continue
+            if (candidate.files.some((file) => pathKey(mapPath(options.pathMap, file).path) === key)) {
+              return candidate.id
+            }
+          }
+        }
+        return undefined
+      })
 
+    /**
+     * The remembered items, when each still holds the path it was matched through. Only for a scene with one file:
+     * a scene with several may have gained an item for another of them, so it is matched in full.
+     */
     const rememberedMatch = (input: MatchInput) =>
       Effect.gen(function*() {
         const remembered = input.remembered
         if (
-          input.fresh === true || remembered === null || remembered.plexFile === null ||
+          input.fresh === true || input.files.length !== 1 || remembered === null || remembered.plexFile === null ||
           remembered.ratingKeys.length === 0
         ) {
           return Option.none<Match>()
         }
         const key = pathKey(remembered.plexFile)
-        const file = input.files.find((f) => pathKey(f.plexPath) === key)
-        if (file === undefined) return Option.none<Match>()
+        const file = input.files[0]!
+        if (pathKey(file.plexPath) !== key) return Option.none<Match>()
         const fetched = yield* Effect.forEach(remembered.ratingKeys, (k) => plex.getItem(k), {
           concurrency: "unbounded"
         })
@@ -355,18 +382,32 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
       }
       if (allowed.length === 0) return yield* notFound(primary.plexPath, " (Plex has no movie library to look in)")
 
-      const found = (file: MatchFile, entries: ReadonlyArray<IndexEntry>, via: MatchedVia) =>
+      /** The items holding any of the scene's files, one per library and file, the primary file's first. */
+      const matched = (
+        found: ReadonlyArray<{ file: MatchFile; entries: ReadonlyArray<IndexEntry> }>,
+        via: MatchedVia
+      ) =>
         Effect.gen(function*() {
-          const chosen = yield* perLibrary(file.plexPath, entries, "hold")
-          const items = yield* fetchAll(chosen.map((e) => e.ratingKey), file.plexPath)
-          return { items, via, plexFile: file.plexPath, stashFile: file.stashPath } satisfies Match as Match
+          const keys: Array<string> = []
+          for (const { entries, file } of found) {
+            for (const entry of yield* perLibrary(file.plexPath, entries, "hold")) {
+              if (!keys.includes(entry.ratingKey)) keys.push(entry.ratingKey)
+            }
+          }
+          const first = found[0]!.file
+          const items = yield* fetchAll(keys, first.plexPath)
+          return { items, via, plexFile: first.plexPath, stashFile: first.stashPath } satisfies Match as Match
         })
 
-      // 2. Plex's `file` filter, every file in turn.
+      // 2. Plex's `file` filter, for every file; a library holding a Windows path where the filter found nothing
+      // (the path spelled in another case there) is looked up in its index.
+      const byFilter: Array<{ file: MatchFile; entries: ReadonlyArray<IndexEntry> }> = []
+      let indexed = false
       for (const file of input.files) {
         const key = pathKey(file.plexPath)
+        const { holding, targets } = librariesFor(allowed, file.plexPath)
         const entries: Array<IndexEntry> = []
-        for (const section of librariesFor(allowed, file.plexPath).targets) {
+        for (const section of targets) {
           for (const item of yield* plex.findByFile(section.key, file.plexPath)) {
             if (!hasFile(item, key)) continue
             entries.push({
@@ -379,31 +420,41 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
             })
           }
         }
-        if (entries.length > 0) return yield* found(file, entries, "file")
+        if (entries.length === 0) continue
+        // Plex's filter compares as the text is spelled; a Windows path is the same file in any case.
+        for (const section of isWindowsPath(file.plexPath) ? holding : []) {
+          if (entries.some((entry) => entry.sectionKey === section.key)) continue
+          const { index } = yield* indexOf(section, false)
+          indexed = true
+          entries.push(...(index.byPath.get(key) ?? []))
+        }
+        byFilter.push({ file, entries })
       }
+      if (byFilter.length > 0) return yield* matched(byFilter, indexed ? "index" : "file")
 
       // 3. The libraries' indexes: the paths, then (4) same-content namesakes.
       const lookup = (refresh: boolean) =>
         Effect.gen(function*() {
           let rebuilt = false
-          const indexed = new Map<string, SectionIndex>()
+          const indexes = new Map<string, SectionIndex>()
           for (const section of allowed) {
             const { fresh, index } = yield* indexOf(section, refresh)
             rebuilt ||= fresh
-            indexed.set(section.key, index)
+            indexes.set(section.key, index)
           }
+          const exact: Array<{ file: MatchFile; entries: ReadonlyArray<IndexEntry> }> = []
           for (const file of input.files) {
             const targets = librariesFor(allowed, file.plexPath).targets
-            const exact = targets.flatMap((s) => indexed.get(s.key)?.byPath.get(pathKey(file.plexPath)) ?? [])
-            if (exact.length > 0) return { exact: Option.some({ file, exact }), indexed, rebuilt }
+            const entries = targets.flatMap((s) => indexes.get(s.key)?.byPath.get(pathKey(file.plexPath)) ?? [])
+            if (entries.length > 0) exact.push({ file, entries })
           }
-          return { exact: Option.none<{ file: MatchFile; exact: ReadonlyArray<IndexEntry> }>(), indexed, rebuilt }
+          return { exact, indexes, rebuilt }
         })
       let looked = yield* lookup(false)
-      if (Option.isNone(looked.exact) && !looked.rebuilt) looked = yield* lookup(true)
-      if (Option.isSome(looked.exact)) return yield* found(looked.exact.value.file, looked.exact.value.exact, "index")
+      if (looked.exact.length === 0 && !looked.rebuilt) looked = yield* lookup(true)
+      if (looked.exact.length > 0) return yield* matched(looked.exact, "index")
 
-      const byContent = yield* contentMatch(input, [...looked.indexed.values()])
+      const byContent = yield* contentMatch(input, [...looked.indexes.values()])
       const asked = yield* scanFolderOf(allowed, primary.plexPath)
       if (Option.isSome(byContent)) {
         const { entries, file } = byContent.value

@@ -107,6 +107,19 @@ export interface MappedPath {
   readonly mapping: Option.Option<PathMapping>
 }
 
+/** A prefix as paths are compared with it: normalised, no trailing separator, case-folded for Windows. */
+const prefixKey = (prefix: string): string =>
+  comparable(stripTrailingSeparator(normalise(prefix)), isWindowsPath(prefix))
+
+/** `path` with its first `length` (normalised) characters replaced by `prefix`, in `prefix`'s style. */
+const replacePrefix = (path: string, length: number, prefix: string): string => {
+  // Keep the original spelling of the rest of the path; only the prefix is replaced.
+  const rest = normalise(path).slice(length).replace(/^\/+/, "")
+  const to = stripTrailingSeparator(normalise(prefix))
+  const joined = rest === "" ? to : to.endsWith("/") ? to + rest : `${to}/${rest}`
+  return isWindowsPath(prefix) ? joined.replace(/\//g, "\\") : joined
+}
+
 /** Rewrites `path` from one side's prefix to the other's, by the longest matching prefix on the `from` side. */
 const rewrite = (
   map: PathMap,
@@ -114,24 +127,18 @@ const rewrite = (
   from: (m: PathMapping) => string,
   to: (m: PathMapping) => string
 ): MappedPath => {
-  const windows = isWindowsPath(path)
-  const key = comparable(normalise(path), windows)
+  const key = comparable(normalise(path), isWindowsPath(path))
   let best: PathMapping | undefined
   let bestLength = -1
   for (const mapping of map) {
-    const prefix = comparable(stripTrailingSeparator(normalise(from(mapping))), isWindowsPath(from(mapping)))
+    const prefix = prefixKey(from(mapping))
     if (segmentPrefix(prefix, key) && prefix.length > bestLength) {
       best = mapping
       bestLength = prefix.length
     }
   }
   if (best === undefined) return { path, mapping: Option.none() }
-  // Keep the original spelling of the rest of the path; only the prefix is replaced.
-  const rest = normalise(path).slice(bestLength).replace(/^\/+/, "")
-  const prefix = stripTrailingSeparator(normalise(to(best)))
-  let mapped = rest === "" ? prefix : prefix.endsWith("/") ? prefix + rest : `${prefix}/${rest}`
-  if (isWindowsPath(to(best))) mapped = mapped.replace(/\//g, "\\")
-  return { path: mapped, mapping: Option.some(best) }
+  return { path: replacePrefix(path, bestLength, to(best)), mapping: Option.some(best) }
 }
 
 /** Rewrites a Stash path with the longest matching prefix; a path no prefix matches is passed through. */
@@ -141,6 +148,30 @@ export const mapPath = (map: PathMap, stashPath: string): MappedPath =>
 /** The way back: the path Stash would see for a Plex path (the longest Plex prefix wins); unmatched: unchanged. */
 export const unmapPath = (map: PathMap, plexPath: string): MappedPath =>
   rewrite(map, plexPath, (m) => m.plexPrefix, (m) => m.stashPrefix)
+
+/**
+ * Every Stash path that maps to this Plex path: one per rule whose Plex prefix holds it (two Stash folders may
+ * be mounted into one Plex folder), or the path itself when no rule does.
+ */
+export const unmapPaths = (map: PathMap, plexPath: string): ReadonlyArray<string> => {
+  const key = comparable(normalise(plexPath), isWindowsPath(plexPath))
+  const out = new Set<string>()
+  for (const mapping of map) {
+    const prefix = prefixKey(mapping.plexPrefix)
+    if (segmentPrefix(prefix, key)) out.add(replacePrefix(plexPath, prefix.length, mapping.stashPrefix))
+  }
+  return out.size === 0 ? [plexPath] : [...out]
+}
+
+/**
+ * A path under a library location, its prefix spelled as the location spells it (a path map may write a Windows
+ * prefix in another case than Plex's `Location`); a path not under the location is returned as it is.
+ */
+export const spelledUnder = (location: string, path: string): string => {
+  const prefix = prefixKey(location)
+  if (!segmentPrefix(prefix, pathKey(path))) return path
+  return replacePrefix(path, prefix.length, location)
+}
 
 /** The final path segment (file name). */
 export const basename = (path: string): string => {

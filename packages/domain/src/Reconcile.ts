@@ -159,9 +159,9 @@ export interface ReconcileResult {
   readonly orphansChecked: boolean
   /**
    * Orphans plexsync wrote to: items carrying its locks that no scene's file maps to any more (the rating keys,
-   * the first `strayIdLimit`). Known only when orphans are.
+   * the first `strayIdLimit`). Known only when orphans are (null otherwise).
    */
-  readonly strayWrites: { readonly total: number; readonly ratingKeys: ReadonlyArray<string> }
+  readonly strayWrites: { readonly total: number; readonly ratingKeys: ReadonlyArray<string> } | null
   /** Plex items indexed. */
   readonly plexItems: number
   /** Up to `sampleSize` scene ids per gap class (rating keys for orphans), to look at first. */
@@ -185,8 +185,8 @@ export type SceneVerdict =
   | { readonly _tag: "Gap"; readonly gap: Exclude<GapClass, "orphanedInPlex">; readonly fields?: ReadonlyArray<string> }
 
 /**
- * The items holding a scene's file — its files in turn, the primary first — one per library: several in one
- * library are the remembered one, or ambiguous under strict matching. None: the file is not in Plex.
+ * The items holding any of a scene's files, one per library and file (the primary file's first): several in one
+ * library are the remembered one, or ambiguous under strict matching. None: no file of the scene is in Plex.
  */
 export const itemsOfScene = (
   scene: StashScene,
@@ -197,28 +197,26 @@ export const itemsOfScene = (
   readonly _tag: "Ambiguous"
   readonly items: ReadonlyArray<number>
 } => {
+  const remembered = new Set(state?.ratingKey ? [state.ratingKey, ...state.copies] : [])
+  const chosen: Array<number> = []
   for (const file of scene.files) {
     const found = index.lookup(mapPath(settings.pathMap, file.path).path)
     if (found._tag === "None") continue
-    if (found._tag === "One") return { _tag: "Items", items: [found.item] }
     const bySection = new Map<number, Array<number>>()
-    for (const item of found.items) {
+    for (const item of found._tag === "One" ? [found.item] : found.items) {
       const list = bySection.get(index.section(item)) ?? []
       list.push(item)
       bySection.set(index.section(item), list)
     }
-    const remembered = new Set(state?.ratingKey ? [state.ratingKey, ...state.copies] : [])
-    const chosen: Array<number> = []
     for (const list of bySection.values()) {
       // The matcher tries the remembered items first, so a synced scene is not ambiguous to it.
       const known = list.find((i) => remembered.has(index.ratingKey(i)))
-      if (list.length === 1 || known !== undefined) chosen.push(known ?? list[0]!)
-      else if (settings.strictMatching) return { _tag: "Ambiguous", items: list }
-      else chosen.push(list[0]!)
+      const item = list.length === 1 || known !== undefined || !settings.strictMatching ? known ?? list[0]! : null
+      if (item === null) return { _tag: "Ambiguous", items: list }
+      if (!chosen.includes(item)) chosen.push(item)
     }
-    return { _tag: "Items", items: chosen }
   }
-  return { _tag: "Items", items: [] }
+  return { _tag: "Items", items: chosen }
 }
 
 /**
@@ -490,7 +488,7 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
     queuedSceneIds: queuedIds,
     skipped,
     orphansChecked,
-    strayWrites: { total: strayWritesTotal, ratingKeys: strayWrites },
+    strayWrites: orphansChecked ? { total: strayWritesTotal, ratingKeys: strayWrites } : null,
     plexItems: index.size,
     samples,
     requests: { plex: plexRequests, stash: stashRequests },
@@ -516,7 +514,9 @@ export const reconcileDocument = (result: ReconcileResult) => ({
   queuedSceneIds: [...result.queuedSceneIds],
   skipped: { ...result.skipped },
   orphansChecked: result.orphansChecked,
-  strayWrites: { total: result.strayWrites.total, ratingKeys: [...result.strayWrites.ratingKeys] },
+  strayWrites: result.strayWrites === null
+    ? null
+    : { total: result.strayWrites.total, ratingKeys: [...result.strayWrites.ratingKeys] },
   plexItems: result.plexItems,
   samples: Object.fromEntries(gapClasses.map((c) => [c, [...result.samples[c]]])),
   requests: { ...result.requests },

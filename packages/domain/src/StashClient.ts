@@ -72,10 +72,12 @@ export interface StashClientService {
     }
   ) => Effect.Effect<Page<SceneId>, StashError>
   /**
-   * The scenes having a file at exactly this path (Stash's `path` filter, re-checked exactly: Stash's own
-   * comparison ignores case and treats `_` and `%` as wildcards).
+   * The scenes that may have a file at this path, with their files: Stash's `path` filter, which ignores case and
+   * treats `_` and `%` as wildcards — candidates, for the caller to compare as its paths compare.
    */
-  readonly scenesWithFile: (path: string) => Effect.Effect<ReadonlyArray<SceneId>, StashError>
+  readonly scenesWithFile: (
+    path: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly id: SceneId; readonly files: ReadonlyArray<string> }>, StashError>
   /** The cover image bytes of a scene. */
   readonly screenshot: (
     scene: StashScene

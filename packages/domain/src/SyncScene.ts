@@ -9,6 +9,7 @@ import type { MatchedVia, Matcher, MatchFile } from "./Matching.js"
 import type { PathMap } from "./PathMap.js"
 import { mapPath, pathKey } from "./PathMap.js"
 import { PlexClient } from "./PlexClient.js"
+import type { PlexItem } from "./PlexClient.js"
 import { relatedIdsOf } from "./RelatedObjects.js"
 import { StashClient } from "./StashClient.js"
 import type { StoreError } from "./StoreError.js"
@@ -51,6 +52,30 @@ export type SyncOutcome =
   | { readonly _tag: "Unchanged"; readonly checkedPlex: boolean }
 
 export type SyncSceneError = PlexError | StashError | PlexNotFound | MatchAmbiguous | SceneMissing | StoreError
+
+/**
+ * A namesake matched by content that another scene holds — written for it, which still exists in Stash and still
+ * counts the item as its own — is not this scene's to take: two scenes with files alike would otherwise take turns
+ * writing one item. The scene waits for Plex to scan its own file.
+ */
+const refuseClaimed = (sceneId: SceneId, items: ReadonlyArray<PlexItem>, before: ReadonlyMap<string, ItemWrite>) =>
+  Effect.gen(function*() {
+    const others = [...new Set([...before.values()].map((write) => write.sceneId))].filter((id) => id !== sceneId)
+    if (others.length === 0) return
+    const stash = yield* StashClient
+    const syncState = yield* SyncState
+    const existing = yield* stash.existingSceneIds(others)
+    if (existing.size === 0) return
+    const keys = new Set(items.map((item) => item.ratingKey))
+    const holder = (yield* syncState.getMany([...existing])).find((state) =>
+      [state.ratingKey, ...state.copies].some((key) => key !== null && keys.has(key))
+    )
+    if (holder === undefined) return
+    return yield* new PlexNotFound({
+      message: `The Plex item with this file's name, size and duration (${[...keys].join(", ")}) is scene ` +
+        `${holder.sceneId}'s; scene ${sceneId} waits for Plex to scan its own file`
+    })
+  })
 
 /**
  * Syncs one scene. The scene is read fresh from Stash (a job carries no snapshot). A scene unchanged on both sides
@@ -119,6 +144,7 @@ export const syncScene = Effect.fn("SyncScene.sync")(function*(
   // What plexsync wrote belongs to the item: a re-added item starts afresh, and an item written for another scene
   // (deleted in Stash and created again for the same file) loses what was written for that one.
   const before = yield* syncState.writtenOn(match.items.map((item) => item.ratingKey))
+  if (match.via === "content") yield* refuseClaimed(scene.id, match.items, before)
   const plans = match.items.map((item) => {
     const prior = before.get(item.ratingKey)
     const diff = diffFields(wanted, item, prior?.written ?? null, { preservePlexEdits: settings.preservePlexEdits })

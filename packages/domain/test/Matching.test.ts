@@ -3,11 +3,12 @@ import { PlexServerDown } from "@plexsync/domain/Errors"
 import type { SceneId } from "@plexsync/domain/Ids"
 import type { MatchFile, MatchInput } from "@plexsync/domain/Matching"
 import { defaultMatchOptions, makeMatcher, type MatchOptions } from "@plexsync/domain/Matching"
+import { parsePathMap } from "@plexsync/domain/PathMap"
 import { type PlexItem, PlexPart, PlexSection } from "@plexsync/domain/PlexClient"
 import { fileAt } from "@plexsync/domain/StashScene"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
-import { Effect, Exit, Layer, Logger, TestClock } from "effect"
+import { Effect, Either, Exit, Layer, Logger, TestClock } from "effect"
 
 const sections = [
   new PlexSection({ key: "1", title: "Movies", type: "movie", locations: ["/data"] }),
@@ -248,6 +249,70 @@ describe("a name alone never matches", () => {
     }).pipe(withPlex({}, {
       scenes: [SimStash.sampleScene(2, { files: [fileAt("/data/scenes/a/copy.mp4", { size: GiB, duration: 600 })] })]
     })))
+})
+
+describe("Windows libraries and path maps", () => {
+  const win = [new PlexSection({ key: "9", title: "Win", type: "movie", locations: ["D:\\Media"] })]
+  const mapped = (stashPath: string, plexPath: string, facts: { size?: number; duration?: number } = {}) => ({
+    ...file(plexPath, facts),
+    stashPath
+  })
+
+  it.effect("a namesake that is another scene's file in another case is that scene's (Windows paths ignore case)", () =>
+    Effect.gen(function*() {
+      yield* plexWith(analysed(60, "D:\\Media\\old\\clip.mp4", 5000, 100, { sectionKey: "9" }))
+      const m = yield* matcher({
+        scanOnMiss: false,
+        pathMap: Either.getOrThrow(parsePathMap("/data/videos=>D:\\Media"))
+      })
+      const exit = yield* Effect.exit(
+        m.match(
+          scene1([mapped("/data/videos/new/clip.mp4", "D:\\Media\\new\\clip.mp4", { size: 5000, duration: 100 })])
+        )
+      )
+      assert.strictEqual(failureTag(exit), "PlexNotFound")
+    }).pipe(withPlex({ sections: win }, {
+      scenes: [SimStash.sampleScene(2, { files: [fileAt("/data/videos/Old/Clip.mp4", { size: 5000, duration: 100 })] })]
+    })))
+
+  it.effect("two Stash folders mounted into one Plex folder: an owner under either rule is found", () =>
+    Effect.gen(function*() {
+      yield* plexWith(analysed(61, "/data/scenes/old/x.mp4", 5000, 100, { sectionKey: "2" }))
+      const m = yield* matcher({
+        scanOnMiss: false,
+        pathMap: Either.getOrThrow(parsePathMap("/stash/a=>/data/scenes;/stash/b=>/data/scenes"))
+      })
+      const exit = yield* Effect.exit(
+        m.match(scene1([mapped("/stash/a/new/x.mp4", "/data/scenes/new/x.mp4", { size: 5000, duration: 100 })]))
+      )
+      assert.strictEqual(failureTag(exit), "PlexNotFound")
+    }).pipe(withPlex({}, {
+      scenes: [SimStash.sampleScene(2, { files: [fileAt("/stash/b/old/x.mp4", { size: 5000, duration: 100 })] })]
+    })))
+
+  it.effect("overlapping Windows libraries: the copy whose path Plex spells in another case is matched too", () =>
+    Effect.gen(function*() {
+      yield* plexWith(
+        SimPlex.sampleItem(62, "D:\\Media\\StudioB\\q.mp4", { sectionKey: "9" }),
+        SimPlex.sampleItem(63, "d:\\media\\StudioB\\Q.MP4", { sectionKey: "10" })
+      )
+      const m = yield* matcher()
+      const found = yield* m.match(scene1(["D:\\Media\\StudioB\\q.mp4"]))
+      assert.deepStrictEqual(found.items.map((i) => i.ratingKey).sort(), ["62", "63"])
+    }).pipe(withPlex({
+      sections: [
+        ...win,
+        new PlexSection({ key: "10", title: "StudioB", type: "movie", locations: ["d:\\media\\StudioB"] })
+      ]
+    })))
+
+  it.effect("the folder to scan is spelled as the library's location spells it", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const m = yield* matcher()
+      yield* Effect.exit(m.match(scene1(["d:\\media\\new\\f.mp4"])))
+      assert.deepStrictEqual((yield* sim.scans).map((scan) => scan.folder), ["D:\\Media\\new"])
+    }).pipe(withPlex({ sections: win })))
 })
 
 describe("errors while matching", () => {

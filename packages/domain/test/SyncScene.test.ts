@@ -354,3 +354,50 @@ describe("what plexsync wrote belongs to the item", () => {
       assert.strictEqual((yield* run(1, settings(), "poll"))._tag, "Unchanged")
     }).pipe(inWorld))
 })
+
+describe("scenes that share a name, scenes with several files", () => {
+  const facts = { size: 4242, duration: 42 }
+  const analysedItem = (ratingKey: number, file: string) =>
+    SimPlex.sampleItem(ratingKey, file, {
+      parts: [new PlexPart({ file, size: facts.size, duration: facts.duration * 1000 })]
+    })
+
+  it.scoped("two scenes whose files match one namesake by content: the first takes it, the second waits", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
+      yield* sim.addItem(analysedItem(5001, "/data/scenes/old/clip.mp4"))
+      yield* stash.addScenes([
+        SimStash.sampleScene(11, { title: "Copy A", files: [fileAt("/stash/media/dupA/clip.mp4", facts)] }),
+        SimStash.sampleScene(12, { title: "Copy B", files: [fileAt("/stash/media/dupB/clip.mp4", facts)] })
+      ])
+      yield* run(11)
+      const exit = yield* Effect.exit(run(12))
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PlexNotFound")
+      yield* stash.updateScene("11", { title: "Copy A, edited" })
+      yield* run(11)
+      yield* Effect.exit(run(12))
+      assert.strictEqual((yield* plexItem("5001")).title, "Copy A, edited", "no turns: the item stays scene 11's")
+    }).pipe(inWorld))
+
+  it.scoped("a scene with several files writes the item of each of them Plex has, and keeps all of them current", () =>
+    Effect.gen(function*() {
+      const { sim, stash } = yield* sims
+      yield* sim.removeItem("1001")
+      yield* sim.addItem(SimPlex.sampleItem(6003, "/data/scenes/m3/p3.mp4"))
+      yield* stash.updateScene("1", {
+        files: [fileAt("/stash/media/m/p1.mp4"), fileAt("/stash/media/m/p2.mp4"), fileAt("/stash/media/m3/p3.mp4")]
+      })
+      yield* run(1)
+      assert.strictEqual((yield* plexItem("6003")).title, "Scene 1")
+      // Plex scans the primary file later; the scene is renamed.
+      yield* sim.addItem(SimPlex.sampleItem(6001, "/data/scenes/m/p1.mp4"))
+      yield* stash.updateScene("1", { title: "Renamed", tags: [{ id: "9", name: "NewTag" }] })
+      yield* run(1)
+      for (const key of ["6001", "6003"]) {
+        const item = yield* plexItem(key)
+        assert.strictEqual(item.title, "Renamed", key)
+        assert.deepStrictEqual(item.genres, ["NewTag"], key)
+      }
+      assert.strictEqual((yield* recorded(1))?.plexFile, "/data/scenes/m/p1.mp4", "matched through the primary file")
+    }).pipe(inWorld))
+})

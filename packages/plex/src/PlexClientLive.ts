@@ -8,6 +8,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { PlexError } from "@plexsync/domain/Errors"
+import { pathKey } from "@plexsync/domain/PathMap"
 import { PlexClient } from "@plexsync/domain/PlexClient"
 import type { PlexClientService, PlexEdit, PlexHealth, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
@@ -240,6 +241,8 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
 
     const findByFile = Effect.fn("PlexClient.findByFile")(function*(sectionKey: string, path: string) {
       const matches: Array<PlexItem> = []
+      // A Windows path is the same file whatever its case and separators (`pathKey`).
+      const key = pathKey(path)
       let start = 0
       // Pages until Plex says there is no more: a server that ignored `file=` returns the whole section,
       // and stopping early could miss the item and report it as not in Plex.
@@ -247,7 +250,11 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
         const { items, totalSize } = yield* listPage(sectionKey, start, findByFilePageSize, [["file", path]])
         // `file=` returns candidates (a whole folder on some sections): keep exact `Part.file` matches only.
         for (const item of items) {
-          if (item.files.includes(path) && !matches.some((m) => m.ratingKey === item.ratingKey)) matches.push(item)
+          if (
+            item.files.some((file) => pathKey(file) === key) && !matches.some((m) => m.ratingKey === item.ratingKey)
+          ) {
+            matches.push(item)
+          }
         }
         start += items.length
         if (items.length === 0 || start >= totalSize) break

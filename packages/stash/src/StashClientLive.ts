@@ -236,10 +236,10 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
 
   const scenesWithFile = Effect.fn("StashClient.scenesWithFile")(function*(path: string) {
     const answer = yield* query("ScenesByPath", Documents.scenesByPath, { path }, ScenesByPathData)
-    // Stash's match ignores case and treats `_` and `%` as wildcards: only an exact path counts.
-    return (answer.findScenes.scenes ?? []).flatMap((scene) =>
-      (scene.files ?? []).some((file) => file?.path === path) ? [scene.id] : []
-    ) as ReadonlyArray<SceneId>
+    return (answer.findScenes.scenes ?? []).map((scene) => ({
+      id: scene.id,
+      files: (scene.files ?? []).flatMap((file) => (file?.path ? [file.path] : []))
+    }))
   })
 
   const scenesUpdatedSince = Effect.fn("StashClient.scenesUpdatedSince")(function*(

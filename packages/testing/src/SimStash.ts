@@ -209,7 +209,10 @@ export const make = (options: SimStashOptions = {}) =>
           Effect.zipRight(
             ready,
             Effect.sync(() =>
-              [...scenes.values()].filter((scene) => scene.files.some((file) => file.path === path)).map((s) => s.id)
+              // As Stash's `path` filter: case-insensitive (ASCII).
+              [...scenes.values()]
+                .filter((scene) => scene.files.some((file) => file.path.toLowerCase() === path.toLowerCase()))
+                .map((scene) => ({ id: scene.id, files: scene.files.map((file) => file.path) }))
             )
           )
         ),
