@@ -9,14 +9,16 @@ import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
 import { logLevelOf } from "@plexsync/runtime/Logging"
-import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
+import { printJson, printLine, versioned } from "@plexsync/runtime/Present"
 import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
 import { Effect, Either, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
 import { doctor } from "./Doctor.js"
-import { Rendered, renderError, UsageError } from "./Errors.js"
+import { errorDocument, Rendered, renderError, UsageError } from "./Errors.js"
+import { jsonOutput, terminalProgress } from "./Progress.js"
+import { logFormat } from "./Terminal.js"
 import { parseTimeArg } from "./TimeArg.js"
 import * as Work from "./Work.js"
 
@@ -77,18 +79,18 @@ const withConfig = <A, E, R>(
           const r = renderError(error, { stashUrl: config.stashUrl, plexUrl: config.plexUrl })
           return new Rendered({ text: r.message, exitCode: r.exitCode, shown: r.shown })
         }),
-        Logger.withMinimumLogLevel(logLevelOf(config))
+        Logger.withMinimumLogLevel(logLevelOf(config)),
+        Effect.locally(logFormat, config.logFormat)
       )
     )
   )
 
-const progress: Work.ProgressFactory = (label, total) =>
-  makeProgress({ label, ...(total === undefined ? {} : { total }), tty: process.stderr.isTTY === true })
+const progress = terminalProgress
 
 /** Prints a report (human or JSON); a report of failed work then exits 1. */
 const show = (json: boolean) => (report: Report) =>
   Effect.gen(function*() {
-    yield* json ? printJson(report.json) : printLine(report.human)
+    yield* json ? printJson(versioned(version, report.json)) : printLine(report.human)
     if (report.failed !== undefined) return yield* new Rendered({ text: report.failed, exitCode: 1, shown: true })
   })
 
@@ -105,7 +107,12 @@ const command = <Name extends string, const Config extends Command.Command.Confi
   Command.make(name, { ...config, config: configOption, json: jsonOption }, (parsed) => {
     const { config: configFlag, json } = parsed as unknown as { config: Option.Option<string>; json: boolean }
     return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c)).pipe(
-      Effect.flatMap(show(json))
+      Effect.flatMap(show(json)),
+      Effect.tapError((e) => {
+        const document = json ? errorDocument(version, e) : null
+        return document === null ? Effect.void : printJson(document)
+      }),
+      Effect.locally(jsonOutput, json)
     )
   }).pipe(Command.withDescription(description))
 

@@ -28,6 +28,8 @@ export interface Report {
   readonly json: unknown
   /** Set when the command's work failed (exit 1), after the report was shown. */
   readonly failed?: string
+  /** Set when `run` did nothing because another process (a scheduler) holds the worker lease. */
+  readonly busy?: { readonly holder: string; readonly waiting: number }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

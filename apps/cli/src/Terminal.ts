@@ -1,5 +1,8 @@
 import * as ValidationError from "@effect/cli/ValidationError"
 import { Cause, Console, Effect, FiberRef, FiberRefs, HashMap, Inspectable, Logger, LogLevel } from "effect"
+import type { LogFormatName } from "@plexsync/runtime/AppConfig"
+import { jsonLogLine } from "@plexsync/runtime/Logging"
+import { logAbove } from "@plexsync/runtime/Present"
 import { Rendered, renderError } from "./Errors.js"
 
 /**
@@ -8,7 +11,19 @@ import { Rendered, renderError } from "./Errors.js"
  * two lines with their exit code, and the argument fix-up for boolean flags.
  */
 
-export const stderrLogger = Logger.make(({ annotations, cause, context, logLevel, message }) => {
+/** `PLEXSYNC_LOG_FORMAT` of the command running (`text` until its configuration is read). */
+export const logFormat = FiberRef.unsafeMake<LogFormatName>("text")
+
+/**
+ * Log lines on stderr, `plexsync info: …`, or one JSON object a line with `PLEXSYNC_LOG_FORMAT=json`; printed above
+ * a progress bar on a terminal, never into it.
+ */
+export const stderrLogger = Logger.make((options) => {
+  const { annotations, cause, context, logLevel, message } = options
+  if (FiberRefs.getOrDefault(context, logFormat) === "json") {
+    logAbove(`${jsonLogLine("plexsync", options)}\n`)
+    return
+  }
   const parts = Array.isArray(message) ? message : [message]
   let line = parts.map((p) => (typeof p === "string" ? p : Inspectable.toStringUnknown(p))).join(" ")
   for (const [key, value] of HashMap.toEntries(annotations)) {
@@ -16,7 +31,7 @@ export const stderrLogger = Logger.make(({ annotations, cause, context, logLevel
   }
   const minimum = FiberRefs.getOrDefault(context, FiberRef.currentMinimumLogLevel)
   if (!Cause.isEmpty(cause) && LogLevel.lessThanEqual(minimum, LogLevel.Debug)) line += `\n${Cause.pretty(cause)}`
-  process.stderr.write(`plexsync ${logLevel.label.toLowerCase()}: ${line}\n`)
+  logAbove(`plexsync ${logLevel.label === "WARN" ? "warning" : logLevel.label.toLowerCase()}: ${line}\n`)
 })
 
 // eslint-disable-next-line no-control-regex

@@ -140,6 +140,15 @@ export interface DrainOptions {
   readonly maxJobs?: number
   /** When this completes, claim nothing more and return once in-flight jobs settled. */
   readonly stop?: Effect.Effect<void>
+  /** Told of every job as it settles (a command's progress); its failures are ignored. */
+  readonly onSettled?: (job: SettledJob) => Effect.Effect<void>
+}
+
+/** A job that just settled, and how. */
+export interface SettledJob {
+  readonly jobId: number
+  readonly sceneId: string
+  readonly outcome: JobOutcome
 }
 
 export interface RunOptions {
@@ -205,6 +214,7 @@ interface Session {
   stoppedBy: WorkerStopped | null
   fatal: Cause.Cause<StoreError> | null
   lastHoldCheck: number
+  readonly onSettled: ((job: SettledJob) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -240,10 +250,11 @@ export const makeWorker = (settings: EngineSettings) =>
         yield* health.recordResult(true)
         if (outcome._tag === "Synced") {
           session.counters.synced++
-          yield* Effect.logDebug(`Synced scene ${claimed.job.sceneId} to Plex item ${outcome.ratingKey}`)
+          yield* Effect.logInfo(`Synced scene ${claimed.job.sceneId} to Plex item ${outcome.ratingKey}`)
           return "synced" as const
         }
         session.counters.unchanged++
+        yield* Effect.logInfo(`Scene ${claimed.job.sceneId} unchanged: Plex already matches`)
         return "unchanged" as const
       })
 
@@ -318,7 +329,8 @@ export const makeWorker = (settings: EngineSettings) =>
               held: false
             })
             session.counters.retried++
-            yield* Effect.logInfo(
+            // A retry is an attempt, not the job's outcome: info logs the outcome only (synced, DLQ, …).
+            yield* Effect.logDebug(
               `Retrying in ${Duration.format(Duration.millis(waitMs))} (attempt ${attempt} of ` +
                 `${maxAttempts}, ${error._tag}): ${error.message}`
             )
@@ -361,6 +373,9 @@ export const makeWorker = (settings: EngineSettings) =>
             ))
         )
         if (settled !== "lease_lost") session.counters.processed++
+        if (session.onSettled !== undefined) {
+          yield* Effect.ignore(session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: settled }))
+        }
         const elapsed = (yield* Clock.currentTimeMillis) - started
         yield* Metric.update(syncLatency, elapsed / 1000)
         yield* Metric.increment(Metric.tagged(jobsProcessed, "outcome", settled))
@@ -441,7 +456,12 @@ export const makeWorker = (settings: EngineSettings) =>
 
     const loop = (
       mode: "drain" | "wait" | "run",
-      options: { readonly maxJobs?: number; readonly stop?: Effect.Effect<void>; readonly graceMs?: number }
+      options: {
+        readonly maxJobs?: number
+        readonly stop?: Effect.Effect<void>
+        readonly graceMs?: number
+        readonly onSettled?: (job: SettledJob) => Effect.Effect<void>
+      }
     ) =>
       Effect.gen(function*() {
         const session: Session = {
@@ -452,7 +472,8 @@ export const makeWorker = (settings: EngineSettings) =>
           stopping: false,
           stoppedBy: null,
           fatal: null,
-          lastHoldCheck: 0
+          lastHoldCheck: 0,
+          onSettled: options.onSettled
         }
         if (options.stop !== undefined) {
           yield* Effect.forkScoped(
@@ -546,7 +567,8 @@ export const makeWorker = (settings: EngineSettings) =>
     const drain = (options: DrainOptions = {}) =>
       loop(options.wait === true ? "wait" : "drain", {
         ...(options.maxJobs === undefined ? {} : { maxJobs: options.maxJobs }),
-        ...(options.stop === undefined ? {} : { stop: options.stop })
+        ...(options.stop === undefined ? {} : { stop: options.stop }),
+        ...(options.onSettled === undefined ? {} : { onSettled: options.onSettled })
       }).pipe(Effect.withSpan("Worker.drain"))
 
     const run = (options: RunOptions) =>
