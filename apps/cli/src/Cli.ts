@@ -302,7 +302,9 @@ const recover = command(
       if (window._tag === "Outage" && window.outageId < 1) {
         return yield* usage("--outage takes an outage id (1, 2, …)")
       }
-      return yield* Work.recover({ window, includeOptional, dryRun }).pipe(Effect.provide(serversLayer(c)))
+      return yield* Work.recover({ window, includeOptional, dryRun }, progress).pipe(
+        Effect.provide(serversLayer(c))
+      )
     })
 )
 

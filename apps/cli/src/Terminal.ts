@@ -1,8 +1,8 @@
 import * as ValidationError from "@effect/cli/ValidationError"
-import { Cause, Console, Effect, FiberRef, FiberRefs, HashMap, Inspectable, Logger, LogLevel } from "effect"
 import type { LogFormatName } from "@plexsync/runtime/AppConfig"
 import { jsonLogLine } from "@plexsync/runtime/Logging"
 import { logAbove } from "@plexsync/runtime/Present"
+import { Cause, Console, Effect, FiberRef, FiberRefs, HashMap, Inspectable, Logger, LogLevel } from "effect"
 import { Rendered, renderError } from "./Errors.js"
 
 /**

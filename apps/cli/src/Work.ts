@@ -1,6 +1,6 @@
-import type { StashError } from "@plexsync/domain/Errors"
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import { BreakerStore } from "@plexsync/domain/BreakerStore"
+import type { StashError } from "@plexsync/domain/Errors"
 import { OutageId } from "@plexsync/domain/Ids"
 import type { ReconcileProgress, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
@@ -12,8 +12,8 @@ import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
-import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
 import { targets } from "@plexsync/domain/TargetHealth"
 import { makeWorker } from "@plexsync/domain/Worker"
@@ -178,8 +178,8 @@ const finalOutcomes: ReadonlySet<JobOutcome> = new Set(["synced", "unchanged", "
 interface RunTally {
   /** Jobs counted as done. */
   readonly done: Set<number>
-  /** Jobs put back to retry or held, not finished yet. */
-  readonly waiting: Set<number>
+  /** Jobs put back, not finished yet: to retry after a backoff, or held while a breaker is open. */
+  readonly waiting: Map<number, "retried" | "held">
   /** Settlements, attempts included. */
   attempts: number
 }
@@ -316,7 +316,7 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     const cap = Option.getOrElse(options.maxJobs, () => Infinity)
     /** Jobs this run still has to do, by the queue: all of them with `--wait`, else those due (and running). */
     const remaining = (c: QueueCounts) => options.wait ? c.queued + c.running : c.due + c.running
-    const tally: RunTally = { done: new Set(), waiting: new Set(), attempts: 0 }
+    const tally: RunTally = { done: new Set(), waiting: new Map(), attempts: 0 }
     const totalFor = (c: QueueCounts) => Math.max(tally.done.size, Math.min(cap, tally.done.size + remaining(c)))
     const bar = yield* progress("run", totalFor(yield* queue.counts))
 
@@ -326,7 +326,7 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
         tally.attempts++
         const final = finalOutcomes.has(job.outcome)
         if (final) tally.waiting.delete(job.jobId)
-        else tally.waiting.add(job.jobId)
+        else tally.waiting.set(job.jobId, job.outcome === "held" ? "held" : "retried")
         if ((final || !options.wait) && !tally.done.has(job.jobId)) {
           tally.done.add(job.jobId)
           yield* bar.advance(1)
@@ -338,11 +338,17 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
       const counts = yield* queue.counts
       yield* bar.setTotal(totalFor(counts))
       const now = yield* Clock.currentTimeMillis
-      const retrying = options.wait && tally.waiting.size > 0 ? `${tally.waiting.size} to retry` : null
+      const waiting = [...tally.waiting.values()]
+      const retrying = waiting.filter((w) => w === "retried").length
+      const held = waiting.length - retrying
       const why = counts.running > 0 || remaining(counts) === 0
         ? null
         : waitReason(yield* openBreakers, yield* queue.nextDueAt, now)
-      const note = [retrying, why].filter((x) => x !== null).join(" · ")
+      const note = [
+        options.wait && retrying > 0 ? `${retrying} to retry` : null,
+        options.wait && held > 0 ? `${held} held` : null,
+        why
+      ].filter((x) => x !== null).join(" · ")
       yield* bar.setNote(note === "" ? null : note)
     })
     const watch = yield* look.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("250 millis")), Effect.fork)
@@ -436,17 +442,28 @@ const describeRecovery = (r: RecoveryResult, plexDown: boolean): string => {
     )
     return lines.join("\n")
   }
-  lines.push(`  ${r.dryRun ? "would recover" : "recovered"}      ${r.recovered}`)
-  lines.push(`  already queued       ${r.skippedAlreadyQueued}`)
-  lines.push(`  scene deleted        ${r.skippedSceneMissing}`)
-  if (r.skippedPlexDown > 0) lines.push(`  Plex down mid-run    ${r.skippedPlexDown}`)
-  lines.push(`  failed               ${r.failed}`)
+  const rows: Array<readonly [string, number]> = [
+    [r.dryRun ? "would recover" : "recovered", r.recovered],
+    ["already queued", r.skippedAlreadyQueued],
+    ["scene deleted", r.skippedSceneMissing],
+    ...(r.skippedPlexDown > 0 ? [["Plex down mid-run", r.skippedPlexDown] as const] : []),
+    ["failed", r.failed]
+  ]
+  const labelWidth = Math.max(...rows.map(([label]) => label.length))
+  const numberWidth = Math.max(...rows.map(([, n]) => String(n).length))
+  for (const [label, n] of rows) lines.push(`  ${label.padEnd(labelWidth)}  ${String(n).padStart(numberWidth)}`)
   if (!r.dryRun && r.recovered > 0) lines.push("`plexsync run` (or the scheduler) syncs the re-queued scenes.")
   return lines.join("\n")
 }
 
+/** `recover --json`: the recovery's result, and `message` (why it stopped early, else `null`). */
+const recoverDocument = (result: RecoveryResult, message: string | null) => ({
+  ...recoveryResultDocument(result),
+  message
+})
+
 /** Outage recovery on demand: the domain's three-gate pipeline; why it stopped early, if it did, sets the exit code. */
-export const recover = (options: RecoverOptions) =>
+export const recover = (options: RecoverOptions, progress: ProgressFactory) =>
   Effect.gen(function*() {
     let selection: RecoverySelection
     switch (options.window._tag) {
@@ -463,12 +480,28 @@ export const recover = (options: RecoverOptions) =>
         selection = { lastOutage: "any" }
         break
     }
+    const bar = yield* Ref.make<{ readonly bar: Progress; done: number } | null>(null)
+    const onProgress = (p: { readonly done: number; readonly total: number }) =>
+      Effect.gen(function*() {
+        const current = yield* Ref.get(bar)
+        if (current === null) {
+          const made = yield* progress("recover", p.total)
+          yield* made.advance(p.done)
+          yield* Ref.set(bar, { bar: made, done: p.done })
+          return
+        }
+        yield* current.bar.setTotal(p.total)
+        yield* current.bar.advance(p.done - current.done)
+        current.done = p.done
+      })
     const outcome = yield* recoverOutageJobs({
       window: selection,
       includeOptional: options.includeOptional,
       dryRun: options.dryRun,
-      trigger: "manual"
+      trigger: "manual",
+      onProgress
     }).pipe(
+      Effect.ensuring(Effect.flatMap(Ref.get(bar), (b) => (b === null ? Effect.void : b.bar.finish))),
       Effect.map((result) => ({ _tag: "Ran" as const, result, stopped: undefined as string | undefined })),
       // Stash failed mid-run: what was recovered stays recovered; the counts so far are the result.
       Effect.catchTag("RecoveryStopped", (e) =>
@@ -490,7 +523,7 @@ export const recover = (options: RecoverOptions) =>
           failed: 0,
           recoveredSceneIds: [],
           message: "no completed outage"
-        }
+        } satisfies Record<keyof ReturnType<typeof recoverDocument>, unknown>
       } satisfies Report
     }
     const { result, stopped } = outcome
@@ -499,7 +532,7 @@ export const recover = (options: RecoverOptions) =>
     const failed = result.stoppedBy === null ? stopped : "the Plex health gate stopped the recovery"
     return {
       human,
-      json: recoveryResultDocument(result),
+      json: recoverDocument(result, failed ?? null),
       ...(failed === undefined ? {} : { failed })
     } satisfies Report
   })

@@ -374,7 +374,9 @@ export const makeWorker = (settings: EngineSettings) =>
         )
         if (settled !== "lease_lost") session.counters.processed++
         if (session.onSettled !== undefined) {
-          yield* Effect.ignore(session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: settled }))
+          yield* Effect.ignore(
+            session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: settled })
+          )
         }
         const elapsed = (yield* Clock.currentTimeMillis) - started
         yield* Metric.update(syncLatency, elapsed / 1000)

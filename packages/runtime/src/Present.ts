@@ -227,7 +227,7 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
       note: null,
       startedAt,
       // Plain lines start after one interval: work shorter than that prints its final line only.
-      lastDrawAt: options.tty ? 0 : startedAt,
+      lastDrawAt: options.tty ? -Infinity : startedAt,
       lastText: "",
       finished: false
     })
@@ -245,14 +245,19 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
       const eta = !final && s.total !== undefined && rate > 0 && s.done < s.total
         ? `ETA ${formatDuration(((s.total - s.done) / rate) * 1000)}`
         : ""
-      const timing = final ? `in ${formatDuration(elapsed)}` : [rateText, eta].filter((x) => x !== "").join(", ")
+      // Before the first item the rate says nothing.
+      const timing = final
+        ? `in ${formatDuration(elapsed)}`
+        : s.done === 0
+        ? ""
+        : [rateText, eta].filter((x) => x !== "").join(", ")
       const note = s.note === null || final ? "" : ` · ${s.note}`
       if (options.tty) {
         const fraction = s.total === undefined || s.total === 0 ? (final ? 1 : 0) : s.done / s.total
         const bar = s.total === undefined ? "" : `${barOf(fraction, options.width ?? 24)} `
-        return fit(`${options.label} ${bar}${count} ${timing}${note}`, columns())
+        return fit(`${options.label} ${bar}${count}${timing === "" ? "" : ` ${timing}`}${note}`, columns())
       }
-      return `${options.label}: ${count} (${timing})${note}`
+      return `${options.label}: ${count}${timing === "" ? "" : ` (${timing})`}${note}`
     }
 
     const draw = (force: boolean) =>
@@ -275,7 +280,9 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
 
     return {
       advance: (n) =>
-        n === 0 ? Effect.void : Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
+        n === 0
+          ? Effect.void
+          : Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
       setTotal: (total) => Ref.update(state, (s) => ({ ...s, total })).pipe(Effect.zipRight(draw(false))),
       setNote: (note) => Ref.update(state, (s) => ({ ...s, note })).pipe(Effect.zipRight(draw(false))),
       finish: Effect.gen(function*() {

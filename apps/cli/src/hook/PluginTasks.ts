@@ -100,9 +100,10 @@ const task = (
         Effect.provide(storeLayer(config))
       )
     case "recover_outage_jobs":
-      return Work.recover({ window: { _tag: "LastOutage" }, includeOptional: false, dryRun: false }).pipe(
-        Effect.provide(serversLayer(config))
-      )
+      return Work.recover({ window: { _tag: "LastOutage" }, includeOptional: false, dryRun: false }, pluginProgress)
+        .pipe(
+          Effect.provide(serversLayer(config))
+        )
     case "reconcile":
       return Effect.gen(function*() {
         const found = yield* Work.reconcile(
