@@ -317,8 +317,12 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     /** Jobs this run still has to do, by the queue: all of them with `--wait`, else those due (and running). */
     const remaining = (c: QueueCounts) => options.wait ? c.queued + c.running : c.due + c.running
     const tally: RunTally = { done: new Set(), waiting: new Map(), attempts: 0 }
-    const totalFor = (c: QueueCounts) => Math.max(tally.done.size, Math.min(cap, tally.done.size + remaining(c)))
-    const bar = yield* progress("run", totalFor(yield* queue.counts))
+    const atStart = Math.min(cap, remaining(yield* queue.counts))
+    // With `--wait`, what is left is what the queue holds (jobs arriving meanwhile included). Without, the jobs due
+    // at the start: a job put back and due again at once is among the due ones, but it counts once.
+    const totalFor = (c: QueueCounts) =>
+      Math.max(tally.done.size, options.wait ? Math.min(cap, tally.done.size + remaining(c)) : atStart)
+    const bar = yield* progress("run", atStart)
 
     const onSettled = (job: SettledJob) =>
       Effect.gen(function*() {
@@ -371,7 +375,8 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     )
 
     const after = yield* queue.counts
-    yield* bar.setTotal(totalFor(after))
+    // The bar ends at what the run did, unless it stopped short (a refused token): then what it left undone shows.
+    yield* bar.setTotal(summary.stoppedBy === null ? tally.done.size : totalFor(after))
     yield* bar.setNote(null)
     yield* bar.finish
 

@@ -53,6 +53,7 @@ describe("output", () => {
 
       const dry = yield* plexsync(fakes, ["recover", "--dry-run"])
       assert.strictEqual(dry.code, 0, dry.stderr)
+      assert.match(dry.stderr, /^recover: 2\/2 \(in \d/m)
       const rows = dry.stdout.split("\n").filter((l) => /^ {2}[a-z]/.test(l))
       assert.deepStrictEqual(rows.map((r) => r.trim().split(/\s{2,}/)), [
         ["would recover", "2"],

@@ -158,38 +158,48 @@ describe("progress", () => {
   it.scopedLive("without a terminal, and with --json, progress is plain lines on stderr at most once a second", () =>
     Effect.gen(function*() {
       const fakes = yield* startFakes()
-      assert.strictEqual((yield* plexsync(fakes, ["sync", "--all"])).code, 0)
-      // One job at a time, 400 ms each: about 2.4 s of work.
-      fakes.plex.faults.inject({ _tag: "Latency", ms: 400 }, { method: "PUT", path: /^\/library\/metadata\/\d+$/ })
+      const synced = yield* plexsync(fakes, ["sync", "--all"])
+      assert.match(synced.stderr, new RegExp(`^sync: ${fakes.scenes.length}/${fakes.scenes.length} \\(in \\d`, "m"))
+      // --max-jobs sizes the bar.
+      const two = yield* plexsync(fakes, ["run", "--max-jobs", "2"])
+      assert.match(two.stderr, /^run: 2\/2 \(in \d/m)
+      const n = fakes.scenes.length - 2
+      // One job at a time, 500 ms each: about 2 s of work.
+      fakes.plex.faults.inject({ _tag: "Latency", ms: 500 }, { method: "PUT", path: /^\/library\/metadata\/\d+$/ })
       const ran = yield* plexsync(fakes, ["run", "--json"], { env: { PLEXSYNC_CONCURRENCY: "1" } })
       assert.strictEqual(ran.code, 0, ran.stderr)
-      assert.strictEqual(json(ran).jobs, fakes.scenes.length)
+      assert.strictEqual(json(ran).jobs, n)
       const lines = ran.stderr.split("\n").filter((l) => l.startsWith("run: "))
       assert.isAtLeast(lines.length, 2, ran.stderr)
       assert.notInclude(ran.stderr, "\r")
       assert.notInclude(ran.stderr, "\x1b[")
-      assert.match(lines.at(-1)!, new RegExp(`^run: ${fakes.scenes.length}/${fakes.scenes.length} \\(in \\d`))
+      assert.match(lines.at(-1)!, new RegExp(`^run: ${n}/${n} \\(in \\d`))
       // Counts only grow, and a line is printed only when something changed.
       const counts = lines.map((l) => Number(l.match(/^run: (\d+)/)![1]))
       for (let i = 1; i < counts.length; i++) assert.isAtLeast(counts[i]!, counts[i - 1]!)
-      assert.isBelow(lines.length, 2 * fakes.scenes.length)
+      assert.isBelow(lines.length, 2 * n)
     }))
 
   it.scopedLive("Stash tasks: progress moves through the processing phase", () =>
     Effect.gen(function*() {
       const fakes = yield* startFakes()
       assert.strictEqual((yield* plexsync(fakes, ["sync"])).code, 0)
-      fakes.plex.faults.inject({ _tag: "Latency", ms: 500 }, { method: "PUT", path: /^\/library\/metadata\/\d+$/ })
+      // Every write is slow and fails: each job is put back to retry later, so the queue never shrinks; the
+      // progress counts the jobs settled all the same.
+      const writes = { method: "PUT", path: /^\/library\/metadata\/\d+$/ }
+      fakes.plex.faults.inject({ _tag: "Latency", ms: 500 }, writes)
+      fakes.plex.faults.inject({ _tag: "Status", status: 500 }, writes)
       const task = yield* plexsync(fakes, ["hook"], {
-        env: { PLEXSYNC_CONCURRENCY: "1" },
+        env: { PLEXSYNC_CONCURRENCY: "1", PLEXSYNC_BREAKER_THRESHOLD: "1000" },
         input: JSON.stringify({ server_connection: {}, args: { mode: "process_queue" } })
       })
       assert.strictEqual(task.code, 0, task.stderr)
-      assert.property(json(task), "output")
       const fractions = task.stderr.split("\n").filter((l) => l.startsWith("\x01p\x02")).map((l) => Number(l.slice(3)))
       assert.isTrue(fractions.some((f) => f > 0 && f < 1), `progress between 0 and 1: ${fractions.join(", ")}`)
       assert.strictEqual(fractions.at(-1), 1)
       for (let i = 1; i < fractions.length; i++) assert.isAtLeast(fractions[i]!, fractions[i - 1]!)
+      // Counted by job: a job retried within the task counts once.
+      assert.match(json(task).output, new RegExp(`Processed ${fakes.scenes.length} jobs( in \\d+ attempts)?: 0 synced`))
     }))
 
   it.scopedLive("next to a scheduler holding the worker lease, the tasks answer output; run says who holds it", () =>
