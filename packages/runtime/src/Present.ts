@@ -255,7 +255,12 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
       if (options.tty) {
         const fraction = s.total === undefined || s.total === 0 ? (final ? 1 : 0) : s.done / s.total
         const bar = s.total === undefined ? "" : `${barOf(fraction, options.width ?? 24)} `
-        return fit(`${options.label} ${bar}${count}${timing === "" ? "" : ` ${timing}`}${note}`, columns())
+        const line = (t: string) => `${options.label} ${bar}${count}${t === "" ? "" : ` ${t}`}${note}`
+        // On a narrow terminal the note (why it waits) matters more than the ETA, and that more than the rate.
+        const full = line(timing)
+        if (full.length < columns() || final) return fit(full, columns())
+        const shorter = line(s.done === 0 ? "" : rateText)
+        return fit(shorter.length < columns() ? shorter : line(""), columns())
       }
       return `${options.label}: ${count}${timing === "" ? "" : ` (${timing})`}${note}`
     }

@@ -122,3 +122,23 @@ describe("keyValues and versioned", () => {
     assert.deepStrictEqual(versioned("1.2.3", [1]), { version: "1.2.3", result: [1] })
   })
 })
+
+describe("makeProgress on a narrow terminal", () => {
+  it.effect("drops the ETA, then the rate, before the note", () =>
+    Effect.gen(function*() {
+      const shown: Array<string> = []
+      const progress = yield* makeProgress({
+        label: "run",
+        total: 6,
+        tty: true,
+        columns: 70,
+        line: { show: (t) => void shown.push(t), end: () => undefined }
+      })
+      yield* TestClock.adjust("2 seconds")
+      yield* progress.advance(2)
+      assert.strictEqual(shown.at(-1), "run [########----------------] 2/6 1.0/s, ETA 4s")
+      yield* TestClock.adjust("1 second")
+      yield* progress.setNote("4 to retry · next job due in 3s")
+      assert.strictEqual(shown.at(-1), "run [########----------------] 2/6 · 4 to retry · next job due in 3s")
+    }))
+})
