@@ -2,7 +2,7 @@ import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import { BreakerStore } from "@plexsync/domain/BreakerStore"
 import type { StashError } from "@plexsync/domain/Errors"
 import { OutageId } from "@plexsync/domain/Ids"
-import type { ReconcileProgress, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
+import type { ReconcileProgress, ReconcileResult, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
 import type { RecoverySelection } from "@plexsync/domain/Recovery"
 import { recoverOutageJobs } from "@plexsync/domain/Recovery"
@@ -21,7 +21,7 @@ import type { DrainSummary, EngineSettings, JobOutcome, SettledJob } from "@plex
 import { breakerDocument, recoveryResultDocument } from "@plexsync/runtime/Documents"
 import type { Progress } from "@plexsync/runtime/Present"
 import { formatDuration, formatTime, formatTimeAgo, plural } from "@plexsync/runtime/Present"
-import { renderReconcileSummary } from "@plexsync/runtime/ReconcileReport"
+import { everySkipReason, renderReconcileSummary } from "@plexsync/runtime/ReconcileReport"
 import { Clock, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
 import * as Os from "node:os"
 import type { Report } from "./Commands.js"
@@ -551,6 +551,12 @@ export interface ReconcileCommandOptions {
   readonly includeMissing: boolean
 }
 
+/** `reconcile --json`: the domain's document, with every skip reason counted (0 when it did not happen). */
+const reconcileJson = (result: ReconcileResult) => {
+  const doc = reconcileDocument(result)
+  return { ...doc, skipped: everySkipReason(doc.skipped) }
+}
+
 export const reconcile = (
   settings: ReconcileSettings,
   options: ReconcileCommandOptions,
@@ -584,6 +590,6 @@ export const reconcile = (
     if (last !== null) yield* last.bar.finish
     return {
       human: renderReconcileSummary(result) + `\nTook ${formatDuration(result.finishedAt - result.startedAt)}.`,
-      json: reconcileDocument(result)
+      json: reconcileJson(result)
     } satisfies Report
   })

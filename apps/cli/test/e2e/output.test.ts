@@ -113,8 +113,11 @@ describe("output", () => {
       assert.deepStrictEqual([ran.jobs, ranSome.jobs], [0, 1])
 
       for (const args of [["status"], ["outages"], ["sync"], ["enqueue", "5"], ["reconcile", "--dry-run"]]) {
-        const doc = json(yield* plexsync(fakes, [...args, "--json"]))
-        assert.isString(doc.version, args.join(" "))
+        const result = yield* plexsync(fakes, [...args, "--json"])
+        assert.isString(json(result).version, args.join(" "))
+        // The long ones show their progress on stderr, as plain lines under --json.
+        if (args[0] === "sync") assert.match(result.stderr, /^sync: \d+\/\d+ \(in /m)
+        if (args[0] === "reconcile") assert.match(result.stderr, /^reconcile: Plex Movies: 6\/6 \(in /m)
       }
 
       // A usage error and a configuration error: the message on stderr, a document on stdout, exit 2.
