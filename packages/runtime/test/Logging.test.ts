@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Logger } from "effect"
-import { Cause, FiberId, FiberRefs, HashMap, List, LogLevel } from "effect"
-import { jsonLogLine } from "../src/Logging.js"
+import { Cause, Effect, FiberId, FiberRefs, HashMap, List, LogLevel } from "effect"
+import { jsonLogLine, logfmtToStderr } from "../src/Logging.js"
 
 const record = (overrides: Partial<Logger.Logger.Options<unknown>> = {}): Logger.Logger.Options<unknown> => ({
   fiberId: FiberId.none,
@@ -37,4 +37,32 @@ describe("jsonLogLine", () => {
     assert.strictEqual(failed.level, "error")
     assert.include(failed.cause, "boom")
   })
+})
+
+describe("logfmtToStderr", () => {
+  it.effect("writes JSON lines with PLEXSYNC_LOG_FORMAT=json, at the configured level", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const original = process.stderr.write.bind(process.stderr)
+      process.stderr.write = ((chunk: string) => {
+        written.push(String(chunk))
+        return true
+      }) as typeof process.stderr.write
+      try {
+        yield* Effect.gen(function*() {
+          yield* Effect.logDebug("not at info")
+          yield* Effect.logInfo("serving").pipe(Effect.annotateLogs("duty", "worker"))
+        }).pipe(Effect.provide(logfmtToStderr({ logLevel: "info", logFormat: "json" })))
+      } finally {
+        process.stderr.write = original
+      }
+      assert.lengthOf(written, 1, written.join(""))
+      const record = JSON.parse(written[0]!)
+      assert.deepStrictEqual([record.program, record.level, record.message, record.annotations], [
+        "plexsync-scheduler",
+        "info",
+        "serving",
+        { duty: "worker" }
+      ])
+    }))
 })
