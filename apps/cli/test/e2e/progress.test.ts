@@ -19,8 +19,16 @@ const plexsync = (fakes: Fakes, args: ReadonlyArray<string>, options: CliOptions
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-/** Runs plexsync on a pseudo-terminal: stdout and stderr both reach the terminal, as at a shell. */
-const onTerminal = (fakes: Fakes, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+/**
+ * Runs plexsync on a pseudo-terminal: stdout and stderr both reach the terminal, as at a shell. `watch` sees the
+ * output so far as it arrives.
+ */
+const onTerminal = (
+  fakes: Fakes,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  watch: (output: string) => void = () => {}
+) =>
   Effect.promise(() =>
     new Promise<CliResult>((resolve, reject) => {
       const command = [...inject("plexsyncCommand"), ...args].map(shellQuote).join(" ")
@@ -29,7 +37,10 @@ const onTerminal = (fakes: Fakes, args: ReadonlyArray<string>, env: Record<strin
         stdio: ["pipe", "pipe", "pipe"]
       })
       let stdout = ""
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")))
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString("utf8")
+        watch(stdout)
+      })
       const timer = setTimeout(() => {
         child.kill("SIGKILL")
         reject(new Error(`plexsync ${args.join(" ")} on a terminal did not finish in time:\n${stdout}`))
@@ -141,15 +152,22 @@ describe("progress", () => {
       const fresh = yield* startFakes()
       assert.strictEqual((yield* plexsync(fresh, ["sync"])).code, 0)
       yield* fresh.plex.faults.refuseConnections
-      yield* Effect.fork(Effect.delay(fresh.plex.faults.acceptConnections, "3500 millis"))
+      // Plex comes back once the bar has said that its breaker is open and when the next probe is.
+      const probeNote = /run \[[#-]+\] \d\/6 .*plex breaker open, probe in \d+s/
+      let back = false
       const waited = yield* onTerminal(fresh, ["run", "--wait"], {
         PLEXSYNC_BREAKER_THRESHOLD: "1",
         PLEXSYNC_PROBE_MIN: "1s",
         PLEXSYNC_PROBE_MAX: "2s"
+      }, (output) => {
+        if (back || !probeNote.test(output)) return
+        back = true
+        Effect.runFork(fresh.plex.faults.acceptConnections)
       })
       assert.strictEqual(waited.code, 0, waited.stdout)
+      assert.isTrue(back, waited.stdout)
       const all = frames(waited.stdout)
-      assert.isTrue(all.some((f) => /^run \[[#-]+\] 0\/6 .*plex breaker open, probe in \d+s/.test(f)), all.join("\n"))
+      assert.isTrue(all.some((f) => probeNote.test(f)), all.join("\n"))
       assert.match(finalBar(waited.stdout), new RegExp(`^run \\[#{24}\\] ${n}/${n} in `))
       assertLogsOffTheBar(waited.stdout)
       assert.lengthOf(yield* queuedJobs(fresh.dataDir), 0)
