@@ -1,7 +1,7 @@
 import * as ValidationError from "@effect/cli/ValidationError"
 import type { LogFormatName } from "@plexsync/runtime/AppConfig"
 import { jsonLogLine } from "@plexsync/runtime/Logging"
-import { logAbove } from "@plexsync/runtime/Present"
+import { leaveLiveLine, logAbove } from "@plexsync/runtime/Present"
 import { Cause, Console, Effect, FiberRef, FiberRefs, HashMap, Inspectable, Logger, LogLevel } from "effect"
 import { Rendered, renderError } from "./Errors.js"
 
@@ -57,6 +57,8 @@ export const report = (error: unknown): Effect.Effect<number> =>
     const rendered = error instanceof Rendered
       ? { message: error.text, exitCode: error.exitCode, shown: error.shown }
       : renderError(error)
+    // A bar whose work failed stays as it stopped; the message goes on the line below it.
+    leaveLiveLine()
     if (!rendered.shown && rendered.message !== "") process.stderr.write(`plexsync: ${rendered.message}\n`)
     return rendered.exitCode
   })

@@ -142,6 +142,13 @@ export const logAbove = (text: string): void => {
   process.stderr.write(liveLine === null ? text : `${clearLine}${text}${liveLine}`)
 }
 
+/** Leaves a bar that was not finished (its work failed) as it is, and moves to a fresh line below it. */
+export const leaveLiveLine = (): void => {
+  if (liveLine === null) return
+  liveLine = null
+  process.stderr.write("\n")
+}
+
 /** A terminal line on stderr: drawn in place, kept below the log lines (see `logAbove`). */
 export interface LiveLine {
   /** Draws `text` in place of the line's current text. */

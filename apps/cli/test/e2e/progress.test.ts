@@ -85,6 +85,19 @@ const plexItemOf = (fakes: Fakes, stashPath: string) =>
   fakes.plex.state.itemByFile(stashPath.replace(stashRoot, plexRoot))
 
 describe("progress", () => {
+  it.scopedLive("work that fails on a terminal leaves its bar as it stopped, and the message on the next line", () =>
+    Effect.gen(function*() {
+      const fakes = yield* startFakes()
+      // Plex's items are read; then Stash fails.
+      fakes.stash.faults.status = 500
+      const failed = yield* onTerminal(fakes, ["reconcile"])
+      assert.strictEqual(failed.code, 1, failed.stdout)
+      const screen = screenLines(failed.stdout)
+      const at = screen.findIndex((l) => l.startsWith("plexsync: Stash at"))
+      assert.isAbove(at, 0, screen.join("\n"))
+      assert.match(screen[at - 1]!, /^reconcile: Plex Movies \[#+\] 6\/6 [^ ]+\/s$/)
+    }))
+
   it.scopedLive("run --wait on a terminal: counts jobs as they settle, says why it waits, logs above the bar", () =>
     Effect.gen(function*() {
       const fakes = yield* startFakes()
