@@ -9,15 +9,17 @@ import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
 import { logLevelOf } from "@plexsync/runtime/Logging"
-import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
+import { printJson, printLine, versioned } from "@plexsync/runtime/Present"
 import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
 import { Effect, Either, FiberRef, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
 import { doctor, renderCheck } from "./doctor/Doctor.js"
-import { Rendered, renderError, UsageError } from "./Errors.js"
+import { errorDocument, Rendered, renderError, UsageError } from "./Errors.js"
 import type { ArgHelp, CommandHelp, OptionHelp } from "./help/Help.js"
+import { jsonOutput, terminalProgress } from "./Progress.js"
+import { logFormat } from "./Terminal.js"
 import { parseTimeArg } from "./TimeArg.js"
 import * as Work from "./Work.js"
 
@@ -120,18 +122,18 @@ const withConfig = <A, E, R>(
             Logger.withMinimumLogLevel(
               effect,
               logLevelOf({ logLevel: Option.getOrElse(flag, () => config.logLevel) })
-            ))
+            )),
+        Effect.locally(logFormat, config.logFormat)
       )
     )
   )
 
-const progress: Work.ProgressFactory = (label, total) =>
-  makeProgress({ label, ...(total === undefined ? {} : { total }), tty: process.stderr.isTTY === true })
+const progress = terminalProgress
 
 /** Prints a report (human or JSON); a report of failed work then exits 1. */
 const show = (json: boolean) => (report: Report) =>
   Effect.gen(function*() {
-    yield* json ? printJson(report.json) : printLine(report.human)
+    yield* json ? printJson(versioned(version, report.json)) : printLine(report.human)
     if (report.failed !== undefined) return yield* new Rendered({ text: report.failed, exitCode: 1, shown: true })
   })
 
@@ -153,7 +155,12 @@ const command = <Name extends string, const Config extends Command.Command.Confi
     Command.make(name, { ...config, config: configOption, json: jsonOption }, (parsed) => {
       const { config: configFlag, json } = parsed as unknown as { config: Option.Option<string>; json: boolean }
       return withConfig(configFlag, (c) => body(parsed as Command.Command.ParseConfig<Config>, c, { json })).pipe(
-        Effect.flatMap(show(json))
+        Effect.flatMap(show(json)),
+        Effect.tapError((e) => {
+          const document = json ? errorDocument(version, e) : null
+          return document === null ? Effect.void : printJson(document)
+        }),
+        Effect.locally(jsonOutput, json)
       )
     }).pipe(Command.withDescription(description)),
     helpFor(name, description, { ...config, config: configOption, json: jsonOption })
@@ -392,7 +399,9 @@ const recover = command(
       if (window._tag === "Outage" && window.outageId < 1) {
         return yield* usage("--outage takes an outage id (1, 2, …)")
       }
-      return yield* Work.recover({ window, includeOptional, dryRun }).pipe(Effect.provide(serversLayer(c)))
+      return yield* Work.recover({ window, includeOptional, dryRun }, progress).pipe(
+        Effect.provide(serversLayer(c))
+      )
     })
 )
 

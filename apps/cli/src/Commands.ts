@@ -28,6 +28,8 @@ export interface Report {
   readonly json: unknown
   /** Set when the command's work failed (exit 1), after the report was shown. */
   readonly failed?: string
+  /** Set when `run` did nothing because another process (a scheduler) holds the worker lease. */
+  readonly busy?: { readonly holder: string; readonly waiting: number }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -181,9 +183,7 @@ export const dlqList = (options: DlqListOptions) =>
       json: {
         entries: page.entries.map(deadLetterDocument),
         total,
-        ...(page.undecodable.length > 0
-          ? { undecodable: page.undecodable.map((u) => ({ table: u.table, rowId: u.rowId, message: u.message })) }
-          : {})
+        undecodable: page.undecodable.map((u) => ({ table: u.table, rowId: u.rowId, message: u.message }))
       }
     } satisfies Report
   })
@@ -193,6 +193,26 @@ const decodeDeadLetterId = (text: string): Effect.Effect<DeadLetterId, UsageErro
   return Number.isSafeInteger(n) && n > 0 && /^\d+$/.test(text.trim())
     ? Effect.succeed(n as DeadLetterId)
     : Effect.fail(new UsageError({ message: `${JSON.stringify(text)} is not a DLQ entry id (see plexsync dlq list)` }))
+}
+
+/** A detail that adds nothing to the Error and Message lines: none, `{}`, or only its tag and message. */
+const isEmptyDetail = (detail: unknown): boolean =>
+  detail === null || detail === undefined ||
+  (typeof detail === "object" && Object.keys(detail as object).every((k) => k === "_tag" || k === "message"))
+
+/** `dlq show --json` of an id that has no entry: the keys of an entry, each `null`. */
+const missingDeadLetterDocument: { readonly [K in keyof ReturnType<typeof deadLetterDetailDocument>]: null } = {
+  id: null,
+  sceneId: null,
+  errorTag: null,
+  message: null,
+  attempts: null,
+  failedAt: null,
+  outageId: null,
+  recoveredAt: null,
+  recoveredJobId: null,
+  detail: null,
+  payload: null
 }
 
 export const dlqShow = (rawId: string) =>
@@ -205,7 +225,7 @@ export const dlqShow = (rawId: string) =>
     if (Option.isNone(found)) {
       return {
         human: `There is no DLQ entry ${id}; \`plexsync dlq list\` lists them.`,
-        json: { entry: null },
+        json: missingDeadLetterDocument,
         failed: `no DLQ entry ${id}`
       } satisfies Report
     }
@@ -227,8 +247,7 @@ export const dlqShow = (rawId: string) =>
             : `${formatTime(e.recoveredAt)}${e.recoveredJobId === null ? "" : ` as job ${e.recoveredJobId}`}`
         ]
       ]),
-      "Detail:",
-      JSON.stringify(e.detail, null, 2)
+      ...(isEmptyDetail(e.detail) ? [] : ["Detail:", JSON.stringify(e.detail, null, 2)])
     ].join("\n")
     return { human, json: deadLetterDetailDocument(e) } satisfies Report
   })

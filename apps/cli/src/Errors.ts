@@ -108,3 +108,15 @@ export const renderError = (error: unknown, context: ErrorContext = {}): UserMes
     `Unexpected failure: ${message}\nRun again with PLEXSYNC_LOG_LEVEL=debug for the details, and report it.`
   )
 }
+
+/**
+ * The `--json` document of a failed command, printed on stdout besides the message on stderr: `version`, and
+ * `error` with the message and the exit code. Nothing when the failure was already shown (its report was printed).
+ */
+export const errorDocument = (
+  version: string,
+  error: unknown
+): { readonly version: string; readonly error: { readonly message: string; readonly exitCode: 1 | 2 } } | null => {
+  const r = renderError(error)
+  return r.shown ? null : { version, error: { message: r.message, exitCode: r.exitCode } }
+}

@@ -1,4 +1,7 @@
 import * as ValidationError from "@effect/cli/ValidationError"
+import type { LogFormatName } from "@plexsync/runtime/AppConfig"
+import { jsonLogLine } from "@plexsync/runtime/Logging"
+import { leaveLiveLine, logAbove } from "@plexsync/runtime/Present"
 import { Cause, Console, Effect, FiberRef, FiberRefs, HashMap, Inspectable, Logger, LogLevel } from "effect"
 import { Rendered, renderError } from "./Errors.js"
 
@@ -8,7 +11,19 @@ import { Rendered, renderError } from "./Errors.js"
  * two lines with their exit code, and the argument fix-up for boolean flags.
  */
 
-export const stderrLogger = Logger.make(({ annotations, cause, context, logLevel, message }) => {
+/** `PLEXSYNC_LOG_FORMAT` of the command running (`text` until its configuration is read). */
+export const logFormat = FiberRef.unsafeMake<LogFormatName>("text")
+
+/**
+ * Log lines on stderr, `plexsync info: …`, or one JSON object a line with `PLEXSYNC_LOG_FORMAT=json`; printed above
+ * a progress bar on a terminal, never into it.
+ */
+export const stderrLogger = Logger.make((options) => {
+  const { annotations, cause, context, logLevel, message } = options
+  if (FiberRefs.getOrDefault(context, logFormat) === "json") {
+    logAbove(`${jsonLogLine("plexsync", options)}\n`)
+    return
+  }
   const parts = Array.isArray(message) ? message : [message]
   let line = parts.map((p) => (typeof p === "string" ? p : Inspectable.toStringUnknown(p))).join(" ")
   for (const [key, value] of HashMap.toEntries(annotations)) {
@@ -16,7 +31,7 @@ export const stderrLogger = Logger.make(({ annotations, cause, context, logLevel
   }
   const minimum = FiberRefs.getOrDefault(context, FiberRef.currentMinimumLogLevel)
   if (!Cause.isEmpty(cause) && LogLevel.lessThanEqual(minimum, LogLevel.Debug)) line += `\n${Cause.pretty(cause)}`
-  process.stderr.write(`plexsync ${logLevel.label.toLowerCase()}: ${line}\n`)
+  logAbove(`plexsync ${logLevel.label === "WARN" ? "warning" : logLevel.label.toLowerCase()}: ${line}\n`)
 })
 
 // eslint-disable-next-line no-control-regex
@@ -42,6 +57,8 @@ export const report = (error: unknown): Effect.Effect<number> =>
     const rendered = error instanceof Rendered
       ? { message: error.text, exitCode: error.exitCode, shown: error.shown }
       : renderError(error)
+    // A bar whose work failed stays as it stopped; the message goes on the line below it.
+    leaveLiveLine()
     if (!rendered.shown && rendered.message !== "") process.stderr.write(`plexsync: ${rendered.message}\n`)
     return rendered.exitCode
   })

@@ -1,6 +1,8 @@
+import type { BreakerState } from "@plexsync/domain/BreakerStore"
+import { BreakerStore } from "@plexsync/domain/BreakerStore"
 import type { StashError } from "@plexsync/domain/Errors"
 import { OutageId } from "@plexsync/domain/Ids"
-import type { ReconcileProgress, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
+import type { ReconcileProgress, ReconcileResult, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
 import type { RecoverySelection } from "@plexsync/domain/Recovery"
 import { recoverOutageJobs } from "@plexsync/domain/Recovery"
@@ -10,14 +12,16 @@ import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
+import type { QueueCounts } from "@plexsync/domain/SyncJob"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { SyncState } from "@plexsync/domain/SyncState"
+import { targets } from "@plexsync/domain/TargetHealth"
 import { makeWorker } from "@plexsync/domain/Worker"
-import type { DrainSummary, EngineSettings } from "@plexsync/domain/Worker"
-import { recoveryResultDocument } from "@plexsync/runtime/Documents"
+import type { DrainSummary, EngineSettings, JobOutcome, SettledJob } from "@plexsync/domain/Worker"
+import { breakerDocument, recoveryResultDocument } from "@plexsync/runtime/Documents"
 import type { Progress } from "@plexsync/runtime/Present"
 import { formatDuration, formatTime, formatTimeAgo, plural } from "@plexsync/runtime/Present"
-import { renderReconcileSummary } from "@plexsync/runtime/ReconcileReport"
+import { everySkipReason, renderReconcileSummary } from "@plexsync/runtime/ReconcileReport"
 import { Clock, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
 import * as Os from "node:os"
 import type { Report } from "./Commands.js"
@@ -163,20 +167,104 @@ export interface RunOptions {
   readonly maxJobs: Option.Option<number>
 }
 
-const describeSummary = (s: DrainSummary): string => {
+/** Outcomes after which a job is finished for good; a retried or held job comes back (with `--wait`, in this run). */
+const finalOutcomes: ReadonlySet<JobOutcome> = new Set(["synced", "unchanged", "dropped", "dead_lettered"])
+
+/**
+ * What a run has done, by job: the bar counts jobs (not attempts), so a job retried and then synced counts once.
+ * With `--wait` a job counts when it is finished for good; without, also when it is put back to retry later (it is
+ * not due again in this run).
+ */
+interface RunTally {
+  /** Jobs counted as done. */
+  readonly done: Set<number>
+  /** Jobs put back, not finished yet: to retry after a backoff, or held while a breaker is open. */
+  readonly waiting: Map<number, "retried" | "held">
+  /** Settlements, attempts included. */
+  attempts: number
+}
+
+const openBreakers = Effect.gen(function*() {
+  const store = yield* BreakerStore
+  const states = yield* Effect.forEach(targets, (t) => store.get(t))
+  return states.filter((b) => b.state !== "closed")
+})
+
+/** Why nothing runs at this moment: an open breaker, or the next job's backoff. */
+const waitReason = (breakers: ReadonlyArray<BreakerState>, nextDue: Option.Option<number>, now: number) => {
+  const reasons = breakers.map((b) =>
+    b.state === "half_open"
+      ? `${b.target} breaker half-open, trying one job`
+      : `${b.target} breaker open, ${
+        b.nextProbeAt === null || b.nextProbeAt <= now
+          ? "probing now"
+          : `probe in ${formatDuration(Math.ceil((b.nextProbeAt - now) / 1000) * 1000)}`
+      }`
+  )
+  if (reasons.length > 0) return reasons.join("; ")
+  return Option.match(nextDue, {
+    onNone: () => null,
+    onSome: (t) => (t > now ? `next job due in ${formatDuration(Math.ceil((t - now) / 1000) * 1000)}` : null)
+  })
+}
+
+const describeBreaker = (b: BreakerState, now: number): string =>
+  `the ${b.target} breaker is ${b.state === "open" ? "open" : "half-open"}${
+    b.openedAt === null ? "" : ` since ${formatTimeAgo(b.openedAt, now)}`
+  }${b.lastError === null ? "" : ` (${b.lastError})`}${
+    b.nextProbeAt === null ? "" : `; the next probe is ${formatTimeAgo(b.nextProbeAt, now)}`
+  }`
+
+const describeSummary = (s: DrainSummary, jobs: number): string => {
   if (s.processed === 0) return "Nothing was due: no job processed."
   const parts = [`${s.synced} synced`, `${s.unchanged} unchanged`]
   if (s.dropped > 0) parts.push(`${s.dropped} dropped (scene deleted in Stash)`)
-  if (s.retried > 0) parts.push(`${s.retried} to retry later`)
+  if (s.retried > 0) parts.push(`${s.retried} ${s.retried === 1 ? "retry" : "retries"}`)
   if (s.held > 0) parts.push(`${s.held} held (a breaker is open)`)
   if (s.deadLettered > 0) parts.push(`${s.deadLettered} moved to the dead-letter queue`)
-  return `Processed ${plural(s.processed, "job")}: ${parts.join(", ")}.`
+  const attempts = s.processed > jobs ? ` in ${s.processed} attempts` : ""
+  return `Processed ${plural(jobs, "job")}${attempts}: ${parts.join(", ")}.`
+}
+
+/** `run --json`: the same keys in every case (`null` where a value does not apply). */
+const runDocument = (fields: {
+  readonly summary: DrainSummary | null
+  readonly jobs: number
+  readonly queue: QueueCounts
+  readonly events: EventDrainResult | string | null
+  readonly holder: string | null
+  readonly breakers: ReadonlyArray<BreakerState>
+}) => {
+  const s = fields.summary
+  return {
+    processed: s?.processed ?? 0,
+    jobs: fields.jobs,
+    synced: s?.synced ?? 0,
+    unchanged: s?.unchanged ?? 0,
+    dropped: s?.dropped ?? 0,
+    retried: s?.retried ?? 0,
+    held: s?.held ?? 0,
+    deadLettered: s?.deadLettered ?? 0,
+    stoppedBy: s?.stoppedBy == null ? null : { reason: s.stoppedBy.reason, message: s.stoppedBy.message },
+    busy: fields.holder !== null,
+    holder: fields.holder,
+    openBreakers: fields.breakers.map((b) => ({ target: b.target, ...breakerDocument(b) })),
+    queue: fields.queue,
+    objectEvents: fields.events === null
+      ? { expanded: 0, queued: 0, error: null }
+      : typeof fields.events === "string"
+      ? { expanded: 0, queued: 0, error: fields.events }
+      : { expanded: fields.events.expanded, queued: fields.events.queued, error: null }
+  }
 }
 
 /**
  * The worker in the foreground, holding the database's worker lease so no other worker runs meanwhile. First the
  * events the plugin hooks recorded for tags, performers, studios and groups become scene jobs (so the Stash task
  * "Process queue" needs no scheduler); a Stash failure there leaves them for the next run and is only reported.
+ *
+ * The progress counts jobs settled (see `RunTally`) against what this run will do: the jobs waiting (with
+ * `--wait`) or due now, at most `--max-jobs`; while nothing runs, its note says why (a backoff, an open breaker).
  */
 export const run = (settings: EngineSettings, options: RunOptions, progress: ProgressFactory) =>
   Effect.gen(function*() {
@@ -189,12 +277,25 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     const leaseMs = Math.max(1_000, settings.leaseMs)
     if (!(yield* lease.acquire(workerLeaseName, holder, leaseMs))) {
       const current = yield* lease.holder(workerLeaseName)
-      const who = Option.match(current, { onNone: () => "another process", onSome: (h) => h.holder })
+      // A `plexsync run` names itself; the scheduler's holder is `host:pid`.
+      const who = Option.match(current, {
+        onNone: () => "Another worker",
+        onSome: (h) => h.holder.startsWith("plexsync ") ? h.holder : `The scheduler (${h.holder})`
+      })
       const counts = yield* queue.counts
       return {
-        human: `${who} is processing the queue (${counts.queued} waiting); it syncs them, nothing was run here.`,
-        json: { processed: 0, busy: true, holder: Option.getOrNull(Option.map(current, (h) => h.holder)) },
-        failed: `${who} holds the worker lease`
+        human: `${who} holds the worker lease and processes the queue (${plural(counts.queued, "job")} waiting); ` +
+          "nothing was run here.",
+        json: runDocument({
+          summary: null,
+          jobs: 0,
+          queue: counts,
+          events: null,
+          holder: Option.getOrElse(Option.map(current, (h) => h.holder), () => "another process"),
+          breakers: []
+        }),
+        failed: `${who} holds the worker lease`,
+        busy: { holder: who, waiting: counts.queued }
       } satisfies Report
     }
 
@@ -212,18 +313,49 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     )
 
     const worker = yield* makeWorker(settings)
-    const before = yield* queue.counts
-    const bar = yield* progress("run", before.queued + before.running)
-    const done = yield* Ref.make(0)
-    // The engine reports only at the end; the queue's own counts show the way meanwhile.
-    const watch = yield* Effect.gen(function*() {
-      const now = yield* queue.counts
-      const left = now.queued + now.running
-      const previous = yield* Ref.get(done)
-      const finished = Math.max(previous, before.queued + before.running - left)
-      yield* Ref.set(done, finished)
-      yield* bar.advance(finished - previous)
-    }).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("500 millis")), Effect.fork)
+    const cap = Option.getOrElse(options.maxJobs, () => Infinity)
+    /** Jobs this run still has to do, by the queue: all of them with `--wait`, else those due (and running). */
+    const remaining = (c: QueueCounts) => options.wait ? c.queued + c.running : c.due + c.running
+    const tally: RunTally = { done: new Set(), waiting: new Map(), attempts: 0 }
+    const atStart = Math.min(cap, remaining(yield* queue.counts))
+    // With `--wait`, what is left is what the queue holds (jobs arriving meanwhile included). Without, the jobs due
+    // at the start: a job put back and due again at once is among the due ones, but it counts once.
+    const totalFor = (c: QueueCounts) =>
+      Math.max(tally.done.size, options.wait ? Math.min(cap, tally.done.size + remaining(c)) : atStart)
+    const bar = yield* progress("run", atStart)
+
+    const onSettled = (job: SettledJob) =>
+      Effect.gen(function*() {
+        if (job.outcome === "stopped" || job.outcome === "lease_lost") return
+        tally.attempts++
+        const final = finalOutcomes.has(job.outcome)
+        if (final) tally.waiting.delete(job.jobId)
+        else tally.waiting.set(job.jobId, job.outcome === "held" ? "held" : "retried")
+        if ((final || !options.wait) && !tally.done.has(job.jobId)) {
+          tally.done.add(job.jobId)
+          yield* bar.advance(1)
+        }
+      })
+
+    // The queue and the breakers, read a few times a second: the bar's total, and why nothing runs when it does not.
+    const look = Effect.gen(function*() {
+      const counts = yield* queue.counts
+      yield* bar.setTotal(totalFor(counts))
+      const now = yield* Clock.currentTimeMillis
+      const waiting = [...tally.waiting.values()]
+      const retrying = waiting.filter((w) => w === "retried").length
+      const held = waiting.length - retrying
+      const why = counts.running > 0 || remaining(counts) === 0
+        ? null
+        : waitReason(yield* openBreakers, yield* queue.nextDueAt, now)
+      const note = [
+        options.wait && retrying > 0 ? `${retrying} to retry` : null,
+        options.wait && held > 0 ? `${held} held` : null,
+        why
+      ].filter((x) => x !== null).join(" · ")
+      yield* bar.setNote(note === "" ? null : note)
+    })
+    const watch = yield* look.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("250 millis")), Effect.fork)
     const renew = yield* lease.acquire(workerLeaseName, holder, leaseMs).pipe(
       Effect.ignore,
       Effect.repeat(Schedule.spaced(Duration.millis(Math.floor(leaseMs / 3)))),
@@ -232,7 +364,8 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
 
     const summary = yield* worker.drain({
       wait: options.wait,
-      ...(Option.isSome(options.maxJobs) ? { maxJobs: options.maxJobs.value } : {})
+      ...(Option.isSome(options.maxJobs) ? { maxJobs: options.maxJobs.value } : {}),
+      onSettled
     }).pipe(
       Effect.ensuring(
         Effect.all([Fiber.interrupt(watch), Fiber.interrupt(renew)]).pipe(
@@ -240,14 +373,17 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
         )
       )
     )
-    const processedBefore = yield* Ref.get(done)
-    yield* bar.advance(Math.max(0, summary.processed - processedBefore))
-    yield* bar.finish
 
     const after = yield* queue.counts
+    // The bar ends at what the run did, unless it stopped short (a refused token): then what it left undone shows.
+    yield* bar.setTotal(summary.stoppedBy === null ? tally.done.size : totalFor(after))
+    yield* bar.setNote(null)
+    yield* bar.finish
+
     const next = yield* queue.nextDueAt
     const now = yield* Clock.currentTimeMillis
-    const lines = [describeSummary(summary)]
+    const breakers = yield* openBreakers
+    const lines = [describeSummary(summary, tally.done.size)]
     if (typeof events === "string") {
       lines.unshift(
         `The recorded tag, performer, studio or group changes could not be expanded (${events}); ` +
@@ -260,6 +396,9 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
         }.`
       )
     }
+    if (summary.processed === 0 && after.queued > 0 && breakers.length > 0) {
+      lines[lines.length - 1] = `Nothing ran: ${breakers.map((b) => describeBreaker(b, now)).join("; ")}.`
+    }
     if (after.queued > 0) {
       const due = Option.match(next, {
         onNone: () => "",
@@ -267,29 +406,18 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
       })
       lines.push(
         `${plural(after.queued, "job")} still waiting${
-          after.held > 0 ? ` (${after.held} held by an open breaker)` : ""
+          breakers.length > 0
+            ? ` until the breaker closes (\`plexsync run --wait\` waits for it)`
+            : after.held > 0
+            ? ` (${after.held} held by an open breaker)`
+            : ""
         }${due}.`
       )
     }
     if (summary.stoppedBy !== null) lines.push(`Stopped: ${summary.stoppedBy.message}`)
     return {
       human: lines.join("\n"),
-      json: {
-        processed: summary.processed,
-        synced: summary.synced,
-        unchanged: summary.unchanged,
-        dropped: summary.dropped,
-        retried: summary.retried,
-        held: summary.held,
-        deadLettered: summary.deadLettered,
-        stoppedBy: summary.stoppedBy === null
-          ? null
-          : { reason: summary.stoppedBy.reason, message: summary.stoppedBy.message },
-        queue: after,
-        objectEvents: typeof events === "string"
-          ? { expanded: 0, queued: 0, error: events }
-          : { expanded: events.expanded, queued: events.queued, error: null }
-      },
+      json: runDocument({ summary, jobs: tally.done.size, queue: after, events, holder: null, breakers }),
       ...(summary.stoppedBy === null ? {} : { failed: summary.stoppedBy.message })
     } satisfies Report
   })
@@ -319,17 +447,28 @@ const describeRecovery = (r: RecoveryResult, plexDown: boolean): string => {
     )
     return lines.join("\n")
   }
-  lines.push(`  ${r.dryRun ? "would recover" : "recovered"}      ${r.recovered}`)
-  lines.push(`  already queued       ${r.skippedAlreadyQueued}`)
-  lines.push(`  scene deleted        ${r.skippedSceneMissing}`)
-  if (r.skippedPlexDown > 0) lines.push(`  Plex down mid-run    ${r.skippedPlexDown}`)
-  lines.push(`  failed               ${r.failed}`)
+  const rows: Array<readonly [string, number]> = [
+    [r.dryRun ? "would recover" : "recovered", r.recovered],
+    ["already queued", r.skippedAlreadyQueued],
+    ["scene deleted", r.skippedSceneMissing],
+    ...(r.skippedPlexDown > 0 ? [["Plex down mid-run", r.skippedPlexDown] as const] : []),
+    ["failed", r.failed]
+  ]
+  const labelWidth = Math.max(...rows.map(([label]) => label.length))
+  const numberWidth = Math.max(...rows.map(([, n]) => String(n).length))
+  for (const [label, n] of rows) lines.push(`  ${label.padEnd(labelWidth)}  ${String(n).padStart(numberWidth)}`)
   if (!r.dryRun && r.recovered > 0) lines.push("`plexsync run` (or the scheduler) syncs the re-queued scenes.")
   return lines.join("\n")
 }
 
+/** `recover --json`: the recovery's result, and `message` (why it stopped early, else `null`). */
+const recoverDocument = (result: RecoveryResult, message: string | null) => ({
+  ...recoveryResultDocument(result),
+  message
+})
+
 /** Outage recovery on demand: the domain's three-gate pipeline; why it stopped early, if it did, sets the exit code. */
-export const recover = (options: RecoverOptions) =>
+export const recover = (options: RecoverOptions, progress: ProgressFactory) =>
   Effect.gen(function*() {
     let selection: RecoverySelection
     switch (options.window._tag) {
@@ -346,12 +485,28 @@ export const recover = (options: RecoverOptions) =>
         selection = { lastOutage: "any" }
         break
     }
+    const bar = yield* Ref.make<{ readonly bar: Progress; done: number } | null>(null)
+    const onProgress = (p: { readonly done: number; readonly total: number }) =>
+      Effect.gen(function*() {
+        const current = yield* Ref.get(bar)
+        if (current === null) {
+          const made = yield* progress("recover", p.total)
+          yield* made.advance(p.done)
+          yield* Ref.set(bar, { bar: made, done: p.done })
+          return
+        }
+        yield* current.bar.setTotal(p.total)
+        yield* current.bar.advance(p.done - current.done)
+        current.done = p.done
+      })
     const outcome = yield* recoverOutageJobs({
       window: selection,
       includeOptional: options.includeOptional,
       dryRun: options.dryRun,
-      trigger: "manual"
+      trigger: "manual",
+      onProgress
     }).pipe(
+      Effect.ensuring(Effect.flatMap(Ref.get(bar), (b) => (b === null ? Effect.void : b.bar.finish))),
       Effect.map((result) => ({ _tag: "Ran" as const, result, stopped: undefined as string | undefined })),
       // Stash failed mid-run: what was recovered stays recovered; the counts so far are the result.
       Effect.catchTag("RecoveryStopped", (e) =>
@@ -373,7 +528,7 @@ export const recover = (options: RecoverOptions) =>
           failed: 0,
           recoveredSceneIds: [],
           message: "no completed outage"
-        }
+        } satisfies Record<keyof ReturnType<typeof recoverDocument>, unknown>
       } satisfies Report
     }
     const { result, stopped } = outcome
@@ -382,7 +537,7 @@ export const recover = (options: RecoverOptions) =>
     const failed = result.stoppedBy === null ? stopped : "the Plex health gate stopped the recovery"
     return {
       human,
-      json: recoveryResultDocument(result),
+      json: recoverDocument(result, failed ?? null),
       ...(failed === undefined ? {} : { failed })
     } satisfies Report
   })
@@ -394,6 +549,12 @@ export interface ReconcileCommandOptions {
   readonly scope: ReconcileScope
   readonly dryRun: boolean
   readonly includeMissing: boolean
+}
+
+/** `reconcile --json`: the domain's document, with every skip reason counted (0 when it did not happen). */
+const reconcileJson = (result: ReconcileResult) => {
+  const doc = reconcileDocument(result)
+  return { ...doc, skipped: everySkipReason(doc.skipped) }
 }
 
 export const reconcile = (
@@ -429,6 +590,6 @@ export const reconcile = (
     if (last !== null) yield* last.bar.finish
     return {
       human: renderReconcileSummary(result) + `\nTook ${formatDuration(result.finishedAt - result.startedAt)}.`,
-      json: reconcileDocument(result)
+      json: reconcileJson(result)
     } satisfies Report
   })

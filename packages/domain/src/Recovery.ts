@@ -64,6 +64,8 @@ export interface RecoverOptions {
   readonly stashRetries?: number
   /** Plex health is checked again before a page when the last check is this old (ms). Default 30 000. */
   readonly plexRecheckMs?: number
+  /** Told after each page how many of the selected entries were handled (a command's progress). */
+  readonly onProgress?: (progress: { readonly done: number; readonly total: number }) => Effect.Effect<void>
 }
 
 export class OutageNotFound extends Data.TaggedError("OutageNotFound")<{
@@ -254,6 +256,14 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     return yield* finish("Plex is not healthy", "PlexDown")
   }
   let lastPlexCheck = yield* Clock.currentTimeMillis
+  const onProgress = options.onProgress
+  const total = onProgress === undefined ? 0 : yield* dlq.count(selection)
+  const reportProgress = onProgress === undefined ? Effect.void : Effect.suspend(() => {
+    const c = state.counts
+    const done = c.recovered + c.skippedAlreadyQueued + c.skippedSceneMissing + c.failed
+    return onProgress({ done, total: Math.max(total, done) })
+  })
+  yield* reportProgress
 
   const redriveOne = (entry: DeadLetterEntry) =>
     dlq.redrive([{ id: entry.id, sceneId: entry.sceneId }], { reason: "recovery" }).pipe(
@@ -393,6 +403,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
           "Run the recovery again once Stash answers."
       })
     }
+    yield* reportProgress
     // `limit` counts readable entries: fewer than a page means the selection is exhausted.
     if (page.entries.length < pageSize || last === undefined) break
   }

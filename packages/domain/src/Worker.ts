@@ -145,6 +145,15 @@ export interface DrainOptions {
   readonly stop?: Effect.Effect<void>
   /** Each element: a job may have been queued — look at the queue now instead of at the next idle poll. */
   readonly wakeups?: Stream.Stream<void>
+  /** Told of every job as it settles (a command's progress); its failures are ignored. */
+  readonly onSettled?: (job: SettledJob) => Effect.Effect<void>
+}
+
+/** A job that just settled, and how. */
+export interface SettledJob {
+  readonly jobId: number
+  readonly sceneId: string
+  readonly outcome: JobOutcome
 }
 
 export interface RunOptions {
@@ -212,6 +221,7 @@ interface Session {
   stoppedBy: WorkerStopped | null
   fatal: Cause.Cause<StoreError> | null
   lastHoldCheck: number
+  readonly onSettled: ((job: SettledJob) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -265,7 +275,7 @@ export const makeWorker = (settings: EngineSettings) =>
         }
         if (outcome._tag === "Synced") {
           session.counters.synced++
-          yield* Effect.logDebug(
+          yield* Effect.logInfo(
             `Synced scene ${claimed.job.sceneId} to Plex item ${
               outcome.ratingKeys.join(", ")
             } (matched by ${outcome.via})`
@@ -273,6 +283,7 @@ export const makeWorker = (settings: EngineSettings) =>
           return "synced" as const
         }
         session.counters.unchanged++
+        yield* Effect.logInfo(`Scene ${claimed.job.sceneId} unchanged: Plex already matches`)
         return "unchanged" as const
       })
 
@@ -348,7 +359,8 @@ export const makeWorker = (settings: EngineSettings) =>
               held: false
             })
             session.counters.retried++
-            yield* Effect.logInfo(
+            // A retry is an attempt, not the job's outcome: info logs the outcome only (synced, DLQ, …).
+            yield* Effect.logDebug(
               `Retrying in ${Duration.format(Duration.millis(waitMs))} (attempt ${attempt} of ` +
                 `${maxAttempts}, ${error._tag}): ${error.message}`
             )
@@ -391,6 +403,11 @@ export const makeWorker = (settings: EngineSettings) =>
             ))
         )
         if (settled !== "lease_lost") session.counters.processed++
+        if (session.onSettled !== undefined) {
+          yield* Effect.ignore(
+            session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: settled })
+          )
+        }
         const elapsed = (yield* Clock.currentTimeMillis) - started
         yield* Metric.update(syncLatency, elapsed / 1000)
         yield* Metric.increment(Metric.tagged(jobsProcessed, "outcome", settled))
@@ -477,6 +494,7 @@ export const makeWorker = (settings: EngineSettings) =>
         readonly stop?: Effect.Effect<void>
         readonly graceMs?: number
         readonly wakeups?: Stream.Stream<void>
+        readonly onSettled?: (job: SettledJob) => Effect.Effect<void>
       }
     ) =>
       Effect.gen(function*() {
@@ -488,7 +506,8 @@ export const makeWorker = (settings: EngineSettings) =>
           stopping: false,
           stoppedBy: null,
           fatal: null,
-          lastHoldCheck: 0
+          lastHoldCheck: 0,
+          onSettled: options.onSettled
         }
         if (options.stop !== undefined) {
           yield* Effect.forkScoped(
@@ -586,7 +605,8 @@ export const makeWorker = (settings: EngineSettings) =>
       loop(options.wait === true ? "wait" : "drain", {
         ...(options.maxJobs === undefined ? {} : { maxJobs: options.maxJobs }),
         ...(options.stop === undefined ? {} : { stop: options.stop }),
-        ...(options.wakeups === undefined ? {} : { wakeups: options.wakeups })
+        ...(options.wakeups === undefined ? {} : { wakeups: options.wakeups }),
+        ...(options.onSettled === undefined ? {} : { onSettled: options.onSettled })
       }).pipe(Effect.withSpan("Worker.drain"))
 
     const run = (options: RunOptions) =>

@@ -21,6 +21,9 @@ export { allSyncFields, SyncField } from "@plexsync/domain/FieldMapping"
 
 export const LogLevelName = Schema.Literal("debug", "info", "warning", "error")
 export type LogLevelName = typeof LogLevelName.Type
+/** `text`: lines for a person; `json`: one JSON object per line, for a log collector. */
+export const LogFormatName = Schema.Literal("text", "json")
+export type LogFormatName = typeof LogFormatName.Type
 
 /** When the scheduler reconciles: never, every so long, or at the times a cron expression names (local time). */
 export type ReconcileSchedule =
@@ -65,6 +68,7 @@ export interface AppConfigShape {
   readonly httpAddr: HttpAddr
   readonly webhookSecret: Option.Option<Redacted.Redacted<string>>
   readonly logLevel: LogLevelName
+  readonly logFormat: LogFormatName
   readonly pollInterval: Duration.Duration
   readonly lease: Duration.Duration
   readonly holdLimit: Duration.Duration
@@ -200,6 +204,12 @@ const LogLevel = Schema.transform(Schema.String, Schema.String, {
   encode: (s) => s
 }).pipe(Schema.compose(LogLevelName))
 
+const LogFormat = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s) => s.trim().toLowerCase(),
+  encode: (s) => s
+}).pipe(Schema.compose(LogFormatName))
+
 // The file may also give the map as a mapping `{ "/data/": "/media/" }`; both forms are checked by the domain's schema.
 const PathMapFromRecord = Schema.transform(
   Schema.Record({ key: Schema.String, value: Schema.String }),
@@ -325,6 +335,7 @@ const settings: ReadonlyArray<Setting> = [
   { key: "httpAddr", schema: HttpAddrFromString, allowed: "host:port, e.g. 127.0.0.1:8765", default: "127.0.0.1:8765" },
   { key: "webhookSecret", schema: Secret, allowed: "a secret on one line", secret: true },
   { key: "logLevel", schema: LogLevel, allowed: "debug, info, warning or error", default: "info" },
+  { key: "logFormat", schema: LogFormat, allowed: "text or json", default: "text" },
   { key: "pollInterval", schema: PositiveDuration, allowed: durationHint, default: "30s" },
   { key: "lease", schema: PositiveDuration, allowed: durationHint, default: "15s" },
   { key: "holdLimit", schema: PositiveDuration, allowed: durationHint, default: "72h" },
@@ -520,6 +531,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     httpAddr: decoded.httpAddr as HttpAddr,
     webhookSecret: optionalSecret("webhookSecret"),
     logLevel: decoded.logLevel as LogLevelName,
+    logFormat: decoded.logFormat as LogFormatName,
     pollInterval: decoded.pollInterval as Duration.Duration,
     lease: decoded.lease as Duration.Duration,
     holdLimit: decoded.holdLimit as Duration.Duration,

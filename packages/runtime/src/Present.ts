@@ -100,10 +100,11 @@ export const table = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<Readon
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join("\n")
 }
 
-/** `key  value` pairs with the keys aligned. */
+/** `key  value` pairs with the keys aligned; a value of several lines continues under its first line. */
 export const keyValues = (pairs: ReadonlyArray<readonly [string, string]>): string => {
   const width = Math.max(0, ...pairs.map(([k]) => k.length))
-  return pairs.map(([k, v]) => `${(k + ":").padEnd(width + 1)}  ${v}`).join("\n")
+  const indent = " ".repeat(width + 3)
+  return pairs.map(([k, v]) => `${(k + ":").padEnd(width + 1)}  ${v.split("\n").join(`\n${indent}`)}`).join("\n")
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -112,11 +113,60 @@ export const keyValues = (pairs: ReadonlyArray<readonly [string, string]>): stri
 /** Prints exactly one JSON document on stdout. */
 export const printJson = (document: unknown): Effect.Effect<void> => Console.log(JSON.stringify(document, null, 2))
 
+/** A command's `--json` document with the program's `version` first (a document that is no object is `result`). */
+export const versioned = (version: string, document: unknown): Record<string, unknown> =>
+  typeof document === "object" && document !== null && !Array.isArray(document)
+    ? { version, ...(document as Record<string, unknown>) }
+    : { version, result: document }
+
 /** Prints human output on stdout. */
 export const printLine = (text: string): Effect.Effect<void> => Console.log(text)
 
 /** Writes to stderr without a newline (progress lines redraw themselves). */
 export const writeStderr = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text))
+
+// ---------------------------------------------------------------------------------------------------------------
+// The live line: a progress bar redrawn in place at the bottom of a terminal, with log lines printed above it
+
+/**
+ * What stderr shows on its last line while a bar is drawn there (`null`: nothing). A process has one stderr, so
+ * this is the process's: log lines go through `logAbove`, which clears the bar's line, prints the log line and
+ * draws the bar again below it, so a log line never lands inside the bar.
+ */
+let liveLine: string | null = null
+
+const clearLine = "\r\x1b[2K"
+
+/** Writes whole lines (ending in a newline) to stderr above the live line, if one is shown. */
+export const logAbove = (text: string): void => {
+  process.stderr.write(liveLine === null ? text : `${clearLine}${text}${liveLine}`)
+}
+
+/** Leaves a bar that was not finished (its work failed) as it is, and moves to a fresh line below it. */
+export const leaveLiveLine = (): void => {
+  if (liveLine === null) return
+  liveLine = null
+  process.stderr.write("\n")
+}
+
+/** A terminal line on stderr: drawn in place, kept below the log lines (see `logAbove`). */
+export interface LiveLine {
+  /** Draws `text` in place of the line's current text. */
+  readonly show: (text: string) => void
+  /** Ends the line with `text`, which stays; log lines go below it from now on. */
+  readonly end: (text: string) => void
+}
+
+export const stderrLiveLine: LiveLine = {
+  show: (text) => {
+    liveLine = text
+    process.stderr.write(`${clearLine}${text}`)
+  },
+  end: (text) => {
+    liveLine = null
+    process.stderr.write(`${clearLine}${text}\n`)
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Progress
@@ -125,19 +175,27 @@ export interface ProgressOptions {
   readonly label: string
   /** Known total, when there is one. */
   readonly total?: number
-  /** Redraw a bar in place (a terminal) or print plain lines (a log, a pipe). */
+  /** Redraw a bar in place (a terminal) or print plain lines (a log, a pipe, `--json`). */
   readonly tty: boolean
-  /** Where output goes; stderr by default. */
+  /** Where a bar is drawn on a terminal; stderr's live line by default. */
+  readonly line?: LiveLine
+  /** Where plain lines go; stderr by default. */
   readonly write?: (text: string) => Effect.Effect<void>
-  /** Plain mode: at most one line per this many ms. TTY mode redraws at most every 100 ms. */
+  /** Plain mode: at most one line per this many ms (default 1000). TTY mode redraws at most every 100 ms. */
   readonly intervalMs?: number
+  /** The bar's width in characters (default 24). */
   readonly width?: number
+  /** The terminal's width, to keep the bar on one line (default: stderr's columns, else 80). */
+  readonly columns?: number
 }
 
 export interface Progress {
   /** `n` more items done. */
   readonly advance: (n: number) => Effect.Effect<void>
+  /** The number of items this work will do, as far as it is known now. */
   readonly setTotal: (total: number) => Effect.Effect<void>
+  /** Why nothing moves, or what else is going on (`next job due in 25s`); `null` clears it. */
+  readonly setNote: (note: string | null) => Effect.Effect<void>
   /** The final line (always printed, whatever the interval). */
   readonly finish: Effect.Effect<void>
 }
@@ -145,44 +203,73 @@ export interface Progress {
 interface ProgressState {
   readonly done: number
   readonly total: number | undefined
+  readonly note: string | null
   readonly startedAt: number
   readonly lastDrawAt: number
+  /** The last plain line printed, so that an unchanged state is not printed again. */
+  readonly lastText: string
   readonly finished: boolean
 }
 
-const bar = (fraction: number, width: number): string => {
+const barOf = (fraction: number, width: number): string => {
   const filled = Math.max(0, Math.min(width, Math.round(fraction * width)))
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`
 }
 
-/** Count, rate and ETA: a bar redrawn in place on a terminal, periodic plain lines otherwise. */
+const fit = (text: string, columns: number): string =>
+  text.length < columns ? text : `${text.slice(0, Math.max(0, columns - 2))}…`
+
+/**
+ * Count, rate, ETA and a note: a bar redrawn in place on a terminal (log lines stay above it), plain lines
+ * otherwise, at most one a second and only when something changed.
+ */
 export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> =>
   Effect.gen(function*() {
     const write = options.write ?? writeStderr
+    const line = options.line ?? stderrLiveLine
     const startedAt = yield* Clock.currentTimeMillis
     const state = yield* Ref.make<ProgressState>({
       done: 0,
       total: options.total,
+      note: null,
       startedAt,
-      lastDrawAt: options.tty ? 0 : startedAt,
+      // Plain lines start after one interval: work shorter than that prints its final line only.
+      lastDrawAt: options.tty ? -Infinity : startedAt,
+      lastText: "",
       finished: false
     })
-    const interval = options.tty ? 100 : (options.intervalMs ?? 5000)
+    const interval = options.tty ? 100 : (options.intervalMs ?? 1000)
+    const columns = () => {
+      const c = options.columns ?? process.stderr.columns
+      return c !== undefined && c > 20 ? c : 80
+    }
 
-    const render = (s: ProgressState, now: number): string => {
+    const render = (s: ProgressState, now: number, final: boolean): string => {
       const elapsed = Math.max(1, now - s.startedAt)
       const rate = (s.done * 1000) / elapsed
       const count = s.total === undefined ? `${s.done}` : `${s.done}/${s.total}`
       const rateText = `${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s`
-      const eta = s.total !== undefined && rate > 0 && s.done < s.total
+      const eta = !final && s.total !== undefined && rate > 0 && s.done < s.total
         ? `ETA ${formatDuration(((s.total - s.done) / rate) * 1000)}`
         : ""
+      // Before the first item the rate says nothing.
+      const timing = final
+        ? `in ${formatDuration(elapsed)}`
+        : s.done === 0
+        ? ""
+        : [rateText, eta].filter((x) => x !== "").join(", ")
+      const note = s.note === null || final ? "" : ` · ${s.note}`
       if (options.tty) {
-        const fraction = s.total === undefined || s.total === 0 ? 0 : s.done / s.total
-        const prefix = s.total === undefined ? "" : `${bar(fraction, options.width ?? 24)} `
-        return `\r\x1b[2K${options.label} ${prefix}${count} ${rateText}${eta === "" ? "" : ` ${eta}`}`
+        const fraction = s.total === undefined || s.total === 0 ? (final ? 1 : 0) : s.done / s.total
+        const bar = s.total === undefined ? "" : `${barOf(fraction, options.width ?? 24)} `
+        const line = (t: string) => `${options.label} ${bar}${count}${t === "" ? "" : ` ${t}`}${note}`
+        // On a narrow terminal the note (why it waits) matters more than the ETA, and that more than the rate.
+        const full = line(timing)
+        if (full.length < columns() || final) return fit(full, columns())
+        const shorter = line(s.done === 0 ? "" : rateText)
+        return fit(shorter.length < columns() ? shorter : line(""), columns())
       }
-      return `${options.label}: ${count} (${rateText}${eta === "" ? "" : `, ${eta}`})\n`
+      return `${options.label}: ${count}${timing === "" ? "" : ` (${timing})`}${note}`
     }
 
     const draw = (force: boolean) =>
@@ -190,19 +277,34 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
         const now = yield* Clock.currentTimeMillis
         const s = yield* Ref.get(state)
         if (s.finished || (!force && now - s.lastDrawAt < interval)) return
-        yield* Ref.update(state, (x) => ({ ...x, lastDrawAt: now }))
-        yield* write(render(s, now))
+        const text = render(s, now, false)
+        if (options.tty) {
+          yield* Ref.update(state, (x) => ({ ...x, lastDrawAt: now }))
+          yield* Effect.sync(() => line.show(text))
+          return
+        }
+        // The rate moves every second; a plain line is printed when the count, total or note changed.
+        const key = `${s.done}/${s.total}/${s.note}`
+        if (key === s.lastText) return
+        yield* Ref.update(state, (x) => ({ ...x, lastDrawAt: now, lastText: key }))
+        yield* write(`${text}\n`)
       })
 
     return {
-      advance: (n) => Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
+      advance: (n) =>
+        n === 0
+          ? Effect.void
+          : Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
       setTotal: (total) => Ref.update(state, (s) => ({ ...s, total })).pipe(Effect.zipRight(draw(false))),
+      setNote: (note) => Ref.update(state, (s) => ({ ...s, note })).pipe(Effect.zipRight(draw(false))),
       finish: Effect.gen(function*() {
         const s = yield* Ref.get(state)
         if (s.finished) return
         const now = yield* Clock.currentTimeMillis
-        yield* write(options.tty ? `${render(s, now)}\n` : render(s, now))
+        const text = render(s, now, true)
         yield* Ref.update(state, (x) => ({ ...x, finished: true }))
+        if (options.tty) yield* Effect.sync(() => line.end(text))
+        else yield* write(`${text}\n`)
       })
     } satisfies Progress
   })

@@ -30,6 +30,13 @@ const skipText: Record<SkipReason, (n: number) => string> = {
     `fix the cause, then \`plexsync dlq retry\`)`
 }
 
+/** Every reason a scene is not queued, in the order the summary names them. */
+export const skipReasons = Object.keys(skipText) as ReadonlyArray<SkipReason>
+
+/** `skipped` with every reason, 0 for those that did not happen: a document whose keys do not come and go. */
+export const everySkipReason = (skipped: Partial<Record<SkipReason, number>>): Record<SkipReason, number> =>
+  Object.fromEntries(skipReasons.map((r) => [r, skipped[r] ?? 0])) as Record<SkipReason, number>
+
 /** The readable summary `plexsync reconcile` prints. */
 export const renderReconcileSummary = (result: ReconcileResult): string => {
   const lines: Array<string> = []
@@ -64,7 +71,7 @@ export const renderReconcileSummary = (result: ReconcileResult): string => {
   } else if (result.queued > 0) {
     lines.push(`Queued ${plural(result.queued, "scene")} to sync; \`plexsync run\` (or the scheduler) syncs them.`)
   } else lines.push("Nothing queued.")
-  const skips = (Object.keys(skipText) as Array<SkipReason>).filter((r) => (result.skipped[r] ?? 0) > 0)
+  const skips = skipReasons.filter((r) => (result.skipped[r] ?? 0) > 0)
   if (skips.length > 0) lines.push(`Not queued: ${skips.map((r) => skipText[r](result.skipped[r]!)).join("; ")}.`)
   for (const cls of gapClasses) {
     const ids = result.samples[cls]

@@ -202,11 +202,10 @@ const describeBreaker = (target: Target, b: BreakerState, now: number): string =
 }
 
 const describeOutage = (o: Outage, now: number): string => {
-  const end = o.endedAt === null
-    ? `ongoing for ${formatDuration(now - o.startedAt)}`
-    : `${formatTime(o.endedAt)} (${formatDuration(o.endedAt - o.startedAt)})`
-  const affected = plural(o.jobsAffected, "job") + " affected"
-  return `#${o.id} ${o.target} from ${formatTime(o.startedAt)} to ${end}, ${affected}`
+  const span = o.endedAt === null
+    ? `from ${formatTime(o.startedAt)} (ongoing, ${formatDuration(now - o.startedAt)} so far)`
+    : `from ${formatTime(o.startedAt)} to ${formatTime(o.endedAt)} (${formatDuration(o.endedAt - o.startedAt)})`
+  return `#${o.id} ${o.target} ${span}, ${plural(o.jobsAffected, "job")} affected`
 }
 
 const describeRecovery = (run: RecoveryRun, now: number): string => {
@@ -271,7 +270,7 @@ export const renderStatus = (report: StatusReport): string => {
     }),
     ["Queue", queueLine],
     ["Dead letters", dlqLine],
-    ["Breakers", targets.map((t) => describeBreaker(t, report.breakers[t], now)).join("; ")],
+    ["Breakers", targets.map((t) => describeBreaker(t, report.breakers[t], now)).join("\n")],
     ["Outage now", Option.match(report.currentOutage, { onNone: () => "none", onSome: (o) => describeOutage(o, now) })],
     ["Last outage", Option.match(report.lastOutage, { onNone: () => "none", onSome: (o) => describeOutage(o, now) })],
     [

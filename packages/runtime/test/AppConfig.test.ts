@@ -47,6 +47,7 @@ describe("AppConfig", () => {
     assert.isTrue(c.strictMatching)
     assert.deepStrictEqual(c.httpAddr, { host: "127.0.0.1", port: 8765 })
     assert.strictEqual(c.logLevel, "info")
+    assert.strictEqual(c.logFormat, "text")
     assert.strictEqual(Duration.toMillis(c.pollInterval), 30_000)
     assert.strictEqual(Duration.toMillis(c.lease), 15_000)
     assert.strictEqual(Duration.toMillis(c.holdLimit), 72 * 3_600_000)
@@ -99,6 +100,7 @@ describe("AppConfig", () => {
       PLEXSYNC_CONCURRENCY: "8",
       PLEXSYNC_HTTP_ADDR: "[::1]:9000",
       PLEXSYNC_LOG_LEVEL: "WARN",
+      PLEXSYNC_LOG_FORMAT: " JSON",
       PLEXSYNC_POLL_INTERVAL: "1m30s",
       PLEXSYNC_RECONCILE_INTERVAL: "daily",
       PLEXSYNC_RECONCILE_SCOPE: "7d",
@@ -116,6 +118,7 @@ describe("AppConfig", () => {
     assert.strictEqual(c.concurrency, 8)
     assert.deepStrictEqual(c.httpAddr, { host: "::1", port: 9000 })
     assert.strictEqual(c.logLevel, "warning")
+    assert.strictEqual(c.logFormat, "json")
     assert.strictEqual(Duration.toMillis(c.pollInterval), 90_000)
     assert.strictEqual(c.reconcileSchedule._tag, "Every")
     assert.strictEqual(
@@ -130,6 +133,7 @@ describe("AppConfig", () => {
     const e = bad(base({ PLEXSYNC_CONCURRENCY: "lots" }))
     assert.strictEqual(e.message, "PLEXSYNC_CONCURRENCY=\"lots\": expected a whole number from 1 to 64")
     refusedWith({ PLEXSYNC_LEASE: "15" }, "PLEXSYNC_LEASE=\"15\"", "500ms, 30s")
+    refusedWith({ PLEXSYNC_LOG_FORMAT: "xml" }, "PLEXSYNC_LOG_FORMAT=\"xml\"", "text or json")
   })
 
   it("reports every problem at once", () => {

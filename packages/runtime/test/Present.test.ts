@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Ref, TestClock } from "effect"
-import { formatDuration, formatTime, makeProgress, table } from "../src/Present.js"
+import { formatDuration, formatTime, keyValues, makeProgress, table, versioned } from "../src/Present.js"
 
 describe("formatDuration", () => {
   it("uses at most two units, largest first", () => {
@@ -52,14 +52,13 @@ describe("table", () => {
 })
 
 describe("makeProgress", () => {
-  it.effect("prints plain periodic lines with count, rate and ETA when not on a terminal", () =>
+  it.effect("prints plain lines at most once a second, only when something changed, and a final line", () =>
     Effect.gen(function*() {
       const lines = yield* Ref.make<Array<string>>([])
       const progress = yield* makeProgress({
         label: "sync",
         total: 100,
         tty: false,
-        intervalMs: 1000,
         write: (text) => Ref.update(lines, (xs) => [...xs, text])
       })
       yield* TestClock.adjust("500 millis")
@@ -68,30 +67,78 @@ describe("makeProgress", () => {
       yield* TestClock.adjust("500 millis")
       yield* progress.advance(10)
       yield* TestClock.adjust("1 second")
+      yield* progress.setTotal(100)
+      yield* TestClock.adjust("1 second")
       yield* progress.advance(20)
+      yield* progress.setNote("next job due in 25s")
+      yield* TestClock.adjust("1 second")
+      yield* progress.setNote("next job due in 25s")
       yield* progress.finish
       assert.deepStrictEqual(yield* Ref.get(lines), [
         "sync: 20/100 (20/s, ETA 4s)\n",
-        "sync: 40/100 (20/s, ETA 3s)\n",
-        "sync: 40/100 (20/s, ETA 3s)\n"
+        "sync: 40/100 (13/s, ETA 4s)\n",
+        "sync: 40/100 (10/s, ETA 6s) · next job due in 25s\n",
+        "sync: 40/100 (in 4s)\n"
       ])
     }))
 
-  it.effect("redraws a bar in place on a terminal", () =>
+  it.effect("redraws a bar in place on a terminal, with its note, cut to the terminal's width", () =>
     Effect.gen(function*() {
-      const out = yield* Ref.make("")
+      const shown: Array<string> = []
+      const ended: Array<string> = []
       const progress = yield* makeProgress({
         label: "run",
         total: 4,
         tty: true,
         width: 4,
-        write: (text) => Ref.update(out, (s) => s + text)
+        columns: 40,
+        line: { show: (t) => void shown.push(t), end: (t) => void ended.push(t) }
       })
+      yield* progress.setNote("plex breaker open, probe in 9s")
+      assert.strictEqual(shown.at(-1), "run [----] 0/4 · plex breaker open, pr…")
+      yield* TestClock.adjust("1 second")
+      yield* progress.setNote(null)
+      assert.strictEqual(shown.at(-1), "run [----] 0/4")
       yield* TestClock.adjust("1 second")
       yield* progress.advance(2)
+      assert.strictEqual(shown.at(-1), "run [##--] 2/4 1.0/s, ETA 2s")
       yield* progress.finish
-      const text = yield* Ref.get(out)
-      assert.include(text, "\r\x1b[2Krun [##--] 2/4 2.0/s ETA 1s")
-      assert.isTrue(text.endsWith("\n"))
+      assert.deepStrictEqual(ended, ["run [##--] 2/4 in 2s"])
+      yield* progress.advance(1)
+      assert.lengthOf(ended, 1, "nothing after the end")
+    }))
+})
+
+describe("keyValues and versioned", () => {
+  it("continues a value of several lines under its first line", () => {
+    assert.strictEqual(
+      keyValues([["Queue", "empty"], ["Breakers", "plex closed\nstash closed"]]),
+      "Queue:     empty\nBreakers:  plex closed\n           stash closed"
+    )
+  })
+
+  it("puts the version first in a document", () => {
+    assert.deepStrictEqual(Object.keys(versioned("1.2.3", { a: 1, b: null })), ["version", "a", "b"])
+    assert.deepStrictEqual(versioned("1.2.3", [1]), { version: "1.2.3", result: [1] })
+  })
+})
+
+describe("makeProgress on a narrow terminal", () => {
+  it.effect("drops the ETA, then the rate, before the note", () =>
+    Effect.gen(function*() {
+      const shown: Array<string> = []
+      const progress = yield* makeProgress({
+        label: "run",
+        total: 6,
+        tty: true,
+        columns: 70,
+        line: { show: (t) => void shown.push(t), end: () => undefined }
+      })
+      yield* TestClock.adjust("2 seconds")
+      yield* progress.advance(2)
+      assert.strictEqual(shown.at(-1), "run [########----------------] 2/6 1.0/s, ETA 4s")
+      yield* TestClock.adjust("1 second")
+      yield* progress.setNote("4 to retry · next job due in 3s")
+      assert.strictEqual(shown.at(-1), "run [########----------------] 2/6 · 4 to retry · next job due in 3s")
     }))
 })

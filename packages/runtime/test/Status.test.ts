@@ -50,7 +50,12 @@ describe("status", () => {
       const text = renderStatus(report)
       assert.match(text, /^Queue:\s+2 waiting \(0 due, 2 held by an open breaker\), 0 running/m)
       assert.match(text, /plex OPEN since .*\(10m ago\).*ECONNREFUSED/)
-      assert.match(text, /^Outage now:\s+#1 plex from .* to ongoing for 10m, 0 jobs affected$/m)
+      assert.match(text, /^Outage now:\s+#1 plex from [^(]* \(ongoing, 10m so far\), 0 jobs affected$/m)
+      // One line per breaker, the second under the first.
+      const lines = text.split("\n")
+      const at = lines.findIndex((l) => l.startsWith("Breakers:"))
+      assert.match(lines[at]!, /^Breakers:\s+plex OPEN since /)
+      assert.strictEqual(lines[at + 1], `${" ".repeat(lines[at]!.indexOf("plex"))}stash closed`)
       assert.match(text, /^Last reconcile:\s+40 scenes checked, 3 queued$/m)
     }).pipe(Effect.provide(store())))
 

@@ -4,6 +4,7 @@ import type { PluginReply, PluginRequest } from "@plexsync/runtime/HookInput"
 import { taskModes } from "@plexsync/runtime/HookInput"
 import { serversLayer, storeLayer } from "@plexsync/runtime/Layers"
 import type { Progress } from "@plexsync/runtime/Present"
+import { plural } from "@plexsync/runtime/Present"
 import { didYouMean } from "@plexsync/runtime/Suggest"
 import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
@@ -23,18 +24,22 @@ import { pluginProgressLine } from "./PluginLog.js"
 /** Progress as Stash shows it for a task: a fraction, at most once a second. */
 const pluginProgress: Work.ProgressFactory = (label, total) =>
   Effect.gen(function*() {
-    const state = yield* Ref.make({ done: 0, total: total ?? 0, lastAt: 0 })
+    const state = yield* Ref.make({ done: 0, total: total ?? 0, lastAt: 0, shown: -1 })
     const draw = (force: boolean) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const s = yield* Ref.get(state)
-        if (!force && now - s.lastAt < 1000) return
-        yield* Ref.set(state, { ...s, lastAt: now })
-        if (s.total > 0) yield* Effect.sync(() => process.stderr.write(pluginProgressLine(s.done / s.total)))
+        if (s.total <= 0 || (!force && now - s.lastAt < 1000)) return
+        const fraction = Math.min(1, s.done / s.total)
+        if (fraction === s.shown && !force) return
+        yield* Ref.set(state, { ...s, lastAt: now, shown: fraction })
+        yield* Effect.sync(() => process.stderr.write(pluginProgressLine(fraction)))
       })
     return {
       advance: (n) => Ref.update(state, (s) => ({ ...s, done: s.done + n })).pipe(Effect.zipRight(draw(false))),
       setTotal: (t) => Ref.update(state, (s) => ({ ...s, total: t })).pipe(Effect.zipRight(draw(false))),
+      // Stash shows a fraction only; the note is for people at a terminal.
+      setNote: () => Effect.void,
       finish: Effect.gen(function*() {
         yield* draw(true)
         const s = yield* Ref.get(state)
@@ -52,8 +57,21 @@ const joinReports = (reports: ReadonlyArray<Report>): Report => {
   }
 }
 
+/**
+ * Runs the queue; when a scheduler holds the worker lease, queueing was the task's whole job: the scheduler syncs
+ * the scenes, and the task says so (an answer, not an error).
+ */
 const processQueue = (config: AppConfigShape) =>
-  Work.run(engineSettings(config), { wait: false, maxJobs: Option.none() }, pluginProgress)
+  Work.run(engineSettings(config), { wait: false, maxJobs: Option.none() }, pluginProgress).pipe(
+    Effect.map((report): Report =>
+      report.busy === undefined ? report : {
+        human: `${report.busy.holder} holds the worker lease: it will sync the queued scenes (${
+          plural(report.busy.waiting, "job")
+        } waiting).`,
+        json: report.json
+      }
+    )
+  )
 
 const task = (
   mode: string,
@@ -82,9 +100,10 @@ const task = (
         Effect.provide(storeLayer(config))
       )
     case "recover_outage_jobs":
-      return Work.recover({ window: { _tag: "LastOutage" }, includeOptional: false, dryRun: false }).pipe(
-        Effect.provide(serversLayer(config))
-      )
+      return Work.recover({ window: { _tag: "LastOutage" }, includeOptional: false, dryRun: false }, pluginProgress)
+        .pipe(
+          Effect.provide(serversLayer(config))
+        )
     case "reconcile":
       return Effect.gen(function*() {
         const found = yield* Work.reconcile(

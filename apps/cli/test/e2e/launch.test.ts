@@ -41,8 +41,8 @@ describe("scripts/launch.mjs (what the pnpm scripts run)", () => {
         })
       )
       assert.strictEqual(result.code, 2)
-      assert.strictEqual(result.stdout, "")
       assert.include(result.stderr, "PLEXSYNC_CONCURRENCY")
+      assert.include(json(result).error.message, "PLEXSYNC_CONCURRENCY")
     }), 200_000)
 
   it.live("refuses a program it does not know, with usage", () =>

@@ -94,7 +94,14 @@ describe("plexsync against fake Stash and Plex servers", () => {
       assert.strictEqual(some.scenesChecked, 2)
       assert.strictEqual(some.gaps.plexDiffers, 2)
       assert.deepStrictEqual(some.queuedSceneIds, [other.id], "the scene already queued is not queued twice")
-      assert.deepStrictEqual(some.skipped, { alreadyQueued: 1, sceneNotFound: 1 })
+      assert.deepStrictEqual(some.skipped, {
+        alreadyQueued: 1,
+        notInPlex: 0,
+        ambiguousInPlex: 0,
+        noFile: 0,
+        sceneNotFound: 1,
+        inDeadLetterQueue: 0
+      })
     }))
 
   it.scopedLive("enqueue coalesces; run stops with exit 1 when Plex refuses the token and keeps the jobs", () =>
