@@ -62,6 +62,14 @@ export const renderReconcileSummary = (result: ReconcileResult): string => {
     lines.push(`Differences: ${parts.join("; ")}.`)
   }
   if (!result.orphansChecked) lines.push("Plex items without a Stash scene are looked for only with --scope all.")
+  if (result.strayWrites !== null && result.strayWrites.total > 0) {
+    const keys = result.strayWrites.ratingKeys
+    lines.push(
+      `${plural(result.strayWrites.total, "Plex item")} carry what plexsync wrote (and locked) but no scene's file ` +
+        `maps to them any more (rating keys ${keys.join(", ")}${result.strayWrites.total > keys.length ? ", …" : ""}): ` +
+        "a file moved on, or an item written by mistake. Check them in Plex."
+    )
+  }
   if (result.dryRun) {
     lines.push(
       result.queued === 0

@@ -25,6 +25,16 @@ const result = (overrides: Partial<ReconcileResult> = {}): ReconcileResult => ({
 })
 
 describe("what a person reads of a reconciliation", () => {
+  it("names the items plexsync wrote that no scene maps to any more", () => {
+    const text = renderReconcileSummary(result({
+      gaps: { ...noGaps, orphanedInPlex: 3 },
+      strayWrites: { total: 2, ratingKeys: ["501", "502"] }
+    }))
+    assert.include(text, "2 Plex items carry what plexsync wrote (and locked) but no scene's file maps to them")
+    assert.include(text, "rating keys 501, 502)")
+    assert.notInclude(renderReconcileSummary(result({ strayWrites: null, orphansChecked: false })), "carry what")
+  })
+
   it("says Plex matches when nothing differs", () => {
     const text = renderReconcileSummary(result())
     assert.include(
