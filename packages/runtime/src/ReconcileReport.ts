@@ -66,7 +66,9 @@ export const renderReconcileSummary = (result: ReconcileResult): string => {
     const keys = result.strayWrites.ratingKeys
     lines.push(
       `${plural(result.strayWrites.total, "Plex item")} carry what plexsync wrote (and locked) but no scene's file ` +
-        `maps to them any more (rating keys ${keys.join(", ")}${result.strayWrites.total > keys.length ? ", …" : ""}): ` +
+        `maps to them any more (rating keys ${keys.join(", ")}${
+          result.strayWrites.total > keys.length ? ", …" : ""
+        }): ` +
         "a file moved on, or an item written by mistake. Check them in Plex."
     )
   }
