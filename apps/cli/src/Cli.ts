@@ -11,10 +11,12 @@ import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
 import { logLevelOf } from "@plexsync/runtime/Logging"
 import { makeProgress, printJson, printLine } from "@plexsync/runtime/Present"
 import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
+import { version } from "@plexsync/runtime/Version"
 import { Effect, Either, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
+import { configReport } from "./ConfigCommand.js"
 import { doctor } from "./Doctor.js"
 import { Rendered, renderError, UsageError } from "./Errors.js"
 import { parseTimeArg } from "./TimeArg.js"
@@ -26,7 +28,7 @@ import * as Work from "./Work.js"
  * 0, or 1 when its work failed (the README's exit codes).
  */
 
-export const version = "0.1.0"
+export { version }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared options and plumbing
@@ -358,6 +360,14 @@ const doctorCommand = command(
   (_, c) => doctor(c)
 )
 
+const configCommand = command(
+  "config",
+  "Prints every setting's effective value (secrets hidden) and where it came from: env, secret file, config file " +
+    "or default.",
+  {},
+  (_, c) => configReport(c, process.env)
+)
+
 const hook = Command.make("hook", { config: configOption }, ({ config }) =>
   Effect.promise(async () => {
     const { main } = await import("./hook/HookMain.js")
@@ -368,7 +378,19 @@ const hook = Command.make("hook", { config: configOption }, ({ config }) =>
     )
   )
 
-const subcommands = [doctorCommand, enqueue, sync, run, status, dlq, recover, outages, reconcile, hook] as const
+const subcommands = [
+  doctorCommand,
+  configCommand,
+  enqueue,
+  sync,
+  run,
+  status,
+  dlq,
+  recover,
+  outages,
+  reconcile,
+  hook
+] as const
 
 // `plexsync` alone shows the help, with the list of commands.
 const whole: { descriptor?: Parameters<typeof ValidationError.helpRequested>[0] } = {}

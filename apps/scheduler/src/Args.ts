@@ -1,8 +1,9 @@
+import { version } from "@plexsync/runtime/Version"
 import { Data, Effect, Option } from "effect"
 
 /** `plexsync-scheduler`'s command line: `[--config FILE] | --help | --version`. */
 
-export const version = "0.1.0"
+export { version }
 
 export const usage = `plexsync-scheduler ${version}: keeps Plex in step with Stash, continuously.
 

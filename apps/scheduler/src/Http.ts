@@ -146,7 +146,7 @@ export const router = (options: HttpOptions) =>
         Effect.gen(function*() {
           const report = yield* StatusReport.read({ outages: 1000 })
           const effectMetrics = Prometheus.fromSnapshot(yield* Metric.snapshot)
-          return HttpServerResponse.text(Prometheus.render([...storeFigures(report), ...effectMetrics]), {
+          return HttpServerResponse.text(Prometheus.render([Prometheus.buildInfo(), ...storeFigures(report), ...effectMetrics]), {
             contentType: Prometheus.contentType
           })
         })

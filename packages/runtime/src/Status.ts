@@ -14,6 +14,7 @@ import type { ReconcileSchedule } from "./AppConfig.js"
 import { breakerDocument, outageDocument, recoveryRunDocument } from "./Documents.js"
 import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural } from "./Present.js"
 import { describeReconcileSchedule, nextReconcileAt } from "./Tuning.js"
+import { version } from "./Version.js"
 
 /**
  * What `plexsync status` shows and the scheduler's `GET /status` answers: queue counts by state, the DLQ by
@@ -135,6 +136,8 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
 
 /** The `status --json` document (README). */
 export const statusDocument = (report: StatusReport) => ({
+  /** plexsync's version (the root package.json). */
+  version,
   generatedAt: isoOrNull(report.now),
   queue: {
     ...report.queue,

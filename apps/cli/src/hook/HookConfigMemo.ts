@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { discoverConfigFile } from "@plexsync/runtime/ConfigSources"
 
 /**
  * What the hook's fast path needs from the configuration (where the database is, how much to log), remembered
@@ -29,11 +30,16 @@ export interface MemoInputs {
 
 const memoVersion = "1"
 
-/** The config file the command would read, as `AppConfig` resolves it. */
-const configFile = (inputs: MemoInputs): string | undefined => {
-  const given = inputs.configFlag ?? (inputs.env.PLEXSYNC_CONFIG !== "" ? inputs.env.PLEXSYNC_CONFIG : undefined)
-  return given === undefined ? undefined : Path.resolve(inputs.cwd, given)
-}
+/** The config file the command would read, as `AppConfig` resolves it (a found one too). */
+const configFile = (inputs: MemoInputs): string | undefined =>
+  discoverConfigFile(inputs, (path) => {
+    try {
+      inputs.readFile(path)
+      return true
+    } catch {
+      return false
+    }
+  })
 
 /** The key of a configuration; `undefined` when its file cannot be read (the full path reports that). */
 export const memoKey = (inputs: MemoInputs): string | undefined => {
