@@ -1,5 +1,5 @@
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { ConfigFileError, parseConfigText } from "@plexsync/runtime/AppConfig"
 import { effectiveSettings, renderEffectiveSettings } from "@plexsync/runtime/ConfigReport"

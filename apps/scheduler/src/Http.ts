@@ -145,8 +145,8 @@ export const router = (options: HttpOptions) =>
         "GET /metrics",
         Effect.gen(function*() {
           const report = yield* StatusReport.read({ outages: 1000 })
-          const effectMetrics = Prometheus.fromSnapshot(yield* Metric.snapshot)
-          return HttpServerResponse.text(Prometheus.render([Prometheus.buildInfo(), ...storeFigures(report), ...effectMetrics]), {
+          const effectMetrics = [Prometheus.buildInfo(), ...Prometheus.fromSnapshot(yield* Metric.snapshot)]
+          return HttpServerResponse.text(Prometheus.render([...storeFigures(report), ...effectMetrics]), {
             contentType: Prometheus.contentType
           })
         })

@@ -1,5 +1,5 @@
-import type { MetricPair } from "effect"
 import { version } from "@plexsync/runtime/Version"
+import type { MetricPair } from "effect"
 import { MetricKeyType, MetricState, Option } from "effect"
 
 /** Prometheus text exposition format 0.0.4: what `GET /metrics` answers. */

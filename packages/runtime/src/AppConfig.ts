@@ -663,7 +663,9 @@ const readSecretFiles = (options: Pick<LoadOptions, "env" | "cwd">) =>
         path,
         yield* fs.readFileString(path).pipe(
           Effect.map((text) => ({ text })),
-          Effect.catchAll((e) => Effect.succeed({ reason: unreadableReason(e._tag === "SystemError" ? e.reason : undefined) }))
+          Effect.catchAll((e) =>
+            Effect.succeed({ reason: unreadableReason(e._tag === "SystemError" ? e.reason : undefined) })
+          )
         )
       )
     }

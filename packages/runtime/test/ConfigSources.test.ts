@@ -22,7 +22,10 @@ describe("the config file found without --config", () => {
     assert.strictEqual(found({ PLEXSYNC_CONFIG: "p.json", XDG_CONFIG_HOME: "/x" }, undefined, all), "/work/p.json")
     assert.strictEqual(found({ XDG_CONFIG_HOME: "/x", HOME: "/home/me" }, undefined, all), all[0])
     assert.strictEqual(found({ HOME: "/home/me" }, undefined, all), all[1])
-    assert.strictEqual(found({}, undefined, ["/home/fallback/.config/plexsync/plexsync.yml"]), "/home/fallback/.config/plexsync/plexsync.yml")
+    assert.strictEqual(
+      found({}, undefined, ["/home/fallback/.config/plexsync/plexsync.yml"]),
+      "/home/fallback/.config/plexsync/plexsync.yml"
+    )
     assert.strictEqual(found({ HOME: "/home/me" }, undefined, [all[2]!]), "/config/plexsync.yml")
     // A relative XDG_CONFIG_HOME is ignored, as the XDG spec says.
     assert.strictEqual(found({ XDG_CONFIG_HOME: "x", HOME: "/home/me" }, undefined, all), all[1])

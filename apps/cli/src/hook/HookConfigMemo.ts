@@ -1,7 +1,7 @@
+import { discoverConfigFile } from "@plexsync/runtime/ConfigSources"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { discoverConfigFile } from "@plexsync/runtime/ConfigSources"
 
 /**
  * What the hook's fast path needs from the configuration (where the database is, how much to log), remembered

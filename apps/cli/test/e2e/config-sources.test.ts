@@ -12,7 +12,8 @@ const write = (path: string, text: string) => {
   return path
 }
 
-const run = (args: ReadonlyArray<string>, env: Record<string, string>) => Effect.promise(() => runPlexsync(args, { env }))
+const run = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.promise(() => runPlexsync(args, { env }))
 
 interface Row {
   readonly variable: string
@@ -51,7 +52,9 @@ describe("configuration that explains itself", () => {
       const fromHome = json(yield* run(["config", "--json"], { HOME: home, PLEXSYNC_DATA_DIR: tempDir() }))
       assert.strictEqual(fromHome.configFile, homeFile)
       assert.deepInclude(row(fromHome, "PLEXSYNC_CONCURRENCY"), { value: "7", source: "config file" })
-      const none = json(yield* run(["config", "--json"], { HOME: home, PLEXSYNC_CONFIG: "", PLEXSYNC_DATA_DIR: tempDir() }))
+      const none = json(
+        yield* run(["config", "--json"], { HOME: home, PLEXSYNC_CONFIG: "", PLEXSYNC_DATA_DIR: tempDir() })
+      )
       assert.isNull(none.configFile)
       assert.deepInclude(row(none, "PLEXSYNC_CONCURRENCY"), { value: "4", source: "default" })
 
