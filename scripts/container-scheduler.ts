@@ -11,7 +11,7 @@
  * PODMAN_ARGS are the global podman options the script passes (runtime, cgroup manager); `--ulimit`s are added
  * to `run`.
  */
-import { freePort, startScheduler } from "@plexsync/testing/SchedulerProcess"
+import { freePort, startScheduler } from "../packages/testing/src/SchedulerProcess.js"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -55,6 +55,9 @@ try {
       "--name",
       name,
       "--network=host",
+      // The image's HEALTHCHECK stays, run below by hand: no timer (podman would ask systemd for one).
+      "--health-interval",
+      "disable",
       ...limits,
       "-v",
       `${data}:/data`,
@@ -100,7 +103,7 @@ try {
   // One-shot command on the same mounted data: the database the scheduler left.
   const status = spawnSync(
     "podman",
-    [...podmanGlobals, "run", "--rm", "--network=host", ...limits, "-v", `${data}:/data`, image, "plexsync", "status", "--json"],
+    [...podmanGlobals, "run", "--rm", "--network=host", "--no-healthcheck", ...limits, "-v", `${data}:/data`, image, "plexsync", "status", "--json"],
     { encoding: "utf8" }
   )
   if (status.status !== 0) throw new Error(`plexsync status --json in the container: exit ${status.status}\n${status.stderr}`)

@@ -56,13 +56,14 @@ started=$(date +%s)
   || { tail -n 30 "$work/build.log"; fail "podman build failed (above)"; }
 echo "  built in $(($(date +%s) - started)) s"
 
-run() { "${PODMAN[@]}" run --rm --network=host "${LIMITS[@]}" "$@"; }
+# One-shot runs: no health checks (podman would try to schedule them with systemd, which is not here).
+run() { "${PODMAN[@]}" run --rm --network=host --no-healthcheck "${LIMITS[@]}" "$@"; }
 version=$(node -p 'require("./package.json").version')
 
 echo "== versions"
-got=$(run "$IMAGE" plexsync --version 2>&1) || fail "plexsync --version: $got"
+got=$(run "$IMAGE" plexsync --version 2>"$work/err") || fail "plexsync --version: $(cat "$work/err")"
 [ "$got" = "$version" ] || fail "plexsync --version printed '$got', not $version"
-got=$(run "$IMAGE" plexsync-scheduler --version 2>&1) || fail "plexsync-scheduler --version: $got"
+got=$(run "$IMAGE" plexsync-scheduler --version 2>"$work/err") || fail "plexsync-scheduler --version: $(cat "$work/err")"
 [ "$got" = "$version" ] || fail "plexsync-scheduler --version printed '$got', not $version"
 echo "  plexsync and plexsync-scheduler: $version"
 
