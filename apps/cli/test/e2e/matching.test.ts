@@ -14,7 +14,6 @@ import { withStore } from "./store.js"
  * /data/videos, Plex under /media/videos.
  */
 
-
 const startWorld = (
   sections: ReadonlyArray<{ readonly key: string; readonly title: string; readonly location: string }> = [
     { key: "1", title: "Scenes", location: plexRoot }
@@ -23,7 +22,9 @@ const startWorld = (
   Effect.gen(function*() {
     const stash = yield* FakeStash.start()
     const plex = yield* FakePlex.start({ scanDelayMs: 50 })
-    for (const s of sections) plex.state.addSection({ key: s.key, title: s.title, type: "movie", locations: [s.location] })
+    for (const s of sections) {
+      plex.state.addSection({ key: s.key, title: s.title, type: "movie", locations: [s.location] })
+    }
     const dataDir = tempDir()
     const env = envFor(stash, plex, dataDir)
     const plexsync = (args: ReadonlyArray<string>, options: CliOptions = {}) =>
