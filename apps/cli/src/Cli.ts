@@ -11,10 +11,12 @@ import { serversLayer, stashLayer, storeLayer } from "@plexsync/runtime/Layers"
 import { logLevelOf } from "@plexsync/runtime/Logging"
 import { printJson, printLine, versioned } from "@plexsync/runtime/Present"
 import { engineSettings, reconcileSettings } from "@plexsync/runtime/Tuning"
+import { version } from "@plexsync/runtime/Version"
 import { Effect, Either, FiberRef, Layer, Logger, Option } from "effect"
 import * as Os from "node:os"
 import * as Commands from "./Commands.js"
 import type { Report } from "./Commands.js"
+import { configReport } from "./ConfigCommand.js"
 import { doctor, renderCheck } from "./doctor/Doctor.js"
 import { errorDocument, Rendered, renderError, UsageError } from "./Errors.js"
 import type { ArgHelp, CommandHelp, OptionHelp } from "./help/Help.js"
@@ -29,7 +31,7 @@ import * as Work from "./Work.js"
  * 0, or 1 when its work failed (the README's exit codes).
  */
 
-export const version = "0.1.0"
+export { version }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared options and plumbing
@@ -460,6 +462,14 @@ const doctorCommand = command(
   (_, c, { json }) => doctor(c, { emit: (check) => json ? Effect.void : printLine(renderCheck(check)) })
 )
 
+const configCommand = command(
+  "config",
+  "Prints every setting's effective value (secrets hidden) and where it came from: env, secret file, config file " +
+    "or default.",
+  {},
+  (_, c) => configReport(c, process.env)
+)
+
 const hookDescription =
   "The Stash plugin entry point: reads Stash's plugin input on stdin, answers one JSON object on stdout."
 const hook = withHelp(
@@ -471,7 +481,19 @@ const hook = withHelp(
   helpFor("hook", hookDescription, { config: configOption })
 )
 
-const subcommands = [doctorCommand, enqueue, sync, run, status, dlq, recover, outages, reconcile, hook] as const
+const subcommands = [
+  doctorCommand,
+  configCommand,
+  enqueue,
+  sync,
+  run,
+  status,
+  dlq,
+  recover,
+  outages,
+  reconcile,
+  hook
+] as const
 
 // `plexsync` alone shows the help, with the list of commands.
 const whole: { descriptor?: Parameters<typeof ValidationError.helpRequested>[0] } = {}

@@ -1,8 +1,9 @@
+import { version } from "@plexsync/runtime/Version"
 import { Data, Effect, Option } from "effect"
 
 /** `plexsync-scheduler`'s command line: `[--config FILE] | --help | --version`. */
 
-export const version = "0.1.0"
+export { version }
 
 export const usage = `plexsync-scheduler ${version}: keeps Plex in step with Stash, continuously.
 
@@ -14,8 +15,11 @@ jobs automatically, purges old DLQ entries, and serves HTTP on PLEXSYNC_HTTP_ADD
   GET /metrics     Prometheus text      GET /healthz   "ok"
   POST /hooks/stash  the Stash plugin's hook input (Authorization: Bearer PLEXSYNC_WEBHOOK_SECRET when set)
 
-Every setting is a PLEXSYNC_ environment variable (see the README); --config FILE (or PLEXSYNC_CONFIG) names a
-JSON or YAML file with the same keys in camelCase. The environment wins over the file.
+Every setting is a PLEXSYNC_ environment variable (docs/settings.md); --config FILE (or PLEXSYNC_CONFIG) names a
+JSON or YAML file with the same keys in camelCase, else $XDG_CONFIG_HOME/plexsync/plexsync.yml (~/.config/…) or
+/config/plexsync.yml is read when there. The environment wins over the file. Each secret may be given as a file:
+PLEXSYNC_PLEX_TOKEN_FILE, PLEXSYNC_STASH_API_KEY_FILE, PLEXSYNC_WEBHOOK_SECRET_FILE. Listening beyond loopback
+needs PLEXSYNC_WEBHOOK_SECRET.
 
 Options:
   --config FILE   read settings from FILE

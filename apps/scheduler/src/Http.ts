@@ -164,7 +164,7 @@ export const router = (options: HttpOptions) =>
         "GET /metrics",
         Effect.gen(function*() {
           const report = yield* StatusReport.read({ outages: 1000 })
-          const effectMetrics = Prometheus.fromSnapshot(yield* Metric.snapshot)
+          const effectMetrics = [Prometheus.buildInfo(), ...Prometheus.fromSnapshot(yield* Metric.snapshot)]
           return HttpServerResponse.text(Prometheus.render([...storeFigures(report), ...effectMetrics]), {
             contentType: Prometheus.contentType
           })

@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Layer, Option } from "effect"
 import * as Os from "node:os"
 import { parseArgs, StartError, usage, UsageError, version } from "./Args.js"
 import * as Layers from "./Layers.js"
+import { requireSecretBeyondLoopback } from "./Listen.js"
 
 /**
  * `plexsync-scheduler`: reads the configuration (environment, `--config FILE`), then runs the scheduler's layers
@@ -25,6 +26,7 @@ const program = (argv: ReadonlyArray<string>) =>
       homedir: Os.homedir()
     }).pipe(
       Effect.tap(requirePlexToken),
+      Effect.tap(requireSecretBeyondLoopback),
       Effect.provide(NodeFileSystem.layer),
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )

@@ -1,3 +1,4 @@
+import { version } from "@plexsync/runtime/Version"
 import type { MetricPair } from "effect"
 import { MetricKeyType, MetricState, Option } from "effect"
 
@@ -114,3 +115,11 @@ export const fromSnapshot = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>
     }
     return []
   })
+
+/** `plexsync_build_info`: always 1, labelled with the version and the Node.js running it (the usual build-info idiom). */
+export const buildInfo = (): Family => ({
+  name: "plexsync_build_info",
+  help: "plexsync's version and the Node.js version running it; always 1",
+  type: "gauge",
+  samples: [{ labels: { version, node: process.versions.node }, value: 1 }]
+})

@@ -13,6 +13,7 @@ import {
   launch,
   logTail,
   repoRoot,
+  rootVersion,
   runToExit,
   schedulerEnv,
   startLibrary,
@@ -29,6 +30,7 @@ import { storeAt } from "./support.js"
  */
 
 interface Status {
+  readonly version: string
   readonly queue: { readonly queued: number; readonly due: number; readonly running: number; readonly held: number }
   readonly dlq: { readonly total: number; readonly byErrorTag: Readonly<Record<string, number>> }
   readonly breakers: Readonly<Record<"plex" | "stash", { readonly state: string }>>
@@ -168,7 +170,10 @@ describe("plexsync-scheduler end to end", () => {
         const s = await status(scheduler)
         assert.strictEqual(s.scheduler.worker.state, "running")
 
+        assert.strictEqual(s.version, rootVersion)
+
         const metrics = await (await fetch(`${scheduler.baseUrl}/metrics`)).text()
+        assert.include(metrics, `plexsync_build_info{version="${rootVersion}",node="${process.versions.node}"} 1`)
         assert.include(metrics, "plexsync_jobs_processed_total{outcome=\"synced\"} 2")
         assert.include(metrics, "plexsync_queue_jobs{state=\"queued\"} 0")
         assert.include(metrics, "plexsync_breaker_state{target=\"plex\",state=\"closed\"} 1")
@@ -266,13 +271,26 @@ describe("plexsync-scheduler end to end", () => {
     const dir = tempDir()
     try {
       const base = { PLEXSYNC_DATA_DIR: Path.join(dir, "data"), PLEXSYNC_PLEX_TOKEN: "a-token-never-printed" }
-      const [help, badConfig, noToken, badArg] = await Promise.all([
+      const [help, badConfig, noToken, badArg, open] = await Promise.all([
         runToExit(["--help"], {}),
         // Every problem is reported at once.
         runToExit([], { ...base, PLEXSYNC_POLL_INTERVAL: "soon", PLEXSYNC_POLL_INTERVALL: "5s" }),
         runToExit([], { PLEXSYNC_DATA_DIR: base.PLEXSYNC_DATA_DIR }),
-        runToExit(["--frobnicate"], base)
+        runToExit(["--frobnicate"], base),
+        // Reachable beyond this machine with no secret: anyone could post hooks.
+        runToExit([], { ...base, PLEXSYNC_HTTP_ADDR: "0.0.0.0:0" })
       ])
+      const version = await runToExit(["--version"], {})
+      assert.strictEqual(version.code, 0)
+      assert.strictEqual(version.stdout, `${rootVersion}\n`, "the root package.json's version")
+      assert.strictEqual(open.code, 2)
+      assert.strictEqual(
+        open.stderr.trim().split("\n").length,
+        1,
+        `one line: ${open.stderr}`
+      )
+      assert.include(open.stderr, "PLEXSYNC_HTTP_ADDR 0.0.0.0:0 is reachable beyond this machine")
+      assert.include(open.stderr, "set PLEXSYNC_WEBHOOK_SECRET")
       assert.strictEqual(help.code, 0)
       assert.include(help.stdout, "Usage: plexsync-scheduler [--config FILE]")
       assert.strictEqual(badConfig.code, 2)
@@ -282,7 +300,7 @@ describe("plexsync-scheduler end to end", () => {
       assert.include(noToken.stderr, "PLEXSYNC_PLEX_TOKEN is not set")
       assert.strictEqual(badArg.code, 2)
       assert.include(badArg.stderr, "--frobnicate")
-      for (const run of [badConfig, noToken, badArg]) {
+      for (const run of [badConfig, noToken, badArg, open]) {
         assert.notInclude(run.stderr + run.stdout, "a-token-never-printed")
         assert.notInclude(run.stderr, "    at ")
       }

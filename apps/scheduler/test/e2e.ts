@@ -22,6 +22,11 @@ import type { statusDocument } from "../src/StatusDocument.js"
 export const repoRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 const bin = Path.join(repoRoot, "apps", "scheduler", "src", "bin.ts")
 
+/** The version both programs report: the root package.json's. */
+export const rootVersion: string = (JSON.parse(Fs.readFileSync(Path.join(repoRoot, "package.json"), "utf8")) as {
+  readonly version: string
+}).version
+
 export const stashRoot = "/data/videos"
 export const plexRoot = "/media/videos"
 export const pathMap: PathMap = [new PathMapping({ stashPrefix: stashRoot, plexPrefix: plexRoot })]

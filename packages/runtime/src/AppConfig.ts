@@ -4,7 +4,10 @@ import { allSyncFields, SyncField as SyncFieldSchema } from "@plexsync/domain/Fi
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { PathMapFromString } from "@plexsync/domain/PathMap"
 import { Context, Cron, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import * as Fs from "node:fs"
 import * as NodePath from "node:path"
+import type { ResolvedSecrets } from "./ConfigSources.js"
+import { discoverConfigFile, fileVariable, resolveSecretFiles, unreadableReason } from "./ConfigSources.js"
 import { DurationFromString, durationHint } from "./Duration.js"
 import { learnedFile, readLearned } from "./StashAddress.js"
 import { didYouMean } from "./Suggest.js"
@@ -297,7 +300,7 @@ const ReconcileScopeFromString = Schema.transformOrFail(Schema.String, Schema.An
 // ---------------------------------------------------------------------------------------------------------------
 // The settings table
 
-interface Setting {
+export interface Setting {
   /** camelCase key of the file; the variable is derived from it. */
   readonly key: string
   readonly schema: Schema.Schema<any, any>
@@ -379,8 +382,15 @@ export const configFileVariable = "PLEXSYNC_CONFIG"
 /** Read by the Stash plugin's forwarder (stash-plugin/forward), which may share an environment with plexsync. */
 export const forwarderVariables: ReadonlyArray<string> = ["PLEXSYNC_HOOK_URL"]
 export const settingKeys: ReadonlyArray<string> = settings.map((s) => s.key)
+/** The settings table: docs/settings.md and `plexsync config` are made from it. */
+export const settingsTable: ReadonlyArray<Setting> = settings
+/** The secret settings' variables; each also accepts `<NAME>_FILE`, naming a file that holds the secret. */
+export const secretVariables: ReadonlyArray<string> = settings.filter((s) => s.secret === true).map((s) =>
+  keyToEnv(s.key)
+)
 export const settingVariables: ReadonlyArray<string> = [
   ...settings.map((s) => keyToEnv(s.key)),
+  ...secretVariables.map(fileVariable),
   configFileVariable,
   ...forwarderVariables
 ]
@@ -651,14 +661,58 @@ export interface LoadOptions {
   readonly extraVariables?: ReadonlyArray<string>
 }
 
-/** The config file to read, if any: `--config FILE`, else `PLEXSYNC_CONFIG`; absolute. */
-export const configFilePath = (options: Pick<LoadOptions, "env" | "configFlag" | "cwd">): Option.Option<string> => {
-  const fromEnv = options.env[configFileVariable]
-  return Option.orElse(
-    options.configFlag,
-    () => fromEnv !== undefined && fromEnv !== "" ? Option.some(fromEnv) : Option.none()
-  ).pipe(Option.map((given) => NodePath.resolve(options.cwd, given)))
+/**
+ * The config file to read, if any: `--config FILE`, else `PLEXSYNC_CONFIG`, else the first that exists of
+ * `$XDG_CONFIG_HOME/plexsync/plexsync.yml` (`~/.config/…`) and `/config/plexsync.yml`; absolute.
+ */
+export const configFilePath = (
+  options: Pick<LoadOptions, "env" | "configFlag" | "cwd" | "homedir">
+): Option.Option<string> =>
+  Option.fromNullable(
+    discoverConfigFile({ ...options, configFlag: Option.getOrUndefined(options.configFlag) }, isFileSync)
+  )
+
+/** Whether a regular file is there. */
+export const isFileSync = (path: string): boolean => {
+  try {
+    return Fs.statSync(path).isFile()
+  } catch {
+    return false
+  }
 }
+
+/** Each `<NAME>_FILE` of a secret read into `<NAME>` (`read` is given the path resolved against `cwd`). */
+export const withSecretFiles = (
+  options: Pick<LoadOptions, "env" | "cwd">,
+  read: (path: string) => { readonly text: string } | { readonly reason: string }
+): Either.Either<ResolvedSecrets, ConfigError> => {
+  const resolved = resolveSecretFiles(options.env, secretVariables, (path) => read(NodePath.resolve(options.cwd, path)))
+  return resolved.problems.length === 0 ? Either.right(resolved) : Either.left(
+    new ConfigError({ problems: resolved.problems.map((p) => ({ ...p, value: Option.none() })) })
+  )
+}
+
+/** Reads the secret files `withSecretFiles` will ask for. */
+const readSecretFiles = (options: Pick<LoadOptions, "env" | "cwd">) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const texts = new Map<string, { readonly text: string } | { readonly reason: string }>()
+    for (const variable of secretVariables) {
+      const given = options.env[fileVariable(variable)]
+      if (given === undefined || given === "") continue
+      const path = NodePath.resolve(options.cwd, given)
+      texts.set(
+        path,
+        yield* fs.readFileString(path).pipe(
+          Effect.map((text) => ({ text })),
+          Effect.catchAll((e) =>
+            Effect.succeed({ reason: unreadableReason(e._tag === "SystemError" ? e.reason : undefined) })
+          )
+        )
+      )
+    }
+    return withSecretFiles(options, (path) => texts.get(path) ?? { reason: "cannot be read" })
+  })
 
 const sourcesOf = (options: LoadOptions, file: ConfigSources["file"]): ConfigSources => ({
   env: options.env,
@@ -683,6 +737,7 @@ export const loadAppConfig = (
   options: LoadOptions
 ): Effect.Effect<AppConfigShape, ConfigError | ConfigFileError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    const secrets = yield* Effect.flatten(readSecretFiles(options))
     let file: ConfigSources["file"] = Option.none()
     const path = configFilePath(options)
     if (Option.isSome(path)) {
@@ -693,7 +748,7 @@ export const loadAppConfig = (
       const values = yield* parseConfigText(path.value, text)
       file = Option.some({ path: path.value, values })
     }
-    const config = yield* decodeAppConfig(sourcesOf(options, file))
+    const config = yield* decodeAppConfig(sourcesOf({ ...options, env: secrets.env }, file))
     if (config.stashUrlSource._tag !== "Default") return config
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(learnedFile(config.dataDir)).pipe(Effect.option)
@@ -711,6 +766,13 @@ export const loadAppConfigSync = (
   }
 ): Either.Either<AppConfigShape, ConfigError | ConfigFileError> =>
   Either.gen(function*() {
+    const secrets = yield* withSecretFiles(options, (path) => {
+      try {
+        return { text: options.readFile(path) }
+      } catch (e) {
+        return { reason: unreadableReason((e as NodeJS.ErrnoException).code) }
+      }
+    })
     let file: ConfigSources["file"] = Option.none()
     const path = configFilePath(options)
     if (Option.isSome(path)) {
@@ -723,7 +785,7 @@ export const loadAppConfigSync = (
       const values = yield* decodeConfigText(path.value, text, isJsonConfig(path.value) ? undefined : options.yaml())
       file = Option.some({ path: path.value, values })
     }
-    const config = yield* decodeAppConfig(sourcesOf(options, file))
+    const config = yield* decodeAppConfig(sourcesOf({ ...options, env: secrets.env }, file))
     if (config.stashUrlSource._tag !== "Default") return config
     let text: string | undefined
     try {

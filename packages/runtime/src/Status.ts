@@ -16,6 +16,7 @@ import type { ReconcileSchedule, StashUrlSource } from "./AppConfig.js"
 import { breakerDocument, outageDocument, recoveryRunDocument } from "./Documents.js"
 import { formatDuration, formatTime, formatTimeAgo, isoOrNull, keyValues, plural, shownUrl } from "./Present.js"
 import { describeReconcileSchedule, nextReconcileAt } from "./Tuning.js"
+import { version } from "./Version.js"
 
 /**
  * What `plexsync status` shows and the scheduler's `GET /status` answers: queue counts by state, the DLQ by
@@ -146,6 +147,8 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
 
 /** The `status --json` document (README). */
 export const statusDocument = (report: StatusReport) => ({
+  /** plexsync's version (the root package.json). */
+  version,
   generatedAt: isoOrNull(report.now),
   queue: {
     ...report.queue,

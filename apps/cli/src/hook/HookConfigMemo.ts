@@ -1,3 +1,4 @@
+import { discoverConfigFile } from "@plexsync/runtime/ConfigSources"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -29,11 +30,16 @@ export interface MemoInputs {
 
 const memoVersion = "1"
 
-/** The config file the command would read, as `AppConfig` resolves it. */
-const configFile = (inputs: MemoInputs): string | undefined => {
-  const given = inputs.configFlag ?? (inputs.env.PLEXSYNC_CONFIG !== "" ? inputs.env.PLEXSYNC_CONFIG : undefined)
-  return given === undefined ? undefined : Path.resolve(inputs.cwd, given)
-}
+/** The config file the command would read, as `AppConfig` resolves it (a found one too). */
+const configFile = (inputs: MemoInputs): string | undefined =>
+  discoverConfigFile(inputs, (path) => {
+    try {
+      inputs.readFile(path)
+      return true
+    } catch {
+      return false
+    }
+  })
 
 /** The key of a configuration; `undefined` when its file cannot be read (the full path reports that). */
 export const memoKey = (inputs: MemoInputs): string | undefined => {

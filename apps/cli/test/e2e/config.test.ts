@@ -4,6 +4,8 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { json, runPlexsync, tempDir } from "./cli.js"
 
+const repoRoot = Path.resolve(import.meta.dirname, "..", "..", "..", "..")
+
 const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.promise(() => runPlexsync(args, { env: { PLEXSYNC_DATA_DIR: tempDir(), ...env } }))
 
@@ -99,6 +101,7 @@ describe("plexsync configuration and usage", () => {
       for (
         const args of [
           ["doctor"],
+          ["config"],
           ["enqueue"],
           ["sync"],
           ["run"],
@@ -122,6 +125,7 @@ describe("plexsync configuration and usage", () => {
       for (
         const command of [
           "doctor",
+          "config",
           "enqueue",
           "sync",
           "run",
@@ -136,7 +140,10 @@ describe("plexsync configuration and usage", () => {
         assert.match(top.stdout, new RegExp(`^  ${command}\\b`, "m"), command)
       }
       const version = yield* run(["--version"])
-      assert.strictEqual(version.stdout.trim(), "0.1.0")
-      assert.deepStrictEqual(json(yield* run(["status", "--json"])).dlq.total, 0)
+      const rootVersion = JSON.parse(Fs.readFileSync(Path.join(repoRoot, "package.json"), "utf8")).version
+      assert.strictEqual(version.stdout.trim(), rootVersion, "the root package.json's version")
+      const statusJson = json(yield* run(["status", "--json"]))
+      assert.deepStrictEqual(statusJson.dlq.total, 0)
+      assert.strictEqual(statusJson.version, rootVersion)
     }))
 })
