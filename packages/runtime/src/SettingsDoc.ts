@@ -28,6 +28,8 @@ export const settingMeanings: Readonly<Record<string, string>> = {
   webhookSecret: "The bearer token `POST /hooks/stash` requires (the forwarder plugin's **Webhook secret**). " +
     "Required when `PLEXSYNC_HTTP_ADDR` is not a loopback address.",
   logLevel: "The least important log lines written (to stderr).",
+  logFormat: "How log lines are written: `text` (logfmt-style lines) or `json` (one JSON object a line, for " +
+    "log collectors).",
   pollInterval: "How often the scheduler reads Stash's change feed.",
   lease: "How long the worker's claim on a job lasts before another worker may take it over (renewed while " +
     "the job runs).",
