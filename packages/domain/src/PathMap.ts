@@ -145,10 +145,6 @@ const rewrite = (
 export const mapPath = (map: PathMap, stashPath: string): MappedPath =>
   rewrite(map, stashPath, (m) => m.stashPrefix, (m) => m.plexPrefix)
 
-/** The way back: the path Stash would see for a Plex path (the longest Plex prefix wins); unmatched: unchanged. */
-export const unmapPath = (map: PathMap, plexPath: string): MappedPath =>
-  rewrite(map, plexPath, (m) => m.plexPrefix, (m) => m.stashPrefix)
-
 /**
  * Every Stash path that maps to this Plex path: one per rule whose Plex prefix holds it (two Stash folders may
  * be mounted into one Plex folder), or the path itself when no rule does.
@@ -237,27 +233,4 @@ export const sectionsForPath = (
     if (best >= 0) out.push({ section, location, depth: best })
   }
   return out.sort((a, b) => b.depth - a.depth).map(({ location, section }) => ({ section, location }))
-}
-
-/** Pairs of sections whose locations nest (or are equal): a file under the inner one is an item in both. */
-export const overlappingSections = (
-  sections: ReadonlyArray<PlexSection>
-): ReadonlyArray<{ readonly outer: SectionChoice; readonly inner: SectionChoice }> => {
-  const out: Array<{ outer: SectionChoice; inner: SectionChoice }> = []
-  for (const a of sections) {
-    for (const b of sections) {
-      if (a.key === b.key) continue
-      for (const outer of a.locations) {
-        for (const inner of b.locations) {
-          const o = stripTrailingSeparator(pathKey(outer))
-          const i = stripTrailingSeparator(pathKey(inner))
-          // Equal locations are listed once (the pair in section order).
-          if (segmentPrefix(o, i) && (o !== i || a.key < b.key)) {
-            out.push({ outer: { section: a, location: outer }, inner: { section: b, location: inner } })
-          }
-        }
-      }
-    }
-  }
-  return out
 }

@@ -48,3 +48,7 @@ export const startFakes = (options: { readonly scenes?: number } = {}) =>
     const dataDir = tempDir()
     return { stash, plex, scenes, env: envFor(stash, plex, dataDir), dataDir } satisfies Fakes
   })
+
+/** The Plex item of a Stash file (through the path map). */
+export const plexItemOf = (fakes: Fakes, stashPath: string) =>
+  fakes.plex.state.itemByFile(stashPath.replace(stashRoot, plexRoot))

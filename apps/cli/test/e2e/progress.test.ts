@@ -6,7 +6,7 @@ import { inject } from "vitest"
 import type { CliOptions, CliResult } from "./cli.js"
 import { json, runPlexsync, tempDir } from "./cli.js"
 import type { Fakes } from "./fakes.js"
-import { plexRoot, startFakes, stashRoot } from "./fakes.js"
+import { plexItemOf, startFakes } from "./fakes.js"
 import { queuedJobs, withStore } from "./store.js"
 
 /**
@@ -80,9 +80,6 @@ const finalBar = (raw: string) => {
   assert.lengthOf(bars, 1, `one bar line stays on screen:\n${screenLines(raw).join("\n")}`)
   return bars[0]!
 }
-
-const plexItemOf = (fakes: Fakes, stashPath: string) =>
-  fakes.plex.state.itemByFile(stashPath.replace(stashRoot, plexRoot))
 
 describe("progress", () => {
   it.scopedLive("work that fails on a terminal leaves its bar as it stopped, and the message on the next line", () =>

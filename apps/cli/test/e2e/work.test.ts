@@ -2,15 +2,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { CliOptions } from "./cli.js"
 import { json, runPlexsync, tempDir } from "./cli.js"
-import { plexRoot, startFakes, stashRoot } from "./fakes.js"
+import { plexItemOf, startFakes } from "./fakes.js"
 import type { Fakes } from "./fakes.js"
 import { queuedJobs } from "./store.js"
 
 const plexsync = (fakes: Fakes, args: ReadonlyArray<string>, options: CliOptions = {}) =>
   Effect.promise(() => runPlexsync(args, { ...options, env: { ...fakes.env, ...options.env } }))
-
-const plexItemOf = (fakes: Fakes, stashPath: string) =>
-  fakes.plex.state.itemByFile(stashPath.replace(stashRoot, plexRoot))
 
 describe("plexsync against fake Stash and Plex servers", () => {
   it.scopedLive("sync queues changed scenes, status counts them, run syncs them into Plex, reconcile finds a drift", () =>
