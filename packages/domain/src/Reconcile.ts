@@ -228,11 +228,11 @@ export const classifyScene = (
   state: SceneSyncState | undefined,
   index: PlexIndex,
   settings: ReconcileSettings,
-  writes: ReadonlyMap<string, ItemWrite>
+  writes: ReadonlyMap<string, ItemWrite>,
+  found: ReturnType<typeof itemsOfScene> = itemsOfScene(scene, state, index, settings)
 ): SceneVerdict => {
   const primary = scene.files[0]
   if (primary === undefined) return { _tag: "NoFile" }
-  const found = itemsOfScene(scene, state, index, settings)
   if (found._tag === "Ambiguous") return found
   if (found.items.length === 0) return { _tag: "Gap", gap: "missingInPlex" }
   if (state === undefined) return { _tag: "Gap", gap: "neverSynced" }
@@ -356,15 +356,11 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
       const candidates: Array<SceneId> = []
       const byId = new Map<SceneId, StashScene>()
       // What plexsync wrote to the page's items, in one lookup.
-      const keys: Array<string> = []
-      for (const scene of scenes) {
-        const found = itemsOfScene(scene, states.get(scene.id), index, settings)
-        for (const item of found.items) keys.push(index.ratingKey(item))
-      }
-      const writes = yield* syncState.writtenOn(keys)
-      for (const scene of scenes) {
+      const found = scenes.map((scene) => itemsOfScene(scene, states.get(scene.id), index, settings))
+      const writes = yield* syncState.writtenOn(found.flatMap((f) => f.items.map(index.ratingKey)))
+      for (const [i, scene] of scenes.entries()) {
         checked++
-        const verdict = classifyScene(scene, states.get(scene.id), index, settings, writes)
+        const verdict = classifyScene(scene, states.get(scene.id), index, settings, writes, found[i])
         // Every file of a scene counts as known to Stash, in every library holding it, for orphan detection.
         for (const file of scene.files) {
           const found = index.lookup(mapPath(settings.pathMap, file.path).path)
