@@ -125,43 +125,42 @@ describe("outages end to end", () => {
     })
   }, 90_000)
 
-  it(
-    "Plex hanging past the client's 30 s timeout opens its breaker; the outage starts at the first timeout",
-    async () => {
-      let stalledAt = 0
-      await withScheduler(
-        { scenes: 3, env: { PLEXSYNC_CONCURRENCY: "1", PLEXSYNC_BREAKER_THRESHOLD: "2" } },
-        async (library) => {
-          // Plex hangs from the start: every request stalls (no answer, no error) until the client gives up.
-          library.plex.faults.inject({ _tag: "Stall" })
-          stalledAt = Date.now()
-        },
-        async ({ database, library, scheduler }) => {
-          const open = await waitFor("the Plex breaker to open", async () => {
-            const s = await status(scheduler)
-            return s.breakers.plex.state === "open" ? s : undefined
-          }, 100_000)
-          const openedSeenAt = Date.now()
-          library.plex.faults.clear()
-          const startedAt = Date.parse(open.currentOutage!.startedAt)
-          assert.strictEqual(open.currentOutage!.target, "plex")
-          assert.include(String((await outagesIn(database))[0]!.cause), "PlexTemporaryError")
-          // One job at a time: the first timeout 30 s in, the second (the threshold) 30 s later.
-          assert.isAtLeast(startedAt - stalledAt, 29_000)
-          assert.isAtLeast(openedSeenAt - startedAt, 25_000, "the outage starts at the first timeout, not the second")
+  it("Plex hanging past the request timeout opens its breaker; the outage starts at the first timeout", async () => {
+    let stalledAt = 0
+    await withScheduler(
+      {
+        scenes: 3,
+        env: { PLEXSYNC_CONCURRENCY: "1", PLEXSYNC_BREAKER_THRESHOLD: "2", PLEXSYNC_REQUEST_TIMEOUT: "3s" }
+      },
+      async (library) => {
+        // Plex hangs from the start: every request stalls (no answer, no error) until the client gives up.
+        library.plex.faults.inject({ _tag: "Stall" })
+        stalledAt = Date.now()
+      },
+      async ({ database, library, scheduler }) => {
+        const open = await waitFor("the Plex breaker to open", async () => {
+          const s = await status(scheduler)
+          return s.breakers.plex.state === "open" ? s : undefined
+        }, 30_000)
+        const openedSeenAt = Date.now()
+        library.plex.faults.clear()
+        const startedAt = Date.parse(open.currentOutage!.startedAt)
+        assert.strictEqual(open.currentOutage!.target, "plex")
+        assert.include(String((await outagesIn(database))[0]!.cause), "PlexTemporaryError")
+        // One job at a time: the first timeout 3 s in, the second (the threshold) 3 s later.
+        assert.isAtLeast(startedAt - stalledAt, 2_900, "not before the request timeout")
+        assert.isAtLeast(openedSeenAt - startedAt, 2_500, "the outage starts at the first timeout, not the second")
 
-          await waitFor("every scene to sync", () => synced(library) === 3 || undefined, 60_000)
-          const outages = await waitFor("the outage to close", async () => {
-            const all = await outagesIn(database)
-            return all.length === 1 && all[0]!.endedAt !== null ? all : undefined
-          })
-          assert.strictEqual(outages[0]!.startedAt, startedAt)
-          assert.isAtLeast(outages[0]!.endedAt! - outages[0]!.startedAt, 25_000, "not a blip")
-        }
-      )
-    },
-    180_000
-  )
+        await waitFor("every scene to sync", () => synced(library) === 3 || undefined, 60_000)
+        const outages = await waitFor("the outage to close", async () => {
+          const all = await outagesIn(database)
+          return all.length === 1 && all[0]!.endedAt !== null ? all : undefined
+        })
+        assert.strictEqual(outages[0]!.startedAt, startedAt)
+        assert.isAtLeast(outages[0]!.endedAt! - outages[0]!.startedAt, 2_500, "not a blip")
+      }
+    )
+  }, 120_000)
 
   it("with a short hold limit every held job reaches the DLQ in time and is recovered once", async () => {
     await withScheduler(

@@ -85,6 +85,8 @@ export interface AppConfigShape {
   readonly reconcileSchedule: ReconcileSchedule
   readonly reconcileScope: ReconcileScope
   readonly shutdownGrace: Duration.Duration
+  /** The whole-request limit for every request to Plex and to Stash. */
+  readonly requestTimeout: Duration.Duration
 }
 
 export type StashUrlSource =
@@ -368,7 +370,8 @@ const settings: ReadonlyArray<Setting> = [
     allowed: `all, or ${durationHint} (scenes added or changed that recently)`,
     default: "all"
   },
-  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" }
+  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" },
+  { key: "requestTimeout", schema: PositiveDuration, allowed: durationHint, default: "30s" }
 ]
 
 /** `plexUrl` → `PLEXSYNC_PLEX_URL` */
@@ -554,7 +557,8 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     dlqRetention: decoded.dlqRetention as Duration.Duration,
     reconcileSchedule: (decoded.reconcileInterval ?? decoded.reconcileAt ?? defaultReconcile) as ReconcileSchedule,
     reconcileScope: decoded.reconcileScope as ReconcileScope,
-    shutdownGrace: decoded.shutdownGrace as Duration.Duration
+    shutdownGrace: decoded.shutdownGrace as Duration.Duration,
+    requestTimeout: decoded.requestTimeout as Duration.Duration
   })
 }
 

@@ -2,7 +2,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
-import { Data, Effect, Layer } from "effect"
+import { Data, Duration, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import type { AppConfigShape } from "./AppConfig.js"
 import { requirePlexToken } from "./AppConfig.js"
@@ -34,14 +34,22 @@ export const storeLayer = (config: AppConfigShape, options: { readonly quickChec
 const http = NodeHttpClient.layerUndici
 
 export const stashLayer = (config: AppConfigShape) =>
-  StashClientLive.layer({ url: config.stashUrl, apiKey: config.stashApiKey }).pipe(Layer.provide(http))
+  StashClientLive.layer({
+    url: config.stashUrl,
+    apiKey: config.stashApiKey,
+    timeoutMs: Duration.toMillis(config.requestTimeout)
+  }).pipe(Layer.provide(http))
 
 /** The Plex client; fails with `ConfigMissing` when no token is set. Needs `Settings` (its client identifier). */
 export const plexLayer = (config: AppConfigShape) =>
   Layer.unwrapEffect(
     Effect.map(
       requirePlexToken(config),
-      (token) => PlexClientLive.layerWithSettings({ url: config.plexUrl, token }).pipe(Layer.provide(http))
+      (token) => PlexClientLive.layerWithSettings({
+        url: config.plexUrl,
+        token,
+        timeoutMs: Duration.toMillis(config.requestTimeout)
+      }).pipe(Layer.provide(http))
     )
   )
 

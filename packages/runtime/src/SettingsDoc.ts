@@ -45,7 +45,9 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "`PLEXSYNC_RECONCILE_AT`'s times. Set one of the two, not both.",
   reconcileAt: "When the scheduler reconciles Stash with Plex: a cron expression in local time.",
   reconcileScope: "What a scheduled reconciliation checks: every scene, or those added or changed that recently.",
-  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released."
+  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released.",
+  requestTimeout:
+    "How long one request to Plex or to Stash may take in all (connect, answer and body) before it counts as a failure."
 }
 
 export interface SettingRow {
