@@ -31,10 +31,11 @@ const startLibraryAt = (utcOffsetMinutes: number, clock: { frozen: number | null
     stash: { utcOffsetMinutes, now: () => clock.frozen ?? Date.now() }
   })
 
+// The two cases mostly wait out the same-second margin: they run side by side.
 describe("plexsync-scheduler end to end: two saves within one Stash second", () => {
   for (const offsetMinutes of [-300, 330]) {
     const zone = formatStashTime(0, offsetMinutes).slice(19)
-    it(
+    it.concurrent(
       `no plugin, Stash at UTC${zone}: Plex ends with the second save, and the feed then goes quiet`,
       async () => {
         const clock: { frozen: number | null } = { frozen: null }
