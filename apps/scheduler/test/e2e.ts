@@ -15,12 +15,12 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { inject } from "vitest"
 import type { statusDocument } from "../src/StatusDocument.js"
 
 /** End-to-end helpers: the fake servers in this process, the scheduler as a child process. */
 
 export const repoRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
-const bin = Path.join(repoRoot, "apps", "scheduler", "src", "bin.ts")
 
 /** The version both programs report: the root package.json's. */
 export const rootVersion: string = (JSON.parse(Fs.readFileSync(Path.join(repoRoot, "package.json"), "utf8")) as {
@@ -132,10 +132,10 @@ export const schedulerEnv = (
   ...overrides
 })
 
-/** Starts `plexsync-scheduler` from its sources, as `pnpm scheduler` does, and waits until it serves. */
+/** Starts the built `plexsync-scheduler` (as `pnpm scheduler` does) and waits until it serves. */
 export const launch = async (env: Record<string, string>, logFile: string): Promise<SchedulerProcess> => {
   const scheduler = startScheduler({
-    command: [process.execPath, "--import", "tsx", "--conditions=@plexsync/source", bin],
+    command: inject("schedulerCommand"),
     cwd: repoRoot,
     env,
     logFile
@@ -152,7 +152,8 @@ export const launch = async (env: Record<string, string>, logFile: string): Prom
 /** Runs the scheduler to its exit (for usage and configuration errors): its exit code and output. */
 export const runToExit = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@plexsync/source", bin, ...args], {
+    const [command, ...prefix] = inject("schedulerCommand")
+    const child = spawn(command!, [...prefix, ...args], {
       cwd: repoRoot,
       env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"]

@@ -45,11 +45,12 @@ export const plexLayer = (config: AppConfigShape) =>
   Layer.unwrapEffect(
     Effect.map(
       requirePlexToken(config),
-      (token) => PlexClientLive.layerWithSettings({
-        url: config.plexUrl,
-        token,
-        timeoutMs: Duration.toMillis(config.requestTimeout)
-      }).pipe(Layer.provide(http))
+      (token) =>
+        PlexClientLive.layerWithSettings({
+          url: config.plexUrl,
+          token,
+          timeoutMs: Duration.toMillis(config.requestTimeout)
+        }).pipe(Layer.provide(http))
     )
   )
 
