@@ -26,9 +26,11 @@ const commands = [
 describe("plexsync's help", () => {
   it.live("fits 80 columns, reads as typed, brackets optional flags and describes every option", () =>
     Effect.gen(function*() {
-      for (const words of commands) {
+      // The processes start side by side; each answer is checked on its own.
+      const helps = yield* Effect.forEach(commands, (words) => run([...words, "--help"]), { concurrency: 4 })
+      for (const [n, words] of commands.entries()) {
         const shown = words.length === 0 ? "plexsync" : `plexsync ${words.join(" ")}`
-        const help = yield* run([...words, "--help"])
+        const help = helps[n]!
         assert.strictEqual(help.code, 0, shown)
         const lines = help.stdout.split("\n")
         assert.deepStrictEqual(lines.filter((l) => l.length > 80), [], `${shown}: lines over 80 columns`)
@@ -44,17 +46,17 @@ describe("plexsync's help", () => {
           assert.isTrue(option[2] !== undefined || /^ {6,}\S/.test(lines[i + 1] ?? ""), `${shown}: ${line}`)
         }
       }
-      const list = yield* run(["dlq", "list", "--help"])
+      const list = helps[commands.findIndex((w) => w.join(" ") === "dlq list")]!
       assert.match(list.stdout, /^Usage: plexsync dlq list \[--error TAG\]\.\.\. \[--since TIME\]/)
       assert.include(list.stdout, "[--json]")
       assert.match(list.stdout, /^ {2}--limit N {2,}At most N entries\. Default: 50\./m)
-      const enqueue = yield* run(["enqueue", "-h"])
+      const [enqueue, version, v] = yield* Effect.all([run(["enqueue", "-h"]), run(["--version"]), run(["-v"])], {
+        concurrency: "unbounded"
+      })
       assert.match(enqueue.stdout, /^Usage: plexsync enqueue \[--config FILE\] \[--json\] <sceneId>\.\.\./)
       assert.match(enqueue.stdout, /^ {2}<sceneId> {2,}The Stash scene ids to queue\./m)
-
-      const version = yield* run(["--version"])
       assert.strictEqual(version.stdout.trim(), "0.1.0")
-      assert.strictEqual((yield* run(["-v"])).stdout, version.stdout)
+      assert.strictEqual(v.stdout, version.stdout)
     }))
 
   it.live("suggests the command meant by a typo, with exit 2", () =>
