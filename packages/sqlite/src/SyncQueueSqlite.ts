@@ -96,7 +96,7 @@ const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`
 
 const COUNTS = `SELECT
   (SELECT count(*) FROM jobs WHERE state = 'queued') AS queued,
-  (SELECT count(*) FROM jobs WHERE state = 'queued' AND available_at <= ?) AS due,
+  (SELECT count(*) FROM jobs WHERE state = 'queued' AND available_at <= ? AND held_since IS NULL) AS due,
   (SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until > ?) AS running,
   (SELECT count(*) FROM jobs WHERE held_since IS NOT NULL AND state = 'queued') AS held`
 
