@@ -409,11 +409,24 @@ const recover = command(
 
 const outages = command(
   "outages",
-  "Outage history, newest first, with MTTR, MTBF and availability.",
+  "Outage history, newest first, with MTTR, MTBF and availability per target over a window.",
   {
-    limit: integerOption("limit", "The N most recent outages.", 20)
+    limit: integerOption("limit", "The N most recent outages.", 20),
+    window: optionalText(
+      "window",
+      "DURATION",
+      "Measure over the last DURATION (default 30d; never before the database was created)."
+    )
   },
-  ({ limit }, c) => Commands.outages(limit).pipe(Effect.provide(storeLayer(c)))
+  ({ limit, window }, c) =>
+    Effect.gen(function*() {
+      const text = Option.getOrElse(window, () => "30d")
+      const ms = parseDurationMs(text)
+      if (ms === undefined || ms <= 0) {
+        return yield* usage(`--window ${JSON.stringify(text)}: expected a duration such as 30d or 72h`)
+      }
+      return yield* Commands.outages(limit, ms).pipe(Effect.provide(storeLayer(c)))
+    })
 )
 
 /** `--scope` or scene ids (not both); every scene when neither is given. */

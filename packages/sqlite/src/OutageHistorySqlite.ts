@@ -1,7 +1,7 @@
 import { Millis, OutageId, Target } from "@plexsync/domain/Ids"
-import type { OutageHistoryService } from "@plexsync/domain/OutageHistory"
+import type { MetricsWindow, OutageHistoryService } from "@plexsync/domain/OutageHistory"
 import { Outage, OutageHistory } from "@plexsync/domain/OutageHistory"
-import { Effect, Either, Layer, Option, Schema } from "effect"
+import { Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import { Database } from "./Database.js"
 import { decodeEach, rowDecoder, rowErrorAsStoreError } from "./SqliteErrors.js"
 
@@ -24,6 +24,21 @@ const OutageRow = Schema.Struct({
 })
 
 const decodeRow = rowDecoder(OutageRow, "outages")
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC, as SQLite's CURRENT_TIMESTAMP writes it, to epoch ms. */
+const CreatedAt = Schema.transformOrFail(
+  Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/)),
+  Schema.Number,
+  {
+    strict: true,
+    decode: (text, _, ast) => {
+      const ms = Date.parse(`${text.replace(" ", "T")}Z`)
+      return Number.isNaN(ms) ? ParseResult.fail(new ParseResult.Type(ast, text, "not a date")) : ParseResult.succeed(ms)
+    },
+    encode: (ms) => ParseResult.succeed(new Date(ms).toISOString().slice(0, 19).replace("T", " "))
+  }
+)
+const decodeCreatedAt = Schema.decodeUnknownEither(CreatedAt)
 
 const decodeOutage = (row: OutageRecord) =>
   Either.map(decodeRow(row, row.id), (r) =>
@@ -103,8 +118,32 @@ export const make = Effect.gen(function*() {
     return yield* one(rows)
   }, db.operation)
 
+  const overlapping = Effect.fn("OutageHistory.overlapping")(function*(window: MetricsWindow) {
+    const rows = yield* sql<OutageRecord>`SELECT * FROM outages
+      WHERE started_at <= ${Math.trunc(window.to)} AND (ended_at IS NULL OR ended_at >= ${Math.trunc(window.from)})
+      ORDER BY started_at, id`
+    return yield* decodeEach(rows, decodeOutage)
+  }, db.operation)
+
+  // The migrator stamps each migration it runs (SQLite's CURRENT_TIMESTAMP, UTC): the first one is the creation.
+  const watchingSince = Effect.gen(function*() {
+    const rows = yield* sql<{ readonly created_at: unknown }>`SELECT created_at FROM effect_sql_migrations
+      ORDER BY migration_id LIMIT 1`
+    return Option.flatMap(Option.fromNullable(rows[0]), (row) => Option.getRight(decodeCreatedAt(row.created_at)))
+  }).pipe(db.operation, Effect.withSpan("OutageHistory.watchingSince"))
+
   return OutageHistory.of(
-    { open, close, current, addAffected, get, list, lastCompleted } satisfies OutageHistoryService
+    {
+      open,
+      close,
+      current,
+      addAffected,
+      get,
+      list,
+      lastCompleted,
+      overlapping,
+      watchingSince
+    } satisfies OutageHistoryService
   )
 })
 

@@ -134,10 +134,20 @@ describe("plexsync dlq, outages and recover", () => {
       )
       assert.strictEqual(doc.mttrMs, hour)
       assert.isNull(doc.mtbfMs)
-      assert.isAbove(doc.availability, 40)
-      assert.isBelow(doc.availability, 60)
+      // The database is new: the window starts at the first outage it recorded (2 h ago), not 30 days back.
+      assert.isTrue(doc.window.clippedToDatabase)
+      assert.closeTo(Date.parse(doc.window.to) - Date.parse(doc.window.from), 2 * hour, 60_000)
+      assert.closeTo(doc.availability, 50, 1)
+      assert.closeTo(doc.targets.plex.availability, 50, 1)
+      assert.deepStrictEqual([doc.targets.plex.outages, doc.targets.plex.downMs], [1, hour])
+      assert.deepStrictEqual(doc.targets.stash, { outages: 0, downMs: 0, mttrMs: null, mtbfMs: null, availability: 100 })
       const human = yield* plexsync(fakes, ["outages"])
-      assert.include(human.stdout, "MTTR 1h")
+      assert.match(human.stdout, /^\s+plex\s+availability 5\d\.\d\d%, 1 outage, down 1h; MTTR 1h, MTBF —/m)
+      assert.match(human.stdout, /^\s+stash\s+availability 100\.00%, 0 outages/m)
+      // Over a window that ended before the outage began: nothing down.
+      const recent = json(yield* plexsync(fakes, ["outages", "--json", "--window", "30m"]))
+      assert.deepStrictEqual([recent.availability, recent.targets.plex.outages], [100, 0])
+      assert.strictEqual((yield* plexsync(fakes, ["outages", "--window", "soon"])).code, 2)
 
       const dry = json(yield* plexsync(fakes, ["recover", "--dry-run", "--json"]))
       assert.strictEqual(dry.dryRun, true)
