@@ -1,5 +1,6 @@
 import type { Effect, Option } from "effect"
 import { Context, Schema } from "effect"
+import type { JobId } from "./Ids.js"
 import { Millis, OutageId, Target } from "./Ids.js"
 import type { StoreError } from "./StoreError.js"
 
@@ -22,7 +23,10 @@ export interface OutageHistoryService {
   /** Closes the target's open outage, if any, and returns it. */
   readonly close: (target: Target, endedAt: number) => Effect.Effect<Option.Option<Outage>, StoreError>
   readonly current: (target: Target) => Effect.Effect<Option.Option<Outage>, StoreError>
+  /** Adds `jobs` to the outage's `jobsAffected` as they are (an import, a test): no job is remembered. */
   readonly addAffected: (id: OutageId, jobs: number) => Effect.Effect<void, StoreError>
+  /** Counts these jobs in the outage's `jobsAffected`, each once however often it is told; returns how many were new. */
+  readonly addAffectedJobs: (id: OutageId, jobs: ReadonlyArray<JobId>) => Effect.Effect<number, StoreError>
   readonly get: (id: OutageId) => Effect.Effect<Option.Option<Outage>, StoreError>
   /** Newest first. */
   readonly list: (

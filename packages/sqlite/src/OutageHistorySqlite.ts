@@ -1,8 +1,10 @@
+import type { JobId } from "@plexsync/domain/Ids"
 import { Millis, OutageId, Target } from "@plexsync/domain/Ids"
 import type { MetricsWindow, OutageHistoryService } from "@plexsync/domain/OutageHistory"
 import { Outage, OutageHistory } from "@plexsync/domain/OutageHistory"
 import { Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import { Database } from "./Database.js"
+import { chunksOf } from "./JobRows.js"
 import { decodeEach, rowDecoder, rowErrorAsStoreError } from "./SqliteErrors.js"
 
 interface OutageRecord {
@@ -33,7 +35,9 @@ const CreatedAt = Schema.transformOrFail(
     strict: true,
     decode: (text, _, ast) => {
       const ms = Date.parse(`${text.replace(" ", "T")}Z`)
-      return Number.isNaN(ms) ? ParseResult.fail(new ParseResult.Type(ast, text, "not a date")) : ParseResult.succeed(ms)
+      return Number.isNaN(ms)
+        ? ParseResult.fail(new ParseResult.Type(ast, text, "not a date"))
+        : ParseResult.succeed(ms)
     },
     encode: (ms) => ParseResult.succeed(new Date(ms).toISOString().slice(0, 19).replace("T", " "))
   }
@@ -85,6 +89,9 @@ export const make = Effect.gen(function*() {
     // An end before the start (a clock stepped back) is clamped: an outage never lasts a negative time.
     const rows = yield* sql<OutageRecord>`UPDATE outages SET ended_at = max(started_at, ${Math.trunc(endedAt)})
       WHERE target = ${target} AND ended_at IS NULL RETURNING *`
+    // The jobs counted for outages over for a day are not needed any more (their count stays on the outage).
+    yield* sql`DELETE FROM outage_jobs WHERE outage_id IN
+      (SELECT id FROM outages WHERE ended_at IS NOT NULL AND ended_at < ${Math.trunc(endedAt) - 86_400_000})`
     return yield* one(rows)
   }, db.operation)
 
@@ -95,6 +102,25 @@ export const make = Effect.gen(function*() {
   const addAffected = Effect.fn("OutageHistory.addAffected")(function*(id: OutageId, jobs: number) {
     yield* sql`UPDATE outages SET jobs_affected = max(0, jobs_affected + ${Math.trunc(jobs)}) WHERE id = ${id}`
   }, db.operation)
+
+  const addAffectedJobs = Effect.fn("OutageHistory.addAffectedJobs")(
+    function*(id: OutageId, jobs: ReadonlyArray<JobId>) {
+      const unique = [...new Set(jobs)]
+      if (unique.length === 0) return 0
+      return yield* db.immediate(Effect.gen(function*() {
+        let added = 0
+        for (const chunk of chunksOf(unique, 500)) {
+          const rows = yield* sql<{ readonly job_id: number }>`INSERT INTO outage_jobs ${
+            sql.insert(chunk.map((job) => ({ outage_id: id, job_id: job })))
+          } ON CONFLICT DO NOTHING RETURNING job_id`
+          added += rows.length
+        }
+        if (added > 0) yield* sql`UPDATE outages SET jobs_affected = jobs_affected + ${added} WHERE id = ${id}`
+        return added
+      }))
+    },
+    db.operation
+  )
 
   const get = Effect.fn("OutageHistory.get")(function*(id: OutageId) {
     return yield* one(yield* sql<OutageRecord>`SELECT * FROM outages WHERE id = ${id}`)
@@ -138,6 +164,7 @@ export const make = Effect.gen(function*() {
       close,
       current,
       addAffected,
+      addAffectedJobs,
       get,
       list,
       lastCompleted,
