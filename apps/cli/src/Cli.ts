@@ -296,9 +296,13 @@ const dlqList = command(
     until: timeOption("until", "Only entries that failed at or before TIME."),
     scene: optionalText("scene", "ID", "Only entries of this scene."),
     limit: integerOption("limit", "At most N entries.", 50),
-    includeRecovered: flag("include-recovered", "Also list entries already recovered (kept for audit).")
+    includeRecovered: flag("include-recovered", "Also list entries already recovered (kept for audit)."),
+    includeResolved: flag(
+      "include-resolved",
+      "List every entry: also those recovered, superseded by a newer job, or whose scene was deleted."
+    )
   },
-  ({ errors, includeRecovered, limit, scene, since, until }, c) =>
+  ({ errors, includeRecovered, includeResolved, limit, scene, since, until }, c) =>
     Effect.gen(function*() {
       const from = yield* parseTime("since", since)
       const to = yield* parseTime("until", until)
@@ -308,7 +312,8 @@ const dlqList = command(
         until: to,
         sceneId: scene,
         limit,
-        includeRecovered
+        includeRecovered,
+        includeResolved
       })
         .pipe(Effect.provide(storeLayer(c)))
     })

@@ -111,19 +111,31 @@ export interface DlqListOptions {
   readonly limit: number
   /** Also list entries already recovered (kept for audit). */
   readonly includeRecovered: boolean
+  /** List every entry: recovered ones, and those resolved without a retry (superseded, scene deleted). */
+  readonly includeResolved?: boolean
 }
 
 const dlqFilter = (
   options: { readonly errorTags: ReadonlyArray<ErrorTag> } & Pick<DlqListOptions, "since" | "until">,
   sceneId: Option.Option<SceneId>,
-  includeRecovered: boolean
+  includeRecovered: boolean,
+  includeResolved = false
 ): DeadLetterFilter => ({
   ...(options.errorTags.length > 0 ? { errorTags: options.errorTags } : {}),
   ...Option.match(options.since, { onNone: () => ({}), onSome: (from) => ({ from }) }),
   ...Option.match(options.until, { onNone: () => ({}), onSome: (to) => ({ to }) }),
   ...Option.match(sceneId, { onNone: () => ({}), onSome: (id) => ({ sceneId: id }) }),
-  ...(includeRecovered ? {} : { recovered: false })
+  ...(includeRecovered || includeResolved ? {} : { recovered: false }),
+  ...(includeResolved ? {} : { resolved: false })
 })
+
+/** What became of an entry: when it was recovered, or resolved and why; empty while it is open. */
+const closedText = (e: DeadLetterEntry): string =>
+  e.recoveredAt !== null
+    ? formatTime(e.recoveredAt)
+    : e.resolvedAt !== null
+    ? `${e.resolution ?? "resolved"} ${formatTime(e.resolvedAt)}`
+    : ""
 
 const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
   String(e.id),
@@ -132,7 +144,7 @@ const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
   e.errorTag,
   String(e.attempts),
   e.outageId === null ? "" : String(e.outageId),
-  e.recoveredAt === null ? "" : formatTime(e.recoveredAt),
+  closedText(e),
   e.message
 ]
 
@@ -144,7 +156,7 @@ export const dlqList = (options: DlqListOptions) =>
       : Option.none<SceneId>()
     if (options.limit < 1) return yield* new UsageError({ message: "--limit must be at least 1" })
     const dlq = yield* DeadLetterQueue
-    const filter = dlqFilter({ ...options, errorTags }, sceneId, options.includeRecovered)
+    const filter = dlqFilter({ ...options, errorTags }, sceneId, options.includeRecovered, options.includeResolved)
     const [page, total] = yield* Effect.all([dlq.list({ ...filter, limit: options.limit }), dlq.count(filter)])
 
     const lines: Array<string> = []
@@ -212,6 +224,8 @@ const missingDeadLetterDocument: { readonly [K in keyof ReturnType<typeof deadLe
   outageId: null,
   recoveredAt: null,
   recoveredJobId: null,
+  resolvedAt: null,
+  resolution: null,
   detail: null,
   payload: null
 }
@@ -246,7 +260,8 @@ export const dlqShow = (rawId: string) =>
           e.recoveredAt === null
             ? "no"
             : `${formatTime(e.recoveredAt)}${e.recoveredJobId === null ? "" : ` as job ${e.recoveredJobId}`}`
-        ]
+        ],
+        ...(e.resolvedAt === null ? [] : [["Resolved", closedText(e)] as const])
       ]),
       ...(isEmptyDetail(e.detail) ? [] : ["Detail:", JSON.stringify(e.detail, null, 2)])
     ].join("\n")

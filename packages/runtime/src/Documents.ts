@@ -65,7 +65,9 @@ export const deadLetterDocument = (entry: DeadLetterEntry) => ({
   failedAt: isoOrNull(entry.failedAt),
   outageId: entry.outageId,
   recoveredAt: isoOrNull(entry.recoveredAt),
-  recoveredJobId: entry.recoveredJobId
+  recoveredJobId: entry.recoveredJobId,
+  resolvedAt: isoOrNull(entry.resolvedAt),
+  resolution: entry.resolution
 })
 
 export const deadLetterDetailDocument = (entry: DeadLetterEntry) => ({

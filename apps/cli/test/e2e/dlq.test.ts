@@ -74,6 +74,8 @@ describe("plexsync dlq, outages and recover", () => {
         "outageId",
         "recoveredAt",
         "recoveredJobId",
+        "resolution",
+        "resolvedAt",
         "sceneId"
       ])
       assert.strictEqual(first.id, ids[0])
@@ -140,7 +142,13 @@ describe("plexsync dlq, outages and recover", () => {
       assert.closeTo(doc.availability, 50, 1)
       assert.closeTo(doc.targets.plex.availability, 50, 1)
       assert.deepStrictEqual([doc.targets.plex.outages, doc.targets.plex.downMs], [1, hour])
-      assert.deepStrictEqual(doc.targets.stash, { outages: 0, downMs: 0, mttrMs: null, mtbfMs: null, availability: 100 })
+      assert.deepStrictEqual(doc.targets.stash, {
+        outages: 0,
+        downMs: 0,
+        mttrMs: null,
+        mtbfMs: null,
+        availability: 100
+      })
       const human = yield* plexsync(fakes, ["outages"])
       assert.match(human.stdout, /^\s+plex\s+availability 5\d\.\d\d%, 1 outage, down 1h; MTTR 1h, MTBF —/m)
       assert.match(human.stdout, /^\s+stash\s+availability 100\.00%, 0 outages/m)
@@ -177,6 +185,19 @@ describe("plexsync dlq, outages and recover", () => {
 
       const again = json(yield* plexsync(fakes, ["recover", "--json"]))
       assert.strictEqual(again.recovered, 0, "a second run recovers nothing")
+
+      // What the recovery skipped because the scene is gone from Stash is resolved: the DLQ lists only what still
+      // needs a person (the permanent failure); --include-resolved lists everything, saying why.
+      const left = json(yield* plexsync(fakes, ["dlq", "list", "--json"]))
+      assert.deepStrictEqual(left.entries.map((e: any) => e.errorTag), ["MatchAmbiguous"])
+      const everything = json(yield* plexsync(fakes, ["dlq", "list", "--json", "--include-resolved"]))
+      assert.strictEqual(everything.total, 4)
+      const gone = everything.entries.find((e: any) => e.sceneId === "9999")
+      assert.strictEqual(gone.resolution, "scene-deleted")
+      assert.isString(gone.resolvedAt)
+      assert.isNull(gone.recoveredAt)
+      const table = yield* plexsync(fakes, ["dlq", "list", "--include-resolved"])
+      assert.match(table.stdout, /^\s*\d+\s.*\s9999\s+PlexServerDown\s.*scene-deleted \d{4}-/m)
 
       const status = json(yield* plexsync(fakes, ["status", "--json"]))
       assert.strictEqual(status.lastOutage.id, outage.id)

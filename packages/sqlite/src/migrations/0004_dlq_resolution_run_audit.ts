@@ -34,5 +34,5 @@ export default Effect.gen(function*() {
     outage_id INTEGER NOT NULL,
     job_id INTEGER NOT NULL,
     PRIMARY KEY (outage_id, job_id)
-  ) WITHOUT ROWID`
+  )`
 })
