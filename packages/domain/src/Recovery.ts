@@ -37,7 +37,8 @@ import { SyncQueue } from "./SyncQueue.js"
  * that a run did not reach, stay open for a later run.
  * A run that is killed leaves every page either fully redriven or untouched, so running it again ends in the
  * same state as one clean run. A dry run evaluates the same gates and counts survivors as `recovered`, and
- * writes nothing. A real run writes one `RecoveryLog` row (also when the Plex gate aborts it, or Stash stops it).
+ * writes nothing. A real run writes its `RecoveryLog` row when it starts and finishes it when it ends (also when
+ * the Plex gate aborts it, or Stash stops it); a killed run leaves its row unfinished.
  *
  * Memory: one page of entries at a time, plus the ids of the scenes recovered so far (which the result
  * lists anyway).
@@ -237,12 +238,16 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     stoppedBy
   })
 
-  /** Records and logs the run; `why` (for the log) when it stopped early, `stop` when that was Plex. */
+  // The audit row is written before anything changes and finished at the end: a run killed on the way leaves a
+  // row that says it never finished.
+  const auditRow = dryRun ? null : yield* recoveryLog.start({ startedAt, trigger, result: resultOf(null) })
+
+  /** Records and logs the run; `why` (for the log) when it stopped early, `stop` saying how. */
   const finish = (why: string | null, stop: RecoveryStop | null = null) =>
     Effect.gen(function*() {
       const result = resultOf(stop)
       const finishedAt = yield* Clock.currentTimeMillis
-      if (!dryRun) yield* recoveryLog.record({ startedAt, finishedAt, trigger, result })
+      if (auditRow !== null) yield* recoveryLog.finish(auditRow.id, { finishedAt, result })
       const c = result
       const iso = (ms: number) => new Date(ms).toISOString()
       yield* Effect.logInfo(
@@ -421,7 +426,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
       })
     )
     if (stopped !== null) {
-      const result = yield* finish(`Stash failed (${stopped._tag})`)
+      const result = yield* finish(`Stash failed (${stopped._tag})`, "StashFailed")
       return yield* new RecoveryStopped({
         cause: stopped,
         result,

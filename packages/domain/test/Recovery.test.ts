@@ -7,7 +7,7 @@ import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { RecoverOptions } from "@plexsync/domain/Recovery"
 import { recoverOutageJobs } from "@plexsync/domain/Recovery"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
-import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import { RecoveryLog, recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import { StoreError } from "@plexsync/domain/StoreError"
 import type { SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
@@ -715,15 +715,33 @@ describe("recoverOutageJobs", () => {
         assert.deepStrictEqual([counts(result), result.stoppedBy], [zero, "PlexDown"])
       }).pipe(Effect.provide(world())))
 
-    it.scoped("Stash stopping the run is RecoveryStopped, not a Plex stop: its result says null", () =>
+    it.scoped("Stash stopping the run is RecoveryStopped; its result and audit row say StashFailed", () =>
       Effect.gen(function*() {
         yield* stashKeyRefused
         yield* seed([{ scene: 1, at: T0 }])
         const stopped = yield* Effect.flip(recover())
         assert.strictEqual(stopped._tag, "RecoveryStopped")
         if (stopped._tag !== "RecoveryStopped") return
-        assert.strictEqual(stopped.result.stoppedBy, null)
+        assert.strictEqual(stopped.result.stoppedBy, "StashFailed")
+        const log = yield* RecoveryLog
+        const audit = Option.getOrThrow(yield* log.latest)
+        assert.strictEqual(recoveryOutcome(audit), "stopped")
+        assert.isTrue(Option.isNone(yield* log.lastCompleted), "a stopped run is not the last recovery")
       }).pipe(Effect.provide(world())))
+
+    it.scoped("a run killed mid-way leaves its audit row, unfinished", () =>
+      Effect.gen(function*() {
+        yield* seed(Array.from({ length: 9 }, (_, i) => ({ scene: i + 1, at: T0 + i })))
+        const fiber = yield* Effect.fork(recover({ pageSize: 3 }))
+        yield* TestClock.adjust(Duration.millis(1_500))
+        const exit = yield* Fiber.interrupt(fiber)
+        assert.isTrue(Exit.isInterrupted(exit), "the run was still going when killed")
+        const [row, ...others] = yield* Effect.flatMap(RecoveryLog, (log) => log.list({ limit: 10 }))
+        assert.lengthOf(others, 0)
+        assert.isNull(row!.finishedAt)
+        assert.strictEqual(recoveryOutcome(row!), "unfinished")
+        assert.strictEqual(row!.result.window.from, T0)
+      }).pipe(Effect.provide(world({ redrivePauseMs: 1_000 }))))
   })
 
   describe("selection: the last outage", () => {

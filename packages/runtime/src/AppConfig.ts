@@ -85,6 +85,7 @@ export interface AppConfigShape {
   readonly reconcileSchedule: ReconcileSchedule
   readonly reconcileScope: ReconcileScope
   readonly shutdownGrace: Duration.Duration
+  readonly recoveryHistory: Duration.Duration
 }
 
 export type StashUrlSource =
@@ -368,7 +369,8 @@ const settings: ReadonlyArray<Setting> = [
     allowed: `all, or ${durationHint} (scenes added or changed that recently)`,
     default: "all"
   },
-  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" }
+  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" },
+  { key: "recoveryHistory", schema: PositiveDuration, allowed: durationHint, default: "90d" }
 ]
 
 /** `plexUrl` → `PLEXSYNC_PLEX_URL` */
@@ -554,7 +556,8 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     dlqRetention: decoded.dlqRetention as Duration.Duration,
     reconcileSchedule: (decoded.reconcileInterval ?? decoded.reconcileAt ?? defaultReconcile) as ReconcileSchedule,
     reconcileScope: decoded.reconcileScope as ReconcileScope,
-    shutdownGrace: decoded.shutdownGrace as Duration.Duration
+    shutdownGrace: decoded.shutdownGrace as Duration.Duration,
+    recoveryHistory: decoded.recoveryHistory as Duration.Duration
   })
 }
 

@@ -45,7 +45,8 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "`PLEXSYNC_RECONCILE_AT`'s times. Set one of the two, not both.",
   reconcileAt: "When the scheduler reconciles Stash with Plex: a cron expression in local time.",
   reconcileScope: "What a scheduled reconciliation checks: every scene, or those added or changed that recently.",
-  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released."
+  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released.",
+  recoveryHistory: "How long the audit rows of recovery runs are kept (the last completed run always stays)."
 }
 
 export interface SettingRow {
