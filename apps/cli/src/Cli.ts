@@ -296,9 +296,13 @@ const dlqList = command(
     until: timeOption("until", "Only entries that failed at or before TIME."),
     scene: optionalText("scene", "ID", "Only entries of this scene."),
     limit: integerOption("limit", "At most N entries.", 50),
-    includeRecovered: flag("include-recovered", "Also list entries already recovered (kept for audit).")
+    includeRecovered: flag("include-recovered", "Also list entries already recovered (kept for audit)."),
+    includeResolved: flag(
+      "include-resolved",
+      "List every entry: also those recovered, superseded by a newer job, or whose scene was deleted."
+    )
   },
-  ({ errors, includeRecovered, limit, scene, since, until }, c) =>
+  ({ errors, includeRecovered, includeResolved, limit, scene, since, until }, c) =>
     Effect.gen(function*() {
       const from = yield* parseTime("since", since)
       const to = yield* parseTime("until", until)
@@ -308,7 +312,8 @@ const dlqList = command(
         until: to,
         sceneId: scene,
         limit,
-        includeRecovered
+        includeRecovered,
+        includeResolved
       })
         .pipe(Effect.provide(storeLayer(c)))
     })
@@ -409,11 +414,24 @@ const recover = command(
 
 const outages = command(
   "outages",
-  "Outage history, newest first, with MTTR, MTBF and availability.",
+  "Outage history, newest first, with MTTR, MTBF and availability per target over a window.",
   {
-    limit: integerOption("limit", "The N most recent outages.", 20)
+    limit: integerOption("limit", "The N most recent outages.", 20),
+    window: optionalText(
+      "window",
+      "DURATION",
+      "Measure over the last DURATION (default 30d; never before the database was created)."
+    )
   },
-  ({ limit }, c) => Commands.outages(limit).pipe(Effect.provide(storeLayer(c)))
+  ({ limit, window }, c) =>
+    Effect.gen(function*() {
+      const text = Option.getOrElse(window, () => "30d")
+      const ms = parseDurationMs(text)
+      if (ms === undefined || ms <= 0) {
+        return yield* usage(`--window ${JSON.stringify(text)}: expected a duration such as 30d or 72h`)
+      }
+      return yield* Commands.outages(limit, ms).pipe(Effect.provide(storeLayer(c)))
+    })
 )
 
 /** `--scope` or scene ids (not both); every scene when neither is given. */

@@ -8,11 +8,12 @@ import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { ErrorTag } from "@plexsync/domain/Errors"
 import { allErrorTags } from "@plexsync/domain/Errors"
 import type { DeadLetterId } from "@plexsync/domain/Ids"
-import { SceneId } from "@plexsync/domain/Ids"
-import { OutageHistory, outageMetrics } from "@plexsync/domain/OutageHistory"
+import { SceneId, Target } from "@plexsync/domain/Ids"
+import type { OutageMetrics } from "@plexsync/domain/OutageHistory"
+import { metricsWindow, OutageHistory, outageMetrics } from "@plexsync/domain/OutageHistory"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "@plexsync/runtime/Documents"
-import { formatDuration, formatTime, keyValues, plural, table } from "@plexsync/runtime/Present"
+import { formatDuration, formatTime, iso, keyValues, plural, table } from "@plexsync/runtime/Present"
 import type { StatusOptions } from "@plexsync/runtime/Status"
 import { buildStatus, renderStatus, statusDocument } from "@plexsync/runtime/Status"
 import { didYouMean } from "@plexsync/runtime/Suggest"
@@ -110,19 +111,31 @@ export interface DlqListOptions {
   readonly limit: number
   /** Also list entries already recovered (kept for audit). */
   readonly includeRecovered: boolean
+  /** List every entry: recovered ones, and those resolved without a retry (superseded, scene deleted). */
+  readonly includeResolved?: boolean
 }
 
 const dlqFilter = (
   options: { readonly errorTags: ReadonlyArray<ErrorTag> } & Pick<DlqListOptions, "since" | "until">,
   sceneId: Option.Option<SceneId>,
-  includeRecovered: boolean
+  includeRecovered: boolean,
+  includeResolved = false
 ): DeadLetterFilter => ({
   ...(options.errorTags.length > 0 ? { errorTags: options.errorTags } : {}),
   ...Option.match(options.since, { onNone: () => ({}), onSome: (from) => ({ from }) }),
   ...Option.match(options.until, { onNone: () => ({}), onSome: (to) => ({ to }) }),
   ...Option.match(sceneId, { onNone: () => ({}), onSome: (id) => ({ sceneId: id }) }),
-  ...(includeRecovered ? {} : { recovered: false })
+  ...(includeRecovered || includeResolved ? {} : { recovered: false }),
+  ...(includeResolved ? {} : { resolved: false })
 })
+
+/** What became of an entry: when it was recovered, or resolved and why; empty while it is open. */
+const closedText = (e: DeadLetterEntry): string =>
+  e.recoveredAt !== null
+    ? formatTime(e.recoveredAt)
+    : e.resolvedAt !== null
+    ? `${e.resolution ?? "resolved"} ${formatTime(e.resolvedAt)}`
+    : ""
 
 const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
   String(e.id),
@@ -131,7 +144,7 @@ const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
   e.errorTag,
   String(e.attempts),
   e.outageId === null ? "" : String(e.outageId),
-  e.recoveredAt === null ? "" : formatTime(e.recoveredAt),
+  closedText(e),
   e.message
 ]
 
@@ -143,7 +156,7 @@ export const dlqList = (options: DlqListOptions) =>
       : Option.none<SceneId>()
     if (options.limit < 1) return yield* new UsageError({ message: "--limit must be at least 1" })
     const dlq = yield* DeadLetterQueue
-    const filter = dlqFilter({ ...options, errorTags }, sceneId, options.includeRecovered)
+    const filter = dlqFilter({ ...options, errorTags }, sceneId, options.includeRecovered, options.includeResolved)
     const [page, total] = yield* Effect.all([dlq.list({ ...filter, limit: options.limit }), dlq.count(filter)])
 
     const lines: Array<string> = []
@@ -211,6 +224,8 @@ const missingDeadLetterDocument: { readonly [K in keyof ReturnType<typeof deadLe
   outageId: null,
   recoveredAt: null,
   recoveredJobId: null,
+  resolvedAt: null,
+  resolution: null,
   detail: null,
   payload: null
 }
@@ -245,7 +260,8 @@ export const dlqShow = (rawId: string) =>
           e.recoveredAt === null
             ? "no"
             : `${formatTime(e.recoveredAt)}${e.recoveredJobId === null ? "" : ` as job ${e.recoveredJobId}`}`
-        ]
+        ],
+        ...(e.resolvedAt === null ? [] : [["Resolved", closedText(e)] as const])
       ]),
       ...(isEmptyDetail(e.detail) ? [] : ["Detail:", JSON.stringify(e.detail, null, 2)])
     ].join("\n")
@@ -365,13 +381,41 @@ export const dlqPurge = (selection: PurgeSelection) =>
 // ---------------------------------------------------------------------------------------------------------------
 // outages
 
-export const outages = (limit: number) =>
+/** The figures of one target (or of both: the time a sync could run) for `outages --json`. */
+const metricsDocument = (m: OutageMetrics) => ({
+  outages: m.outages,
+  downMs: m.downMs,
+  mttrMs: m.mttrMs,
+  mtbfMs: m.mtbfMs,
+  availability: Math.round(m.availability * 1000) / 1000
+})
+
+const metricsLine = (label: string, m: OutageMetrics) =>
+  `${label}availability ${m.availability.toFixed(2)}%, ${plural(m.outages, "outage")}, down ${
+    formatDuration(m.downMs)
+  }; MTTR ${m.mttrMs === null ? "— (no completed outage)" : formatDuration(m.mttrMs)}, ` +
+  `MTBF ${m.mtbfMs === null ? "— (fewer than two outages)" : formatDuration(m.mtbfMs)}`
+
+export const outages = (limit: number, windowMs: number) =>
   Effect.gen(function*() {
     if (limit < 1) return yield* new UsageError({ message: "--limit must be at least 1" })
     const history = yield* OutageHistory
     const list = yield* history.list({ limit })
     const now = yield* Clock.currentTimeMillis
-    const metrics = outageMetrics(list, now)
+    // Every outage in the window, not only the rows shown. plexsync was watching from the database's creation,
+    // and by the start of any outage it recorded (a database restored from elsewhere, a clock stepped back).
+    const longest = metricsWindow(now, windowMs, null)
+    const candidates = yield* history.overlapping(longest)
+    const since = Math.min(
+      Option.getOrElse(yield* history.watchingSince, () => longest.from),
+      ...candidates.map((o) => o.startedAt)
+    )
+    const window = metricsWindow(now, windowMs, since)
+    const inWindow = candidates.filter((o) => o.endedAt === null || o.endedAt >= window.from)
+    const byTarget = Object.fromEntries(
+      Target.literals.map((t) => [t, outageMetrics(inWindow.filter((o) => o.target === t), window)])
+    ) as Record<Target, OutageMetrics>
+    const either = outageMetrics(inWindow, window)
     const lines: Array<string> = []
     if (list.length === 0) lines.push("No outages recorded.")
     else {
@@ -398,12 +442,14 @@ export const outages = (limit: number) =>
         )
       )
     }
+    const clipped = window.from > now - windowMs
     lines.push(
-      `MTTR ${metrics.mttrMs === null ? "— (no completed outage)" : formatDuration(metrics.mttrMs)}, ` +
-        `MTBF ${metrics.mtbfMs === null ? "— (fewer than two outages)" : formatDuration(metrics.mtbfMs)}, ` +
-        `availability ${metrics.availability.toFixed(2)}%` +
-        (list.length === 0 ? "" : ` (over the ${plural(list.length, "outage")} shown)`)
+      `Over the last ${formatDuration(window.to - window.from)} (since ${formatTime(window.from)}${
+        clipped ? ", when plexsync started watching" : ""
+      }):`
     )
+    for (const t of Target.literals) lines.push(metricsLine(`  ${t.padEnd(6)} `, byTarget[t]))
+    lines.push(metricsLine("  both up ", either))
     return {
       human: lines.join("\n"),
       json: {
@@ -419,9 +465,12 @@ export const outages = (limit: number) =>
             cause: d.cause
           }
         }),
-        mttrMs: metrics.mttrMs,
-        mtbfMs: metrics.mtbfMs,
-        availability: Math.round(metrics.availability * 1000) / 1000
+        // Plex and Stash up together (a sync needs both), over the window.
+        mttrMs: either.mttrMs,
+        mtbfMs: either.mtbfMs,
+        availability: Math.round(either.availability * 1000) / 1000,
+        window: { from: iso(window.from), to: iso(window.to), clippedToDatabase: clipped },
+        targets: { plex: metricsDocument(byTarget.plex), stash: metricsDocument(byTarget.stash) }
       }
     } satisfies Report
   })

@@ -534,7 +534,9 @@ export const recover = (options: RecoverOptions, progress: ProgressFactory) =>
     const { result, stopped } = outcome
     const gateAborted = result.stoppedBy === "PlexDown"
     const human = describeRecovery(result, gateAborted) + (stopped === undefined ? "" : `\n${stopped}`)
-    const failed = result.stoppedBy === null ? stopped : "the Plex health gate stopped the recovery"
+    const failed = result.stoppedBy === null || result.stoppedBy === "StashFailed"
+      ? stopped
+      : "the Plex health gate stopped the recovery"
     return {
       human,
       json: recoverDocument(result, failed ?? null),

@@ -86,6 +86,7 @@ export const duties = (tuning: SchedulerTuning) =>
     pollIntervalMs: tuning.pollIntervalMs,
     recoveryCheckMs: tuning.recoveryCheckMs,
     dlqRetentionMs: tuning.dlqRetentionMs,
+    recoveryHistoryMs: tuning.recoveryHistoryMs,
     purgeIntervalMs: tuning.purgeIntervalMs,
     reconcile: tuning.reconcile
   })

@@ -1,4 +1,5 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   /** How often closed outages are looked for (the breaker's shortest probe interval: an outage closes on a probe). */
   readonly recoveryCheckMs: number
   readonly dlqRetentionMs: number
+  /** How long recovery runs' audit rows are kept (`PLEXSYNC_RECOVERY_HISTORY`); pruned with the DLQ. */
+  readonly recoveryHistoryMs?: number
   readonly purgeIntervalMs: number
   /** When scheduled reconciliations run (`PLEXSYNC_RECONCILE_AT` / `PLEXSYNC_RECONCILE_INTERVAL`). */
   readonly reconcile: ReconcileSchedule
@@ -43,11 +46,13 @@ export class ReconcileSlot extends Context.Tag("@plexsync/scheduler/ReconcileSlo
   { readonly run: Effect.Effect<unknown, unknown> }
 >() {}
 
-const purgeTick = (retentionMs: number) =>
+const purgeTick = (retentionMs: number, recoveryHistoryMs: number) =>
   Effect.gen(function*() {
     const dlq = yield* DeadLetterQueue
     const state = yield* RunnerState
     const now = yield* Clock.currentTimeMillis
+    const pruned = yield* Effect.flatMap(RecoveryLog, (log) => log.prune(now - recoveryHistoryMs))
+    if (pruned > 0) yield* Effect.logDebug(`Recovery history: ${pruned} audit rows past their retention deleted`)
     const purged = yield* dlq.purgeOlderThan(now - retentionMs)
     yield* state.recordPurge({ at: now, purged })
     if (purged > 0) {
@@ -118,9 +123,14 @@ export const startDuties = (options: SchedulerOptions) =>
       duty("outage recovery", whileHoldingLease(recoverClosedOutages), options.recoveryCheckMs)
     )
     yield* Effect.forkScoped(
-      duty("DLQ retention", whileHoldingLease(purgeTick(options.dlqRetentionMs)), options.purgeIntervalMs, {
-        firstAfterInterval: true
-      })
+      duty(
+        "DLQ retention",
+        whileHoldingLease(purgeTick(options.dlqRetentionMs, options.recoveryHistoryMs ?? 90 * 86_400_000)),
+        options.purgeIntervalMs,
+        {
+          firstAfterInterval: true
+        }
+      )
     )
 
     // ---- Scheduled reconciliation: at the next time the schedule gives, counted from the last one's end. ----

@@ -105,7 +105,7 @@ const recoveryLine = (run: RecoveryRun | null, now: number) => {
   return `<p data-testid="last-recovery">${
     run.trigger === "automatic" ? "Automatic" : "Manual"
   } recovery of ${target}, ${
-    ago(run.finishedAt, now)
+    ago(run.finishedAt ?? run.startedAt, now)
   }: <strong>${r.recovered}</strong> re-queued, ${r.skippedAlreadyQueued} already queued, ${r.skippedSceneMissing} scene(s) gone, ${r.skippedPlexDown} skipped (Plex down), ${r.failed} failed.</p>`
 }
 

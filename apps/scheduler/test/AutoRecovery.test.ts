@@ -7,6 +7,7 @@ import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import { Settings } from "@plexsync/domain/Settings"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { buildStatus, statusDocument } from "@plexsync/runtime/Status"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
 import { Effect, Layer, Option, TestClock } from "effect"
@@ -94,6 +95,50 @@ describe("AutoRecovery", () => {
         yield* TestClock.setTime(t0 + 9000)
         const done = yield* recoverClosedOutages
         assert.deepStrictEqual(done.map((d) => [...d.result.recoveredSceneIds]), [["5"]] as Array<Array<string>>)
+      })
+    ))
+
+  it.scoped("retried every tick while Plex stays down: one audit row for the attempts, status keeps the last recovery", () =>
+    withStore(
+      Effect.gen(function*() {
+        const outages = yield* OutageHistory
+        const plex = yield* SimPlex.SimPlex
+        const log = yield* RecoveryLog
+        yield* TestClock.setTime(t0)
+        // An earlier outage, recovered.
+        const first = yield* outages.open("plex", { startedAt: t0, cause: "refused" })
+        yield* deadLetter("1", "PlexServerDown", t0 + 500, first.id)
+        yield* TestClock.setTime(t0 + 5_000)
+        yield* outages.close("plex", t0 + 5_000)
+        assert.strictEqual((yield* recoverClosedOutages).length, 1)
+        const recovered = Option.getOrThrow(yield* log.latest)
+
+        // A second outage closes, and Plex is down again for an hour: every tick (one a minute here) finds it down.
+        const second = yield* outages.open("plex", { startedAt: t0 + 60_000, cause: "refused" })
+        yield* deadLetter("2", "PlexServerDown", t0 + 61_000, second.id)
+        yield* TestClock.setTime(t0 + 70_000)
+        yield* outages.close("plex", t0 + 70_000)
+        yield* plex.downBetween(t0 + 70_000, t0 + 3_670_000)
+        for (let t = t0 + 70_000; t < t0 + 3_670_000; t += 60_000) {
+          yield* TestClock.setTime(t)
+          assert.deepStrictEqual(yield* recoverClosedOutages, [])
+        }
+        const rows = yield* log.list({ limit: 1_000 })
+        assert.strictEqual(rows.length, 2, "state changes are recorded, not ticks")
+        assert.strictEqual(rows[0]!.attempts, 60)
+        assert.strictEqual(rows[0]!.result.stoppedBy, "PlexDown")
+        const status = statusDocument(yield* buildStatus())
+        assert.strictEqual(status.lastRecovery?.id, recovered.id, "the last recovery is the one that completed")
+        assert.strictEqual(status.lastRecoveryAttempt?.outcome, "stopped")
+        assert.strictEqual(status.lastRecoveryAttempt?.attempts, 60)
+
+        // Plex back: the outage is recovered; that run is the last recovery, and no attempt is pending.
+        yield* TestClock.setTime(t0 + 3_675_000)
+        assert.strictEqual((yield* recoverClosedOutages).length, 1)
+        const after = statusDocument(yield* buildStatus())
+        assert.strictEqual(after.lastRecovery?.window.outageId, second.id)
+        assert.isNull(after.lastRecoveryAttempt)
+        assert.strictEqual((yield* log.list({ limit: 1_000 })).length, 3)
       })
     ))
 })

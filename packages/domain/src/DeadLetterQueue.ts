@@ -12,6 +12,14 @@ export const DeadLetterPayload = Schema.Struct({
 })
 export type DeadLetterPayload = typeof DeadLetterPayload.Type
 
+/**
+ * Why an entry no longer needs a person although it was not re-queued from the DLQ: its scene was queued again by
+ * other means (`superseded`: a newer job, or another entry of the scene re-queued), or the scene is gone from
+ * Stash (`scene-deleted`).
+ */
+export const DeadLetterResolution = Schema.Literal("superseded", "scene-deleted")
+export type DeadLetterResolution = typeof DeadLetterResolution.Type
+
 export class DeadLetterEntry extends Schema.Class<DeadLetterEntry>("DeadLetterEntry")({
   id: DeadLetterId,
   sceneId: SceneId,
@@ -25,7 +33,10 @@ export class DeadLetterEntry extends Schema.Class<DeadLetterEntry>("DeadLetterEn
   outageId: Schema.NullOr(OutageId),
   payload: DeadLetterPayload,
   recoveredAt: Schema.NullOr(Millis),
-  recoveredJobId: Schema.NullOr(JobId)
+  recoveredJobId: Schema.NullOr(JobId),
+  /** When and why it was resolved without being re-queued (see `DeadLetterResolution`); null while open. */
+  resolvedAt: Schema.NullOr(Millis),
+  resolution: Schema.NullOr(DeadLetterResolution)
 }) {}
 
 export interface NewDeadLetter {
@@ -50,6 +61,8 @@ export interface DeadLetterFilter {
   readonly sceneId?: SceneId
   /** `false`: only entries not yet recovered; `true`: only recovered ones; absent: both. */
   readonly recovered?: boolean
+  /** `false`: only entries not resolved (superseded, scene deleted); `true`: only resolved ones; absent: both. */
+  readonly resolved?: boolean
   /** Keyset paging: only entries after this position in the order. */
   readonly after?: { readonly failedAt: number; readonly id: DeadLetterId }
   readonly limit?: number
@@ -72,7 +85,7 @@ export interface DeadLetterQueueService {
   readonly list: (filter: DeadLetterFilter) => Effect.Effect<DeadLetterList, StoreError>
   readonly count: (filter: DeadLetterFilter) => Effect.Effect<number, StoreError>
   readonly get: (id: DeadLetterId) => Effect.Effect<Option.Option<DeadLetterEntry>, StoreError | RowDecodeError>
-  /** Entries not yet recovered, by error tag. */
+  /** Entries still open (neither recovered nor resolved), by error tag. */
   readonly countByTag: Effect.Effect<Readonly<Record<string, number>>, StoreError>
   /**
    * Of these scenes, those with an entry not yet recovered under one of `errorTags`, each with the latest such
@@ -82,13 +95,22 @@ export interface DeadLetterQueueService {
     sceneIds: ReadonlyArray<SceneId>,
     errorTags: ReadonlyArray<ErrorTag>
   ) => Effect.Effect<ReadonlyMap<SceneId, number>, StoreError>
+  /**
+   * Resolves open entries (neither recovered nor resolved yet) with the reason; returns how many changed. Entries
+   * already closed are left as they are, so resolving twice changes nothing.
+   */
+  readonly resolve: (
+    ids: ReadonlyArray<DeadLetterId>,
+    resolution: DeadLetterResolution
+  ) => Effect.Effect<number, StoreError>
   /** Deletes entries that failed before `cutoff` (ms); returns how many. */
   readonly purgeOlderThan: (cutoff: number) => Effect.Effect<number, StoreError>
   readonly purgeAll: Effect.Effect<number, StoreError>
   /**
    * Re-queues entries and marks them recovered, in one transaction: each entry either gets a new job
    * (attempts 0, the given reason) and is marked recovered with its id, or is reported as already queued
-   * (its scene has a queued or running job) or already recovered. A crash leaves all or none of it.
+   * (its scene has a queued or running job: the entry is resolved as `superseded`) or already recovered. A crash
+   * leaves all or none of it.
    */
   readonly redrive: (
     entries: ReadonlyArray<{ readonly id: DeadLetterId; readonly sceneId: SceneId }>,

@@ -32,10 +32,13 @@ import { SyncQueue } from "./SyncQueue.js"
  * marked recovered). If the page's transaction fails, its entries are retried one by one, so one bad entry
  * counts `failed` and stays in the DLQ while the others are recovered.
  *
- * Entries that are skipped stay un-recovered in the DLQ, as they were: a later run looks at them again.
+ * Entries skipped at gate 2 are resolved as `superseded` (their scene syncs anyway), those skipped at gate 3 as
+ * `scene-deleted`: the DLQ then lists only what still needs a person. Entries skipped because Plex is down, or
+ * that a run did not reach, stay open for a later run.
  * A run that is killed leaves every page either fully redriven or untouched, so running it again ends in the
  * same state as one clean run. A dry run evaluates the same gates and counts survivors as `recovered`, and
- * writes nothing. A real run writes one `RecoveryLog` row (also when the Plex gate aborts it, or Stash stops it).
+ * writes nothing. A real run writes its `RecoveryLog` row when it starts and finishes it when it ends (also when
+ * the Plex gate aborts it, or Stash stops it); a killed run leaves its row unfinished.
  *
  * Memory: one page of entries at a time, plus the ids of the scenes recovered so far (which the result
  * lists anyway).
@@ -218,7 +221,13 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     recovered: new Set(),
     undecodable: new Set()
   }
-  const selection: DeadLetterFilter = { from: window.from, to: window.to, errorTags, recovered: false }
+  const selection: DeadLetterFilter = {
+    from: window.from,
+    to: window.to,
+    errorTags,
+    recovered: false,
+    resolved: false
+  }
 
   const resultOf = (stoppedBy: RecoveryStop | null): RecoveryResult => ({
     window,
@@ -229,12 +238,16 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     stoppedBy
   })
 
-  /** Records and logs the run; `why` (for the log) when it stopped early, `stop` when that was Plex. */
+  // The audit row is written before anything changes and finished at the end: a run killed on the way leaves a
+  // row that says it never finished.
+  const auditRow = dryRun ? null : yield* recoveryLog.start({ startedAt, trigger, result: resultOf(null) })
+
+  /** Records and logs the run; `why` (for the log) when it stopped early, `stop` saying how. */
   const finish = (why: string | null, stop: RecoveryStop | null = null) =>
     Effect.gen(function*() {
       const result = resultOf(stop)
       const finishedAt = yield* Clock.currentTimeMillis
-      if (!dryRun) yield* recoveryLog.record({ startedAt, finishedAt, trigger, result })
+      if (auditRow !== null) yield* recoveryLog.finish(auditRow.id, { finishedAt, result })
       const c = result
       const iso = (ms: number) => new Date(ms).toISOString()
       yield* Effect.logInfo(
@@ -317,9 +330,20 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     }
   })
 
+  /** Resolves the entries a page skipped (a dry run changes nothing). */
+  const resolveSkipped = (superseded: ReadonlyArray<DeadLetterId>, deleted: ReadonlyArray<DeadLetterId>) =>
+    dryRun ? Effect.void : Effect.gen(function*() {
+      yield* dlq.resolve(superseded, "superseded")
+      yield* dlq.resolve(deleted, "scene-deleted")
+    })
+
   const processPage = Effect.fn("Recovery.page")(function*(entries: ReadonlyArray<DeadLetterEntry>) {
     yield* Effect.annotateCurrentSpan({ entries: entries.length })
     if (entries.length === 0) return
+    // Entries skipped because their scene is queued anyway, or gone from Stash: resolved, so the DLQ lists only
+    // what still needs a person.
+    const superseded: Array<DeadLetterId> = []
+    const deleted: Array<DeadLetterId> = []
     // Gate 2: one store lookup for the page's scenes.
     const active = yield* queue.activeScenes(unique(entries.map((e) => e.sceneId)))
     const candidates: Array<DeadLetterEntry> = []
@@ -329,6 +353,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     for (const entry of entries) {
       if (active.has(entry.sceneId) || state.recovered.has(entry.sceneId)) {
         state.counts.skippedAlreadyQueued += 1
+        superseded.push(entry.id)
       } else if (candidateScenes.has(entry.sceneId)) {
         repeats.push(entry)
       } else {
@@ -336,7 +361,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
         candidates.push(entry)
       }
     }
-    if (candidates.length === 0) return
+    if (candidates.length === 0) return yield* resolveSkipped(superseded, deleted)
 
     // Gate 3: one batched lookup. A failure is never taken for "missing".
     const existing = yield* stash.existingSceneIds([...candidateScenes]).pipe(
@@ -345,16 +370,24 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     const survivors: Array<DeadLetterEntry> = []
     for (const entry of candidates) {
       if (existing.has(entry.sceneId)) survivors.push(entry)
-      else state.counts.skippedSceneMissing += 1
+      else {
+        state.counts.skippedSceneMissing += 1
+        deleted.push(entry.id)
+      }
     }
     yield* redrive(survivors)
 
     for (const entry of repeats) {
-      if (state.recovered.has(entry.sceneId)) state.counts.skippedAlreadyQueued += 1
-      else if (!existing.has(entry.sceneId)) state.counts.skippedSceneMissing += 1
-      // Its earlier entry failed to re-queue; this one may still succeed.
+      if (state.recovered.has(entry.sceneId)) {
+        state.counts.skippedAlreadyQueued += 1
+        superseded.push(entry.id)
+      } else if (!existing.has(entry.sceneId)) {
+        state.counts.skippedSceneMissing += 1
+        deleted.push(entry.id)
+      } // Its earlier entry failed to re-queue; this one may still succeed.
       else yield* redrive([entry])
     }
+    yield* resolveSkipped(superseded, deleted)
   })
 
   let after: { readonly failedAt: number; readonly id: DeadLetterId } | undefined = undefined
@@ -393,7 +426,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
       })
     )
     if (stopped !== null) {
-      const result = yield* finish(`Stash failed (${stopped._tag})`)
+      const result = yield* finish(`Stash failed (${stopped._tag})`, "StashFailed")
       return yield* new RecoveryStopped({
         cause: stopped,
         result,

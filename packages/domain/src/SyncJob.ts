@@ -69,7 +69,7 @@ export interface EnqueueResult {
 export const QueueCounts = Schema.Struct({
   /** Every waiting job (due and held are parts of it). */
   queued: Schema.Int,
-  /** Waiting and due now. */
+  /** Waiting and due now, not held (held jobs are counted in `held` only). */
   due: Schema.Int,
   /** Claimed by a worker with a live lease. */
   running: Schema.Int,

@@ -51,11 +51,17 @@ export interface SyncQueueService {
     options: { readonly failure: JobFailure; readonly outageId: OutageId | null; readonly countAttempt: boolean }
   ) => Effect.Effect<DeadLetterId, StoreError | LeaseLost>
   /**
-   * Moves every queued job held since before `heldBefore` to the DLQ with the given failure and outage:
-   * a long outage ends in the DLQ under the outage class, where outage recovery finds it.
+   * Moves every queued job held since before `heldBefore` whose last error has one of `errorTags` (those of the
+   * target whose outage holds it) to the DLQ with the given failure and outage: a long outage ends in the DLQ
+   * under the outage class, where outage recovery finds it.
    */
   readonly deadLetterHeld: (
-    options: { readonly heldBefore: number; readonly failure: JobFailure; readonly outageId: OutageId | null }
+    options: {
+      readonly heldBefore: number
+      readonly errorTags: ReadonlyArray<ErrorTag>
+      readonly failure: JobFailure
+      readonly outageId: OutageId | null
+    }
   ) => Effect.Effect<number, StoreError>
   /**
    * Makes every queued job whose last error has one of `errorTags` due now and no longer held, without changing

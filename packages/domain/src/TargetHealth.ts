@@ -135,26 +135,12 @@ export const makeTargetHealth = (
 
     // --- outage accounting ----------------------------------------------------------------------------------
 
-    /** Jobs already counted in an outage's `jobsAffected`. */
-    const countedForOutage = new Map<OutageId, Set<JobId>>()
     /** Jobs in the current failure streak of each target (they become part of the outage if it opens). */
     const streak = new Map<Target, Set<JobId>>([["plex", new Set()], ["stash", new Set()]])
 
+    /** The store counts each job once per outage, whichever process (or restart) saw it. */
     const countAffected = (outageId: OutageId, jobs: Iterable<JobId>) =>
-      Effect.gen(function*() {
-        let counted = countedForOutage.get(outageId)
-        if (counted === undefined) {
-          counted = new Set()
-          countedForOutage.set(outageId, counted)
-        }
-        let added = 0
-        for (const job of jobs) {
-          if (counted.has(job)) continue
-          counted.add(job)
-          added++
-        }
-        if (added > 0) yield* history.addAffected(outageId, added)
-      })
+      Effect.asVoid(history.addAffectedJobs(outageId, [...jobs]))
 
     /** Per target, the outage whose jobs this worker has held (null: none, or its close was acted on). */
     const handled = new Map<Target, OutageId | null>([["plex", null], ["stash", null]])
@@ -309,8 +295,10 @@ export const makeTargetHealth = (
         ) return 0
         sweep.lastHoldCheck = now
         const moved = yield* queue.deadLetterHeld({
-          // Held for the whole limit (`heldBefore` is exclusive).
+          // Held for the whole limit (`heldBefore` is exclusive), by this target (a job held for the other target
+          // goes with that one's outage).
           heldBefore: now - settings.holdLimitMs + 1,
+          errorTags: tagsCountingToward(target),
           failure: {
             tag: outageTagOf(target),
             message: `Held for more than ${Duration.format(Duration.millis(settings.holdLimitMs))} while ` +

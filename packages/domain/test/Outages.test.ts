@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BreakerStore } from "@plexsync/domain/BreakerStore"
+import { BreakerState, BreakerStore } from "@plexsync/domain/BreakerStore"
 import * as CircuitBreaker from "@plexsync/domain/CircuitBreaker"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { PlexTemporaryError } from "@plexsync/domain/Errors"
@@ -8,6 +8,7 @@ import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { recoverOutageJobs } from "@plexsync/domain/Recovery"
 import { StashClient } from "@plexsync/domain/StashClient"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import { makeTargetHealth } from "@plexsync/domain/TargetHealth"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
 import { Deferred, Effect, Fiber, Layer, Option, TestClock } from "effect"
@@ -212,4 +213,66 @@ describe("the hold limit", () => {
         assert.strictEqual(closed!.jobsAffected, 6)
       }).pipe(Effect.provide(sharedWorld(range(1, 6))))
   )
+})
+
+describe("held jobs belong to the target that holds them", () => {
+  const stateOpen = (target: "plex" | "stash", openedAt: number) =>
+    new BreakerState({
+      target,
+      state: "open",
+      consecutiveFailures: 5,
+      openedAt,
+      nextProbeAt: openedAt + 60_000,
+      probeAttempt: 1,
+      lastError: target === "plex" ? "PlexServerDown: refused" : "StashUnavailable: refused",
+      updatedAt: openedAt
+    })
+  const healthSettings = {
+    holdLimitMs: 10_000,
+    breakerThreshold: 5,
+    probeMinMs: 1_000,
+    probeMaxMs: 4_000,
+    rampFromPerSec: 5,
+    rampToPerSec: 20,
+    rampOverMs: 60_000
+  }
+
+  it.scoped("with both breakers open, a job held for Stash goes to the DLQ with Stash's outage; jobsAffected is stored", () =>
+    Effect.gen(function*() {
+      const store = yield* BreakerStore
+      const history = yield* OutageHistory
+      const queue = yield* SyncQueue
+      yield* store.put(stateOpen("plex", 0))
+      yield* store.put(stateOpen("stash", 0))
+      const plexOutage = yield* history.open("plex", { startedAt: 0, cause: "refused" })
+      const stashOutage = yield* history.open("stash", { startedAt: 0, cause: "refused" })
+      yield* enqueue([1, 2])
+      const claimed = yield* queue.claim({ limit: 2, leaseMs: 60_000 })
+      const [forPlex, forStash] = claimed
+      const hold = (job: typeof forPlex, failure: { tag: "PlexServerDown" | "StashUnavailable"; message: string }) =>
+        queue.retryLater(job!, { availableAt: 0, failure, countAttempt: false, held: true })
+      yield* hold(forPlex, { tag: "PlexServerDown", message: "refused" })
+      yield* hold(forStash, { tag: "StashUnavailable", message: "refused" })
+
+      const health = yield* makeTargetHealth(healthSettings)
+      yield* health.countHeld(plexOutage.id, forPlex!.job.id)
+      yield* health.countHeld(stashOutage.id, forStash!.job.id)
+      // A second worker (another process, or this one restarted) counting the same job again adds nothing.
+      const restarted = yield* makeTargetHealth(healthSettings)
+      yield* restarted.countHeld(stashOutage.id, forStash!.job.id)
+      yield* restarted.countHeld(stashOutage.id, forStash!.job.id)
+
+      yield* TestClock.setTime(20_000)
+      for (const target of ["plex", "stash"] as const) yield* health.sweepHeld(target, 20_000, { lastHoldCheck: 0 })
+      const bySceneId = new Map((yield* dlqEntries).map((e) => [e.sceneId, e]))
+      assert.strictEqual(bySceneId.size, 2)
+      const plexEntry = bySceneId.get(forPlex!.job.sceneId)!
+      const stashEntry = bySceneId.get(forStash!.job.sceneId)!
+      assert.deepStrictEqual([plexEntry.errorTag, plexEntry.outageId], ["PlexServerDown", plexOutage.id])
+      assert.deepStrictEqual([stashEntry.errorTag, stashEntry.outageId], ["StashUnavailable", stashOutage.id])
+      assert.include(stashEntry.message, "stash was down")
+
+      const affected = new Map((yield* outageList).map((o) => [o.target, o.jobsAffected]))
+      assert.deepStrictEqual([affected.get("plex"), affected.get("stash")], [1, 1])
+    }).pipe(Effect.provide(world({ scenes: range(1, 2) }))))
 })

@@ -7,7 +7,7 @@ import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { RecoverOptions } from "@plexsync/domain/Recovery"
 import { recoverOutageJobs } from "@plexsync/domain/Recovery"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
-import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import { RecoveryLog, recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import { StoreError } from "@plexsync/domain/StoreError"
 import type { SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
@@ -146,13 +146,27 @@ const unrecovered = Effect.gen(function*() {
   return list.entries.map((e) => e.id)
 })
 
+/** Entries still open (neither recovered nor resolved): what `dlq list` shows. */
+const open = Effect.gen(function*() {
+  const dlq = yield* DeadLetterQueue
+  const list = yield* dlq.list({ recovered: false, resolved: false })
+  return list.entries.map((e) => e.id)
+})
+
+/** The resolution of each resolved entry, by id. */
+const resolutions = Effect.gen(function*() {
+  const dlq = yield* DeadLetterQueue
+  const list = yield* dlq.list({ resolved: true })
+  return Object.fromEntries(list.entries.map((e) => [e.id, e.resolution]))
+})
+
 const calls = (key: string) => Effect.map(StoreCalls, (c) => c.get(key) ?? 0)
 
 /** Jobs and DLQ rows, without ids and times that differ between two equal runs. */
 const storeState = Effect.gen(function*() {
   const { sql } = yield* Database
   const jobRows = yield* sql`SELECT scene_id, reason, state, attempts FROM jobs ORDER BY scene_id, id`
-  const dlqRows = yield* sql`SELECT d.id, d.scene_id, d.recovered_at IS NOT NULL AS recovered,
+  const dlqRows = yield* sql`SELECT d.id, d.scene_id, d.recovered_at IS NOT NULL AS recovered, d.resolution,
     j.scene_id AS job_scene, j.reason AS job_reason
     FROM dead_letters d LEFT JOIN jobs j ON j.id = d.recovered_job_id ORDER BY d.id`
   return { jobs: jobRows, deadLetters: dlqRows }
@@ -394,7 +408,7 @@ describe("recoverOutageJobs", () => {
   })
 
   describe("gate 2: dedup", () => {
-    it.scoped("a scene already queued or running is skipped and its entry stays in the DLQ", () =>
+    it.scoped("a scene already queued or running is skipped and its entry resolved as superseded", () =>
       Effect.gen(function*() {
         const queue = yield* SyncQueue
         yield* queue.enqueue({ sceneId: SceneId.make("2"), reason: "hook" })
@@ -406,6 +420,8 @@ describe("recoverOutageJobs", () => {
         assert.deepStrictEqual(counts(result), { ...zero, recovered: 1, skippedAlreadyQueued: 2 })
         assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(1))
         assert.deepStrictEqual(yield* unrecovered, [ids[1], ids[2]])
+        assert.deepStrictEqual(yield* open, [], "nothing left for a person: the scenes sync anyway")
+        assert.deepStrictEqual(yield* resolutions, { [ids[1]!]: "superseded", [ids[2]!]: "superseded" })
         // The queued job was not touched: still the hook's, and no second job for the scene.
         const all = yield* jobs
         assert.deepStrictEqual(all.map((j) => [j.sceneId, j.reason, j.state]).sort(), [
@@ -417,9 +433,15 @@ describe("recoverOutageJobs", () => {
 
     it.scoped("a scene with several entries is recovered once, in a page and across pages", () =>
       Effect.gen(function*() {
-        yield* seed([5, 5, 6, 5, 6, 7, 5].map((scene, i) => ({ scene, at: T0 + i })))
+        const ids = yield* seed([5, 5, 6, 5, 6, 7, 5].map((scene, i) => ({ scene, at: T0 + i })))
         const result = yield* recover({ pageSize: 3 })
         assert.deepStrictEqual(counts(result), { ...zero, recovered: 3, skippedAlreadyQueued: 4 })
+        assert.deepStrictEqual(yield* open, [])
+        assert.deepStrictEqual(
+          Object.keys(yield* resolutions).map(Number),
+          [ids[1]!, ids[3]!, ids[4]!, ids[6]!],
+          "each duplicate of a recovered entry is superseded"
+        )
         assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(5, 6, 7))
         assert.deepStrictEqual((yield* jobs).map((j) => j.sceneId).sort(), sceneIds(5, 6, 7))
       }).pipe(Effect.provide(world())))
@@ -440,7 +462,7 @@ describe("recoverOutageJobs", () => {
   })
 
   describe("gate 3: the scene exists in Stash", () => {
-    it.scoped("a deleted scene is skipped and its entry stays; lookups are batched per page", () =>
+    it.scoped("a deleted scene is skipped and its entry resolved as scene-deleted; lookups are batched per page", () =>
       Effect.gen(function*() {
         const stash = yield* SimStash.SimStash
         yield* stash.deleteScenes(["2", "4"])
@@ -449,6 +471,8 @@ describe("recoverOutageJobs", () => {
         assert.deepStrictEqual(counts(result), { ...zero, recovered: 4, skippedSceneMissing: 2 })
         assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(1, 3, 5, 6))
         assert.deepStrictEqual(yield* unrecovered, [ids[1], ids[3]])
+        assert.deepStrictEqual(yield* open, [])
+        assert.deepStrictEqual(yield* resolutions, { [ids[1]!]: "scene-deleted", [ids[3]!]: "scene-deleted" })
         assert.deepStrictEqual(yield* stash.requestCounts, { existingSceneIds: 2 })
       }).pipe(Effect.provide(world())))
 
@@ -691,15 +715,33 @@ describe("recoverOutageJobs", () => {
         assert.deepStrictEqual([counts(result), result.stoppedBy], [zero, "PlexDown"])
       }).pipe(Effect.provide(world())))
 
-    it.scoped("Stash stopping the run is RecoveryStopped, not a Plex stop: its result says null", () =>
+    it.scoped("Stash stopping the run is RecoveryStopped; its result and audit row say StashFailed", () =>
       Effect.gen(function*() {
         yield* stashKeyRefused
         yield* seed([{ scene: 1, at: T0 }])
         const stopped = yield* Effect.flip(recover())
         assert.strictEqual(stopped._tag, "RecoveryStopped")
         if (stopped._tag !== "RecoveryStopped") return
-        assert.strictEqual(stopped.result.stoppedBy, null)
+        assert.strictEqual(stopped.result.stoppedBy, "StashFailed")
+        const log = yield* RecoveryLog
+        const audit = Option.getOrThrow(yield* log.latest)
+        assert.strictEqual(recoveryOutcome(audit), "stopped")
+        assert.isTrue(Option.isNone(yield* log.lastCompleted), "a stopped run is not the last recovery")
       }).pipe(Effect.provide(world())))
+
+    it.scoped("a run killed mid-way leaves its audit row, unfinished", () =>
+      Effect.gen(function*() {
+        yield* seed(Array.from({ length: 9 }, (_, i) => ({ scene: i + 1, at: T0 + i })))
+        const fiber = yield* Effect.fork(recover({ pageSize: 3 }))
+        yield* TestClock.adjust(Duration.millis(1_500))
+        const exit = yield* Fiber.interrupt(fiber)
+        assert.isTrue(Exit.isInterrupted(exit), "the run was still going when killed")
+        const [row, ...others] = yield* Effect.flatMap(RecoveryLog, (log) => log.list({ limit: 10 }))
+        assert.lengthOf(others, 0)
+        assert.isNull(row!.finishedAt)
+        assert.strictEqual(recoveryOutcome(row!), "unfinished")
+        assert.strictEqual(row!.result.window.from, T0)
+      }).pipe(Effect.provide(world({ redrivePauseMs: 1_000 }))))
   })
 
   describe("selection: the last outage", () => {

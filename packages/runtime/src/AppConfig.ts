@@ -87,6 +87,7 @@ export interface AppConfigShape {
   readonly shutdownGrace: Duration.Duration
   /** The whole-request limit for every request to Plex and to Stash. */
   readonly requestTimeout: Duration.Duration
+  readonly recoveryHistory: Duration.Duration
 }
 
 export type StashUrlSource =
@@ -371,7 +372,8 @@ const settings: ReadonlyArray<Setting> = [
     default: "all"
   },
   { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" },
-  { key: "requestTimeout", schema: PositiveDuration, allowed: durationHint, default: "30s" }
+  { key: "requestTimeout", schema: PositiveDuration, allowed: durationHint, default: "30s" },
+  { key: "recoveryHistory", schema: PositiveDuration, allowed: durationHint, default: "90d" }
 ]
 
 /** `plexUrl` → `PLEXSYNC_PLEX_URL` */
@@ -558,7 +560,8 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     reconcileSchedule: (decoded.reconcileInterval ?? decoded.reconcileAt ?? defaultReconcile) as ReconcileSchedule,
     reconcileScope: decoded.reconcileScope as ReconcileScope,
     shutdownGrace: decoded.shutdownGrace as Duration.Duration,
-    requestTimeout: decoded.requestTimeout as Duration.Duration
+    requestTimeout: decoded.requestTimeout as Duration.Duration,
+    recoveryHistory: decoded.recoveryHistory as Duration.Duration
   })
 }
 

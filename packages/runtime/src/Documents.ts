@@ -2,6 +2,7 @@ import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import type { DeadLetterEntry } from "@plexsync/domain/DeadLetterQueue"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryResult, RecoveryRun } from "@plexsync/domain/RecoveryLog"
+import { recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import { isoOrNull } from "./Present.js"
 
 /**
@@ -50,9 +51,15 @@ export type RecoveryResultDocument = ReturnType<typeof recoveryResultDocument>
 export const recoveryRunDocument = (run: RecoveryRun) => ({
   id: run.id,
   startedAt: isoOrNull(run.startedAt),
+  /** Null for a run that never finished (killed, or still running). */
   finishedAt: isoOrNull(run.finishedAt),
   trigger: run.trigger,
-  ...recoveryResultDocument(run.result)
+  ...recoveryResultDocument(run.result),
+  /** `completed` (went through its selection), `stopped` (see `stoppedBy`) or `unfinished`. */
+  outcome: recoveryOutcome(run),
+  stoppedBy: run.result.stoppedBy,
+  /** Attempts folded into this row: tries that the Plex gate stopped the same way, one after another. */
+  attempts: run.attempts
 })
 
 /** A DLQ entry for `dlq list --json`; `detail` and `payload` are added by `dlq show`. */
@@ -65,7 +72,9 @@ export const deadLetterDocument = (entry: DeadLetterEntry) => ({
   failedAt: isoOrNull(entry.failedAt),
   outageId: entry.outageId,
   recoveredAt: isoOrNull(entry.recoveredAt),
-  recoveredJobId: entry.recoveredJobId
+  recoveredJobId: entry.recoveredJobId,
+  resolvedAt: isoOrNull(entry.resolvedAt),
+  resolution: entry.resolution
 })
 
 export const deadLetterDetailDocument = (entry: DeadLetterEntry) => ({

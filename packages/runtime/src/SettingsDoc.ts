@@ -47,7 +47,8 @@ export const settingMeanings: Readonly<Record<string, string>> = {
   reconcileScope: "What a scheduled reconciliation checks: every scene, or those added or changed that recently.",
   shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released.",
   requestTimeout:
-    "How long one request to Plex or to Stash may take in all (connect, answer and body) before it counts as a failure."
+    "How long one request to Plex or to Stash may take in all (connect, answer and body) before it counts as a failure.",
+  recoveryHistory: "How long the audit rows of recovery runs are kept (the last completed run always stays)."
 }
 
 export interface SettingRow {

@@ -4,8 +4,8 @@ import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { Target } from "@plexsync/domain/Ids"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
-import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
-import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import type { RecoveryRun, RecoveryStop } from "@plexsync/domain/RecoveryLog"
+import { RecoveryLog, recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
@@ -37,7 +37,10 @@ export interface StatusReport {
   readonly breakers: Readonly<Record<Target, BreakerState>>
   readonly currentOutage: Option.Option<Outage>
   readonly lastOutage: Option.Option<Outage>
+  /** The last recovery that went through its selection. */
   readonly lastRecovery: Option.Option<RecoveryRun>
+  /** The newest recovery run when it did not complete (stopped by Plex or Stash, or never finished). */
+  readonly lastRecoveryAttempt: Option.Option<RecoveryRun>
   /** The reconciliation's own record (`reconcile.last`), as it stored it. */
   readonly lastReconcile: Option.Option<unknown>
   /** The scheduled reconciliation, when the caller knows the configuration: how often, and when next. */
@@ -109,8 +112,12 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
       outages.current("plex"),
       outages.current("stash"),
       outages.lastCompleted(),
-      recoveries.latest
+      recoveries.lastCompleted
     ])
+  const lastRecoveryAttempt = Option.filter(
+    yield* recoveries.latest,
+    (run) => recoveryOutcome(run) !== "completed"
+  )
   const lastReconcile = Option.map(yield* settings.get(SettingKeys.lastReconcile), parseStored)
   const workerStopped = yield* readStop(settings)
 
@@ -130,6 +137,7 @@ export const buildStatus = Effect.fn("Status.build")(function*(options: StatusOp
     currentOutage: Option.fromNullable(open[0]),
     lastOutage,
     lastRecovery,
+    lastRecoveryAttempt,
     lastReconcile,
     reconcileSchedule: options.reconcile === undefined ? Option.none() : Option.some({
       schedule: describeReconcileSchedule(options.reconcile),
@@ -165,6 +173,8 @@ export const statusDocument = (report: StatusReport) => ({
   }),
   lastOutage: Option.match(report.lastOutage, { onNone: () => null, onSome: (o) => outageDocument(o, report.now) }),
   lastRecovery: Option.match(report.lastRecovery, { onNone: () => null, onSome: recoveryRunDocument }),
+  /** The newest run when it did not complete (its `outcome` says how it ended); null when the newest completed. */
+  lastRecoveryAttempt: Option.match(report.lastRecoveryAttempt, { onNone: () => null, onSome: recoveryRunDocument }),
   lastReconcile: Option.getOrNull(report.lastReconcile),
   /** The configured schedule in words and the next run (null when none is scheduled). */
   reconcileSchedule: Option.getOrNull(Option.map(report.reconcileSchedule, (r) => r.schedule)),
@@ -218,7 +228,26 @@ const describeRecovery = (run: RecoveryRun, now: number): string => {
   if (r.skippedSceneMissing > 0) parts.push(`${r.skippedSceneMissing} scenes missing`)
   if (r.skippedPlexDown > 0) parts.push(`${r.skippedPlexDown} skipped (Plex down)`)
   if (r.failed > 0) parts.push(`${r.failed} failed`)
-  return `${formatTimeAgo(run.finishedAt, now)}, ${run.trigger}: ${parts.join(", ")}`
+  return `${formatTimeAgo(run.finishedAt ?? run.startedAt, now)}, ${run.trigger}: ${parts.join(", ")}`
+}
+
+const stopWords: Record<RecoveryStop, string> = {
+  PlexDown: "Plex was down at the start",
+  PlexWentDown: "Plex went down during the run",
+  StashFailed: "Stash failed during the run"
+}
+
+/** A run that did not complete: how it ended, how often it was tried, and what it did before. */
+const describeAttempt = (run: RecoveryRun, now: number): string => {
+  if (run.finishedAt === null) {
+    return `started ${
+      formatTimeAgo(run.startedAt, now)
+    }, ${run.trigger}: never finished (interrupted, or still running)`
+  }
+  const why = run.result.stoppedBy === null ? "stopped" : stopWords[run.result.stoppedBy]
+  const tries = run.attempts > 1 ? `, ${run.attempts} attempts since ${formatTime(run.startedAt)}` : ""
+  const done = run.result.recovered > 0 ? ` after ${run.result.recovered} recovered` : ""
+  return `${formatTimeAgo(run.finishedAt, now)}, ${run.trigger}: stopped — ${why}${done}${tries}`
 }
 
 const describeReconcile = (value: unknown, now: number): string => {
@@ -280,6 +309,10 @@ export const renderStatus = (report: StatusReport): string => {
       "Last recovery",
       Option.match(report.lastRecovery, { onNone: () => "never", onSome: (r) => describeRecovery(r, now) })
     ],
+    ...Option.match(report.lastRecoveryAttempt, {
+      onNone: () => [],
+      onSome: (r): Array<readonly [string, string]> => [["Last attempt", describeAttempt(r, now)]]
+    }),
     [
       "Last reconcile",
       Option.match(report.lastReconcile, { onNone: () => "never", onSome: (v) => describeReconcile(v, now) })

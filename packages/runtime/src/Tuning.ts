@@ -50,6 +50,7 @@ export interface SchedulerTuning {
   readonly pollIntervalMs: number
   readonly recoveryCheckMs: number
   readonly dlqRetentionMs: number
+  readonly recoveryHistoryMs: number
   readonly purgeIntervalMs: number
   readonly reconcile: ReconcileSchedule
   readonly reconcileScope: ReconcileScope
@@ -67,6 +68,7 @@ export const schedulerTuning = (config: AppConfigShape): SchedulerTuning => {
     pollIntervalMs: ms(config.pollInterval),
     recoveryCheckMs: engine.probeMinMs,
     dlqRetentionMs,
+    recoveryHistoryMs: ms(config.recoveryHistory),
     // Retention is counted in days; once an hour (or ten times per retention period, if shorter) is plenty.
     purgeIntervalMs: Math.min(3_600_000, Math.max(1_000, Math.floor(dlqRetentionMs / 10))),
     reconcile: config.reconcileSchedule,

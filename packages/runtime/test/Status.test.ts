@@ -59,6 +59,39 @@ describe("status", () => {
       assert.match(text, /^Last reconcile:\s+40 scenes checked, 3 queued$/m)
     }).pipe(Effect.provide(store())))
 
+  it.effect("a held job that is due counts once, as held, while a breaker is open", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(10 * 3_600_000)
+      const queue = yield* SyncQueue
+      yield* queue.enqueue({ sceneId: SceneId.make("1"), reason: "hook" })
+      yield* queue.enqueue({ sceneId: SceneId.make("2"), reason: "hook" })
+      // Scene 1 failed against Plex and is held by the outage; its retry time has come.
+      const [claimed] = yield* queue.claim({ limit: 1, leaseMs: 60_000 })
+      yield* queue.retryLater(claimed!, {
+        availableAt: 10 * 3_600_000 - 1_000,
+        failure: { tag: "PlexServerDown", message: "connect ECONNREFUSED" },
+        countAttempt: false,
+        held: true
+      })
+      const openedAt = 10 * 3_600_000 - 600_000
+      yield* (yield* BreakerStore).put(
+        new BreakerState({
+          target: "plex",
+          state: "open",
+          consecutiveFailures: 5,
+          openedAt,
+          nextProbeAt: openedAt + 700_000,
+          probeAttempt: 2,
+          lastError: "PlexServerDown: connect ECONNREFUSED",
+          updatedAt: openedAt
+        })
+      )
+      const doc = statusDocument(yield* buildStatus())
+      assert.deepStrictEqual([doc.queue.queued, doc.queue.due, doc.queue.held], [2, 0, 2])
+      // The store's own counts: a held job is not due (the worker frees held jobs when the breaker closes).
+      assert.deepStrictEqual(yield* queue.counts, { queued: 2, due: 1, running: 0, held: 1 })
+    }).pipe(Effect.provide(store())))
+
   it.effect("says when the next scheduled reconciliation runs, counted from the last one's end", () =>
     Effect.gen(function*() {
       const h = 3_600_000

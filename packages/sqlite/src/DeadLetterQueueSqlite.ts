@@ -7,7 +7,12 @@ import type {
   NewDeadLetter,
   RedriveOutcome
 } from "@plexsync/domain/DeadLetterQueue"
-import { DeadLetterEntry, DeadLetterPayload, DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import {
+  DeadLetterEntry,
+  DeadLetterPayload,
+  DeadLetterQueue,
+  DeadLetterResolution
+} from "@plexsync/domain/DeadLetterQueue"
 import { ErrorTag } from "@plexsync/domain/Errors"
 import { DeadLetterId, JobId, Millis, OutageId, SceneId } from "@plexsync/domain/Ids"
 import type { RowDecodeError, StoreError } from "@plexsync/domain/StoreError"
@@ -29,6 +34,8 @@ interface DeadLetterRecord {
   readonly payload: string
   readonly recovered_at: number | null
   readonly recovered_job_id: number | null
+  readonly resolved_at: number | null
+  readonly resolution: string | null
 }
 
 const DeadLetterRow = Schema.Struct({
@@ -42,7 +49,9 @@ const DeadLetterRow = Schema.Struct({
   outage_id: Schema.NullOr(OutageId),
   payload: Schema.parseJson(DeadLetterPayload),
   recovered_at: Schema.NullOr(Millis),
-  recovered_job_id: Schema.NullOr(JobId)
+  recovered_job_id: Schema.NullOr(JobId),
+  resolved_at: Schema.NullOr(Millis),
+  resolution: Schema.NullOr(DeadLetterResolution)
 })
 
 const decodeRow = rowDecoder(DeadLetterRow, "dead_letters")
@@ -60,7 +69,9 @@ const decodeEntry = (row: DeadLetterRecord): Either.Either<DeadLetterEntry, RowD
       outageId: r.outage_id,
       payload: r.payload,
       recoveredAt: r.recovered_at,
-      recoveredJobId: r.recovered_job_id
+      recoveredJobId: r.recovered_job_id,
+      resolvedAt: r.resolved_at,
+      resolution: r.resolution
     }, true))
 
 /** Rows fetched per query while listing; `limit` counts decodable entries only. */
@@ -86,6 +97,8 @@ const conditions = (sql: SqlClient, filter: DeadLetterFilter): Array<Fragment> |
   if (filter.sceneId !== undefined) clauses.push(sql`scene_id = ${filter.sceneId}`)
   if (filter.recovered === true) clauses.push(sql`recovered_at IS NOT NULL`)
   if (filter.recovered === false) clauses.push(sql`recovered_at IS NULL`)
+  if (filter.resolved === true) clauses.push(sql`resolved_at IS NOT NULL`)
+  if (filter.resolved === false) clauses.push(sql`resolved_at IS NULL`)
   if (filter.after !== undefined) {
     // Strictly after (failedAt, id), written so the failed_at index still gives the range.
     const { failedAt, id } = filter.after
@@ -168,7 +181,7 @@ export const make = Effect.gen(function*() {
 
   const countByTag: Effect.Effect<Readonly<Record<string, number>>, StoreError> = Effect.gen(function*() {
     const rows = yield* sql<{ readonly error_tag: string; readonly n: number }>`SELECT error_tag, count(*) AS n
-      FROM dead_letters WHERE recovered_at IS NULL GROUP BY error_tag ORDER BY error_tag`
+      FROM dead_letters WHERE recovered_at IS NULL AND resolved_at IS NULL GROUP BY error_tag ORDER BY error_tag`
     const out: Record<string, number> = {}
     for (const row of rows) out[row.error_tag] = row.n
     return out
@@ -185,11 +198,33 @@ export const make = Effect.gen(function*() {
       // INDEXED BY: without ANALYZE statistics SQLite may prefer (failed_at, error_tag) and read the whole DLQ.
       const rows = yield* sql<{ readonly scene_id: SceneId; readonly failed_at: number }>`SELECT scene_id,
         max(failed_at) AS failed_at FROM dead_letters INDEXED BY dead_letters_scene
-        WHERE scene_id IN ${sql.in(chunk)} AND recovered_at IS NULL AND error_tag IN ${sql.in(tags)}
+        WHERE scene_id IN ${sql.in(chunk)} AND recovered_at IS NULL AND resolved_at IS NULL
+          AND error_tag IN ${sql.in(tags)}
         GROUP BY scene_id`
       for (const row of rows) found.set(row.scene_id, row.failed_at)
     }
     return found as ReadonlyMap<SceneId, number>
+  }, db.operation)
+
+  const resolveIn = (ids: ReadonlyArray<DeadLetterId>, resolution: DeadLetterResolution, now: number) =>
+    Effect.gen(function*() {
+      let changed = 0
+      for (const chunk of chunksOf([...new Set(ids)], REDRIVE_CHUNK)) {
+        changed += changes(
+          yield* sql`UPDATE dead_letters SET resolved_at = ${now}, resolution = ${resolution}
+            WHERE id IN ${sql.in(chunk)} AND recovered_at IS NULL AND resolved_at IS NULL`.raw
+        )
+      }
+      return changed
+    })
+
+  const resolve = Effect.fn("DeadLetterQueue.resolve")(function*(
+    ids: ReadonlyArray<DeadLetterId>,
+    resolution: DeadLetterResolution
+  ) {
+    if (ids.length === 0) return 0
+    const now = yield* Clock.currentTimeMillis
+    return yield* db.immediate(resolveIn(ids, resolution, now))
   }, db.operation)
 
   const purgeOlderThan = Effect.fn("DeadLetterQueue.purgeOlderThan")(function*(cutoff: number) {
@@ -258,6 +293,8 @@ export const make = Effect.gen(function*() {
           UPDATE dead_letters SET recovered_at = ${now}, recovered_job_id = m.job_id
           FROM m WHERE m.dl_id = dead_letters.id`
       }
+      // An entry whose scene is queued already is superseded by that job: it no longer needs a person.
+      yield* resolveIn(outcomes.flatMap((o) => o._tag === "AlreadyQueued" ? [o.id] : []), "superseded", now)
       return outcomes.map((outcome): RedriveOutcome =>
         outcome._tag === "Recovered" ? { ...outcome, jobId: jobIds.get(outcome.id)! } : outcome
       )
@@ -272,6 +309,7 @@ export const make = Effect.gen(function*() {
       get,
       countByTag,
       unrecoveredScenes,
+      resolve,
       purgeOlderThan,
       purgeAll,
       redrive

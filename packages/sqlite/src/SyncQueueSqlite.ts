@@ -91,12 +91,11 @@ const INSERT_DEAD_LETTER = `INSERT INTO dead_letters
   (scene_id, error_tag, message, detail, attempts, failed_at, outage_id, payload)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
-const HELD_BEFORE = `SELECT * FROM jobs WHERE held_since < ? AND state = 'queued'`
 const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`
 
 const COUNTS = `SELECT
   (SELECT count(*) FROM jobs WHERE state = 'queued') AS queued,
-  (SELECT count(*) FROM jobs WHERE state = 'queued' AND available_at <= ?) AS due,
+  (SELECT count(*) FROM jobs WHERE state = 'queued' AND available_at <= ? AND held_since IS NULL) AS due,
   (SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until > ?) AS running,
   (SELECT count(*) FROM jobs WHERE held_since IS NOT NULL AND state = 'queued') AS held`
 
@@ -311,12 +310,21 @@ export const make = Effect.gen(function*() {
   }, op)
 
   const deadLetterHeld = Effect.fn("SyncQueue.deadLetterHeld")(function*(
-    options: { readonly heldBefore: number; readonly failure: JobFailure; readonly outageId: number | null }
+    options: {
+      readonly heldBefore: number
+      readonly errorTags: ReadonlyArray<ErrorTag>
+      readonly failure: JobFailure
+      readonly outageId: number | null
+    }
   ) {
+    const tags = [...new Set(options.errorTags)]
+    if (tags.length === 0) return 0
     const now = yield* Clock.currentTimeMillis
     const detail = encodeDetail(options.failure.detail)
     return yield* db.immediate(Effect.gen(function*() {
-      const jobs = yield* decodeAll(yield* query<JobRecord>(HELD_BEFORE, [Math.trunc(options.heldBefore)]))
+      const rows = yield* sql<JobRecord>`SELECT * FROM jobs
+        WHERE held_since < ${Math.trunc(options.heldBefore)} AND state = 'queued' AND last_error_tag IN ${sql.in(tags)}`
+      const jobs = yield* decodeAll(rows)
       let moved = 0
       for (const job of jobs) {
         const payload = encodePayload({ sceneId: job.sceneId, reason: job.reason })

@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { BreakerState, BreakerStore, closedBreaker } from "@plexsync/domain/BreakerStore"
+import type { OutageId } from "@plexsync/domain/Ids"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
-import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import { RecoveryLog, recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { ItemWrite, SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import { Effect, Option, TestClock } from "effect"
@@ -218,12 +219,68 @@ describe("RecoveryLog on SQLite", () => {
     Effect.gen(function*() {
       const log = yield* RecoveryLog
       assert.isTrue(Option.isNone(yield* log.latest))
-      const first = yield* log.record({ startedAt: 10, finishedAt: 20, trigger: "automatic", result: result(1) })
-      const second = yield* log.record({ startedAt: 30, finishedAt: 40, trigger: "manual", result: result(2) })
+      const record = (startedAt: number, trigger: "automatic" | "manual", r: ReturnType<typeof result>) =>
+        Effect.flatMap(
+          log.start({ startedAt, trigger, result: { ...r, recovered: 0 } }),
+          (row) => log.finish(row.id, { finishedAt: startedAt + 10, result: r })
+        )
+      const first = yield* record(10, "automatic", result(1))
+      const second = yield* record(30, "manual", result(2))
       assert.deepStrictEqual(first.result, result(1))
       assert.strictEqual(first.trigger, "automatic")
       assert.deepStrictEqual(Option.map(yield* log.latest, (r) => r.id), Option.some(second.id))
       assert.deepStrictEqual((yield* log.list({ limit: 10 })).map((r) => r.result.recovered), [2, 1])
       assert.strictEqual((yield* log.list({ limit: 1 })).length, 1)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("a run's row is written at its start: one killed before its end stays, unfinished", () =>
+    Effect.gen(function*() {
+      const log = yield* RecoveryLog
+      const row = yield* log.start({ startedAt: 10, trigger: "manual", result: result(0) })
+      const [stored] = yield* log.list({ limit: 10 })
+      assert.strictEqual(stored!.id, row.id)
+      assert.isNull(stored!.finishedAt)
+      assert.strictEqual(recoveryOutcome(stored!), "unfinished")
+      assert.isTrue(Option.isNone(yield* log.lastCompleted), "an unfinished run is not the last recovery")
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("attempts stopped by the Plex gate, one after another, share one row; the last completed run stays", () =>
+    Effect.gen(function*() {
+      const log = yield* RecoveryLog
+      const run = (at: number, r: ReturnType<typeof result>) =>
+        Effect.flatMap(
+          log.start({ startedAt: at, trigger: "automatic", result: { ...r, recovered: 0 } }),
+          (row) => log.finish(row.id, { finishedAt: at + 5, result: r })
+        )
+      const gated = { ...result(0), skippedPlexDown: 7, stoppedBy: "PlexDown" as const }
+      const done = yield* run(0, result(3))
+      for (let tick = 1; tick <= 50; tick++) yield* run(tick * 1_000, gated)
+      const rows = yield* log.list({ limit: 100 })
+      assert.strictEqual(rows.length, 2, "one row for the completed run, one for 50 gated attempts")
+      assert.deepStrictEqual([rows[0]!.attempts, rows[0]!.startedAt, rows[0]!.finishedAt], [50, 1_000, 50_005])
+      assert.strictEqual(recoveryOutcome(rows[0]!), "stopped")
+      assert.deepStrictEqual(Option.map(yield* log.lastCompleted, (r) => r.id), Option.some(done.id))
+      // Another window (the next outage) starts a row of its own.
+      yield* run(60_000, { ...gated, window: { ...gated.window, outageId: 2 as OutageId } })
+      assert.strictEqual((yield* log.list({ limit: 100 })).length, 3)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("prune deletes runs started before the cutoff, never the last completed one", () =>
+    Effect.gen(function*() {
+      const log = yield* RecoveryLog
+      const run = (at: number, r: ReturnType<typeof result>) =>
+        Effect.flatMap(
+          log.start({ startedAt: at, trigger: "manual", result: r }),
+          (row) => log.finish(row.id, { finishedAt: at + 5, result: r })
+        )
+      yield* run(10, result(1))
+      yield* run(20, result(2))
+      yield* run(30, { ...result(0), stoppedBy: "PlexWentDown" })
+      yield* run(100, result(3))
+      assert.strictEqual(yield* log.prune(50), 3)
+      assert.deepStrictEqual((yield* log.list({ limit: 10 })).map((r) => r.result.recovered), [3])
+      // Everything old: the last completed run is kept, so status still says when recovery last ran.
+      assert.strictEqual(yield* log.prune(1_000), 0)
+      assert.deepStrictEqual((yield* log.list({ limit: 10 })).map((r) => r.result.recovered), [3])
     }).pipe(Effect.provide(freshStore())))
 })

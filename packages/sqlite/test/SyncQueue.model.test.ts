@@ -127,7 +127,7 @@ class Model {
     const queued = jobs.filter((j) => j.state === "queued")
     return {
       queued: queued.length,
-      due: queued.filter((j) => j.availableAt <= now).length,
+      due: queued.filter((j) => j.availableAt <= now && j.heldSince === null).length,
       running: jobs.filter((j) => this.live(j, now)).length,
       held: queued.filter((j) => j.heldSince !== null).length
     }

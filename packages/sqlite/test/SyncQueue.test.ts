@@ -375,6 +375,7 @@ describe("SyncQueue on SQLite", () => {
         yield* TestClock.setTime(2000)
         const moved = yield* q.deadLetterHeld({
           heldBefore: 500,
+          errorTags: ["PlexServerDown"],
           failure: { tag: "PlexServerDown", message: "Plex was down for too long" },
           outageId: 9 as OutageId
         })

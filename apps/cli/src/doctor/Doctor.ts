@@ -116,7 +116,7 @@ export const doctor = (config: AppConfigShape, options: DoctorOptions) =>
       const queue = yield* SyncQueue
       const dlq = yield* DeadLetterQueue
       const counts = yield* queue.counts
-      const dead = yield* dlq.count({ recovered: false })
+      const dead = yield* dlq.count({ recovered: false, resolved: false })
       yield* add("database", "ok", `${config.databaseFile}: ${counts.queued} waiting, ${dead} in the dead-letter queue`)
       return Option.some(yield* PlexClientLive.clientIdentifier)
     }).pipe(

@@ -59,9 +59,10 @@ export interface FastHookOptions {
 
 /**
  * The migrations this path was written against; a database at another version takes the Effect path. (Migration 2
- * added the related-object tables, `object_events` among them, and left `jobs` as it was.)
+ * added the related-object tables, `object_events` among them, and left `jobs` as it was; migrations 3 and 4 did
+ * not touch `jobs` or `object_events` either.)
  */
-export const knownSchemaVersion = 3
+export const knownSchemaVersion = 4
 
 const busyTimeoutMs = 5000
 

@@ -74,6 +74,8 @@ describe("plexsync dlq, outages and recover", () => {
         "outageId",
         "recoveredAt",
         "recoveredJobId",
+        "resolution",
+        "resolvedAt",
         "sceneId"
       ])
       assert.strictEqual(first.id, ids[0])
@@ -134,10 +136,26 @@ describe("plexsync dlq, outages and recover", () => {
       )
       assert.strictEqual(doc.mttrMs, hour)
       assert.isNull(doc.mtbfMs)
-      assert.isAbove(doc.availability, 40)
-      assert.isBelow(doc.availability, 60)
+      // The database is new: the window starts at the first outage it recorded (2 h ago), not 30 days back.
+      assert.isTrue(doc.window.clippedToDatabase)
+      assert.closeTo(Date.parse(doc.window.to) - Date.parse(doc.window.from), 2 * hour, 60_000)
+      assert.closeTo(doc.availability, 50, 1)
+      assert.closeTo(doc.targets.plex.availability, 50, 1)
+      assert.deepStrictEqual([doc.targets.plex.outages, doc.targets.plex.downMs], [1, hour])
+      assert.deepStrictEqual(doc.targets.stash, {
+        outages: 0,
+        downMs: 0,
+        mttrMs: null,
+        mtbfMs: null,
+        availability: 100
+      })
       const human = yield* plexsync(fakes, ["outages"])
-      assert.include(human.stdout, "MTTR 1h")
+      assert.match(human.stdout, /^\s+plex\s+availability 5\d\.\d\d%, 1 outage, down 1h; MTTR 1h, MTBF —/m)
+      assert.match(human.stdout, /^\s+stash\s+availability 100\.00%, 0 outages/m)
+      // Over a window that ended before the outage began: nothing down.
+      const recent = json(yield* plexsync(fakes, ["outages", "--json", "--window", "30m"]))
+      assert.deepStrictEqual([recent.availability, recent.targets.plex.outages], [100, 0])
+      assert.strictEqual((yield* plexsync(fakes, ["outages", "--window", "soon"])).code, 2)
 
       const dry = json(yield* plexsync(fakes, ["recover", "--dry-run", "--json"]))
       assert.strictEqual(dry.dryRun, true)
@@ -167,6 +185,19 @@ describe("plexsync dlq, outages and recover", () => {
 
       const again = json(yield* plexsync(fakes, ["recover", "--json"]))
       assert.strictEqual(again.recovered, 0, "a second run recovers nothing")
+
+      // What the recovery skipped because the scene is gone from Stash is resolved: the DLQ lists only what still
+      // needs a person (the permanent failure); --include-resolved lists everything, saying why.
+      const left = json(yield* plexsync(fakes, ["dlq", "list", "--json"]))
+      assert.deepStrictEqual(left.entries.map((e: any) => e.errorTag), ["MatchAmbiguous"])
+      const everything = json(yield* plexsync(fakes, ["dlq", "list", "--json", "--include-resolved"]))
+      assert.strictEqual(everything.total, 4)
+      const gone = everything.entries.find((e: any) => e.sceneId === "9999")
+      assert.strictEqual(gone.resolution, "scene-deleted")
+      assert.isString(gone.resolvedAt)
+      assert.isNull(gone.recoveredAt)
+      const table = yield* plexsync(fakes, ["dlq", "list", "--include-resolved"])
+      assert.match(table.stdout, /^\s*\d+\s.*\s9999\s+PlexServerDown\s.*scene-deleted \d{4}-/m)
 
       const status = json(yield* plexsync(fakes, ["status", "--json"]))
       assert.strictEqual(status.lastOutage.id, outage.id)

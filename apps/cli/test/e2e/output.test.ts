@@ -86,6 +86,8 @@ describe("output", () => {
           "payload",
           "recoveredAt",
           "recoveredJobId",
+          "resolution",
+          "resolvedAt",
           "sceneId",
           "version"
         ]
