@@ -83,7 +83,7 @@ export const findErrorCode = (error: unknown): string | undefined => {
 }
 
 /** Removes userinfo and credential query params (`X-Plex-Token`, …) from a URL, for messages. */
-export const redactUrl = (url: string): string => redactServerUrl(url, "<invalid Plex URL>")
+export const redactUrl = (url: string): string => redactServerUrl(url)
 
 const where = (ctx: RequestContext) => `${ctx.method} ${ctx.path} on Plex at ${ctx.server}`
 

@@ -5,6 +5,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type { StashError } from "@plexsync/domain/Errors"
 import { StashAuthError, StashQueryError, StashUnavailable } from "@plexsync/domain/Errors"
+import { redactServerUrl } from "@plexsync/domain/ServerUrl"
 import { Data, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import { Envelope } from "./StashWire.js"
 
@@ -62,7 +63,7 @@ export const nodeErrorCode = (error: unknown): string | undefined => {
 export interface Endpoint {
   readonly base: URL
   readonly graphql: URL
-  /** Origin and path only: never user info or a query string, so it is safe in messages. */
+  /** Origin and path only (never user info or a query string), a credential in the path redacted: safe in messages. */
   readonly display: string
 }
 
@@ -79,7 +80,7 @@ export const endpoint = (url: string): Effect.Effect<Endpoint, StashConfigError>
     Effect.map((parsed) => {
       const base = new URL(parsed.origin)
       base.pathname = parsed.pathname.endsWith("/") ? parsed.pathname : `${parsed.pathname}/`
-      const display = `${base.origin}${base.pathname === "/" ? "" : base.pathname.replace(/\/$/, "")}`
+      const display = redactServerUrl(`${base.origin}${base.pathname === "/" ? "" : base.pathname.replace(/\/$/, "")}`)
       return { base, graphql: new URL("graphql", base), display }
     })
   )
