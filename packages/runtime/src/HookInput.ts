@@ -179,7 +179,7 @@ export const decodePluginInput = (text: string): Either.Either<PluginRequest, Pl
         const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
         return new PluginInputError({
           message: `plugin input is not a Stash plugin document${clipEcho(where)}: ${
-            clipEcho(issue?.message ?? "invalid", 200)
+            clipEcho(issue?.message ?? "invalid")
           }`
         })
       })
