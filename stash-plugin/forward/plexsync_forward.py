@@ -5,7 +5,9 @@ For Stash hosts without Node.js, such as the official Stash container: it needs 
 library. It reads the plugin input on stdin, posts it to the scheduler (with `Authorization: Bearer <secret>`
 when a secret is configured), and prints the scheduler's one-object JSON reply on stdout. Whatever happens it
 prints exactly one JSON object and exits 0, so Stash shows any error; the scheduler's change feed catches
-every change even when a hook cannot be delivered.
+every change even when a hook cannot be delivered. Stash waits for it on every save, so the whole run is bounded
+(RUN_BUDGET_SECONDS): a scheduler host that does not answer costs the save about two seconds and one line in
+Stash's log, never more.
 
 Where the scheduler is, in this order:
   1. the environment of the Stash process: PLEXSYNC_HOOK_URL, PLEXSYNC_WEBHOOK_SECRET;
@@ -15,13 +17,47 @@ Where the scheduler is, in this order:
 
 import json
 import os
+import re
 import sys
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 PLUGIN_ID = os.path.splitext(os.path.basename(__file__))[0].replace("_", "-")
 DEFAULT_URL = "http://127.0.0.1:8765"
-TIMEOUT_SECONDS = 5
+# The whole run, settings lookup and POST together; the settings lookup (Stash itself, on this host) gets less.
+RUN_BUDGET_SECONDS = 2.0
+SETTINGS_TIMEOUT_SECONDS = 0.75
+STARTED = time.monotonic()
+# Where the hook goes, once known (for the watchdog's message).
+TARGET = []
+SECRET_PARAM = re.compile(
+    r"(?<![a-z0-9_-])(x-plex-token|token|apikey|api_key|api-key|access_token|password|secret)(=|%3d)[^&;/#?\s]*",
+    re.IGNORECASE,
+)
+
+
+def remaining():
+    return max(0.05, RUN_BUDGET_SECONDS - (time.monotonic() - STARTED))
+
+
+def shown_url(url):
+    """A URL as messages show it: no user name or password, no secret-looking parameter values."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        url = re.sub(r"^([a-z][a-z0-9+.-]*://)?[^/?#]*@", r"\1", url, flags=re.IGNORECASE)
+    return SECRET_PARAM.sub(r"\1=<redacted>", url)
+
+
+def one_line(text, limit=300):
+    """Text for Stash's log: one line (an HTML error page collapses), at most `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def log(level, message):
@@ -31,10 +67,28 @@ def log(level, message):
     sys.stderr.flush()
 
 
-def reply(document):
-    sys.stdout.write(json.dumps(document))
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+REPLY_LOCK = threading.Lock()
+REPLIED = []
+
+
+def reply(document, error_line=None):
+    """Prints the one reply of this run (and its error line in Stash's log); a later one is dropped: the work
+    finishing after the budget ran out must not answer twice."""
+    with REPLY_LOCK:
+        if REPLIED:
+            return
+        REPLIED.append(True)
+        if error_line is not None:
+            log("e", error_line)
+        sys.stdout.write(json.dumps(document))
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+
+
+def fail(message):
+    """A failure: one line in Stash's log, and the reply Stash shows."""
+    message = one_line(message, 500)
+    reply({"error": message}, error_line=message)
 
 
 def stash_base_url(connection):
@@ -63,13 +117,13 @@ def plugin_settings(connection):
         headers["Cookie"] = "%s=%s" % (cookie.get("Name") or "session", cookie["Value"])
     request = urllib.request.Request(stash_base_url(connection) + "/graphql", data=query, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=min(SETTINGS_TIMEOUT_SECONDS, remaining())) as response:
             body = json.loads(response.read().decode("utf-8"))
         plugins = (((body or {}).get("data") or {}).get("configuration") or {}).get("plugins") or {}
         settings = plugins.get(PLUGIN_ID) or {}
         return settings if isinstance(settings, dict) else {}
     except Exception as error:  # settings are optional: fall back to the environment and the default
-        log("d", "could not read the plugin settings from Stash: %s" % error)
+        log("d", one_line("could not read the plugin settings from Stash: %s" % error))
         return {}
 
 
@@ -100,6 +154,7 @@ def main():
     connection = document.get("server_connection") or {}
     settings = plugin_settings(connection)
     url = hook_endpoint(setting(settings, "PLEXSYNC_HOOK_URL", "schedulerUrl") or DEFAULT_URL)
+    TARGET.append(url)
     secret = setting(settings, "PLEXSYNC_WEBHOOK_SECRET", "webhookSecret")
 
     # The Stash session cookie is a credential the scheduler does not need: it is not sent on.
@@ -113,7 +168,7 @@ def main():
 
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=remaining()) as response:
             text = response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         text = error.read().decode("utf-8", "replace")
@@ -124,18 +179,14 @@ def main():
         hint = ""
         if error.code == 401:
             hint = " Set the same secret as the scheduler's PLEXSYNC_WEBHOOK_SECRET in the plugin settings."
-        message = "plexsync-scheduler at %s answered %s: %s.%s" % (url, error.code, detail, hint)
-        log("e", message)
-        reply({"error": message})
+        fail("plexsync-scheduler at %s answered %s: %s.%s" % (shown_url(url), error.code, one_line(detail), hint))
         return
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        message = (
+        fail(
             "cannot reach plexsync-scheduler at %s (%s). Start it, or set its address in the plugin settings; "
-            "its change feed still picks this change up." % (url, reason)
+            "its change feed still picks this change up." % (shown_url(url), reason)
         )
-        log("e", message)
-        reply({"error": message})
         return
 
     try:
@@ -144,17 +195,33 @@ def main():
         answer = None
     if isinstance(answer, dict) and ("output" in answer or "error" in answer):
         if answer.get("error"):
-            log("e", answer["error"])
+            reply(answer, error_line=one_line(answer["error"], 500))
         else:
             log("i", answer.get("output"))
-        reply(answer)
+            reply(answer)
     else:
         reply({"output": text.strip() or "recorded"})
 
 
-if __name__ == "__main__":
+def run():
     try:
         main()
     except Exception as error:  # never leave Stash without a reply
-        reply({"error": "plexsync-forward failed: %s" % error})
-    sys.exit(0)
+        fail("plexsync-forward failed: %s" % error)
+
+
+if __name__ == "__main__":
+    # The work runs beside a watchdog: whatever the network does (a host that accepts and never answers, one that
+    # trickles bytes past every socket timeout), Stash gets its reply within the budget.
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(RUN_BUDGET_SECONDS)
+    if worker.is_alive():
+        fail(
+            "plexsync-scheduler did not answer within %.0f s (%s); the scheduler's change feed picks this change "
+            "up." % (RUN_BUDGET_SECONDS, shown_url(TARGET[0]) if TARGET else "its address")
+        )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # os._exit, not sys.exit: a worker stuck in a socket call must not hold up the exit.
+    os._exit(0)

@@ -3,6 +3,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { quoteEcho } from "@plexsync/domain/Echo"
 import { parseReconcileScope, ReconcileScope } from "@plexsync/domain/Reconcile"
 import type { AppConfigShape, LogLevelName } from "@plexsync/runtime/AppConfig"
 import { loadAppConfig } from "@plexsync/runtime/AppConfig"
@@ -359,7 +360,7 @@ const dlqPurge = command(
       if (Option.isSome(olderThan)) {
         const ms = parseDurationMs(olderThan.value)
         if (ms === undefined || ms <= 0) {
-          return yield* usage(`--older-than ${JSON.stringify(olderThan.value)}: expected a duration such as 30d or 72h`)
+          return yield* usage(`--older-than ${quoteEcho(olderThan.value)}: expected a duration such as 30d or 72h`)
         }
         selection = { _tag: "OlderThan", ms }
       }

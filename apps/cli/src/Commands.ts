@@ -5,6 +5,7 @@ import type {
   RedriveOutcome
 } from "@plexsync/domain/DeadLetterQueue"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { quoteEcho } from "@plexsync/domain/Echo"
 import type { ErrorTag } from "@plexsync/domain/Errors"
 import { allErrorTags } from "@plexsync/domain/Errors"
 import type { DeadLetterId } from "@plexsync/domain/Ids"
@@ -40,7 +41,7 @@ export const decodeSceneIds = (raw: ReadonlyArray<string>): Effect.Effect<Readon
   Effect.forEach(raw, (text) =>
     Either.match(Schema.decodeUnknownEither(SceneId)(text.trim()), {
       onLeft: () =>
-        Effect.fail(new UsageError({ message: `${JSON.stringify(text)} is not a Stash scene id (digits, e.g. 101)` })),
+        Effect.fail(new UsageError({ message: `${quoteEcho(text)} is not a Stash scene id (digits, e.g. 101)` })),
       onRight: Effect.succeed
     }))
 
@@ -50,7 +51,7 @@ export const decodeErrorTags = (raw: ReadonlyArray<string>): Effect.Effect<Reado
     return found === undefined
       ? Effect.fail(
         new UsageError({
-          message: `${JSON.stringify(text)} is not an error tag${didYouMean(text, allErrorTags)}; one of: ${
+          message: `${quoteEcho(text)} is not an error tag${didYouMean(text, allErrorTags)}; one of: ${
             allErrorTags.join(", ")
           }`
         })
@@ -205,7 +206,7 @@ const decodeDeadLetterId = (text: string): Effect.Effect<DeadLetterId, UsageErro
   const n = Number(text)
   return Number.isSafeInteger(n) && n > 0 && /^\d+$/.test(text.trim())
     ? Effect.succeed(n as DeadLetterId)
-    : Effect.fail(new UsageError({ message: `${JSON.stringify(text)} is not a DLQ entry id (see plexsync dlq list)` }))
+    : Effect.fail(new UsageError({ message: `${quoteEcho(text)} is not a DLQ entry id (see plexsync dlq list)` }))
 }
 
 /** A detail that adds nothing to the Error and Message lines: none, `{}`, or only its tag and message. */

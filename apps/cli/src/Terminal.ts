@@ -1,4 +1,5 @@
 import * as ValidationError from "@effect/cli/ValidationError"
+import { clipEcho } from "@plexsync/domain/Echo"
 import type { LogFormatName } from "@plexsync/runtime/AppConfig"
 import { jsonLogLine } from "@plexsync/runtime/Logging"
 import { leaveLiveLine, logAbove } from "@plexsync/runtime/Present"
@@ -46,7 +47,14 @@ export const withPlainText = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     return Console.withConsole(effect, {
       ...console,
       log: (...args) => console.log(...strip(process.stdout)(args)),
-      error: (...args) => console.error(...strip(process.stderr)(args))
+      // Only @effect/cli writes here (its usage errors, which repeat an unknown argument whole): a word longer
+      // than a bad value may be echoed is clipped (`Echo`).
+      error: (...args) =>
+        console.error(
+          ...strip(process.stderr)(args).map((a) =>
+            typeof a === "string" ? a.replace(/\S{101,}/g, (word) => clipEcho(word)) : a
+          )
+        )
     })
   })
 

@@ -1,3 +1,4 @@
+import { quoteEcho } from "@plexsync/domain/Echo"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { Either } from "effect"
 
@@ -33,7 +34,7 @@ export const parseTimeArg = (input: string, now: number): Either.Either<number, 
   const text = input.trim()
   const refuse = (why?: string) =>
     Either.left(
-      `${JSON.stringify(input)} is not a time${why === undefined ? "" : ` (${why})`}: expected ${timeArgHint}`
+      `${quoteEcho(input)} is not a time${why === undefined ? "" : ` (${why})`}: expected ${timeArgHint}`
     )
   if (text === "") return refuse()
 

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as YAML from "yaml"
@@ -124,8 +125,12 @@ describe("the Stash plugin manifests", () => {
 // ---------------------------------------------------------------------------------------------------------------
 // The forwarder, run with python3 against a stand-in scheduler (and Stash, for the plugin settings)
 
-const python = spawnSync("python3", ["--version"]).status === 0
-if (!python) console.warn("python3 is not installed: the forwarder was not run")
+// The interpreter itself, not a version manager's shim in front of it (a shim's start-up is not the forwarder's).
+const python = ((): string | undefined => {
+  const found = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" })
+  return found.status === 0 && found.stdout.trim() !== "" ? found.stdout.trim() : undefined
+})()
+if (python === undefined) console.warn("python3 is not installed: the forwarder was not run")
 
 interface Seen {
   readonly method: string
@@ -161,7 +166,7 @@ const standIn = (answer: (req: Seen) => { status: number; body: unknown }) =>
 
 const forward = (input: string, env: Record<string, string>) =>
   Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-    const child = spawn("python3", [Path.join(pluginDir, "forward", "plexsync_forward.py")], {
+    const child = spawn(python!, [Path.join(pluginDir, "forward", "plexsync_forward.py")], {
       env: { PATH: process.env.PATH ?? "", ...env }
     })
     let stdout = ""
@@ -185,7 +190,7 @@ const hookInput = (port: number) =>
     args: { mode: "hook", hookContext: { id: 45, type: "Scene.Update.Post", input: { id: "45" }, inputFields: ["id"] } }
   })
 
-describe.skipIf(!python)("the forwarder (python3, standard library only)", () => {
+describe.skipIf(python === undefined)("the forwarder (python3, standard library only)", () => {
   it.scoped("posts the hook to /hooks/stash with the secret from Stash's plugin settings, and prints the reply", () =>
     Effect.gen(function*() {
       const scheduler = yield* standIn(() => ({ status: 202, body: { output: "scene 45 queued (job 3)" } }))
@@ -240,5 +245,38 @@ describe.skipIf(!python)("the forwarder (python3, standard library only)", () =>
       const bad = yield* forward("{nope", {})
       assert.strictEqual(bad.code, 0)
       assert.include(JSON.parse(bad.stdout).error, "not JSON")
+    }))
+
+  it.scoped("holds Stash's save about two seconds at most when nothing answers, with one line in Stash's log", () =>
+    Effect.gen(function*() {
+      // A host that accepts connections and never answers, as Stash (the settings lookup) and as the scheduler.
+      const blackhole = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const sockets = new Set<Net.Socket>()
+          const server = Net.createServer((socket) => {
+            sockets.add(socket)
+            socket.on("close", () => sockets.delete(socket))
+          })
+          server.on("close", () => sockets.forEach((socket) => socket.destroy()))
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+            server.emit("close")
+          })
+      )
+      const port = (blackhole.address() as AddressInfo).port
+      const started = Date.now()
+      const result = yield* forward(hookInput(port), { PLEXSYNC_HOOK_URL: `http://127.0.0.1:${port}` })
+      const elapsedMs = Date.now() - started
+      assert.strictEqual(result.code, 0)
+      const reply = JSON.parse(result.stdout)
+      assert.match(reply.error, /did not answer within 2 s|timed out/, reply.error)
+      assert.include(reply.error, "change feed")
+      const errorLines = result.stderr.split("\n").filter((line) => line.startsWith("\x01e\x02"))
+      assert.strictEqual(errorLines.length, 1, result.stderr)
+      // The budget is 2 s; the rest is the interpreter's start on a busy machine (before: 5 s + 5 s).
+      assert.isBelow(elapsedMs, 4_000)
     }))
 })

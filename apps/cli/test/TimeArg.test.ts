@@ -52,3 +52,11 @@ describe("parseTimeArg", () => {
     refused("2026-02-15T25:00")
   })
 })
+
+describe("a bad time repeated back", () => {
+  it("is clipped to about 100 characters", () => {
+    const message = refused("yesterday".repeat(5_000))
+    assert.isBelow(message.length, 400)
+    assert.include(message, "(45000 characters)")
+  })
+})

@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Either, Fiber } from "effect"
 import { DeadLetterQueue } from "./DeadLetterQueue.js"
+import { quoteEcho } from "./Echo.js"
 import { permanentTags } from "./ErrorPolicy.js"
 import type { PlexError, StashError } from "./Errors.js"
 import type { SyncField } from "./FieldMapping.js"
@@ -81,7 +82,9 @@ export const parseReconcileScope = (text: string): Either.Either<ReconcileScope,
     return Either.right(ReconcileScope.recent(`${Number(m[1])}${m[2]}`, Number(m[1]) * units[m[2]!]!))
   }
   return Either.left(
-    `unknown reconcile scope "${text}": use all, 24h or 7d (or another age such as 12h or 30d: scenes added or changed that recently)`
+    `unknown reconcile scope ${
+      quoteEcho(text)
+    }: use all, 24h or 7d (or another age such as 12h or 30d: scenes added or changed that recently)`
   )
 }
 

@@ -11,6 +11,7 @@ import type { PlexError } from "@plexsync/domain/Errors"
 import { pathKey } from "@plexsync/domain/PathMap"
 import { PlexClient } from "@plexsync/domain/PlexClient"
 import type { PlexClientService, PlexEdit, PlexHealth, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import { readCappedText, ResponseLimits } from "@plexsync/domain/ResponseLimit"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { StoreError } from "@plexsync/domain/StoreError"
 import { Clock, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
@@ -36,6 +37,8 @@ export interface PlexClientOptions {
   readonly clientIdentifier: string
   /** Whole-request limit (connect, headers and body). Default 30 s. */
   readonly timeoutMs?: number
+  /** The largest answer read (`ResponseLimits.plexJson` by default); a larger one is a `PlexPermanentError`. */
+  readonly maxResponseBytes?: number
 }
 
 /**
@@ -77,6 +80,7 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
     const base = options.url.trim().replace(/\/+$/, "")
     const server = redactUrl(base)
     const timeoutMs = options.timeoutMs ?? 30_000
+    const maxResponseBytes = options.maxResponseBytes ?? ResponseLimits.plexJson
     const headers = {
       Accept: "application/json",
       "X-Plex-Token": Redacted.value(options.token),
@@ -108,11 +112,13 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
         )
         const ok = response.status >= 200 && response.status < 300
         if (!ok) return yield* Effect.fail<PlexFailure>({ _tag: "Status", status: response.status })
-        const text = yield* response.text.pipe(
+        const text = yield* readCappedText(response.stream, maxResponseBytes, response.headers["content-length"]).pipe(
           Effect.catchAll((error): Effect.Effect<string, PlexFailure> =>
-            // A write whose 2xx status arrived has been committed; a cut-off (empty) body does not undo it.
+            // A write whose 2xx status arrived has been committed; a cut-off (or unread) body does not undo it.
             isWrite
-              ? Effect.as(Effect.logDebug("Plex write answered 2xx; its body was cut off"), "")
+              ? Effect.as(Effect.logDebug("Plex write answered 2xx; its body was cut off or too large"), "")
+              : error._tag === "ResponseTooLarge"
+              ? Effect.fail<PlexFailure>({ _tag: "TooLarge", limitBytes: error.limitBytes })
               : Effect.fail(transportFailure("body", error))
           )
         )

@@ -20,6 +20,7 @@ import {
   PlexTemporaryError
 } from "@plexsync/domain/Errors"
 import type { PlexError } from "@plexsync/domain/Errors"
+import { formatBytes } from "@plexsync/domain/ResponseLimit"
 import { redactServerUrl } from "@plexsync/domain/ServerUrl"
 
 /** What happened, before it becomes a domain error. */
@@ -29,6 +30,7 @@ export type PlexFailure =
   | { readonly _tag: "Timeout"; readonly timeoutMs: number }
   | { readonly _tag: "Unreadable"; readonly status: number; readonly detail: string }
   | { readonly _tag: "InvalidRequest"; readonly detail: string }
+  | { readonly _tag: "TooLarge"; readonly limitBytes: number }
 
 export interface RequestContext {
   /** The server's URL, already redacted. */
@@ -83,7 +85,7 @@ export const findErrorCode = (error: unknown): string | undefined => {
 }
 
 /** Removes userinfo and credential query params (`X-Plex-Token`, …) from a URL, for messages. */
-export const redactUrl = (url: string): string => redactServerUrl(url, "<invalid Plex URL>")
+export const redactUrl = (url: string): string => redactServerUrl(url)
 
 const where = (ctx: RequestContext) => `${ctx.method} ${ctx.path} on Plex at ${ctx.server}`
 
@@ -153,6 +155,16 @@ export const toPlexError = (failure: PlexFailure, ctx: RequestContext): PlexErro
     case "InvalidRequest":
       return new PlexPermanentError({
         message: `${where(ctx)} was not sent: ${failure.detail}.`
+      })
+    case "TooLarge":
+      // Not transient: the same request gets the same answer. The job goes to the DLQ, where a person sees why.
+      return new PlexPermanentError({
+        message:
+          `${where(ctx)} answered with more than ${
+            formatBytes(failure.limitBytes)
+          }; plexsync stopped reading. Check that the URL points at Plex Media Server (not a proxy's or another ` +
+          `server's page).`,
+        code: "ERESPONSETOOLARGE"
       })
   }
 }

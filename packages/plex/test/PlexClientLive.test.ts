@@ -537,6 +537,29 @@ for (const [clientName, httpClient] of httpClients) {
 }
 
 describe("PlexClientLive: faults in detail", () => {
+  test.scopedLive("an answer over the size cap is a typed PlexPermanentError, its length declared or not", () =>
+    Effect.gen(function*() {
+      const { fake } = yield* setup()
+      const client = yield* PlexClientLive.make({
+        url: fake.url,
+        token: Redacted.make(fake.token),
+        clientIdentifier: "plexsync-test-client",
+        maxResponseBytes: 1024 * 1024
+      })
+      for (const declareLength of [true, false]) {
+        fake.faults.inject({ _tag: "HugeBody", bytes: 64 * 1024 * 1024, declareLength }, { times: 1 })
+        const error = yield* Effect.flip(client.sections)
+        assert.strictEqual(error._tag, "PlexPermanentError")
+        assert.strictEqual(error.code, "ERESPONSETOOLARGE")
+        assert.include(error.message, "more than 1 MiB")
+      }
+      // Just under the cap is read as usual (the fault answers with padding, which is no section list).
+      fake.faults.inject({ _tag: "HugeBody", bytes: 512 * 1024, declareLength: false }, { times: 1 })
+      const under = yield* Effect.flip(client.sections)
+      assert.notStrictEqual(under.code, "ERESPONSETOOLARGE")
+      assert.strictEqual((yield* client.sections).length, 1)
+    }))
+
   test.scopedLive("a connection refused ends when Plex listens again", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()

@@ -1,8 +1,10 @@
 import * as FileSystem from "@effect/platform/FileSystem"
+import { clipEcho, quoteEcho } from "@plexsync/domain/Echo"
 import type { SyncField } from "@plexsync/domain/FieldMapping"
 import { allSyncFields, SyncField as SyncFieldSchema } from "@plexsync/domain/FieldMapping"
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { PathMapFromString } from "@plexsync/domain/PathMap"
+import { redactServerUrl } from "@plexsync/domain/ServerUrl"
 import { Context, Cron, Data, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
@@ -111,7 +113,7 @@ export interface ConfigProblem {
 const renderProblem = (p: ConfigProblem): string =>
   Option.match(p.value, {
     onNone: () => `${p.where}: ${p.problem}`,
-    onSome: (v) => `${p.where}=${JSON.stringify(v)}: ${p.problem}`
+    onSome: (v) => `${p.where}=${quoteEcho(v)}: ${p.problem}`
   })
 
 /** The configuration is malformed: exit 2, nothing runs. */
@@ -314,13 +316,33 @@ export interface Setting {
   readonly secret?: boolean
   /** Add the schema's own message (it names the bad part, e.g. the path-map entry). */
   readonly detail?: boolean
+  /** A server URL: shown only redacted (`redactServerUrl`), since one may carry a user's password or a token. */
+  readonly url?: boolean
+}
+
+/** A setting's value as `plexsync config` and configuration errors show it (a secret is never passed here). */
+export const shownSettingValue = (setting: Setting, raw: unknown): string => {
+  const text = typeof raw === "string" ? raw : JSON.stringify(raw) ?? String(raw)
+  return setting.url === true ? redactServerUrl(text) : text
 }
 
 const settings: ReadonlyArray<Setting> = [
   { key: "dataDir", schema: Trimmed, allowed: "a directory path" },
-  { key: "stashUrl", schema: HttpUrl, allowed: "an http:// or https:// URL", default: "http://127.0.0.1:9999" },
+  {
+    key: "stashUrl",
+    schema: HttpUrl,
+    allowed: "an http:// or https:// URL",
+    default: "http://127.0.0.1:9999",
+    url: true
+  },
   { key: "stashApiKey", schema: Secret, allowed: "the Stash API key, on one line", secret: true },
-  { key: "plexUrl", schema: HttpUrl, allowed: "an http:// or https:// URL", default: "http://127.0.0.1:32400" },
+  {
+    key: "plexUrl",
+    schema: HttpUrl,
+    allowed: "an http:// or https:// URL",
+    default: "http://127.0.0.1:32400",
+    url: true
+  },
   { key: "plexToken", schema: Secret, allowed: "the X-Plex-Token, on one line", secret: true },
   { key: "plexLibraries", schema: StringList, allowed: "comma-separated Plex library titles" },
   {
@@ -433,7 +455,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
   for (const name of Object.keys(sources.env).sort()) {
     if (name.startsWith("PLEXSYNC_") && !known.has(name)) {
       problems.push({
-        where: name,
+        where: clipEcho(name),
         value: Option.none(),
         problem: `not a plexsync setting${didYouMean(name, [...known])}`
       })
@@ -457,7 +479,7 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
       for (const key of Object.keys(fileValues)) {
         if (!settingKeys.includes(key)) {
           problems.push({
-            where: `key ${JSON.stringify(key)} in ${path}`,
+            where: `key ${quoteEcho(key)} in ${path}`,
             value: Option.none(),
             problem: `not a plexsync setting${didYouMean(key, settingKeys)}`
           })
@@ -482,14 +504,12 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     const where = fromEnv ? variable : fromFile ? `${setting.key} in ${Option.getOrElse(filePath, () => "")}` : variable
     const result = Schema.decodeUnknownEither(setting.schema)(raw)
     if (Either.isLeft(result)) {
-      const shown = setting.secret === true
-        ? Option.none()
-        : Option.some(typeof raw === "string" ? raw : JSON.stringify(raw))
+      const shown = setting.secret === true ? Option.none() : Option.some(shownSettingValue(setting, raw))
       problems.push({
         where: setting.secret === true ? `${where} (value hidden)` : where,
         value: shown,
         problem: setting.detail === true
-          ? `${firstMessage(result.left)}`
+          ? clipEcho(firstMessage(result.left), 300)
           : `expected ${setting.allowed}`
       })
       continue

@@ -1,6 +1,6 @@
 import { Option } from "effect"
 import type { AppConfigShape } from "./AppConfig.js"
-import { keyToEnv, secretVariables, settingsTable } from "./AppConfig.js"
+import { keyToEnv, secretVariables, settingsTable, shownSettingValue } from "./AppConfig.js"
 import { fileVariable } from "./ConfigSources.js"
 import { keyValues } from "./Present.js"
 
@@ -14,7 +14,7 @@ export type SettingSource = "env" | "secret file" | "config file" | "default" | 
 export interface EffectiveSetting {
   readonly key: string
   readonly variable: string
-  /** The value as given (or the default); null for a secret, and for a setting with no value. */
+  /** The value as given (or the default), a URL redacted; null for a secret, and for a setting with no value. */
   readonly value: string | null
   readonly secret: boolean
   /** Whether the setting has a value (a secret's tells that it is set without showing it). */
@@ -31,8 +31,6 @@ export interface ConfigInputs {
   readonly config: AppConfigShape
 }
 
-const shown = (raw: unknown): string => (typeof raw === "string" ? raw : JSON.stringify(raw))
-
 export const effectiveSettings = (inputs: ConfigInputs): ReadonlyArray<EffectiveSetting> => {
   const filePath = Option.getOrNull(inputs.config.configFile)
   return settingsTable.map((setting): EffectiveSetting => {
@@ -41,7 +39,11 @@ export const effectiveSettings = (inputs: ConfigInputs): ReadonlyArray<Effective
     const row = (source: SettingSource, from: string | null, raw: unknown): EffectiveSetting => ({
       key: setting.key,
       variable,
-      value: secret || raw === undefined ? null : setting.key === "dataDir" ? inputs.config.dataDir : shown(raw),
+      value: secret || raw === undefined
+        ? null
+        : setting.key === "dataDir"
+        ? inputs.config.dataDir
+        : shownSettingValue(setting, raw),
       secret,
       set: raw !== undefined,
       source,

@@ -1,3 +1,4 @@
+import { clipEcho, quoteEcho } from "@plexsync/domain/Echo"
 import { SceneId } from "@plexsync/domain/Ids"
 import type { RelatedKind } from "@plexsync/domain/RelatedObjects"
 import { Either, Option, ParseResult, Schema } from "effect"
@@ -87,7 +88,7 @@ const parseJson = (text: string): Either.Either<unknown, PluginInputError> => {
     return Either.right(JSON.parse(text) as unknown)
   } catch (e) {
     return Either.left(
-      new PluginInputError({ message: `plugin input is not JSON: ${(e as Error).message}` })
+      new PluginInputError({ message: `plugin input is not JSON: ${clipEcho((e as Error).message)}` })
     )
   }
 }
@@ -99,11 +100,13 @@ const sceneIdOf = (context: typeof HookContext.Type): Either.Either<SceneId, Plu
     : undefined
   const raw = context.id ?? fromInput
   if (raw === undefined || raw === null) {
-    return Either.left(new PluginInputError({ message: `${context.type} hook without a scene id (hookContext.id)` }))
+    return Either.left(
+      new PluginInputError({ message: `${clipEcho(context.type)} hook without a scene id (hookContext.id)` })
+    )
   }
   return Schema.decodeUnknownEither(SceneId)(String(raw)).pipe(
     Either.mapLeft(() =>
-      new PluginInputError({ message: `${context.type} hook: ${JSON.stringify(raw)} is not a Stash scene id` })
+      new PluginInputError({ message: `${clipEcho(context.type)} hook: ${quoteEcho(raw)} is not a Stash scene id` })
     )
   )
 }
@@ -132,7 +135,7 @@ const objectHookOf = (
       new PluginInputError({
         message: raw === undefined || raw === null
           ? `${context.type} hook without the ${hook.kind}'s id (hookContext.id)`
-          : `${context.type} hook: ${JSON.stringify(raw)} is not a Stash ${hook.kind} id`
+          : `${clipEcho(context.type)} hook: ${quoteEcho(raw)} is not a Stash ${hook.kind} id`
       })
     )
   }
@@ -175,7 +178,9 @@ export const decodePluginInput = (text: string): Either.Either<PluginRequest, Pl
         const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
         const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
         return new PluginInputError({
-          message: `plugin input is not a Stash plugin document${where}: ${issue?.message ?? "invalid"}`
+          message: `plugin input is not a Stash plugin document${clipEcho(where)}: ${
+            clipEcho(issue?.message ?? "invalid")
+          }`
         })
       })
     )

@@ -2,6 +2,7 @@
  * What a Stash hook answers, shared by the hook's fast path and its Effect path (and the scheduler's
  * `POST /hooks/stash`) so all say the same. Dependency-free: the fast path loads it.
  */
+import { clipEcho } from "@plexsync/domain/Echo"
 
 export const destroyedText = (sceneId: string): string => `scene ${sceneId} was deleted in Stash: nothing to sync`
 
@@ -14,7 +15,7 @@ export const queuedText = (
     : `queued scene ${options.sceneId} for Plex (job ${options.jobId})${origin}`
 }
 
-export const ignoredText = (type: string): string => `plexsync ignores ${type} hooks`
+export const ignoredText = (type: string): string => `plexsync ignores ${clipEcho(type)} hooks`
 
 /**
  * What a tag, performer, studio or group hook answers (`action` as in `HookTypes.ObjectHookAction`). Finding the

@@ -310,4 +310,4 @@ export const makeProgress = (options: ProgressOptions): Effect.Effect<Progress> 
   })
 
 /** A server URL as plexsync shows it: no user name or password, no token or API key (see `redactServerUrl`). */
-export const shownUrl = (url: string): string => redactServerUrl(url, "<the configured URL>")
+export const shownUrl = (url: string): string => redactServerUrl(url)

@@ -15,6 +15,8 @@ const distance = (a: string, b: string): number => {
 
 /** The closest known name to a mistyped one, if it is close enough to be a likely typo. */
 export const closest = (name: string, known: ReadonlyArray<string>): string | undefined => {
+  // A typo is short; anything long (pasted junk, a megabyte of it) is no typo and costs no comparison.
+  if (name.length > 100) return undefined
   const lower = name.toLowerCase()
   let best: { name: string; d: number } | undefined
   for (const candidate of known) {

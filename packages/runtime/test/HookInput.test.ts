@@ -193,3 +193,26 @@ describe("decodePluginInput", () => {
     assert.include(refused({ args: { hookContext: { id: "abc", type: "Scene.Update.Post" } } }), "not a Stash scene id")
   })
 })
+
+describe("what a refusal repeats of a hook's bad values", () => {
+  const huge = "7".repeat(20) + "x".repeat(100_000)
+  it("repeats at most about 100 characters of each, whatever was sent", () => {
+    const messages = [
+      refused({ args: { hookContext: { type: "Scene.Update.Post", id: huge } } }),
+      refused({ args: { hookContext: { type: "Tag.Update.Post", input: { id: huge } } } }),
+      refused({ args: { hookContext: { type: "Scene.Update.Post", id: { nested: [huge] } } } }),
+      refused({ args: { hookContext: { type: "Scene.Update.Post" }, mode: 5 }, [huge]: 1 }),
+      refused(`{"args": ${huge}`)
+    ]
+    for (const message of messages) {
+      assert.isBelow(message.length, 400, message.slice(0, 400))
+      assert.notInclude(message, "x".repeat(101))
+    }
+    assert.include(messages[0], "(100020 characters)")
+  })
+
+  it("repeats no control character raw", () => {
+    const message = refused({ args: { hookContext: { type: "Scene.Update.Post", id: "1\u001b[2J" } } })
+    assert.notInclude(message, "\u001b")
+  })
+})

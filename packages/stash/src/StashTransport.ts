@@ -5,6 +5,9 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type { StashError } from "@plexsync/domain/Errors"
 import { StashAuthError, StashQueryError, StashUnavailable } from "@plexsync/domain/Errors"
+import type { ResponseTooLarge } from "@plexsync/domain/ResponseLimit"
+import { formatBytes, readCapped, readCappedText, ResponseLimits } from "@plexsync/domain/ResponseLimit"
+import { redactServerUrl } from "@plexsync/domain/ServerUrl"
 import { Data, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import { Envelope } from "./StashWire.js"
 
@@ -22,6 +25,9 @@ export interface StashClientOptions {
   readonly timeoutMs?: number
   /** Ids per request for batched lookups. Default 500. */
   readonly batchSize?: number
+  /** The largest GraphQL answer and image read (`ResponseLimits` by default); larger ones are `StashQueryError`s. */
+  readonly maxJsonBytes?: number
+  readonly maxImageBytes?: number
 }
 
 /** The options cannot work (an URL that is not http(s), a batch size below 1). */
@@ -62,7 +68,7 @@ export const nodeErrorCode = (error: unknown): string | undefined => {
 export interface Endpoint {
   readonly base: URL
   readonly graphql: URL
-  /** Origin and path only: never user info or a query string, so it is safe in messages. */
+  /** Origin and path only (never user info or a query string), a credential in the path redacted: safe in messages. */
   readonly display: string
 }
 
@@ -79,7 +85,7 @@ export const endpoint = (url: string): Effect.Effect<Endpoint, StashConfigError>
     Effect.map((parsed) => {
       const base = new URL(parsed.origin)
       base.pathname = parsed.pathname.endsWith("/") ? parsed.pathname : `${parsed.pathname}/`
-      const display = `${base.origin}${base.pathname === "/" ? "" : base.pathname.replace(/\/$/, "")}`
+      const display = redactServerUrl(`${base.origin}${base.pathname === "/" ? "" : base.pathname.replace(/\/$/, "")}`)
       return { base, graphql: new URL("graphql", base), display }
     })
   )
@@ -134,6 +140,8 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
   }
   const apiKey = options.apiKey
   const keyConfigured = Option.isSome(apiKey)
+  const maxJsonBytes = options.maxJsonBytes ?? ResponseLimits.stashJson
+  const maxImageBytes = options.maxImageBytes ?? ResponseLimits.image
 
   const withAuth = (request: HttpClientRequest.HttpClientRequest) =>
     Option.match(apiKey, {
@@ -196,6 +204,13 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
     })
   }
 
+  /** Not transient: the same request gets the same answer (a few retries, then the DLQ, where a person sees why). */
+  const tooLarge = (what: string, error: ResponseTooLarge) =>
+    new StashQueryError({
+      message: `Stash at ${ep.display} answered ${what} with more than ${formatBytes(error.limitBytes)}; ` +
+        "plexsync stopped reading. Check that the Stash URL points at Stash."
+    })
+
   const timedOut = (what: string) =>
     new StashUnavailable({
       message: `Stash at ${ep.display} did not answer ${what} within ${timeoutMs} ms`,
@@ -206,11 +221,15 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
   const send = <A>(
     what: string,
     request: HttpClientRequest.HttpClientRequest,
-    read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, HttpClientError.HttpClientError>
+    read: (
+      response: HttpClientResponse.HttpClientResponse
+    ) => Effect.Effect<A, HttpClientError.HttpClientError | ResponseTooLarge>
   ): Effect.Effect<{ readonly status: number; readonly value: A }, StashError> =>
     client.execute(withAuth(request)).pipe(
       Effect.flatMap((response) => Effect.map(read(response), (value) => ({ status: response.status, value }))),
-      Effect.catchAll((error) => Effect.fail(transportError(what, error))),
+      Effect.catchAll((error) =>
+        Effect.fail(error._tag === "ResponseTooLarge" ? tooLarge(what, error) : transportError(what, error))
+      ),
       Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout: () => timedOut(what) }),
       Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, "apikey"])
     )
@@ -221,7 +240,11 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
       HttpClientRequest.acceptJson,
       HttpClientRequest.bodyUnsafeJson({ operationName, query, variables })
     )
-    return send(what, request, (response) => response.text).pipe(
+    return send(
+      what,
+      request,
+      (response) => readCappedText(response.stream, maxJsonBytes, response.headers["content-length"])
+    ).pipe(
       Effect.flatMap(({ status, value: body }): Effect.Effect<Envelope, StashError> => {
         if (status < 200 || status >= 300) return Effect.fail(statusError(what, status, body))
         let parsed: unknown
@@ -250,14 +273,17 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
     send(
       what,
       HttpClientRequest.get(url),
-      (response): Effect.Effect<Fetched, HttpClientError.HttpClientError> =>
+      (response): Effect.Effect<Fetched, HttpClientError.HttpClientError | ResponseTooLarge> =>
         response.status >= 200 && response.status < 300
-          ? Effect.map(response.arrayBuffer, (buffer) => ({
+          ? Effect.map(readCapped(response.stream, maxImageBytes, response.headers["content-length"]), (bytes) => ({
             ok: true as const,
-            bytes: new Uint8Array(buffer),
+            bytes,
             contentType: response.headers["content-type"] ?? "application/octet-stream"
           }))
-          : Effect.map(response.text, (body) => ({ ok: false as const, body }))
+          : Effect.map(
+            readCappedText(response.stream, maxJsonBytes, response.headers["content-length"]),
+            (body) => ({ ok: false as const, body })
+          )
     ).pipe(
       Effect.flatMap(({ status, value }) => {
         if (value.ok) return Effect.succeed(Option.some({ bytes: value.bytes, contentType: value.contentType }))

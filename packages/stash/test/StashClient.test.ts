@@ -383,6 +383,23 @@ describe("StashClientLive against the fake Stash", () => {
 })
 
 describe("StashClientLive faults", () => {
+  test.scopedLive("an answer or image over its size cap is a typed StashQueryError, its length declared or not", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup({}, { maxJsonBytes: 1024 * 1024, maxImageBytes: 256 * 1024 })
+      const { full } = populate(fake)
+      const scene = Option.getOrThrow(yield* client.findScene(full.id as SceneId))
+      for (const declareLength of [true, false]) {
+        fake.faults.hugeBody = { bytes: 64 * 1024 * 1024, declareLength }
+        const json = expectTag(yield* Effect.flip(client.findScene(full.id as SceneId)), "StashQueryError")
+        assert.include(json.message, "more than 1 MiB")
+        fake.faults.hugeBody = { bytes: 1024 * 1024, declareLength }
+        const image = expectTag(yield* Effect.flip(client.screenshot(scene)), "StashQueryError")
+        assert.include(image.message, "more than 256 KiB")
+      }
+      fake.faults.clear()
+      assert.isTrue(Option.isSome(yield* client.screenshot(scene)))
+    }))
+
   test.scopedLive("connection refused → StashUnavailable with ECONNREFUSED; works again after a restart", () =>
     Effect.gen(function*() {
       const { client, fake } = yield* setup()

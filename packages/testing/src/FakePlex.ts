@@ -27,7 +27,7 @@ import type { Scope } from "effect"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import type { FakePlexFault, FakePlexFaults } from "./FakePlexFaults.js"
-import { faultReply, FaultSchedule } from "./FakePlexFaults.js"
+import { faultReply, FaultSchedule, sendHugeBody } from "./FakePlexFaults.js"
 import type { FakePlexSentJson, Reply } from "./FakePlexRender.js"
 import { errorReply, HttpFailure } from "./FakePlexRender.js"
 import { FakePlexRoutes, isWrite, ratingKeyOf } from "./FakePlexRoutes.js"
@@ -322,6 +322,10 @@ class Fake {
         case "ResetBeforeResponse":
           record(0, false)
           req.socket.destroy()
+          return
+        case "HugeBody":
+          record(200, false)
+          void sendHugeBody(res, fault)
           return
         case "Latency":
         case "ResetMidBody":

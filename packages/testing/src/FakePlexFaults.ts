@@ -3,6 +3,7 @@
  * by each request as it arrives; the server answers for them (see `FakePlex.ts`).
  */
 import type { Effect } from "effect"
+import type { ServerResponse } from "node:http"
 import type { Reply } from "./FakePlexRender.js"
 import { forbiddenHtml, maintenanceXml, unauthorizedHtml } from "./FakePlexRender.js"
 
@@ -28,6 +29,11 @@ export type FakePlexFault =
   | { readonly _tag: "Stall" }
   /** Delays the request (real time), then handles it normally. */
   | { readonly _tag: "Latency"; readonly ms: number }
+  /**
+   * 200 with a JSON body of `bytes` bytes, streamed in 64 KiB pieces (nothing is applied); with `Content-Length`
+   * unless `declareLength` is false (then chunked, so only counting what arrives finds out).
+   */
+  | { readonly _tag: "HugeBody"; readonly bytes: number; readonly declareLength?: boolean }
 
 export interface FakePlexFaultOptions {
   /** How many matching requests it affects; unlimited when absent. */
@@ -113,3 +119,39 @@ export const faultReply = (fault: AnsweringFault): Reply => {
       }
   }
 }
+
+/**
+ * Sends `bytes` bytes of a JSON document (`{"padding":"xxx…"}`) in 64 KiB pieces, waiting for the socket to drain,
+ * and stops early if the client goes away. Shared by the fake Plex and the fake Stash. Resolves with the bytes sent.
+ */
+export const sendHugeBody = (
+  res: ServerResponse,
+  options: { readonly bytes: number; readonly declareLength?: boolean; readonly contentType?: string }
+): Promise<number> =>
+  new Promise((resolve) => {
+    const total = Math.max(16, Math.floor(options.bytes))
+    res.writeHead(200, {
+      "Content-Type": options.contentType ?? "application/json",
+      ...(options.declareLength === false ? {} : { "Content-Length": String(total) })
+    })
+    const head = Buffer.from("{\"padding\":\"")
+    const tail = Buffer.from("\"}")
+    const piece = Buffer.alloc(64 * 1024, 120)
+    let sent = 0
+    const write = () => {
+      while (sent < total) {
+        if (res.destroyed) return resolve(sent)
+        const left = total - sent
+        const chunk = sent === 0
+          ? Buffer.concat([head, piece]).subarray(0, Math.min(left, head.length + piece.length))
+          : left <= tail.length + piece.length
+          ? Buffer.concat([piece.subarray(0, Math.max(0, left - tail.length)), tail]).subarray(0, left)
+          : piece
+        sent += chunk.length
+        if (!res.write(chunk)) return res.once("drain", write)
+      }
+      res.end(() => resolve(sent))
+    }
+    res.on("close", () => resolve(sent))
+    write()
+  })

@@ -4,6 +4,7 @@ import type { DocumentNode, ExecutionResult, GraphQLSchema } from "graphql"
 import { buildSchema, executeSync, GraphQLError, parse, validate } from "graphql"
 import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import { sendHugeBody } from "./FakePlexFaults.js"
 import type { ResolverContext } from "./FakeStashResolvers.js"
 import { rootValue } from "./FakeStashResolvers.js"
 import type { FakeStashSchemaVersion } from "./FakeStashSchema.js"
@@ -44,6 +45,8 @@ export class FakeStashFaults {
   resolverError: string | null = null
   /** Send the headers and half of the body, then reset the connection. */
   resetMidBody = false
+  /** Answer every request 200 with a JSON body this large (see `FakePlexFaults.sendHugeBody`). */
+  hugeBody: { readonly bytes: number; readonly declareLength?: boolean } | null = null
 
   clear(): void {
     this.status = null
@@ -52,6 +55,7 @@ export class FakeStashFaults {
     this.unauthorized = false
     this.resolverError = null
     this.resetMidBody = false
+    this.hugeBody = null
   }
 }
 
@@ -237,6 +241,12 @@ export class FakeStashServer {
     if (this.faults.stall) {
       record(0)
       return // never answered; the socket is destroyed when the server stops
+    }
+
+    if (this.faults.hugeBody !== null) {
+      record(200)
+      await sendHugeBody(response, this.faults.hugeBody)
+      return
     }
 
     const answer = this.answer(request, url, body, auth, graphqlRequest)

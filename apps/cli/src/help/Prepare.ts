@@ -1,3 +1,4 @@
+import { quoteEcho } from "@plexsync/domain/Echo"
 import { LogLevelName } from "@plexsync/runtime/AppConfig"
 import { didYouMean } from "@plexsync/runtime/Suggest"
 import { Either, Option, Schema } from "effect"
@@ -76,7 +77,7 @@ export const prepare = (
     if (!first.startsWith("-")) {
       return {
         _tag: "Usage",
-        message: `unknown command ${JSON.stringify(first)}${didYouMean(first, names(root, []))}; the commands are: ${
+        message: `unknown command ${quoteEcho(first)}${didYouMean(first, names(root, []))}; the commands are: ${
           names(root, []).join(", ")
         }. See ${options.program} --help.`
       }
@@ -91,9 +92,9 @@ export const prepare = (
     const typed = [...prefix, next].join(" ")
     return {
       _tag: "Usage",
-      message: `unknown command ${JSON.stringify(typed)}${didYouMean(typed, known)}; the ${
-        prefix.join(" ")
-      } commands are: ${known.join(", ")}. See ${path.join(" ")} --help.`
+      message: `unknown command ${quoteEcho(typed)}${didYouMean(typed, known)}; the ${prefix.join(" ")} commands are: ${
+        known.join(", ")
+      }. See ${path.join(" ")} --help.`
     }
   }
   return { _tag: "Run", args: [...kept, ...after], logLevel }

@@ -1,3 +1,4 @@
+import { clipEcho, quoteEcho } from "@plexsync/domain/Echo"
 import { ReconcileScope } from "@plexsync/domain/Reconcile"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import type { PluginReply, PluginRequest } from "@plexsync/runtime/HookInput"
@@ -122,7 +123,7 @@ const task = (
       return Effect.succeed<Report>({
         human: "",
         json: null,
-        failed: `unknown task mode ${JSON.stringify(mode)}${didYouMean(mode, taskModes)}; the tasks are: ${
+        failed: `unknown task mode ${quoteEcho(mode)}${didYouMean(mode, taskModes)}; the tasks are: ${
           taskModes.join(", ")
         }`
       })
@@ -134,7 +135,7 @@ export const runTask = (
   config: AppConfigShape
 ): Effect.Effect<PluginReply> =>
   Effect.gen(function*() {
-    yield* Effect.logInfo(`plexsync task ${request.mode} started`)
+    yield* Effect.logInfo(`plexsync task ${clipEcho(request.mode)} started`)
     const report = yield* task(request.mode, request.args, config)
     for (const line of report.human.split("\n")) if (line.trim() !== "") yield* Effect.logInfo(line)
     if (report.failed !== undefined) {

@@ -61,4 +61,21 @@ describe("errors a user can meet", () => {
       assert.include(result.stderr, `cannot create the data directory ${Path.join(blocker, "data")}`)
       assert.include(result.stderr, "PLEXSYNC_DATA_DIR")
     }))
+
+  it.live("a bad argument of any length is repeated back as its first 100 characters, exit 2", () =>
+    Effect.gen(function*() {
+      const huge = "7".repeat(5) + "x".repeat(50_000)
+      const env = { PLEXSYNC_DATA_DIR: tempDir() }
+      const results = yield* Effect.forEach(
+        [["enqueue", huge], ["status", `--${huge}`], [huge], ["dlq", "list", "--since", huge]],
+        (args) => Effect.promise(() => runPlexsync(args, { env })),
+        { concurrency: 2 }
+      )
+      for (const result of results) {
+        assert.strictEqual(result.code, 2, result.stderr.slice(0, 300))
+        assert.isBelow(result.stderr.length, 2_000, result.stderr.slice(0, 300))
+        assert.include(result.stderr, "x".repeat(90))
+        assert.notInclude(result.stderr, "x".repeat(101))
+      }
+    }))
 })
