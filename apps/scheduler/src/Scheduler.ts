@@ -1,4 +1,5 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import type { ThisHost } from "@plexsync/domain/LeaseHolder"
 import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"
@@ -19,8 +20,8 @@ import { superviseWorker } from "./WorkerLease.js"
  */
 
 export interface SchedulerOptions {
-  /** Names this process in the worker lease (host, pid, start). */
-  readonly holder: string
+  /** This process in the worker lease (host, pid, a random id). */
+  readonly here: ThisHost
   readonly leaseMs: number
   /**
    * How long the worker slot may take to return after shutdown starts before it is interrupted. The engine's own
@@ -106,7 +107,7 @@ export const startDuties = (options: SchedulerOptions) =>
   Effect.gen(function*() {
     yield* Effect.forkScoped(
       superviseWorker({
-        holder: options.holder,
+        here: options.here,
         leaseMs: options.leaseMs,
         shutdownGraceMs: options.shutdownGraceMs
       })
