@@ -77,6 +77,8 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
       Effect.gen(function*() {
         yield* state.setWorker({ _tag: "Stopped", reason: why, retryAt: null })
         yield* Effect.logError(`${why} The scheduler exits.`)
+        // A moment for a monitor to see /healthz fail before the process is gone.
+        yield* Effect.sleep(Duration.seconds(1))
         if (Option.isSome(fatal)) yield* fatal.value.fail(why)
         return yield* Effect.never
       })
