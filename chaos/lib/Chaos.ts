@@ -89,12 +89,18 @@ export interface Child {
 export const startChild = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly stdin?: string } = {}
+  options: {
+    readonly env?: Record<string, string>
+    readonly cwd?: string
+    readonly stdin?: string
+    /** Leave stdin open for the case to write (`proc.stdin`). */
+    readonly openStdin?: boolean
+  } = {}
 ): Child => {
   const proc = spawn(command, [...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
-    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
+    stdio: [options.stdin === undefined && options.openStdin !== true ? "ignore" : "pipe", "pipe", "pipe"]
   })
   if (options.stdin !== undefined) proc.stdin!.end(options.stdin)
   let out = ""

@@ -2,6 +2,8 @@ import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import { BreakerStore } from "@plexsync/domain/BreakerStore"
 import type { StashError } from "@plexsync/domain/Errors"
 import { OutageId } from "@plexsync/domain/Ids"
+import type { LeaseLoss } from "@plexsync/domain/LeaseHolder"
+import { acquireLease, describeHolder, holderText, keepLease, parseHolder } from "@plexsync/domain/LeaseHolder"
 import type { ReconcileProgress, ReconcileResult, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
 import type { RecoverySelection } from "@plexsync/domain/Recovery"
@@ -22,8 +24,9 @@ import { breakerDocument, recoveryResultDocument } from "@plexsync/runtime/Docum
 import type { Progress } from "@plexsync/runtime/Present"
 import { formatDuration, formatTime, formatTimeAgo, plural } from "@plexsync/runtime/Present"
 import { everySkipReason, renderReconcileSummary } from "@plexsync/runtime/ReconcileReport"
-import { Clock, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
-import * as Os from "node:os"
+import { thisProcess } from "@plexsync/runtime/ThisProcess"
+import { Database } from "@plexsync/sqlite/Database"
+import { Clock, Deferred, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
 import type { Report } from "./Commands.js"
 import { UsageError } from "./Errors.js"
 import { formatStashTime, laterStashTime, parseStashTime } from "./StashTime.js"
@@ -162,6 +165,15 @@ export const sync = (selection: SyncSelection, progress: ProgressFactory) =>
 
 export const workerLeaseName = "worker"
 
+/** The holder of the worker lease for a person: `plexsync run on nas (pid 7)`, `The scheduler on nas (pid 1)`. */
+const workerName = (holder: string): string =>
+  Option.match(parseHolder(holder), {
+    // Older versions: a `plexsync run` named itself; the scheduler's holder was `host:pid`.
+    onNone: () => holder.startsWith("plexsync ") ? holder : `The scheduler (${holder})`,
+    onSome: (h) =>
+      h.program === "plexsync-scheduler" ? `The scheduler on ${h.host} (pid ${h.pid})` : describeHolder(holder)
+  })
+
 export interface RunOptions {
   readonly wait: boolean
   readonly maxJobs: Option.Option<number>
@@ -273,15 +285,12 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
     }
     const lease = yield* ProcessLease
     const queue = yield* SyncQueue
-    const holder = `plexsync run on ${Os.hostname()} (pid ${process.pid})`
+    const here = thisProcess("plexsync run")
+    const holder = holderText(here.holder)
     const leaseMs = Math.max(1_000, settings.leaseMs)
-    if (!(yield* lease.acquire(workerLeaseName, holder, leaseMs))) {
-      const current = yield* lease.holder(workerLeaseName)
-      // A `plexsync run` names itself; the scheduler's holder is `host:pid`.
-      const who = Option.match(current, {
-        onNone: () => "Another worker",
-        onSome: (h) => h.holder.startsWith("plexsync ") ? h.holder : `The scheduler (${h.holder})`
-      })
+    let attempt = yield* acquireLease(workerLeaseName, here, leaseMs)
+    if (attempt._tag === "Held" && !options.wait) {
+      const who = workerName(attempt.holder)
       const counts = yield* queue.counts
       return {
         human: `${who} holds the worker lease and processes the queue (${plural(counts.queued, "job")} waiting); ` +
@@ -291,12 +300,29 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
           jobs: 0,
           queue: counts,
           events: null,
-          holder: Option.getOrElse(Option.map(current, (h) => h.holder), () => "another process"),
+          holder: attempt.holder,
           breakers: []
         }),
         failed: `${who} holds the worker lease`,
         busy: { holder: who, waiting: counts.queued }
       } satisfies Report
+    }
+    if (attempt._tag === "Held") {
+      // `--wait`: the queue is to be processed, whoever does it; this run takes over when the holder is done.
+      let announced: string | null = null
+      while (attempt._tag === "Held") {
+        if (announced !== attempt.holder) {
+          announced = attempt.holder
+          yield* Effect.logWarning(`${workerName(attempt.holder)} holds the worker lease; waiting for it`)
+        }
+        yield* Effect.sleep(Duration.millis(Math.floor(leaseMs / 3)))
+        attempt = yield* acquireLease(workerLeaseName, here, leaseMs)
+      }
+    }
+    if (attempt.tookOverFrom !== null) {
+      yield* Effect.logWarning(
+        `took the worker lease over from ${describeHolder(attempt.tookOverFrom)}, which no longer runs`
+      )
     }
 
     const events = yield* drainObjectEvents().pipe(
@@ -356,14 +382,22 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
       yield* bar.setNote(note === "" ? null : note)
     })
     const watch = yield* look.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("250 millis")), Effect.fork)
-    const renew = yield* lease.acquire(workerLeaseName, holder, leaseMs).pipe(
-      Effect.ignore,
-      Effect.repeat(Schedule.spaced(Duration.millis(Math.floor(leaseMs / 3)))),
+    // Losing the worker lease (taken by another process after a pause, or the database gone) stops the claiming:
+    // two workers never run at once. In-flight jobs finish under their own job leases.
+    const database = yield* Effect.serviceOption(Database)
+    const fileLost = Option.match(database, {
+      onNone: () => Effect.succeed(Option.none<string>()),
+      onSome: (db) => Effect.option(Effect.flip(Effect.map(db.checkFile, () => "")).pipe(Effect.map((e) => e.message)))
+    })
+    const lost = yield* Deferred.make<LeaseLoss>()
+    const renew = yield* keepLease(workerLeaseName, holder, leaseMs, fileLost).pipe(
+      Effect.flatMap((loss) => Deferred.succeed(lost, loss)),
       Effect.fork
     )
 
     const summary = yield* worker.drain({
       wait: options.wait,
+      stop: Deferred.await(lost),
       ...(Option.isSome(options.maxJobs) ? { maxJobs: options.maxJobs.value } : {}),
       onSettled
     }).pipe(
@@ -415,10 +449,16 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
       )
     }
     if (summary.stoppedBy !== null) lines.push(`Stopped: ${summary.stoppedBy.message}`)
+    const loss = yield* Deferred.poll(lost).pipe(Effect.flatMap(Option.match({
+      onNone: () => Effect.succeed(null),
+      onSome: (done) => Effect.map(done, (l) => `${l.why}: this run stopped claiming jobs`)
+    })))
+    if (loss !== null) lines.push(`Stopped: ${loss}.`)
+    const failed = summary.stoppedBy?.message ?? loss
     return {
       human: lines.join("\n"),
       json: runDocument({ summary, jobs: tally.done.size, queue: after, events, holder: null, breakers }),
-      ...(summary.stoppedBy === null ? {} : { failed: summary.stoppedBy.message })
+      ...(failed === null ? {} : { failed })
     } satisfies Report
   })
 

@@ -127,6 +127,39 @@ describe("the hook's fast path", () => {
       ]])
     }))
 
+  it.effect("a hook it acknowledged is on disk before the answer: it writes with synchronous=FULL", () =>
+    Effect.gen(function*() {
+      const { dataDir, inputs } = setting()
+      yield* withQueue(dataDir, Effect.void)
+      // The connection's setting at the moment of each write, as SQLite reports it (2 is FULL).
+      const atWrite: Array<unknown> = []
+      const outcome = runFastHook({
+        ...inputs,
+        input: hook(7),
+        openSqlite: (filename, options) => {
+          const db = deps.openSqlite(filename, options)
+          return {
+            ...db,
+            pragma: (source) => db.pragma(source),
+            close: () => db.close(),
+            prepare: (text) => {
+              const statement = db.prepare(text)
+              return {
+                get: (...params) => {
+                  if (/^\s*(INSERT|UPDATE)/i.test(text)) atWrite.push(db.pragma("synchronous"))
+                  return statement.get(...params)
+                }
+              }
+            }
+          }
+        },
+        log: () => {},
+        now: () => 1_000
+      })
+      assert.deepStrictEqual(replied(outcome), { output: "queued scene 7 for Plex (job 1)" })
+      assert.deepStrictEqual(atWrite, [[{ synchronous: 2 }]])
+    }))
+
   it.effect("writes exactly what the queue's own enqueue writes, including a job waiting out a retry", () =>
     Effect.gen(function*() {
       const viaFast = setting()

@@ -2,6 +2,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as CircuitBreaker from "@plexsync/domain/CircuitBreaker"
 import type { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
+import { holderText } from "@plexsync/domain/LeaseHolder"
 import type { PlexClient } from "@plexsync/domain/PlexClient"
 import { reconcile } from "@plexsync/domain/Reconcile"
 import type { Settings } from "@plexsync/domain/Settings"
@@ -12,13 +13,14 @@ import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { serversLayer } from "@plexsync/runtime/Layers"
 import { shownUrl } from "@plexsync/runtime/Present"
 import { summaryLine } from "@plexsync/runtime/ReconcileReport"
+import { thisProcess } from "@plexsync/runtime/ThisProcess"
 import type { SchedulerTuning } from "@plexsync/runtime/Tuning"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import * as Os from "node:os"
 import { StartError, version } from "./Args.js"
 import * as ChangeFeed from "./ChangeFeed.js"
 import * as EngineWorker from "./EngineWorker.js"
+import * as Fatal from "./Fatal.js"
 import * as Http from "./Http.js"
 import * as RunnerState from "./RunnerState.js"
 import * as Scheduler from "./Scheduler.js"
@@ -32,7 +34,7 @@ import * as Wakeups from "./Wakeups.js"
  */
 
 /** This process in the worker lease. */
-const holder = `${Os.hostname()}:${process.pid}`
+const here = thisProcess("plexsync-scheduler")
 
 /**
  * The worker slot, the change feed and the runner's state, over the store and both servers' clients, sharing the
@@ -42,7 +44,7 @@ export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
   Layer.mergeAll(
     EngineWorker.layer(tuning.engine, { graceMs: tuning.graceMs, retryStoppedAfterMs: tuning.retryStoppedAfterMs }),
     ChangeFeed.layer({ overlapMs: ChangeFeed.minimumOverlapMs, perPage: 500 }),
-    RunnerState.layer(holder, tuning.reconcile)
+    RunnerState.layer(holderText(here.holder), tuning.reconcile)
   ).pipe(
     Layer.provideMerge(CircuitBreaker.layer({
       threshold: tuning.engine.breakerThreshold,
@@ -80,7 +82,7 @@ export const scheduledReconcile = (tuning: SchedulerTuning) =>
 /** The worker, the change feed, probes, automatic recovery, retention and reconciliation, each on its schedule. */
 export const duties = (tuning: SchedulerTuning) =>
   Scheduler.layer({
-    holder,
+    here,
     leaseMs: tuning.engine.leaseMs,
     shutdownGraceMs: tuning.graceMs + 2_000,
     pollIntervalMs: tuning.pollIntervalMs,
@@ -126,10 +128,14 @@ const describeServeError = (error: unknown): string => {
   return code ?? String(cause)
 }
 
-/** Every layer of the running scheduler. The listener comes first: a taken port stops the start before any duty. */
+/**
+ * Every layer of the running scheduler. The listener comes first: a taken port stops the start before any duty.
+ * `Fatal` is kept in the result: `Main` runs until a duty says the scheduler cannot go on.
+ */
 export const app = (config: AppConfigShape, tuning: SchedulerTuning) =>
   http(config).pipe(
     Layer.flatMap(() => duties(tuning)),
     Layer.provide(scheduledReconcile(tuning)),
-    Layer.provide(services(config, tuning))
+    Layer.provide(services(config, tuning)),
+    Layer.provideMerge(Fatal.layer)
   )

@@ -4,9 +4,10 @@ import { loadAppConfig, requirePlexToken } from "@plexsync/runtime/AppConfig"
 import { tuneHeap } from "@plexsync/runtime/Heap"
 import { logfmtToStderr } from "@plexsync/runtime/Logging"
 import { schedulerTuning } from "@plexsync/runtime/Tuning"
-import { Cause, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import * as Os from "node:os"
 import { parseArgs, StartError, usage, UsageError, version } from "./Args.js"
+import { Fatal } from "./Fatal.js"
 import * as Layers from "./Layers.js"
 import { requireSecretBeyondLoopback } from "./Listen.js"
 
@@ -30,7 +31,10 @@ const program = (argv: ReadonlyArray<string>) =>
       Effect.provide(NodeFileSystem.layer),
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
-    return yield* Layer.launch(Layers.app(config, schedulerTuning(config))).pipe(
+    // Runs until SIGTERM/SIGINT, or until a duty finds that the scheduler cannot go on (`Fatal`).
+    return yield* Layer.build(Layers.app(config, schedulerTuning(config))).pipe(
+      Effect.flatMap((context) => Context.get(context, Fatal).failed),
+      Effect.scoped,
       Effect.catchTags({
         StoreError: (e) => new StartError({ message: `cannot open the database ${config.databaseFile}: ${e.message}` }),
         StoreOpenError: (e) => new StartError({ message: e.message }),

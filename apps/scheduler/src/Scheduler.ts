@@ -1,5 +1,6 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
+import type { ThisHost } from "@plexsync/domain/LeaseHolder"
 import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"
@@ -20,8 +21,8 @@ import { superviseWorker } from "./WorkerLease.js"
  */
 
 export interface SchedulerOptions {
-  /** Names this process in the worker lease (host, pid, start). */
-  readonly holder: string
+  /** This process in the worker lease (host, pid, a random id). */
+  readonly here: ThisHost
   readonly leaseMs: number
   /**
    * How long the worker slot may take to return after shutdown starts before it is interrupted. The engine's own
@@ -111,7 +112,7 @@ export const startDuties = (options: SchedulerOptions) =>
   Effect.gen(function*() {
     yield* Effect.forkScoped(
       superviseWorker({
-        holder: options.holder,
+        here: options.here,
         leaseMs: options.leaseMs,
         shutdownGraceMs: options.shutdownGraceMs
       })

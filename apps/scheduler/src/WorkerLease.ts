@@ -1,12 +1,20 @@
+import type { LeaseLoss, ThisHost } from "@plexsync/domain/LeaseHolder"
+import { acquireLease, describeHolder, holderText, keepLease } from "@plexsync/domain/LeaseHolder"
 import { ProcessLease } from "@plexsync/domain/Settings"
+import { Database } from "@plexsync/sqlite/Database"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Fiber, Option } from "effect"
+import { Fatal } from "./Fatal.js"
 import { RunnerState } from "./RunnerState.js"
 
 /**
  * Only one worker per database. The scheduler takes the `ProcessLease` row "worker" before it claims a
  * single job and renews it every third of the lease; a second scheduler, or a `plexsync run` started next to
  * it, sees the lease held and waits. A lease that cannot be renewed stops the worker: two workers must never
- * run at once, even at the cost of a pause.
+ * run at once, even at the cost of a pause. A holder that is a process of this host that no longer exists (killed)
+ * is taken over at once.
+ *
+ * The lease loops also check that the database file is still the one opened: deleted or replaced, what the worker
+ * writes would be lost, so the worker stops, `/healthz` fails, and the scheduler exits non-zero (`Fatal`).
  */
 
 export const workerLeaseName = "worker"
@@ -16,6 +24,8 @@ export interface WorkerStopped {
   /** A person must act (bad token, permissions): the scheduler waits `retryAfterMs` before trying again. */
   readonly reason: string
   readonly retryAfterMs: number
+  /** Nothing to retry: the scheduler must exit (the database file is gone). */
+  readonly fatal?: boolean
 }
 
 /**
@@ -30,7 +40,8 @@ export interface WorkerSlotService {
 export class WorkerSlot extends Context.Tag("@plexsync/scheduler/WorkerSlot")<WorkerSlot, WorkerSlotService>() {}
 
 export interface WorkerLeaseOptions {
-  readonly holder: string
+  /** This process, in the lease row. */
+  readonly here: ThisHost
   readonly leaseMs: number
   /** How long in-flight jobs may finish after shutdown starts. */
   readonly shutdownGraceMs: number
@@ -46,29 +57,61 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
     const lease = yield* ProcessLease
     const slot = yield* WorkerSlot
     const state = yield* RunnerState
+    const database = yield* Effect.serviceOption(Database)
+    const fatal = yield* Effect.serviceOption(Fatal)
     const renewEvery = Duration.millis(Math.max(10, Math.floor(options.leaseMs / 3)))
+    const holder = holderText(options.here.holder)
 
-    const acquire = lease.acquire(workerLeaseName, options.holder, options.leaseMs)
+    /** Fails with the reason when the database file was deleted or replaced under this process. */
+    const fileLost = Option.match(database, {
+      onNone: () => Effect.succeed(Option.none<string>()),
+      onSome: (db) =>
+        db.checkFile.pipe(
+          Effect.as(Option.none<string>()),
+          Effect.catchAll((error) => Effect.succeed(Option.some(error.message)))
+        )
+    })
+
+    /** The database file is gone: nothing this process writes counts any more. Fails `/healthz`, then exits. */
+    const stopForGood = (why: string) =>
+      Effect.gen(function*() {
+        yield* state.setWorker({ _tag: "Stopped", reason: why, retryAt: null })
+        yield* Effect.logError(`${why} The scheduler exits.`)
+        // A moment for a monitor to see /healthz fail before the process is gone.
+        yield* Effect.sleep(Duration.seconds(1))
+        if (Option.isSome(fatal)) yield* fatal.value.fail(why)
+        return yield* Effect.never
+      })
 
     /** Waits until the lease is ours; says so once per change of holder. */
     const waitForLease = Effect.gen(function*() {
       let announced: string | null = null
       while (true) {
-        const got = yield* acquire.pipe(
+        const lost = yield* fileLost
+        if (Option.isSome(lost)) return yield* stopForGood(lost.value)
+        const got = yield* acquireLease(workerLeaseName, options.here, options.leaseMs).pipe(
           Effect.catchAll((error) =>
             Effect.logWarning(`worker lease: the database did not answer (${error.message}); trying again`).pipe(
-              Effect.as(false)
+              Effect.as(null)
             )
           )
         )
-        if (got) return
-        const current = yield* lease.holder(workerLeaseName).pipe(Effect.orElseSucceed(() => Option.none()))
-        if (Option.isSome(current)) {
-          yield* state.setWorker({ _tag: "Waiting", holder: current.value.holder, until: current.value.until })
-          if (announced !== current.value.holder) {
-            announced = current.value.holder
+        if (got?._tag === "Acquired") {
+          if (got.tookOverFrom !== null) {
             yield* Effect.logWarning(
-              `another process (${current.value.holder}) holds the worker lease; this scheduler waits and serves HTTP meanwhile`
+              `took the worker lease over from ${describeHolder(got.tookOverFrom)}, which no longer runs`
+            )
+          }
+          return
+        }
+        if (got?._tag === "Held") {
+          yield* state.setWorker({ _tag: "Waiting", holder: got.holder, until: got.until })
+          if (announced !== got.holder) {
+            announced = got.holder
+            yield* Effect.logWarning(
+              `another process (${
+                describeHolder(got.holder)
+              }) holds the worker lease; this scheduler waits and serves HTTP meanwhile`
             )
           }
         }
@@ -77,27 +120,10 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
     })
 
     /** Renews every third of the lease; completes `lost` when the lease is gone or cannot be renewed in time. */
-    const renewLoop = (lost: Deferred.Deferred<string>) =>
-      Effect.gen(function*() {
-        let lastRenewed = yield* Clock.currentTimeMillis
-        while (true) {
-          yield* Effect.sleep(renewEvery)
-          const now = yield* Clock.currentTimeMillis
-          const renewed = yield* Effect.either(acquire)
-          if (renewed._tag === "Right" && renewed.right) {
-            lastRenewed = now
-            continue
-          }
-          if (renewed._tag === "Right") {
-            return yield* Deferred.succeed(lost, "another process took the worker lease")
-          }
-          yield* Effect.logWarning(`worker lease: renewal failed (${renewed.left.message})`)
-          // Stop before the lease can expire under us, leaving a third of it as margin.
-          if (now - lastRenewed >= (options.leaseMs * 2) / 3) {
-            return yield* Deferred.succeed(lost, "the worker lease could not be renewed")
-          }
-        }
-      })
+    const renewLoop = (lost: Deferred.Deferred<LeaseLoss>) =>
+      keepLease(workerLeaseName, holder, options.leaseMs, fileLost).pipe(
+        Effect.flatMap((loss) => Deferred.succeed(lost, loss))
+      )
 
     /**
      * Asks the worker to stop claiming and gives its in-flight jobs the grace period; whatever is still running
@@ -129,7 +155,7 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
 
     const holdAndRun = Effect.gen(function*() {
       const stop = yield* Deferred.make<void>()
-      const lost = yield* Deferred.make<string>()
+      const lost = yield* Deferred.make<LeaseLoss>()
       const since = yield* Clock.currentTimeMillis
       yield* state.setWorker({ _tag: "Running", since })
       yield* Effect.logInfo("holding the worker lease; processing the queue")
@@ -138,7 +164,7 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
       return yield* Effect.gen(function*() {
         const outcome = yield* Effect.raceFirst(
           Fiber.join(worker).pipe(Effect.map((stopped) => ({ _tag: "WorkerEnded" as const, stopped }))),
-          Deferred.await(lost).pipe(Effect.map((why) => ({ _tag: "LeaseLost" as const, why })))
+          Deferred.await(lost).pipe(Effect.map((loss) => ({ _tag: "LeaseLost" as const, ...loss })))
         ).pipe(
           Effect.onInterrupt(() =>
             state.setWorker({ _tag: "ShuttingDown" }).pipe(
@@ -148,6 +174,10 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
           )
         )
         if (outcome._tag === "LeaseLost") {
+          if (outcome.fatal) {
+            yield* stopWorker(worker, stop, outcome.why)
+            return { reason: outcome.why, retryAfterMs: 0, fatal: true } satisfies WorkerStopped
+          }
           yield* Effect.logError(`${outcome.why}: the worker stops so that two workers never run at once`)
           yield* stopWorker(worker, stop, outcome.why)
           return { reason: outcome.why, retryAfterMs: 0 } satisfies WorkerStopped
@@ -158,7 +188,7 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
         Effect.onError(() => Fiber.interrupt(worker)),
         Effect.ensuring(
           Fiber.interrupt(renewer).pipe(
-            Effect.zipRight(lease.release(workerLeaseName, options.holder).pipe(Effect.ignore)),
+            Effect.zipRight(lease.release(workerLeaseName, holder).pipe(Effect.ignore)),
             Effect.zipRight(Effect.logInfo("worker lease released"))
           )
         )
@@ -177,6 +207,7 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
           )
         )
       )
+      if (ended.fatal === true) return yield* stopForGood(ended.reason)
       const now = yield* Clock.currentTimeMillis
       const retryAt = ended.retryAfterMs > 0 ? now + ended.retryAfterMs : null
       yield* state.setWorker({ _tag: "Stopped", reason: ended.reason, retryAt })

@@ -27,6 +27,11 @@ export interface ProcessLeaseService {
   /** Takes the lease if it is free or expired, or renews it if `holder` has it. True when `holder` holds it. */
   readonly acquire: (name: string, holder: string, ttlMs: number) => Effect.Effect<boolean, StoreError>
   readonly release: (name: string, holder: string) => Effect.Effect<void, StoreError>
+  /**
+   * Takes the lease from `from` (whose process is known to be gone), in one statement: true when `from` still held
+   * it and `to` holds it now.
+   */
+  readonly takeOver: (name: string, from: string, to: string, ttlMs: number) => Effect.Effect<boolean, StoreError>
   readonly holder: (name: string) => Effect.Effect<Option.Option<{ holder: string; until: number }>, StoreError>
 }
 

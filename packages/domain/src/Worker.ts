@@ -12,7 +12,6 @@ import {
   Queue,
   Random,
   Ref,
-  Schedule,
   Schema,
   Stream
 } from "effect"
@@ -368,23 +367,57 @@ export const makeWorker = (settings: EngineSettings) =>
           })
       })
 
-    const renewLease = (claimed: ClaimedJob) =>
-      queue.renew(claimed, settings.leaseMs).pipe(
-        Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, Math.floor(settings.leaseMs / 3))))),
-        Effect.delay(Duration.millis(Math.max(1, Math.floor(settings.leaseMs / 3)))),
-        Effect.catchAll((error) =>
-          Effect.logWarning(`Could not renew the lease of job ${claimed.job.id}: ${error.message}`)
-        )
-      )
+    /**
+     * Keeps the job's lease while it runs, and returns only when it cannot: renewed every third of the lease; a
+     * renewal that fails (a busy database) is retried every fifteenth of it while more than a sixth is left. It
+     * returns why, before the lease can run out under this worker, so that the job is stopped before another worker
+     * (or this one) may claim it again.
+     */
+    const keepJobLease = (claimed: ClaimedJob) =>
+      Effect.gen(function*() {
+        const every = Math.max(1, Math.floor(settings.leaseMs / 3))
+        const retryEvery = Math.max(1, Math.floor(settings.leaseMs / 15))
+        let expiresAt = (yield* Clock.currentTimeMillis) + settings.leaseMs
+        yield* Effect.sleep(Duration.millis(every))
+        while (true) {
+          const renewed = yield* Effect.either(queue.renew(claimed, settings.leaseMs))
+          const now = yield* Clock.currentTimeMillis
+          if (renewed._tag === "Right") {
+            expiresAt = now + settings.leaseMs
+            yield* Effect.sleep(Duration.millis(every))
+            continue
+          }
+          if (renewed.left._tag === "LeaseLost") return renewed.left.message
+          yield* Effect.logWarning(`Could not renew the lease of job ${claimed.job.id}: ${renewed.left.message}`)
+          if (expiresAt - (now + retryEvery) <= settings.leaseMs / 6) {
+            return `The lease of job ${claimed.job.id} could not be renewed (${renewed.left.message}).`
+          }
+          yield* Effect.sleep(Duration.millis(retryEvery))
+        }
+      })
 
     const runJob = (claimed: ClaimedJob, session: Session) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
-        const renewal = yield* Effect.fork(renewLease(claimed))
-        const exit = yield* Effect.exit(
-          Effect.provide(syncScene(claimed.job, matcher, syncSettings), context)
+        // The sync runs only while the job's lease is kept: losing it interrupts the sync before its next write.
+        const raced = yield* Effect.raceFirst(
+          Effect.map(
+            Effect.exit(Effect.provide(syncScene(claimed.job, matcher, syncSettings), context)),
+            (exit) => ({ _tag: "Ran" as const, exit })
+          ),
+          Effect.map(keepJobLease(claimed), (why) => ({ _tag: "LeaseGone" as const, why }))
         )
-        yield* Fiber.interrupt(renewal)
+        if (raced._tag === "LeaseGone") {
+          yield* Effect.logWarning(`${raced.why} The job was stopped; it is claimed again once its lease runs out.`)
+          yield* Metric.increment(Metric.tagged(jobsProcessed, "outcome", "lease_lost"))
+          if (session.onSettled !== undefined) {
+            yield* Effect.ignore(
+              session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: "lease_lost" })
+            )
+          }
+          return
+        }
+        const exit = raced.exit
         const settled = yield* Exit.match(exit, {
           onSuccess: (outcome) => settleSuccess(claimed, outcome, session),
           onFailure: (cause) => {

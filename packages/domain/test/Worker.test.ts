@@ -2,7 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { PlexAuthError, PlexServerDown, PlexTemporaryError } from "@plexsync/domain/Errors"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import { StoreError } from "@plexsync/domain/StoreError"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
+import type { SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { jobsProcessed, syncLatency } from "@plexsync/domain/Worker"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import * as SimStash from "@plexsync/testing/SimStash"
@@ -95,6 +97,40 @@ describe("worker: the happy path", () => {
       assert.strictEqual(yield* sim.requests("edit"), 1)
       yield* assertAllSynced([1])
     }).pipe(Effect.provide(world({ scenes: [1] }))))
+})
+
+describe("worker: job lease renewal", () => {
+  /** A renewal that fails `failures` times with a busy database, then goes through. */
+  const flakyRenew = (failures: number) => (renew: SyncQueueService["renew"]): SyncQueueService["renew"] => {
+    let left = failures
+    return (claimed, leaseMs) =>
+      left-- > 0
+        ? Effect.fail(new StoreError({ reason: "busy", message: "database is locked" }))
+        : renew(claimed, leaseMs)
+  }
+
+  it.scoped("a renewal that fails once is retried within the lease: the job is never claimed twice", () =>
+    Effect.gen(function*() {
+      const sim = yield* slowPlex("40 seconds", "edit")
+      yield* enqueue([1])
+      const fiber = yield* drainInBackground({ leaseMs: 15_000, concurrency: 2 })
+      const summary = yield* runToEnd(fiber, { step: "1 second" })
+      assert.strictEqual(summary.synced, 1)
+      assert.strictEqual(yield* sim.requests("edit"), 1, "the scene was written twice")
+      yield* assertAllSynced([1])
+    }).pipe(Effect.provide(world({ scenes: [1], renew: flakyRenew(1) }))))
+
+  it.scoped("a lease that cannot be kept interrupts the job before its next Plex write", () =>
+    Effect.gen(function*() {
+      const sim = yield* slowPlex("40 seconds", "edit")
+      yield* enqueue([1])
+      const fiber = yield* drainInBackground({ leaseMs: 15_000 })
+      const summary = yield* runToEnd(fiber, { step: "1 second" })
+      assert.strictEqual(summary.processed, 0)
+      // The rating and the poster come after the edit: neither was sent once the lease could not be renewed.
+      assert.strictEqual(yield* sim.requests("rate"), 0)
+      assert.strictEqual(yield* sim.requests("uploadPoster"), 0)
+    }).pipe(Effect.provide(world({ scenes: [1], renew: flakyRenew(1000) }))))
 })
 
 describe("worker: error policy", () => {

@@ -47,6 +47,8 @@ export interface WorldOptions {
   readonly plexItems?: ReadonlyArray<number>
   /** Replace the queue's `release` (e.g. a crash that never gets to release). */
   readonly release?: SyncQueueService["release"]
+  /** Wrap the queue's `renew` (e.g. a database that fails a renewal now and then). */
+  readonly renew?: (renew: SyncQueueService["renew"]) => SyncQueueService["renew"]
   readonly logLimit?: number
 }
 
@@ -67,10 +69,14 @@ export const world = (options: WorldOptions = {}) =>
     const filename = path.join(dir, "plexsync.db")
     const ids = options.scenes ?? Array.from({ length: 20 }, (_, i) => i + 1)
     const store = StoreLive.pipe(Layer.provideMerge(Database.layer({ filename, quickCheck: false })))
-    const release = options.release
-    const queue = release === undefined ? Layer.empty : Layer.effect(
+    const { release, renew } = options
+    const queue = release === undefined && renew === undefined ? Layer.empty : Layer.effect(
       SyncQueue,
-      Effect.map(SyncQueue, (q) => ({ ...q, release }))
+      Effect.map(SyncQueue, (q) => ({
+        ...q,
+        ...(release === undefined ? {} : { release }),
+        ...(renew === undefined ? {} : { renew: renew(q.renew) })
+      }))
     ).pipe(Layer.provide(store))
     const logLimit = options.logLimit ?? 100_000
     return Layer.mergeAll(

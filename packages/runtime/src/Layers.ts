@@ -3,9 +3,9 @@ import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import { Data, Duration, Effect, Layer } from "effect"
-import * as Fs from "node:fs"
 import type { AppConfigShape } from "./AppConfig.js"
 import { requirePlexToken } from "./AppConfig.js"
+import { cannotCreateText, makeDirectory } from "./DataDir.js"
 
 /**
  * The layers a command runs on, built from the validated configuration: the store (one SQLite file in the
@@ -21,13 +21,8 @@ export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{ readonl
 export const storeLayer = (config: AppConfigShape, options: { readonly quickCheck?: boolean } = {}) =>
   Layer.unwrapEffect(
     Effect.try({
-      try: () => Fs.mkdirSync(config.dataDir, { recursive: true }),
-      catch: (cause) =>
-        new StoreOpenError({
-          message: `cannot create the data directory ${config.dataDir} (${
-            (cause as NodeJS.ErrnoException).code ?? String(cause)
-          }); set PLEXSYNC_DATA_DIR to a writable directory`
-        })
+      try: () => makeDirectory(config.dataDir),
+      catch: (cause) => new StoreOpenError({ message: cannotCreateText(config.dataDir, cause) })
     }).pipe(Effect.as(storeOnFile(config.databaseFile, options)))
   )
 

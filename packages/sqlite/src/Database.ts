@@ -15,18 +15,27 @@ import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
 /** Migrations are imported statically so they load the same under tsx, vitest and the compiled build. */
-const migrations = Migrator.fromRecord({
+const migrationRecord = {
   "0001_create_tables": migration0001,
   "0002_related_objects": migration0002,
   "0003_item_writes": migration0003,
   "0004_dlq_resolution_run_audit": migration0004
-})
+}
+const migrations = Migrator.fromRecord(migrationRecord)
+
+/** The newest schema this build knows: a database migrated past it was written by a newer plexsync. */
+export const schemaVersion = Math.max(...Object.keys(migrationRecord).map((name) => Number.parseInt(name, 10)))
 
 export interface DatabaseOptions {
   /** Path of the one database file. It is created when missing; an existing non-database file is refused. */
   readonly filename: string
   /** How long a statement waits for another connection's write lock before failing `busy`. Default 5000 ms. */
   readonly busyTimeoutMs?: number
+  /**
+   * `PRAGMA synchronous` of this connection. `NORMAL` (the default) may lose the last commits on power loss (never
+   * corrupt); `FULL` syncs the WAL at every commit, for a writer that acknowledges each write to someone (the hook).
+   */
+  readonly synchronous?: "NORMAL" | "FULL"
   /**
    * Run `PRAGMA quick_check` when opening, so a damaged file is refused at startup instead of failing
    * mid-run. Default true; it reads the whole file once.
@@ -54,6 +63,11 @@ export interface DatabaseService extends ErrorContext {
   ) => Effect.Effect<ReadonlyArray<Row>, SqlError>
   /** Like `query` for a statement without rows; returns how many rows it changed. */
   readonly execute: (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<number, SqlError>
+  /**
+   * Fails when the file at `filename` is no longer the one this connection opened: deleted, or replaced by another
+   * file. Writes would then go to a file nobody else sees, so a long-running writer checks this now and then.
+   */
+  readonly checkFile: Effect.Effect<void, StoreError>
   /** Maps the `SqlError`s of `effect` to `StoreError`s classified by SQLite result code. */
   readonly mapError: <A, E, R>(
     effect: Effect.Effect<A, E | SqlError, R>
@@ -106,6 +120,35 @@ const changesOf = (result: unknown): number => {
   return typeof n === "number" ? n : 0
 }
 
+/** The device and inode of a file, or null when it does not exist (or cannot be looked at). */
+const fileIdentity = (filename: string): { readonly dev: number; readonly ino: number } | null => {
+  try {
+    const stat = fs.statSync(filename)
+    return { dev: stat.dev, ino: stat.ino }
+  } catch {
+    return null
+  }
+}
+
+/** Refuses a database migrated past what this build knows: its tables may mean something else now. */
+const refuseNewerSchema = (sql: SqlClient.SqlClient, filename: string) =>
+  Effect.gen(function*() {
+    const table = yield* sql<{ readonly name: string }>`SELECT name FROM sqlite_master
+      WHERE type = 'table' AND name = 'effect_sql_migrations'`
+    if (table.length === 0) return
+    const rows = yield* sql<{ readonly version: number | null }>`SELECT max(migration_id) AS version
+      FROM effect_sql_migrations`
+    const found = rows[0]?.version ?? 0
+    if (found > schemaVersion) {
+      return yield* new StoreError({
+        reason: "other",
+        message: `The database ${filename} was written by a newer plexsync (schema version ${found}; this ` +
+          `plexsync knows versions up to ${schemaVersion}). It was left untouched: upgrade plexsync, or set ` +
+          `PLEXSYNC_DATA_DIR to another directory.`
+      })
+    }
+  })
+
 const openDatabase = (options: DatabaseOptions) =>
   Effect.gen(function*() {
     const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))
@@ -122,6 +165,30 @@ const openDatabase = (options: DatabaseOptions) =>
       })
     }
 
+    if (options.filename !== ":memory:" && !fs.existsSync(options.filename)) {
+      // A journal without its database: the database was deleted while a process still had it open (or was
+      // deleted with its journal left behind). Creating a new one here would start a second, empty queue next to
+      // the one that process keeps writing to.
+      const journal = [`${options.filename}-wal`, `${options.filename}-journal`].find((f) => fs.existsSync(f))
+      if (journal !== undefined) {
+        return yield* new StoreError({
+          reason: "io",
+          message: `The database ${options.filename} is missing but its journal ${journal} is there: a process may ` +
+            `still be writing to the deleted file, or the file was removed by hand. Stop every plexsync process ` +
+            `using this directory, then restore the database from a backup, or remove ${journal} (and ` +
+            `${options.filename}-shm) to start over with an empty database.`
+        })
+      }
+      // The queue and what was synced are nobody else's business: the file (and SQLite's -wal and -shm, which take
+      // its permissions) is the owner's only. An empty file is an empty database to SQLite.
+      yield* Effect.try({
+        try: () => fs.closeSync(fs.openSync(options.filename, "wx", 0o600)),
+        catch: (cause) => cause
+      }).pipe(
+        Effect.catchAll((cause) => (cause as NodeJS.ErrnoException).code === "EEXIST" ? Effect.void : fail(cause))
+      )
+    }
+
     // WAL is switched on below, after the busy timeout, so every failure is a typed SqlError.
     const clientContext = yield* Layer.build(
       SqliteClient.layer({ filename: options.filename, disableWAL: true })
@@ -130,12 +197,15 @@ const openDatabase = (options: DatabaseOptions) =>
       Effect.catchTag("ConfigError", fail)
     )
     const sql = Context.get(clientContext, SqlClient.SqlClient)
+    const opened = options.filename === ":memory:" ? null : fileIdentity(options.filename)
+    // SqliteClient keeps one connection; this is it. Statements on it run synchronously.
+    const conn = yield* Effect.scoped(sql.reserve).pipe(toStore)
 
     const setup = Effect.gen(function*() {
       yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
       // Reading the header happens here: a file that is not a database fails with SQLITE_NOTADB, unchanged.
       yield* sql`PRAGMA journal_mode = WAL`
-      yield* sql`PRAGMA synchronous = NORMAL`
+      yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`)
       yield* sql`PRAGMA foreign_keys = ON`
       if (options.quickCheck ?? true) {
         const rows = yield* sql<{ readonly quick_check: string }>`PRAGMA quick_check(1)`
@@ -151,18 +221,20 @@ const openDatabase = (options: DatabaseOptions) =>
           })
         }
       }
-      yield* Migrator.make({})({ loader: migrations }).pipe(
-        Effect.catchTag("MigrationError", fail)
-      )
+      // Under the write lock: another process opening a new file at the same moment waits here until the
+      // migrations are in, instead of reading "nothing migrated", failing to record it and going on unmigrated.
+      yield* makeImmediate(sql, conn)(Effect.gen(function*() {
+        yield* refuseNewerSchema(sql, options.filename)
+        yield* Migrator.make({})({ loader: migrations }).pipe(
+          Effect.catchTag("MigrationError", fail)
+        )
+      }))
     }).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
       toStore,
       Effect.catchAllDefect(fail)
     )
     yield* setup
-
-    // SqliteClient keeps one connection; this is it. Statements on it run synchronously.
-    const conn = yield* Effect.scoped(sql.reserve).pipe(toStore)
     const lock = yield* Effect.makeSemaphore(1)
     const service: DatabaseService = {
       ...context,
@@ -170,6 +242,20 @@ const openDatabase = (options: DatabaseOptions) =>
       immediate: makeImmediate(sql, conn),
       query: (text, params) => conn.execute(text, params, undefined),
       execute: (text, params) => Effect.map(conn.executeRaw(text, params), changesOf),
+      checkFile: opened === null ? Effect.void : Effect.suspend(() => {
+        const now = fileIdentity(options.filename)
+        if (now !== null && now.dev === opened.dev && now.ino === opened.ino) return Effect.void
+        return Effect.fail(
+          new StoreError({
+            reason: "io",
+            message:
+              `The database ${options.filename} was ${
+                now === null ? "deleted" : "replaced by another file"
+              } while plexsync had it open: what it writes now would be lost. Stop, put the right database back ` +
+              `(or let plexsync start over with an empty one), and start again.`
+          })
+        )
+      }),
       mapError: toStore,
       operation: (effect) => toStore(lock.withPermits(1)(effect))
     }

@@ -45,6 +45,19 @@ export const makeProcessLease = Effect.gen(function*() {
     yield* sql`DELETE FROM process_leases WHERE name = ${name} AND holder = ${holder}`
   }, db.operation)
 
+  const takeOver = Effect.fn("ProcessLease.takeOver")(
+    function*(name: string, from: string, to: string, ttlMs: number) {
+      const now = yield* Clock.currentTimeMillis
+      const until = now + Math.max(0, Math.trunc(ttlMs))
+      const rows = yield* sql<
+        { readonly holder: string }
+      >`UPDATE process_leases SET holder = ${to}, lease_until = ${until}
+        WHERE name = ${name} AND holder = ${from} RETURNING holder`
+      return rows.length > 0
+    },
+    db.operation
+  )
+
   /** The current holder; none when the lease is free or has expired. */
   const holder = Effect.fn("ProcessLease.holder")(function*(name: string) {
     const now = yield* Clock.currentTimeMillis
@@ -53,7 +66,7 @@ export const makeProcessLease = Effect.gen(function*() {
     return Option.map(Option.fromNullable(rows[0]), (row) => ({ holder: row.holder, until: row.lease_until }))
   }, db.operation)
 
-  return ProcessLease.of({ acquire, release, holder } satisfies ProcessLeaseService)
+  return ProcessLease.of({ acquire, release, takeOver, holder } satisfies ProcessLeaseService)
 })
 
 export const settingsLayer: Layer.Layer<Settings, never, Database> = Layer.effect(Settings, makeSettings)

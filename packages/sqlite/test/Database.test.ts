@@ -140,6 +140,111 @@ describe("Database", () => {
       yield* Scope.close(scope, { _tag: "Success", value: undefined } as never)
     }))
 
+  it.scoped("a process opening a new file while another migrates it waits for the migrations, never runs without", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      // Another process has created the migrations table and now holds the write lock, migrating.
+      const other = Context.get(yield* Layer.build(SqliteClient.layer({ filename })), SqlClient)
+      yield* other`CREATE TABLE effect_sql_migrations (
+        migration_id integer PRIMARY KEY NOT NULL,
+        created_at datetime NOT NULL DEFAULT current_timestamp,
+        name VARCHAR(255) NOT NULL
+      )`
+      yield* other`BEGIN IMMEDIATE`
+      // This one cannot tell when the other finishes (the lock outlives its busy timeout here): it must say so, not
+      // open a database without its tables.
+      const opened = yield* Effect.either(
+        withStore(filename, Effect.flatMap(SyncQueue, (q) => q.enqueue({ sceneId: scene(1), reason: "hook" })), {
+          busyTimeoutMs: 50
+        })
+      )
+      assert.isTrue(opened._tag === "Left", "opened while another connection held the migration lock")
+      if (opened._tag === "Left") assert.strictEqual(opened.left.reason, "busy", opened.left.message)
+      yield* other`ROLLBACK`
+      const { jobId } = yield* withStore(
+        filename,
+        Effect.flatMap(SyncQueue, (q) => q.enqueue({ sceneId: scene(1), reason: "hook" }))
+      )
+      assert.isAbove(jobId, 0)
+    }))
+
+  it.scoped("refuses a database written by a newer plexsync and leaves it untouched", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      yield* withStore(filename, Effect.flatMap(SyncQueue, (q) => q.enqueue({ sceneId: scene(1), reason: "hook" })))
+      const other = Context.get(yield* Layer.build(SqliteClient.layer({ filename })), SqlClient)
+      const newer = Database.schemaVersion + 1
+      yield* other`INSERT INTO effect_sql_migrations (migration_id, name) VALUES (${newer}, 'from_the_future')`
+      yield* other`PRAGMA wal_checkpoint(TRUNCATE)`
+      const before = yield* Effect.promise(() => fs.readFile(filename))
+      const error = yield* openError(filename)
+      assert.strictEqual(error.reason, "other")
+      assert.include(error.message, `schema version ${newer}`)
+      assert.include(error.message, "newer plexsync")
+      assert.include(error.message, "upgrade plexsync")
+      assert.isTrue((yield* Effect.promise(() => fs.readFile(filename))).equals(before))
+    }))
+
+  it.scoped("creates the database readable and writable by its owner only", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      // Looked at while open: SQLite removes -wal and -shm when the last connection closes.
+      const modes = yield* withStore(
+        filename,
+        Effect.flatMap(SyncQueue, (q) => q.enqueue({ sceneId: scene(1), reason: "hook" })).pipe(
+          Effect.zipRight(Effect.promise(() =>
+            Promise.all(
+              [filename, `${filename}-wal`, `${filename}-shm`].map((f) =>
+                fs.stat(f).then((st) => `${path.basename(f)} ${(st.mode & 0o777).toString(8)}`)
+              )
+            )
+          ))
+        )
+      )
+      assert.deepStrictEqual(modes, ["plexsync.db 600", "plexsync.db-wal 600", "plexsync.db-shm 600"])
+    }))
+
+  it.scoped("checkFile fails once the open file is deleted or replaced", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      const check = Effect.flatMap(Database.Database, (db) => Effect.either(db.checkFile))
+      yield* withStore(
+        filename,
+        Effect.gen(function*() {
+          assert.strictEqual((yield* check)._tag, "Right")
+          yield* Effect.promise(() => fs.rename(filename, `${filename}.moved`))
+          const deleted = yield* check
+          assert.isTrue(deleted._tag === "Left" && deleted.left.message.includes("was deleted"))
+          yield* Effect.promise(() => fs.writeFile(filename, ""))
+          const replaced = yield* check
+          assert.isTrue(replaced._tag === "Left" && replaced.left.message.includes("replaced by another file"))
+        })
+      )
+    }))
+
+  it.scoped("refuses to create a database next to the journal of a deleted one", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      yield* Effect.promise(() => fs.writeFile(`${filename}-wal`, "still open elsewhere"))
+      const error = yield* openError(filename)
+      assert.strictEqual(error.reason, "io")
+      assert.include(error.message, "is missing but its journal")
+      assert.isFalse(yield* Effect.promise(() => fs.access(filename).then(() => true, () => false)))
+    }))
+
+  it.scoped("opens with synchronous=FULL when asked", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      yield* withStore(
+        filename,
+        Effect.gen(function*() {
+          const [sync] = yield* (yield* SqlClient)<{ synchronous: number }>`PRAGMA synchronous`
+          assert.strictEqual(sync!.synchronous, 2)
+        }),
+        { synchronous: "FULL" }
+      )
+    }))
+
   it("classifies by SQLite result code, never by message", () => {
     const cases: Array<[string | undefined, StoreError["reason"]]> = [
       ["SQLITE_BUSY", "busy"],

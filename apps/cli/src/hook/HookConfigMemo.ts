@@ -1,4 +1,5 @@
 import { discoverConfigFile } from "@plexsync/runtime/ConfigSources"
+import { makeDirectory } from "@plexsync/runtime/DataDir"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -93,7 +94,7 @@ export const readMemo = (file: string, key: string): ConfigMemo | undefined => {
 /** Remembers a validated configuration (best effort: a read-only home only costs time). */
 export const writeMemo = (file: string, key: string, memo: ConfigMemo): void => {
   try {
-    Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+    makeDirectory(Path.dirname(file))
     const temporary = `${file}.${process.pid}`
     Fs.writeFileSync(temporary, JSON.stringify({ key, ...memo }) + "\n", { mode: 0o600 })
     Fs.renameSync(temporary, file)

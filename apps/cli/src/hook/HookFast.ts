@@ -218,6 +218,9 @@ export const runFastHook = (options: FastHookOptions): FastOutcome => {
   }
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+    // Stash is told the change is recorded: it must survive a power loss, so the commit syncs the WAL (the
+    // connection's default in WAL mode, NORMAL, syncs only at checkpoints).
+    db.pragma("synchronous = FULL")
     let version: unknown
     try {
       version = (db.prepare("SELECT max(migration_id) AS version FROM effect_sql_migrations").get() as

@@ -1,6 +1,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { loadAppConfig } from "@plexsync/runtime/AppConfig"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
+import { cannotCreateText, makeDirectory } from "@plexsync/runtime/DataDir"
 import { createdObjectHook, ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import type { PluginReply } from "@plexsync/runtime/HookInput"
 import { decodePluginInput, replyText, stashUrlOfInput } from "@plexsync/runtime/HookInput"
@@ -9,7 +10,7 @@ import { learnedFile, learnedText } from "@plexsync/runtime/StashAddress"
 import * as Database from "@plexsync/sqlite/Database"
 import * as ObjectEventsSqlite from "@plexsync/sqlite/ObjectEventsSqlite"
 import * as SyncQueueSqlite from "@plexsync/sqlite/SyncQueueSqlite"
-import { Clock, Effect, Either, Layer, Logger, Option } from "effect"
+import { Clock, Data, Effect, Either, Layer, Logger, Option } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import { memoFile, memoKey, writeMemo } from "./HookConfigMemo.js"
@@ -33,6 +34,9 @@ const readStdin = (): Promise<string> =>
     process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
     process.stdin.on("error", reject)
   })
+
+/** The data directory cannot be made. */
+class DataDirError extends Data.TaggedError("DataDirError")<{ readonly message: string }> {}
 
 const message = (error: unknown): string =>
   typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
@@ -76,7 +80,7 @@ const learnStashAddress = (config: AppConfigShape, input: string) =>
     if (config.stashUrlSource._tag === "Plugin" && config.stashUrl === given.value) return config
     const learned = { url: given.value, learnedAt: new Date(yield* Clock.currentTimeMillis).toISOString() }
     const written = Either.try(() => {
-      Fs.mkdirSync(config.dataDir, { recursive: true })
+      makeDirectory(config.dataDir)
       const file = learnedFile(config.dataDir)
       Fs.writeFileSync(`${file}.${process.pid}`, learnedText(learned))
       Fs.renameSync(`${file}.${process.pid}`, file)
@@ -115,14 +119,19 @@ export const runHook = (options: RunHookOptions) =>
     yield* remember(options, config)
 
     const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.suspend(() => {
-        Fs.mkdirSync(config.dataDir, { recursive: true })
-        // No integrity scan on open: it reads the whole file, and Stash is waiting.
+      Effect.try({
+        try: () => makeDirectory(config.dataDir),
+        catch: (cause) => new DataDirError({ message: cannotCreateText(config.dataDir, cause) })
+      }).pipe(Effect.zipRight(Effect.suspend(() => {
+        // No integrity scan on open: it reads the whole file, and Stash is waiting. What is acknowledged to Stash is
+        // on disk before the answer (synchronous=FULL: the WAL is synced at the commit).
         const store = Layer.merge(SyncQueueSqlite.layer, ObjectEventsSqlite.layer).pipe(
-          Layer.provideMerge(Database.layer({ filename: config.databaseFile, quickCheck: false }))
+          Layer.provideMerge(
+            Database.layer({ filename: config.databaseFile, quickCheck: false, synchronous: "FULL" })
+          )
         )
         return Effect.provide(effect, store)
-      })
+      })))
 
     if (request._tag === "SceneHook") {
       return yield* withStore(recordSceneHook(request)).pipe(
