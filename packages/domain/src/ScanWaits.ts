@@ -1,4 +1,4 @@
-import { Clock, Effect } from "effect"
+import { Effect } from "effect"
 import type { SceneId } from "./Ids.js"
 import type { LibraryChange } from "./PlexEvents.js"
 import type { StoreError } from "./StoreError.js"
@@ -17,14 +17,16 @@ import type { SyncQueueService } from "./SyncQueue.js"
 export interface ScanWaits {
   /**
    * A job failed as `PlexNotFound` and waits for a scan of `sections` (the libraries holding its file; empty: none
-   * does, and no scan brings it in). `startedAt`: when its run began. Makes it due at once when one of its libraries
-   * changed since.
+   * does, and no scan brings it in). `startMark`: `mark()` when its run began. Makes it due at once when one of its
+   * libraries changed since.
    */
   readonly waiting: (
     sceneId: SceneId,
     sections: ReadonlyArray<string>,
-    startedAt: number
+    startMark: number
   ) => Effect.Effect<void, StoreError>
+  /** Where the changes are now: taken when a job starts, to tell the changes that arrived while it ran. */
+  readonly mark: () => number
   /** The scene's job settled otherwise (synced, another error, dropped): it waits for no scan. */
   readonly settled: (sceneId: SceneId) => void
   /** Makes the jobs waiting on the change's library due; returns how many became due. */
@@ -38,8 +40,9 @@ const notFound = ["PlexNotFound"] as const
 export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
   const sectionsOf = new Map<SceneId, ReadonlyArray<string>>()
   const bySection = new Map<string, Set<SceneId>>()
-  /** Clock ms of each library's last change; `null` key: a change without a library. */
+  /** Each library's last change, numbered in arrival order; `null` key: a change without a library. */
   const changedAt = new Map<string | null, number>()
+  let changes = 0
   let unknownMayWait = true
 
   const settled = (sceneId: SceneId) => {
@@ -51,7 +54,7 @@ export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
     sectionsOf.delete(sceneId)
   }
 
-  const waiting = (sceneId: SceneId, sections: ReadonlyArray<string>, startedAt: number) =>
+  const waiting = (sceneId: SceneId, sections: ReadonlyArray<string>, startMark: number) =>
     Effect.gen(function*() {
       settled(sceneId)
       if (sections.length === 0) return
@@ -61,14 +64,14 @@ export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
         scenes.add(sceneId)
         bySection.set(section, scenes)
       }
-      const missed = [null, ...sections].some((key) => (changedAt.get(key) ?? -Infinity) >= startedAt)
+      const missed = [null, ...sections].some((key) => (changedAt.get(key) ?? 0) > startMark)
       if (missed) yield* queue.makeDue({ errorTags: notFound, sceneIds: [sceneId] })
     })
 
   const changed = (change: LibraryChange) =>
     Effect.gen(function*() {
       if (change._tag === "ScanStarted") return 0
-      changedAt.set(change.sectionKey, yield* Clock.currentTimeMillis)
+      changedAt.set(change.sectionKey, ++changes)
       if (unknownMayWait || change.sectionKey === null) {
         unknownMayWait = false
         return yield* queue.makeDue({ errorTags: notFound })
@@ -78,5 +81,5 @@ export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
       return yield* queue.makeDue({ errorTags: notFound, sceneIds: [...scenes] })
     })
 
-  return { waiting, settled, changed, size: () => sectionsOf.size }
+  return { waiting, settled, changed, mark: () => changes, size: () => sectionsOf.size }
 }

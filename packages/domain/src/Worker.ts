@@ -388,6 +388,7 @@ export const makeWorker = (settings: EngineSettings) =>
     const runJob = (claimed: ClaimedJob, session: Session) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
+        const scanMark = session.scanWaits?.mark() ?? 0
         const renewal = yield* Effect.fork(renewLease(claimed))
         const exit = yield* Effect.exit(
           Effect.provide(syncScene(claimed.job, matcher, syncSettings), context)
@@ -411,7 +412,7 @@ export const makeWorker = (settings: EngineSettings) =>
             ))
         )
         if (settled !== "lease_lost") session.counters.processed++
-        if (session.scanWaits !== null && settled !== "lease_lost") yield* waitForScan(claimed, exit, started, session)
+        if (session.scanWaits !== null && settled !== "lease_lost") yield* waitForScan(claimed, exit, scanMark, session)
         if (session.onSettled !== undefined) {
           yield* Effect.ignore(
             session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: settled })
@@ -445,7 +446,7 @@ export const makeWorker = (settings: EngineSettings) =>
     const waitForScan = (
       claimed: ClaimedJob,
       exit: Exit.Exit<SyncOutcome, SyncSceneError>,
-      started: number,
+      scanMark: number,
       session: Session
     ) =>
       Effect.gen(function*() {
@@ -457,7 +458,7 @@ export const makeWorker = (settings: EngineSettings) =>
         const path = failure.value.path
         const sections = yield* Effect.orElseSucceed(matcher.sections, () => [])
         const keys = [...new Set(sectionsForPath(sections, path).map((choice) => choice.section.key))]
-        yield* waits.waiting(claimed.job.sceneId, keys, started)
+        yield* waits.waiting(claimed.job.sceneId, keys, scanMark)
       })
 
     // --- breakers, probes and held jobs -----------------------------------------------------------------
@@ -561,7 +562,9 @@ export const makeWorker = (settings: EngineSettings) =>
                   Queue.offer(session.wake, undefined)
                 )
               ),
-              Effect.catchAll((error) => Effect.logWarning(`Could not make the jobs waiting for a scan due: ${error.message}`))
+              Effect.catchAll((error) =>
+                Effect.logWarning(`Could not make the jobs waiting for a scan due: ${error.message}`)
+              )
             )))
         }
         const jobs = new Set<Fiber.RuntimeFiber<void, never>>()

@@ -72,7 +72,11 @@ export const make = (options: PlexEventsOptions) =>
     const scanMaxMs = options.scanMaxMs ?? 600_000
 
     const hub = yield* PubSub.unbounded<LibraryChange>()
-    const status = yield* Ref.make<PlexEventsStatus>({ connected: false, detail: "not connected yet", lastEventAt: null })
+    const status = yield* Ref.make<PlexEventsStatus>({
+      connected: false,
+      detail: "not connected yet",
+      lastEventAt: null
+    })
     /** Scans in flight: library → activity → Clock ms it started. */
     const scans = new Map<string, Map<string, number>>()
 
@@ -185,11 +189,13 @@ export const make = (options: PlexEventsOptions) =>
         return running !== undefined && [...running.values()].some((startedAt) => now - startedAt < scanMaxMs)
       })
 
-    return PlexEvents.of({
-      changes: Stream.fromPubSub(hub),
-      scanning,
-      status: Ref.get(status)
-    } satisfies PlexEventsService)
+    return PlexEvents.of(
+      {
+        changes: Stream.fromPubSub(hub),
+        scanning,
+        status: Ref.get(status)
+      } satisfies PlexEventsService
+    )
   })
 
 export const layer = (options: PlexEventsOptions): Layer.Layer<PlexEvents, never, HttpClient.HttpClient> =>

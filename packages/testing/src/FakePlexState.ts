@@ -390,7 +390,10 @@ export class FakePlexLibrary {
     const added: Array<FakePlexItem> = []
     for (let i = 0; i < this.pendingFiles.length;) {
       const pending = this.pendingFiles[i]!
-      if (pending.sectionKey === sectionKey && pending.appearsAt !== null && (path === null || isUnder(pending.file, path))) {
+      if (
+        pending.sectionKey === sectionKey && pending.appearsAt !== null &&
+        (path === null || isUnder(pending.file, path))
+      ) {
         this.pendingFiles.splice(i, 1)
         added.push(this.addItem(pending.init))
       } else {
