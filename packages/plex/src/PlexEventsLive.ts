@@ -9,7 +9,9 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { LibraryChange, PlexEventsService, PlexEventsStatus } from "@plexsync/domain/PlexEvents"
 import { decodeEvent, makeEventReader, PlexEvents } from "@plexsync/domain/PlexEvents"
 import { Clock, Data, Duration, Effect, Layer, Option, PubSub, Redacted, Ref, Stream } from "effect"
-import { product, productVersion } from "./PlexClientLive.js"
+import type { Settings } from "@plexsync/domain/Settings"
+import type { StoreError } from "@plexsync/domain/StoreError"
+import { clientIdentifier, product, productVersion } from "./PlexClientLive.js"
 import { findErrorCode, redactUrl } from "./PlexErrorMapping.js"
 
 export interface PlexEventsOptions {
@@ -200,3 +202,9 @@ export const make = (options: PlexEventsOptions) =>
 
 export const layer = (options: PlexEventsOptions): Layer.Layer<PlexEvents, never, HttpClient.HttpClient> =>
   Layer.scoped(PlexEvents, make(options))
+
+/** `PlexEvents` as the same device as the Plex client (its identifier read from `Settings`). */
+export const layerWithSettings = (
+  options: Omit<PlexEventsOptions, "clientIdentifier">
+): Layer.Layer<PlexEvents, StoreError, HttpClient.HttpClient | Settings> =>
+  Layer.scoped(PlexEvents, Effect.flatMap(clientIdentifier, (identifier) => make({ ...options, clientIdentifier: identifier })))
