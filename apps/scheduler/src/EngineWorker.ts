@@ -1,5 +1,5 @@
-import type { EngineSettings, WorkerRequirements } from "@plexsync/domain/Worker"
 import { PlexEvents } from "@plexsync/domain/PlexEvents"
+import type { EngineSettings, WorkerRequirements } from "@plexsync/domain/Worker"
 import { makeWorker } from "@plexsync/domain/Worker"
 import { Effect, Layer, Option } from "effect"
 import { Wakeups } from "./Wakeups.js"

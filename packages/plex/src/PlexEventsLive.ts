@@ -8,9 +8,9 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { LibraryChange, PlexEventsService, PlexEventsStatus } from "@plexsync/domain/PlexEvents"
 import { decodeEvent, makeEventReader, PlexEvents } from "@plexsync/domain/PlexEvents"
-import { Clock, Data, Duration, Effect, Layer, Option, PubSub, Redacted, Ref, Stream } from "effect"
 import type { Settings } from "@plexsync/domain/Settings"
 import type { StoreError } from "@plexsync/domain/StoreError"
+import { Clock, Data, Duration, Effect, Layer, Option, PubSub, Redacted, Ref, Stream } from "effect"
 import { clientIdentifier, product, productVersion } from "./PlexClientLive.js"
 import { findErrorCode, redactUrl } from "./PlexErrorMapping.js"
 
@@ -207,4 +207,7 @@ export const layer = (options: PlexEventsOptions): Layer.Layer<PlexEvents, never
 export const layerWithSettings = (
   options: Omit<PlexEventsOptions, "clientIdentifier">
 ): Layer.Layer<PlexEvents, StoreError, HttpClient.HttpClient | Settings> =>
-  Layer.scoped(PlexEvents, Effect.flatMap(clientIdentifier, (identifier) => make({ ...options, clientIdentifier: identifier })))
+  Layer.scoped(
+    PlexEvents,
+    Effect.flatMap(clientIdentifier, (identifier) => make({ ...options, clientIdentifier: identifier }))
+  )
