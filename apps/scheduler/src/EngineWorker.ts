@@ -1,6 +1,7 @@
+import { PlexEvents } from "@plexsync/domain/PlexEvents"
 import type { EngineSettings, WorkerRequirements } from "@plexsync/domain/Worker"
 import { makeWorker } from "@plexsync/domain/Worker"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { Wakeups } from "./Wakeups.js"
 import { WorkerSlot } from "./WorkerLease.js"
 
@@ -19,10 +20,13 @@ export const layer = (
     Effect.gen(function*() {
       const context = yield* Effect.context<WorkerRequirements>()
       const wakeups = yield* Wakeups
+      const events = yield* Effect.serviceOption(PlexEvents)
       return WorkerSlot.of({
         run: (stop) =>
           Effect.gen(function*() {
-            const worker = yield* makeWorker(settings)
+            const worker = yield* makeWorker(settings).pipe(
+              Option.isSome(events) ? Effect.provideService(PlexEvents, events.value) : (effect) => effect
+            )
             const summary = yield* worker.run({ stop, graceMs: options.graceMs, wakeups: wakeups.stream })
             yield* Effect.logInfo(
               `worker stopped: ${summary.processed} job(s) settled (${summary.synced} synced, ${summary.unchanged} unchanged, ` +

@@ -10,7 +10,7 @@ import type { StashClient } from "@plexsync/domain/StashClient"
 import type { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { SyncState } from "@plexsync/domain/SyncState"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
-import { serversLayer } from "@plexsync/runtime/Layers"
+import { plexEventsLayer, serversLayer } from "@plexsync/runtime/Layers"
 import { shownUrl } from "@plexsync/runtime/Present"
 import { summaryLine } from "@plexsync/runtime/ReconcileReport"
 import { thisProcess } from "@plexsync/runtime/ThisProcess"
@@ -54,6 +54,8 @@ export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
     // Every enqueue of this process (the hook endpoint's too) wakes the worker; so do other processes' commits.
     Layer.provideMerge(Wakeups.signallingQueue),
     Layer.provideMerge(Wakeups.layer(config.databaseFile)),
+    // Jobs waiting for a scan become due when Plex says a scan of their library ended.
+    Layer.provideMerge(plexEventsLayer(config)),
     Layer.provideMerge(serversLayer(config))
   )
 

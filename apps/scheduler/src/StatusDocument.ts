@@ -42,6 +42,11 @@ export const statusDocument = (report: SchedulerReport) => ({
     },
     lastPurge: report.runner.lastPurge === null
       ? null
-      : { at: iso(report.runner.lastPurge.at), purged: report.runner.lastPurge.purged }
+      : { at: iso(report.runner.lastPurge.at), purged: report.runner.lastPurge.purged },
+    plexEvents: report.plexEvents === null ? null : {
+      connected: report.plexEvents.connected,
+      detail: report.plexEvents.detail,
+      lastEventAt: isoOrNull(report.plexEvents.lastEventAt)
+    }
   }
 })

@@ -1,6 +1,8 @@
 import { Target } from "@plexsync/domain/Ids"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import type { Outage } from "@plexsync/domain/OutageHistory"
+import type { PlexEventsStatus } from "@plexsync/domain/PlexEvents"
+import { PlexEvents } from "@plexsync/domain/PlexEvents"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { StatusReport as CliStatusReport } from "@plexsync/runtime/Status"
 import { buildStatus } from "@plexsync/runtime/Status"
@@ -22,6 +24,8 @@ export interface SchedulerReport {
   readonly outages: ReadonlyArray<Outage>
   readonly watermark: string | null
   readonly runner: Snapshot
+  /** Plex's event stream; null where this process does not listen to it. */
+  readonly plexEvents: PlexEventsStatus | null
 }
 
 export const read = (options: { readonly outages: number }) =>
@@ -35,5 +39,13 @@ export const read = (options: { readonly outages: number }) =>
       outageHistory.list({ limit: options.outages }),
       settings.get(SettingKeys.stashWatermark)
     ])
-    return { status, outages, watermark: Option.getOrNull(watermark), runner: snapshot } satisfies SchedulerReport
+    const events = yield* Effect.serviceOption(PlexEvents)
+    const plexEvents = Option.isSome(events) ? yield* events.value.status : null
+    return {
+      status,
+      outages,
+      watermark: Option.getOrNull(watermark),
+      runner: snapshot,
+      plexEvents
+    } satisfies SchedulerReport
   }).pipe(Effect.withSpan("StatusReport.read"))

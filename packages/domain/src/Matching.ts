@@ -54,6 +54,11 @@ export interface MatchOptions {
   readonly scanIntervalMs: number
   /** The path map, read backwards: which Stash file a Plex path would be (to refuse another scene's file). */
   readonly pathMap: PathMap
+  /**
+   * Whether Plex is scanning the library now (its event stream says so): no folder of it is asked meanwhile — the
+   * scan's end makes the waiting jobs due, and a miss after it asks again.
+   */
+  readonly scanning?: (sectionKey: string) => Effect.Effect<boolean>
 }
 
 export const defaultMatchOptions: MatchOptions = {
@@ -306,6 +311,10 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
           const scanKey = `${section.key}\u0000${pathKey(folder)}`
           const last = scanned.get(scanKey)
           if (last !== undefined && now - last < options.scanIntervalMs) continue
+          if (options.scanning !== undefined && (yield* options.scanning(section.key))) {
+            yield* Effect.logDebug(`Plex is scanning library ${section.title}: not asking it to scan ${folder} now`)
+            continue
+          }
           scanned.set(scanKey, now)
           yield* plex.scan(section.key, folder)
           yield* Effect.logInfo(`Asked Plex to scan ${folder} for ${path}`)

@@ -66,9 +66,12 @@ export interface SyncQueueService {
   /**
    * Makes every queued job whose last error has one of `errorTags` due now and no longer held, without changing
    * its attempts: when a target's breaker closes, jobs that failed against the down target before the breaker
-   * opened need not wait out their backoff. Returns how many jobs changed.
+   * opened need not wait out their backoff. With `sceneIds`, only those scenes' jobs (a scan of their library ended).
+   * Returns how many jobs changed.
    */
-  readonly makeDue: (options: { readonly errorTags: ReadonlyArray<ErrorTag> }) => Effect.Effect<number, StoreError>
+  readonly makeDue: (
+    options: { readonly errorTags: ReadonlyArray<ErrorTag>; readonly sceneIds?: ReadonlyArray<SceneId> }
+  ) => Effect.Effect<number, StoreError>
   /**
    * Holds every queued job whose last error has one of `errorTags` and that is not held yet, as held since
    * `heldSince`, due time and attempts unchanged: when a breaker opens, the jobs that failed against the target just

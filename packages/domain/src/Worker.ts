@@ -25,7 +25,11 @@ import { allSyncFields } from "./FieldMapping.js"
 import { defaultMatchOptions, makeMatcher } from "./Matching.js"
 import type { OutageHistory } from "./OutageHistory.js"
 import type { PathMap } from "./PathMap.js"
+import { sectionsForPath } from "./PathMap.js"
 import type { PlexClient } from "./PlexClient.js"
+import { PlexEvents } from "./PlexEvents.js"
+import type { ScanWaits } from "./ScanWaits.js"
+import { makeScanWaits } from "./ScanWaits.js"
 import { Settings } from "./Settings.js"
 import * as Settle from "./Settle.js"
 import type { StashClient } from "./StashClient.js"
@@ -220,6 +224,8 @@ interface Session {
   stoppedBy: WorkerStopped | null
   fatal: Cause.Cause<StoreError> | null
   lastHoldCheck: number
+  /** The jobs waiting for Plex to scan their file in, when Plex's event stream is at hand. */
+  readonly scanWaits: ScanWaits | null
   readonly onSettled: ((job: SettledJob) => Effect.Effect<void>) | undefined
 }
 
@@ -233,6 +239,7 @@ export const makeWorker = (settings: EngineSettings) =>
     const queue = yield* SyncQueue
     const context = yield* Effect.context<StashClient | PlexClient | SyncState>()
     const health = yield* makeTargetHealth(settings)
+    const events = yield* Effect.serviceOption(PlexEvents)
     const matcher = yield* makeMatcher({
       strict: settings.strictMatching,
       libraries: settings.libraries,
@@ -240,7 +247,8 @@ export const makeWorker = (settings: EngineSettings) =>
       pageSize: 500,
       scanOnMiss: settings.scanOnMiss,
       scanIntervalMs: defaultMatchOptions.scanIntervalMs,
-      pathMap: settings.pathMap
+      pathMap: settings.pathMap,
+      ...Option.match(events, { onNone: () => ({}), onSome: (events) => ({ scanning: events.scanning }) })
     })
     // Where a stop for a person to act is recorded, when the store is at hand (see `WorkerStop`).
     const stopRecords = yield* Effect.serviceOption(Settings)
@@ -399,6 +407,7 @@ export const makeWorker = (settings: EngineSettings) =>
     const runJob = (claimed: ClaimedJob, session: Session) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
+        const scanMark = session.scanWaits?.mark() ?? 0
         // The sync runs only while the job's lease is kept: losing it interrupts the sync before its next write.
         const raced = yield* Effect.raceFirst(
           Effect.map(
@@ -436,6 +445,7 @@ export const makeWorker = (settings: EngineSettings) =>
             ))
         )
         if (settled !== "lease_lost") session.counters.processed++
+        if (session.scanWaits !== null && settled !== "lease_lost") yield* waitForScan(claimed, exit, scanMark, session)
         if (session.onSettled !== undefined) {
           yield* Effect.ignore(
             session.onSettled({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, outcome: settled })
@@ -464,6 +474,25 @@ export const makeWorker = (settings: EngineSettings) =>
         ),
         Effect.annotateLogs({ jobId: claimed.job.id, sceneId: claimed.job.sceneId, reason: claimed.job.reason })
       )
+
+    /** A job put back as `PlexNotFound` waits for a scan of the libraries holding its file (see `ScanWaits`). */
+    const waitForScan = (
+      claimed: ClaimedJob,
+      exit: Exit.Exit<SyncOutcome, SyncSceneError>,
+      scanMark: number,
+      session: Session
+    ) =>
+      Effect.gen(function*() {
+        const waits = session.scanWaits!
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        if (Option.isNone(failure) || failure.value._tag !== "PlexNotFound" || failure.value.path === undefined) {
+          return waits.settled(claimed.job.sceneId)
+        }
+        const path = failure.value.path
+        const sections = yield* Effect.orElseSucceed(matcher.sections, () => [])
+        const keys = [...new Set(sectionsForPath(sections, path).map((choice) => choice.section.key))]
+        yield* waits.waiting(claimed.job.sceneId, keys, scanMark)
+      })
 
     // --- breakers, probes and held jobs -----------------------------------------------------------------
 
@@ -540,6 +569,7 @@ export const makeWorker = (settings: EngineSettings) =>
           stoppedBy: null,
           fatal: null,
           lastHoldCheck: 0,
+          scanWaits: Option.isSome(events) ? makeScanWaits(queue) : null,
           onSettled: options.onSettled
         }
         if (options.stop !== undefined) {
@@ -554,6 +584,21 @@ export const makeWorker = (settings: EngineSettings) =>
         }
         if (options.wakeups !== undefined) {
           yield* Effect.forkScoped(Stream.runForEach(options.wakeups, () => Queue.offer(session.wake, undefined)))
+        }
+        if (Option.isSome(events) && session.scanWaits !== null) {
+          const waits = session.scanWaits
+          yield* Effect.forkScoped(Stream.runForEach(events.value.changes, (change) =>
+            waits.changed(change).pipe(
+              Effect.flatMap((due) =>
+                due === 0 ? Effect.void : Effect.zipRight(
+                  Effect.logDebug(`Plex: ${change._tag} in library ${change.sectionKey ?? "?"}; ${due} job(s) due now`),
+                  Queue.offer(session.wake, undefined)
+                )
+              ),
+              Effect.catchAll((error) =>
+                Effect.logWarning(`Could not make the jobs waiting for a scan due: ${error.message}`)
+              )
+            )))
         }
         const jobs = new Set<Fiber.RuntimeFiber<void, never>>()
 

@@ -1,5 +1,6 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
+import * as PlexEventsLive from "@plexsync/plex/PlexEventsLive"
 import { storeOnFile } from "@plexsync/sqlite/StoreLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import { Data, Duration, Effect, Layer } from "effect"
@@ -46,6 +47,15 @@ export const plexLayer = (config: AppConfigShape) =>
           token,
           timeoutMs: Duration.toMillis(config.requestTimeout)
         }).pipe(Layer.provide(http))
+    )
+  )
+
+/** Plex's event stream (scans that ended, items added); needs `Settings` (the client identifier). */
+export const plexEventsLayer = (config: AppConfigShape) =>
+  Layer.unwrapEffect(
+    Effect.map(
+      requirePlexToken(config),
+      (token) => PlexEventsLive.layerWithSettings({ url: config.plexUrl, token }).pipe(Layer.provide(http))
     )
   )
 

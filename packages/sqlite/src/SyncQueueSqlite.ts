@@ -346,18 +346,26 @@ export const make = Effect.gen(function*() {
     }))
   }, op)
 
-  const makeDue = Effect.fn("SyncQueue.makeDue")(function*(options: { readonly errorTags: ReadonlyArray<ErrorTag> }) {
+  const makeDue = Effect.fn("SyncQueue.makeDue")(function*(options: {
+    readonly errorTags: ReadonlyArray<ErrorTag>
+    readonly sceneIds?: ReadonlyArray<SceneId>
+  }) {
     const tags = [...new Set(options.errorTags)]
     if (tags.length === 0) return 0
     const now = yield* Clock.currentTimeMillis
     // Only jobs still waiting (due later) or held can change: a range of `jobs_state_due` and the `jobs_held`
     // index, so queued jobs already due are never read (8.6 ms → 0.5 ms with 100 000 due jobs and 100 to change).
-    const rows = yield* sql<{ readonly id: JobId }>`UPDATE jobs SET available_at = min(available_at, ${now}),
+    const update = (scenes: ReadonlyArray<SceneId> | undefined) =>
+      sql<{ readonly id: JobId }>`UPDATE jobs SET available_at = min(available_at, ${now}),
       held_since = NULL, updated_at = ${now}
       WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND available_at > ${now}
           UNION SELECT id FROM jobs INDEXED BY jobs_held WHERE held_since IS NOT NULL AND state = 'queued')
-        AND last_error_tag IN ${sql.in(tags)} RETURNING id`
-    return rows.length
+        AND last_error_tag IN ${sql.in(tags)}
+        ${scenes === undefined ? sql`` : sql`AND scene_id IN ${sql.in(scenes)}`} RETURNING id`
+    if (options.sceneIds === undefined) return (yield* update(undefined)).length
+    let changed = 0
+    for (const chunk of chunksOf([...new Set(options.sceneIds)], IN_CHUNK)) changed += (yield* update(chunk)).length
+    return changed
   }, op)
 
   const holdFailed = Effect.fn("SyncQueue.holdFailed")(

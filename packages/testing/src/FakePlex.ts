@@ -26,6 +26,8 @@ import { Clock, Effect, Runtime } from "effect"
 import type { Scope } from "effect"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import type { FakePlexEventsApi } from "./FakePlexEvents.js"
+import { FakePlexEventHub } from "./FakePlexEvents.js"
 import type { FakePlexFault, FakePlexFaults } from "./FakePlexFaults.js"
 import { faultReply, FaultSchedule, sendHugeBody } from "./FakePlexFaults.js"
 import type { FakePlexSentJson, Reply } from "./FakePlexRender.js"
@@ -34,6 +36,7 @@ import { FakePlexRoutes, isWrite, ratingKeyOf } from "./FakePlexRoutes.js"
 import type { FakePlexState } from "./FakePlexState.js"
 import { FakePlexLibrary } from "./FakePlexState.js"
 
+export type { FakePlexEventsApi } from "./FakePlexEvents.js"
 export type { FakePlexFault, FakePlexFaultOptions, FakePlexFaults } from "./FakePlexFaults.js"
 export type { FakePlexJsonRoute, FakePlexSentJson } from "./FakePlexRender.js"
 export type {
@@ -104,6 +107,8 @@ export interface FakePlexServer {
   readonly requests: FakePlexRequests
   /** Every JSON body sent (newest last, at most 2,000). */
   readonly sentJson: () => ReadonlyArray<FakePlexSentJson>
+  /** The event stream (`/:/eventsource/notifications`): listeners, and a switch that drops them. */
+  readonly events: FakePlexEventsApi
 }
 
 export interface FakePlexOptions {
@@ -146,6 +151,8 @@ export const startFakePlex = async (
   return { ...fake.handle(), closePromise: () => fake.shutdown() }
 }
 
+const eventStreamPath = "/:/eventsource/notifications"
+
 class Fake {
   readonly token: string
   readonly sharedToken: string
@@ -157,6 +164,9 @@ class Fake {
   readonly sockets = new Set<Socket>()
   readonly stalled = new Set<http.ServerResponse>()
   readonly server: http.Server
+  readonly events: FakePlexEventHub
+  /** Requests being answered now (the event streams not counted): what `LoadLatency` reads. */
+  inFlight = 0
 
   seq = 0
   port = 0
@@ -173,6 +183,8 @@ class Fake {
       pageSizeCap: options.pageSizeCap ?? Number.POSITIVE_INFINITY,
       ignorePaging: options.ignorePaging ?? false
     })
+    this.events = new FakePlexEventHub(this.library)
+    this.library.onScan = (sectionKey, path) => this.events.scanned(sectionKey, path)
     this.server = http.createServer((req, res) => this.onRequest(req, res))
     this.server.keepAliveTimeout = 20_000
     this.server.on("connection", (socket) => {
@@ -201,11 +213,13 @@ class Fake {
       this.server.close(() => resolve())
       for (const res of this.stalled) res.destroy()
       this.stalled.clear()
+      this.events.drop()
       for (const socket of this.sockets) socket.destroy()
     })
   }
 
   async shutdown(): Promise<void> {
+    this.events.close()
     await this.stopListening()
   }
 
@@ -244,7 +258,8 @@ class Fake {
       faults,
       ledger,
       requests,
-      sentJson: () => [...this.routes.jsonLog]
+      sentJson: () => [...this.routes.jsonLog],
+      events: this.events.api()
     }
   }
 
@@ -263,7 +278,12 @@ class Fake {
         headers[name] = name === "x-plex-token" ? "<redacted>" : String(value)
       }
       this.requestLog.push({ seq: ++this.seq, method, path, at: this.now(), headers })
-      const { fault, latencyMs } = this.faults.take(method, path)
+      const stream = path === eventStreamPath && method === "GET"
+      if (!stream) {
+        this.inFlight++
+        res.on("close", () => this.inFlight--)
+      }
+      const { fault, latencyMs } = this.faults.take(method, path, this.inFlight)
       const proceed = () => this.respond(req, res, url, method, body, fault)
       if (latencyMs > 0) setTimeout(proceed, latencyMs)
       else proceed()
@@ -328,6 +348,7 @@ class Fake {
           void sendHugeBody(res, fault)
           return
         case "Latency":
+        case "LoadLatency":
         case "ResetMidBody":
           break
         default: {
@@ -336,6 +357,12 @@ class Fake {
           return send(reply)
         }
       }
+    }
+
+    if (path === eventStreamPath && method === "GET") {
+      const token = req.headers["x-plex-token"] ?? url.searchParams.get("X-Plex-Token")
+      if (token === this.token || token === this.sharedToken) return this.events.subscribe(res)
+      return send(errorReply(401))
     }
 
     let reply: Reply

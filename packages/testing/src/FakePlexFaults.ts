@@ -34,6 +34,17 @@ export type FakePlexFault =
    * unless `declareLength` is false (then chunked, so only counting what arrives finds out).
    */
   | { readonly _tag: "HugeBody"; readonly bytes: number; readonly declareLength?: boolean }
+  /**
+   * A server whose latency rises with load: with `n` requests in flight (this one included), each waits
+   * `baseMs + perExtraMs × max(0, n − capacity)` (real time); above `overloadAt` in flight it answers 503 at once.
+   */
+  | {
+    readonly _tag: "LoadLatency"
+    readonly baseMs: number
+    readonly capacity: number
+    readonly perExtraMs: number
+    readonly overloadAt?: number
+  }
 
 export interface FakePlexFaultOptions {
   /** How many matching requests it affects; unlimited when absent. */
@@ -72,7 +83,7 @@ export class FaultSchedule {
   }
 
   /** The faults for a request: its latency (all matching `Latency` faults add up) and the first other fault. */
-  take(method: string, path: string): { latencyMs: number; fault: FakePlexFault | undefined } {
+  take(method: string, path: string, inFlight = 1): { latencyMs: number; fault: FakePlexFault | undefined } {
     let latencyMs = 0
     let fault: FakePlexFault | undefined
     for (const active of [...this.active]) {
@@ -84,6 +95,10 @@ export class FaultSchedule {
       }
       if (active.fault._tag === "Latency") {
         latencyMs += active.fault.ms
+      } else if (active.fault._tag === "LoadLatency") {
+        const load = active.fault
+        if (load.overloadAt !== undefined && inFlight > load.overloadAt) fault ??= { _tag: "Maintenance" }
+        else latencyMs += load.baseMs + load.perExtraMs * Math.max(0, inFlight - load.capacity)
       } else if (fault === undefined) {
         fault = active.fault
       } else {

@@ -372,6 +372,9 @@ export class FakePlexLibrary {
     }
   }
 
+  /** Told of each scan asked for (the event stream announces it). */
+  onScan: ((sectionKey: string, path: string | null) => void) | null = null
+
   scan(sectionKey: string, path: string | null): void {
     const at = this.now()
     this.scanLog.push({ sectionKey, path, at })
@@ -379,6 +382,25 @@ export class FakePlexLibrary {
       if (pending.sectionKey !== sectionKey || pending.appearsAt !== null) continue
       if (path === null || isUnder(pending.file, path)) pending.appearsAt = at + this.scanDelayMs
     }
+    this.onScan?.(sectionKey, path)
+  }
+
+  /** The scan of `path` finished now: the pending files it covers become items, returned. */
+  bringIn(sectionKey: string, path: string | null): Array<FakePlexItem> {
+    const added: Array<FakePlexItem> = []
+    for (let i = 0; i < this.pendingFiles.length;) {
+      const pending = this.pendingFiles[i]!
+      if (
+        pending.sectionKey === sectionKey && pending.appearsAt !== null &&
+        (path === null || isUnder(pending.file, path))
+      ) {
+        this.pendingFiles.splice(i, 1)
+        added.push(this.addItem(pending.init))
+      } else {
+        i++
+      }
+    }
+    return added
   }
 
   touch(item: MutableItem): void {
