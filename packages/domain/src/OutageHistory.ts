@@ -29,6 +29,8 @@ export interface OutageHistoryService {
     options: { readonly limit: number; readonly target?: Target }
   ) => Effect.Effect<ReadonlyArray<Outage>, StoreError>
   readonly lastCompleted: (target?: Target) => Effect.Effect<Option.Option<Outage>, StoreError>
+  /** How many outages each target has had, open ones included. */
+  readonly countByTarget: Effect.Effect<Readonly<Record<Target, number>>, StoreError>
 }
 
 export class OutageHistory extends Context.Tag("@plexsync/domain/OutageHistory")<

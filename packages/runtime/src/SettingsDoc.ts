@@ -45,7 +45,13 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "`PLEXSYNC_RECONCILE_AT`'s times. Set one of the two, not both.",
   reconcileAt: "When the scheduler reconciles Stash with Plex: a cron expression in local time.",
   reconcileScope: "What a scheduled reconciliation checks: every scene, or those added or changed that recently.",
-  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released."
+  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released.",
+  notifyUrls: "Where the scheduler sends notifications (outage started/ended, worker stopped, recovery finished, " +
+    "DLQ growing): a JSON POST to each URL; a Discord webhook URL gets a Discord message, an ntfy topic URL " +
+    "(host `ntfy.sh`, or written `ntfy+https://` for your own server) a plain-text message with a title. " +
+    "See docs/notifications.md.",
+  notifyDlqThreshold: "`dlq.growing` is sent when the dead-letter entries not yet recovered go past this many, " +
+    "once each time they cross it."
 }
 
 export interface SettingRow {

@@ -10,6 +10,7 @@ import * as path from "node:path"
 import migration0001 from "./migrations/0001_create_tables.js"
 import migration0002 from "./migrations/0002_related_objects.js"
 import migration0003 from "./migrations/0003_item_writes.js"
+import migration0004 from "./migrations/0004_notify_outbox.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
@@ -17,7 +18,8 @@ import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 const migrations = Migrator.fromRecord({
   "0001_create_tables": migration0001,
   "0002_related_objects": migration0002,
-  "0003_item_writes": migration0003
+  "0003_item_writes": migration0003,
+  "0004_notify_outbox": migration0004
 })
 
 export interface DatabaseOptions {

@@ -103,8 +103,17 @@ export const make = Effect.gen(function*() {
     return yield* one(rows)
   }, db.operation)
 
+  const countByTarget = Effect.map(
+    sql<{ readonly target: string; readonly n: number }>`SELECT target, count(*) AS n FROM outages GROUP BY target`,
+    (rows) => {
+      const counts: Record<Target, number> = { plex: 0, stash: 0 }
+      for (const row of rows) if (Schema.is(Target)(row.target)) counts[row.target] = row.n
+      return counts
+    }
+  ).pipe(db.operation, Effect.withSpan("OutageHistory.countByTarget"))
+
   return OutageHistory.of(
-    { open, close, current, addAffected, get, list, lastCompleted } satisfies OutageHistoryService
+    { open, close, current, addAffected, get, list, lastCompleted, countByTarget } satisfies OutageHistoryService
   )
 })
 

@@ -5,6 +5,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type { StashError } from "@plexsync/domain/Errors"
 import { StashAuthError, StashQueryError, StashUnavailable } from "@plexsync/domain/Errors"
+import * as TargetMetrics from "@plexsync/domain/TargetMetrics"
 import { Data, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import { Envelope } from "./StashWire.js"
 
@@ -266,5 +267,12 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
       })
     )
 
-  return { endpoint: ep, timeoutMs, graphql, getBytes } satisfies Transport
+  // One HTTP request per call: each is counted, and its failure by tag.
+  const counted = TargetMetrics.counted("stash")
+  return {
+    endpoint: ep,
+    timeoutMs,
+    graphql: (operationName, query, variables) => counted(graphql(operationName, query, variables)),
+    getBytes: (url, what) => counted(getBytes(url, what))
+  } satisfies Transport
 })
