@@ -115,7 +115,7 @@ export const router = (options: HttpOptions) =>
       guarded(
         "GET /",
         Effect.all([StatusReport.read({ outages: 20 }), Metric.snapshot]).pipe(Effect.map((
-          [{ outages, runner, status, watermark }, metrics]
+          [{ notify, outages, runner, status, watermark }, metrics]
         ) =>
           HttpServerResponse.html(StatusPage.render({
             processed: processedByOutcome(metrics),
@@ -135,6 +135,15 @@ export const router = (options: HttpOptions) =>
               watermark,
               lastPollAt: runner.lastPoll?.at ?? null,
               lastQueued: runner.lastPoll?.queued ?? 0
+            },
+            notify: {
+              urls: notify.sinks.length,
+              pending: notify.outbox.pending,
+              abandoned: notify.outbox.abandoned,
+              lastFailure: notify.outbox.lastFailure === null ? null : {
+                ...notify.outbox.lastFailure,
+                sink: notify.sinks.find((s) => s.id === notify.outbox.lastFailure?.sink)?.label ?? "(removed)"
+              }
             }
           })).pipe(HttpServerResponse.setHeader("cache-control", "no-store"))
         ))
