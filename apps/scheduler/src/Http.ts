@@ -9,6 +9,7 @@ import type { MetricPair } from "effect"
 import { Cause, Effect, Either, Metric, MetricState, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ChangeFeed } from "./ChangeFeed.js"
+import * as Exposition from "./Exposition.js"
 import * as Prometheus from "./Prometheus.js"
 import { describeWorker, RunnerState } from "./RunnerState.js"
 import * as StatusPage from "./StatusPage.js"
@@ -38,62 +39,6 @@ const bearer = (header: string | undefined): string | null => {
 
 const json = (status: number, body: unknown) =>
   HttpServerResponse.unsafeJson(body, { status, headers: { "cache-control": "no-store" } })
-
-const storeFigures = (report: StatusReport.SchedulerReport): Array<Prometheus.Family> => {
-  const { breakers, dlq, queue } = report.status
-  return [
-    {
-      name: "plexsync_queue_jobs",
-      help: "Jobs in the queue by state (due and held are parts of queued).",
-      type: "gauge",
-      samples: (["queued", "due", "running", "held"] as const).map((state) => ({
-        labels: { state },
-        value: queue[state]
-      }))
-    },
-    {
-      name: "plexsync_dlq_entries",
-      help: "Dead-letter entries not yet recovered, by error tag.",
-      type: "gauge",
-      samples: Object.entries(dlq.byErrorTag).map(([tag, value]) => ({ labels: { error_tag: tag }, value }))
-    },
-    {
-      name: "plexsync_dlq_entries_total",
-      help: "Dead-letter entries not yet recovered.",
-      type: "gauge",
-      samples: [{ labels: {}, value: dlq.total }]
-    },
-    {
-      name: "plexsync_breaker_state",
-      help: "Circuit breaker state per target: 1 for the current state.",
-      type: "gauge",
-      samples: StatusReport.targets.flatMap((target) =>
-        (["closed", "open", "half_open"] as const).map((state) => ({
-          labels: { target, state },
-          value: breakers[target].state === state ? 1 : 0
-        }))
-      )
-    },
-    {
-      name: "plexsync_outages",
-      help: "Outages recorded per target (among the most recent 1000).",
-      type: "gauge",
-      samples: StatusReport.targets.map((target) => ({
-        labels: { target },
-        value: report.outages.filter((o) => o.target === target).length
-      }))
-    },
-    {
-      name: "plexsync_outage_open",
-      help: "1 while an outage of the target is open.",
-      type: "gauge",
-      samples: StatusReport.targets.map((target) => ({
-        labels: { target },
-        value: report.outages.some((o) => o.target === target && o.endedAt === null) ? 1 : 0
-      }))
-    }
-  ]
-}
 
 /** The worker's `plexsync_jobs_processed_total` counter, by its `outcome` tag. */
 const processedByOutcome = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): Record<string, number> => {
@@ -162,13 +107,7 @@ export const router = (options: HttpOptions) =>
       "/metrics",
       guarded(
         "GET /metrics",
-        Effect.gen(function*() {
-          const report = yield* StatusReport.read({ outages: 1000 })
-          const effectMetrics = [Prometheus.buildInfo(), ...Prometheus.fromSnapshot(yield* Metric.snapshot)]
-          return HttpServerResponse.text(Prometheus.render([...storeFigures(report), ...effectMetrics]), {
-            contentType: Prometheus.contentType
-          })
-        })
+        Effect.map(Exposition.render, (text) => HttpServerResponse.text(text, { contentType: Prometheus.contentType }))
       )
     ),
     HttpRouter.get(
@@ -176,7 +115,7 @@ export const router = (options: HttpOptions) =>
       guarded(
         "GET /",
         Effect.all([StatusReport.read({ outages: 20 }), Metric.snapshot]).pipe(Effect.map((
-          [{ outages, runner, status, watermark }, metrics]
+          [{ notify, outages, runner, status, watermark }, metrics]
         ) =>
           HttpServerResponse.html(StatusPage.render({
             processed: processedByOutcome(metrics),
@@ -196,6 +135,15 @@ export const router = (options: HttpOptions) =>
               watermark,
               lastPollAt: runner.lastPoll?.at ?? null,
               lastQueued: runner.lastPoll?.queued ?? 0
+            },
+            notify: {
+              urls: notify.sinks.length,
+              pending: notify.outbox.pending,
+              abandoned: notify.outbox.abandoned,
+              lastFailure: notify.outbox.lastFailure === null ? null : {
+                ...notify.outbox.lastFailure,
+                sink: notify.sinks.find((s) => s.id === notify.outbox.lastFailure?.sink)?.label ?? "(removed)"
+              }
             }
           })).pipe(HttpServerResponse.setHeader("cache-control", "no-store"))
         ))

@@ -1,3 +1,4 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as CircuitBreaker from "@plexsync/domain/CircuitBreaker"
@@ -22,6 +23,8 @@ import * as ChangeFeed from "./ChangeFeed.js"
 import * as EngineWorker from "./EngineWorker.js"
 import * as Fatal from "./Fatal.js"
 import * as Http from "./Http.js"
+import * as Notifier from "./Notifier.js"
+import * as NotifySinks from "./NotifySinks.js"
 import * as RunnerState from "./RunnerState.js"
 import * as Scheduler from "./Scheduler.js"
 import { statusDocument } from "./StatusDocument.js"
@@ -81,8 +84,8 @@ export const scheduledReconcile = (tuning: SchedulerTuning) =>
     }))
   )
 
-/** The worker, the change feed, probes, automatic recovery, retention and reconciliation, each on its schedule. */
-export const duties = (tuning: SchedulerTuning) =>
+/** The worker, the change feed, probes, automatic recovery, retention, reconciliation and notifications. */
+export const duties = (tuning: SchedulerTuning, notify?: Scheduler.SchedulerOptions["notify"]) =>
   Scheduler.layer({
     here,
     leaseMs: tuning.engine.leaseMs,
@@ -92,8 +95,9 @@ export const duties = (tuning: SchedulerTuning) =>
     dlqRetentionMs: tuning.dlqRetentionMs,
     recoveryHistoryMs: tuning.recoveryHistoryMs,
     purgeIntervalMs: tuning.purgeIntervalMs,
-    reconcile: tuning.reconcile
-  })
+    reconcile: tuning.reconcile,
+    ...(notify === undefined ? {} : { notify })
+  }).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 /** The HTTP face on `PLEXSYNC_HTTP_ADDR`; a taken port is a `StartError` that says which setting to change. */
 export const http = (config: AppConfigShape) =>
@@ -130,14 +134,21 @@ const describeServeError = (error: unknown): string => {
   return code ?? String(cause)
 }
 
+/** The notify URLs as sinks, and the DLQ threshold. */
+const notifyOptions = (config: AppConfigShape) => ({
+  sinks: NotifySinks.sinksOf(config.notifyUrls),
+  dlqThreshold: config.notifyDlqThreshold
+})
+
 /**
  * Every layer of the running scheduler. The listener comes first: a taken port stops the start before any duty.
  * `Fatal` is kept in the result: `Main` runs until a duty says the scheduler cannot go on.
  */
 export const app = (config: AppConfigShape, tuning: SchedulerTuning) =>
   http(config).pipe(
-    Layer.flatMap(() => duties(tuning)),
+    Layer.flatMap(() => duties(tuning, notifyOptions(config))),
     Layer.provide(scheduledReconcile(tuning)),
+    Layer.provide(Notifier.sinksLayer(notifyOptions(config).sinks)),
     Layer.provide(services(config, tuning)),
     Layer.provideMerge(Fatal.layer)
   )

@@ -1,6 +1,8 @@
 import { version } from "@plexsync/runtime/Version"
 import type { MetricPair } from "effect"
 import { MetricKeyType, MetricState, Option } from "effect"
+import * as Fs from "node:fs"
+import * as V8 from "node:v8"
 
 /** Prometheus text exposition format 0.0.4: what `GET /metrics` answers. */
 
@@ -123,3 +125,58 @@ export const buildInfo = (): Family => ({
   type: "gauge",
   samples: [{ labels: { version, node: process.versions.node }, value: 1 }]
 })
+
+/** The standard process metrics (as the Prometheus client libraries name them) and Node's heap. */
+export const processFamilies = (): Array<Family> => {
+  const cpu = process.cpuUsage()
+  const memory = process.memoryUsage()
+  const heap = V8.getHeapStatistics()
+  const gauge = (name: string, help: string, value: number): Family => ({
+    name,
+    help,
+    type: "gauge",
+    samples: [{ labels: {}, value }]
+  })
+  const families: Array<Family> = [
+    {
+      name: "process_cpu_seconds_total",
+      help: "Total user and system CPU time spent in seconds.",
+      type: "counter",
+      samples: [{ labels: {}, value: (cpu.user + cpu.system) / 1e6 }]
+    },
+    {
+      name: "process_cpu_user_seconds_total",
+      help: "Total user CPU time spent in seconds.",
+      type: "counter",
+      samples: [{ labels: {}, value: cpu.user / 1e6 }]
+    },
+    {
+      name: "process_cpu_system_seconds_total",
+      help: "Total system CPU time spent in seconds.",
+      type: "counter",
+      samples: [{ labels: {}, value: cpu.system / 1e6 }]
+    },
+    gauge("process_resident_memory_bytes", "Resident memory size in bytes.", memory.rss),
+    gauge(
+      "process_start_time_seconds",
+      "Start time of the process since unix epoch in seconds.",
+      Math.round(Date.now() / 1000 - process.uptime())
+    ),
+    gauge("nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.", memory.heapTotal),
+    gauge("nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.", memory.heapUsed),
+    gauge("nodejs_heap_size_limit_bytes", "The heap size Node.js may grow to, in bytes.", heap.heap_size_limit),
+    gauge("nodejs_external_memory_bytes", "Node.js external memory size in bytes.", memory.external)
+  ]
+  const fds = openFds()
+  if (fds !== null) families.push(gauge("process_open_fds", "Number of open file descriptors.", fds))
+  return families
+}
+
+/** Open file descriptors, where the system tells (Linux's /proc); null elsewhere. */
+const openFds = (): number | null => {
+  try {
+    return Fs.readdirSync("/proc/self/fd").length
+  } catch {
+    return null
+  }
+}

@@ -26,6 +26,8 @@ export interface Snapshot {
   readonly holder: string
   readonly worker: WorkerPhase
   readonly lastPoll: PollSummary | null
+  /** When the change feed last read Stash without an error. */
+  readonly lastPollOkAt: number | null
   readonly lastPurge: { readonly at: number; readonly purged: number } | null
   /** The scheduled reconciliation this process runs. */
   readonly reconcile: ReconcileSchedule
@@ -48,13 +50,18 @@ export const make = (holder: string, reconcile: ReconcileSchedule = { _tag: "Nev
       holder,
       worker: { _tag: "Starting" },
       lastPoll: null,
+      lastPollOkAt: null,
       lastPurge: null,
       reconcile
     })
     return RunnerState.of({
       snapshot: Ref.get(ref),
       setWorker: (worker) => Ref.update(ref, (s) => ({ ...s, worker })),
-      recordPoll: (lastPoll) => Ref.update(ref, (s) => ({ ...s, lastPoll })),
+      recordPoll: (lastPoll) =>
+        Ref.update(
+          ref,
+          (s) => ({ ...s, lastPoll, lastPollOkAt: lastPoll.error === null ? lastPoll.at : s.lastPollOkAt })
+        ),
       recordPurge: (lastPurge) => Ref.update(ref, (s) => ({ ...s, lastPurge }))
     })
   })

@@ -1,6 +1,7 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import type { ThisHost } from "@plexsync/domain/LeaseHolder"
+import { forgetBaseline } from "@plexsync/domain/NotificationWatch"
 import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"
@@ -8,6 +9,9 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { recoverClosedOutages } from "./AutoRecovery.js"
 import { ChangeFeed } from "./ChangeFeed.js"
 import { duty, dutyAt } from "./Duty.js"
+import * as Exposition from "./Exposition.js"
+import * as Notifier from "./Notifier.js"
+import type { Sink } from "./NotifySinks.js"
 import { RunnerState } from "./RunnerState.js"
 import { superviseWorker } from "./WorkerLease.js"
 
@@ -39,6 +43,8 @@ export interface SchedulerOptions {
   readonly purgeIntervalMs: number
   /** When scheduled reconciliations run (`PLEXSYNC_RECONCILE_AT` / `PLEXSYNC_RECONCILE_INTERVAL`). */
   readonly reconcile: ReconcileSchedule
+  /** Notifications (`PLEXSYNC_NOTIFY_URLS`), looked for as often as closed outages are; none: off. */
+  readonly notify?: Notifier.NotifierOptions & { readonly sinks: ReadonlyArray<Sink> }
 }
 
 /** What a scheduled reconciliation runs (the scheduler's Layers give it the services it needs). */
@@ -110,6 +116,8 @@ const whileHoldingLease = <A, E, R>(tick: Effect.Effect<A, E, R>) =>
 /** Forks every duty into the current scope. */
 export const startDuties = (options: SchedulerOptions) =>
   Effect.gen(function*() {
+    // Every series of /metrics exists from the start, at 0.
+    yield* Exposition.initialise
     yield* Effect.forkScoped(
       superviseWorker({
         here: options.here,
@@ -133,6 +141,15 @@ export const startDuties = (options: SchedulerOptions) =>
         }
       )
     )
+    const notify = options.notify
+    if (notify !== undefined && notify.sinks.length > 0) {
+      yield* Notifier.initialiseMetrics(notify.sinks)
+      yield* Effect.forkScoped(
+        duty("notifications", whileHoldingLease(Notifier.tick(notify.sinks, notify)), options.recoveryCheckMs)
+      )
+    } else {
+      yield* Effect.ignore(forgetBaseline)
+    }
 
     // ---- Scheduled reconciliation: at the next time the schedule gives, counted from the last one's end. ----
     if (options.reconcile._tag !== "Never") {

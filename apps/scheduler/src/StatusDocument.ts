@@ -47,6 +47,23 @@ export const statusDocument = (report: SchedulerReport) => ({
       connected: report.plexEvents.connected,
       detail: report.plexEvents.detail,
       lastEventAt: isoOrNull(report.plexEvents.lastEventAt)
-    }
+    },
+    notify: notifyJson(report.notify)
   }
 })
+
+/** The notify URLs by their place in `PLEXSYNC_NOTIFY_URLS` (never the URLs: they may carry tokens). */
+const notifyJson = (notify: SchedulerReport["notify"]) => {
+  const failure = notify.outbox.lastFailure
+  return {
+    urls: notify.sinks.map((sink) => ({ sink: sink.label, kind: sink.kind })),
+    pending: notify.outbox.pending,
+    abandoned: notify.outbox.abandoned,
+    lastFailure: failure === null ? null : {
+      at: iso(failure.at),
+      sink: notify.sinks.find((s) => s.id === failure.sink)?.label ?? null,
+      event: failure.event,
+      error: failure.error
+    }
+  }
+}

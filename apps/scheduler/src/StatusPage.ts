@@ -29,6 +29,15 @@ export interface PageModel {
   }
   /** Jobs this process settled since it started, by outcome (`synced`, `held`, …). */
   readonly processed: Readonly<Record<string, number>>
+  /** The notify URLs' deliveries, when notifications are on. */
+  readonly notify?: {
+    readonly urls: number
+    readonly pending: number
+    readonly abandoned: number
+    readonly lastFailure:
+      | { readonly at: number; readonly sink: string; readonly event: string; readonly error: string }
+      | null
+  }
 }
 
 const escape = (text: string) =>
@@ -50,6 +59,23 @@ const figure = (id: string, label: string, value: number | string, tone = "") =>
   `<div class="fig ${tone}"><span class="n" data-testid="${id}">${escape(String(value))}</span><span class="l">${
     escape(label)
   }</span></div>`
+
+/** Where notifications stand; a failure names the URL by its place in the list, never the URL. */
+const notifySection = (model: PageModel) => {
+  const notify = model.notify
+  if (notify === undefined || notify.urls === 0) return ""
+  const failure = notify.lastFailure
+  return `<section class="wide">
+<h2>Notifications</h2>
+<p data-testid="notify">${notify.urls} URL(s) · ${notify.pending} pending · ${notify.abandoned} given up${
+    failure === null
+      ? ""
+      : ` · last failure ${ago(failure.at, model.now)}: URL ${escape(failure.sink)}, ${escape(failure.event)}, ${
+        escape(failure.error)
+      }`
+  }</p>
+</section>`
+}
 
 const timeline = (model: PageModel) => {
   const targets = Target.literals
@@ -226,6 +252,7 @@ ${recoveryLine(model.lastRecovery, model.now)}
       : ` · last poll ${ago(model.changeFeed.lastPollAt, model.now)}, queued ${model.changeFeed.lastQueued}`
   }</p>
 </section>
+${notifySection(model)}
 </main>
 </body>
 </html>

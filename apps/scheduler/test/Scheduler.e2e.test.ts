@@ -432,7 +432,7 @@ describe("plexsync-scheduler end to end", () => {
           assert.deepStrictEqual(verdict.mismatches, [])
           assert.strictEqual(verdict.matching, 40)
           const metrics = await (await fetch(`${scheduler.baseUrl}/metrics`)).text()
-          assert.include(metrics, "plexsync_outages{target=\"plex\"} 1")
+          assert.include(metrics, "plexsync_outages_total{target=\"plex\"} 1")
           assert.include(metrics, "plexsync_outage_open{target=\"plex\"} 0")
           assert.strictEqual(await scheduler.stop(), 0)
         } catch (e) {

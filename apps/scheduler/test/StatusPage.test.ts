@@ -66,4 +66,20 @@ describe("StatusPage", () => {
     assert.include(html, "All systems normal")
     assert.include(html, "No outages recorded.")
   })
+
+  it("shows notification failures by the URL's place in the list, and nothing when notifications are off", () => {
+    const html = StatusPage.render(model({
+      notify: {
+        urls: 2,
+        pending: 1,
+        abandoned: 0,
+        lastFailure: { at: now - 30_000, sink: "2", event: "outage.started", error: "HTTP 500" }
+      }
+    }))
+    assert.match(
+      html,
+      /data-testid="notify">2 URL\(s\) · 1 pending · 0 given up · last failure <time[^>]*>30s ago<\/time>: URL 2, outage.started, HTTP 500</
+    )
+    assert.notInclude(StatusPage.render(model()), "Notifications")
+  })
 })

@@ -37,6 +37,8 @@ export interface OutageHistoryService {
   readonly overlapping: (window: MetricsWindow) => Effect.Effect<ReadonlyArray<Outage>, StoreError>
   /** When plexsync started watching: the database's creation (ms); none when the store cannot tell. */
   readonly watchingSince: Effect.Effect<Option.Option<number>, StoreError>
+  /** How many outages each target has had, open ones included. */
+  readonly countByTarget: Effect.Effect<Readonly<Record<Target, number>>, StoreError>
 }
 
 export class OutageHistory extends Context.Tag("@plexsync/domain/OutageHistory")<

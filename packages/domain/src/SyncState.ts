@@ -80,6 +80,8 @@ export interface SyncStateService {
    * may have been theirs. An indexed lookup that finds nothing once each of them has synced again.
    */
   readonly scenesWithUnknownRelated: Effect.Effect<ReadonlyArray<SceneId>, StoreError>
+  /** When a scene was last synced (epoch ms), if any was: an indexed lookup. */
+  readonly lastSyncedAt: Effect.Effect<Option.Option<number>, StoreError>
 }
 
 export class SyncState extends Context.Tag("@plexsync/domain/SyncState")<SyncState, SyncStateService>() {}

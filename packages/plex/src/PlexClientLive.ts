@@ -14,6 +14,7 @@ import type { PlexClientService, PlexEdit, PlexHealth, PlexItem, PlexSection } f
 import { readCappedText, ResponseLimits } from "@plexsync/domain/ResponseLimit"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { StoreError } from "@plexsync/domain/StoreError"
+import * as TargetMetrics from "@plexsync/domain/TargetMetrics"
 import { Clock, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import { findErrorCode, redactUrl, toPlexError } from "./PlexErrorMapping.js"
 import type { PlexFailure, RequestContext } from "./PlexErrorMapping.js"
@@ -140,6 +141,7 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
         }),
         Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...redactedHeaderNames]),
         Effect.mapError((failure) => toPlexError(failure, ctx)),
+        TargetMetrics.counted("plex"),
         Effect.tapError((error) =>
           Effect.logDebug("Plex request failed").pipe(
             Effect.annotateLogs({ method: request.method, path: request.path, error: error._tag })
@@ -164,7 +166,8 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
           : response.text.trim() === ""
           ? "an empty body"
           : "invalid JSON"
-        return Effect.fail(toPlexError({ _tag: "Unreadable", status: response.status, detail }, ctx))
+        const error = toPlexError({ _tag: "Unreadable", status: response.status, detail }, ctx)
+        return Effect.zipRight(TargetMetrics.countError("plex", error._tag), Effect.fail(error))
       }
       return Schema.decodeUnknown(schema)(json).pipe(
         Effect.mapError((error) =>
@@ -173,7 +176,8 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
             status: response.status,
             detail: ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 400)
           }, ctx)
-        )
+        ),
+        Effect.tapError((error) => TargetMetrics.countError("plex", error._tag))
       )
     }
 

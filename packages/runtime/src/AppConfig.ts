@@ -90,6 +90,9 @@ export interface AppConfigShape {
   /** The whole-request limit for every request to Plex and to Stash. */
   readonly requestTimeout: Duration.Duration
   readonly recoveryHistory: Duration.Duration
+  /** Where the scheduler sends its notifications (each may carry a token: kept redacted). */
+  readonly notifyUrls: ReadonlyArray<Redacted.Redacted<string>>
+  readonly notifyDlqThreshold: number
 }
 
 export type StashUrlSource =
@@ -302,6 +305,35 @@ const ReconcileScopeFromString = Schema.transformOrFail(Schema.String, Schema.An
   encode: (a: ReconcileScope) => ParseResult.succeed(a._tag === "All" ? "all" : a.name)
 })
 
+/**
+ * A notify URL: http(s), or `ntfy+http(s)://` for an ntfy server not at ntfy.sh. Redacted as soon as it is read: a
+ * Discord webhook URL carries its token.
+ */
+const NotifyUrl = Schema.transformOrFail(Schema.String, Schema.RedactedFromSelf(Schema.String), {
+  strict: true,
+  decode: (s, _, ast) => {
+    try {
+      const url = new URL(s.trim())
+      if (!["http:", "https:", "ntfy+http:", "ntfy+https:"].includes(url.protocol) || url.hostname === "") {
+        return ParseResult.fail(new ParseResult.Type(ast, s))
+      }
+      return ParseResult.succeed(Redacted.make(s.trim()))
+    } catch {
+      return ParseResult.fail(new ParseResult.Type(ast, s))
+    }
+  },
+  encode: (r) => ParseResult.succeed(Redacted.value(r))
+})
+// In a secret file the URLs may also be one a line.
+const NotifyUrlList = Schema.transform(Schema.String, Schema.Array(Schema.String), {
+  strict: true,
+  decode: (s) => s.split(/[,\n]/).map((x) => x.trim()).filter((x) => x.length > 0),
+  encode: (xs) => xs.join(",")
+})
+const NotifyUrls = Schema.Union(Schema.Array(Schema.String), NotifyUrlList).pipe(
+  Schema.compose(Schema.Array(NotifyUrl))
+)
+
 // ---------------------------------------------------------------------------------------------------------------
 // The settings table
 
@@ -395,7 +427,19 @@ const settings: ReadonlyArray<Setting> = [
   },
   { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" },
   { key: "requestTimeout", schema: PositiveDuration, allowed: durationHint, default: "30s" },
-  { key: "recoveryHistory", schema: PositiveDuration, allowed: durationHint, default: "90d" }
+  { key: "recoveryHistory", schema: PositiveDuration, allowed: durationHint, default: "90d" },
+  {
+    key: "notifyUrls",
+    schema: NotifyUrls,
+    allowed: "comma-separated http:// or https:// URLs (ntfy+https:// for an ntfy server not at ntfy.sh)",
+    secret: true
+  },
+  {
+    key: "notifyDlqThreshold",
+    schema: boundedInt(0, 1_000_000),
+    allowed: "a whole number from 0 to 1000000",
+    default: "10"
+  }
 ]
 
 /** `plexUrl` → `PLEXSYNC_PLEX_URL` */
@@ -514,7 +558,10 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
       })
       continue
     }
-    decoded[setting.key] = setting.secret === true ? Redacted.make(result.right as string) : result.right
+    // A list of secrets (the notify URLs) comes out of its schema redacted one by one.
+    decoded[setting.key] = setting.secret === true && typeof result.right === "string"
+      ? Redacted.make(result.right)
+      : result.right
   }
 
   if (problems.length === 0) {
@@ -581,7 +628,9 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     reconcileScope: decoded.reconcileScope as ReconcileScope,
     shutdownGrace: decoded.shutdownGrace as Duration.Duration,
     requestTimeout: decoded.requestTimeout as Duration.Duration,
-    recoveryHistory: decoded.recoveryHistory as Duration.Duration
+    recoveryHistory: decoded.recoveryHistory as Duration.Duration,
+    notifyUrls: (decoded.notifyUrls as ReadonlyArray<Redacted.Redacted<string>> | undefined) ?? [],
+    notifyDlqThreshold: decoded.notifyDlqThreshold as number
   })
 }
 

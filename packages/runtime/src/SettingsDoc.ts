@@ -48,7 +48,13 @@ export const settingMeanings: Readonly<Record<string, string>> = {
   shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released.",
   requestTimeout:
     "How long one request to Plex or to Stash may take in all (connect, answer and body) before it counts as a failure.",
-  recoveryHistory: "How long the audit rows of recovery runs are kept (the last completed run always stays)."
+  recoveryHistory: "How long the audit rows of recovery runs are kept (the last completed run always stays).",
+  notifyUrls: "Where the scheduler sends notifications (outage started/ended, worker stopped, recovery finished, " +
+    "DLQ growing): a JSON POST to each URL; a Discord webhook URL gets a Discord message, an ntfy topic URL " +
+    "(host `ntfy.sh`, or written `ntfy+https://` for your own server) a plain-text message with a title. " +
+    "See docs/notifications.md.",
+  notifyDlqThreshold: "`dlq.growing` is sent when the dead-letter entries not yet recovered go past this many, " +
+    "once each time they cross it."
 }
 
 export interface SettingRow {

@@ -172,6 +172,24 @@ describe("AppConfig", () => {
     assert.notInclude(JSON.stringify(c), "sekrit")
   })
 
+  it("reads the notify URLs as redacted secrets: a comma or line-separated list, never shown when malformed", () => {
+    const discord = "https://discord.com/api/webhooks/1/hook-token"
+    const c = ok(base({ PLEXSYNC_NOTIFY_URLS: `${discord}, ntfy+https://push.example.net/t\nhttp://127.0.0.1:9/x` }))
+    assert.deepStrictEqual(c.notifyUrls.map(Redacted.value), [
+      discord,
+      "ntfy+https://push.example.net/t",
+      "http://127.0.0.1:9/x"
+    ])
+    assert.notInclude(JSON.stringify(c) + String(c.notifyUrls), "hook-token")
+    assert.strictEqual(c.notifyDlqThreshold, 10)
+    assert.deepStrictEqual(ok(base({})).notifyUrls, [])
+    assert.strictEqual(ok(base({}, { notifyUrls: [discord] })).notifyUrls.length, 1)
+    const e = bad(base({ PLEXSYNC_NOTIFY_URLS: `${discord},ftp://files.example/hook-token` }))
+    assert.include(e.message, "PLEXSYNC_NOTIFY_URLS (value hidden)")
+    assert.notInclude(e.message, "hook-token")
+    refusedWith({ PLEXSYNC_NOTIFY_DLQ_THRESHOLD: "-1" }, "PLEXSYNC_NOTIFY_DLQ_THRESHOLD", "0 to 1000000")
+  })
+
   it("treats an empty variable as unset", () => {
     const c = ok(base({ PLEXSYNC_PLEX_TOKEN: "", PLEXSYNC_CONCURRENCY: "" }))
     assert.isTrue(Option.isNone(c.plexToken))

@@ -11,6 +11,7 @@ import migration0001 from "./migrations/0001_create_tables.js"
 import migration0002 from "./migrations/0002_related_objects.js"
 import migration0003 from "./migrations/0003_item_writes.js"
 import migration0004 from "./migrations/0004_dlq_resolution_run_audit.js"
+import migration0005 from "./migrations/0005_notify_outbox.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
@@ -19,7 +20,8 @@ const migrationRecord = {
   "0001_create_tables": migration0001,
   "0002_related_objects": migration0002,
   "0003_item_writes": migration0003,
-  "0004_dlq_resolution_run_audit": migration0004
+  "0004_dlq_resolution_run_audit": migration0004,
+  "0005_notify_outbox": migration0005
 }
 const migrations = Migrator.fromRecord(migrationRecord)
 

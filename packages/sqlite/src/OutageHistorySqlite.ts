@@ -144,6 +144,15 @@ export const make = Effect.gen(function*() {
     return yield* one(rows)
   }, db.operation)
 
+  const countByTarget = Effect.map(
+    sql<{ readonly target: string; readonly n: number }>`SELECT target, count(*) AS n FROM outages GROUP BY target`,
+    (rows) => {
+      const counts: Record<Target, number> = { plex: 0, stash: 0 }
+      for (const row of rows) if (Schema.is(Target)(row.target)) counts[row.target] = row.n
+      return counts
+    }
+  ).pipe(db.operation, Effect.withSpan("OutageHistory.countByTarget"))
+
   const overlapping = Effect.fn("OutageHistory.overlapping")(function*(window: MetricsWindow) {
     const rows = yield* sql<OutageRecord>`SELECT * FROM outages
       WHERE started_at <= ${Math.trunc(window.to)} AND (ended_at IS NULL OR ended_at >= ${Math.trunc(window.from)})
@@ -169,7 +178,8 @@ export const make = Effect.gen(function*() {
       list,
       lastCompleted,
       overlapping,
-      watchingSince
+      watchingSince,
+      countByTarget
     } satisfies OutageHistoryService
   )
 })

@@ -3,6 +3,7 @@ import * as BreakerStoreSqlite from "./BreakerStoreSqlite.js"
 import * as Database from "./Database.js"
 import * as DeadLetterQueueSqlite from "./DeadLetterQueueSqlite.js"
 import * as KnownObjectsSqlite from "./KnownObjectsSqlite.js"
+import * as NotificationOutboxSqlite from "./NotificationOutboxSqlite.js"
 import * as ObjectEventsSqlite from "./ObjectEventsSqlite.js"
 import * as OutageHistorySqlite from "./OutageHistorySqlite.js"
 import * as RecoveryLogSqlite from "./RecoveryLogSqlite.js"
@@ -21,7 +22,8 @@ export const StoreLive = Layer.mergeAll(
   SettingsSqlite.processLeaseLayer,
   RecoveryLogSqlite.layer,
   KnownObjectsSqlite.layer,
-  ObjectEventsSqlite.layer
+  ObjectEventsSqlite.layer,
+  NotificationOutboxSqlite.layer
 )
 
 /** How the database file is opened: `Database.DatabaseOptions` without the file name. */

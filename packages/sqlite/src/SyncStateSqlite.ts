@@ -220,6 +220,11 @@ export const make = Effect.gen(function*() {
     yield* sql`UPDATE sync_state SET rating_key = NULL, plex_file = NULL WHERE scene_id = ${sceneId}`
   }, db.operation)
 
+  const lastSyncedAt = Effect.map(
+    sql<{ readonly at: number | null }>`SELECT max(synced_at) AS at FROM sync_state`,
+    (rows) => Option.fromNullable(rows[0]?.at)
+  ).pipe(db.operation, Effect.withSpan("SyncState.lastSyncedAt"))
+
   return SyncState.of(
     {
       get,
@@ -230,7 +235,8 @@ export const make = Effect.gen(function*() {
       remove,
       forgetMatch,
       scenesRelatedTo,
-      scenesWithUnknownRelated
+      scenesWithUnknownRelated,
+      lastSyncedAt
     } satisfies SyncStateService
   )
 })

@@ -8,6 +8,7 @@ import { StashAuthError, StashQueryError, StashUnavailable } from "@plexsync/dom
 import type { ResponseTooLarge } from "@plexsync/domain/ResponseLimit"
 import { formatBytes, readCapped, readCappedText, ResponseLimits } from "@plexsync/domain/ResponseLimit"
 import { redactServerUrl } from "@plexsync/domain/ServerUrl"
+import * as TargetMetrics from "@plexsync/domain/TargetMetrics"
 import { Data, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import { Envelope } from "./StashWire.js"
 
@@ -292,5 +293,12 @@ export const makeTransport = Effect.fn("StashTransport.make")(function*(options:
       })
     )
 
-  return { endpoint: ep, timeoutMs, graphql, getBytes } satisfies Transport
+  // One HTTP request per call: each is counted, and its failure by tag.
+  const counted = TargetMetrics.counted("stash")
+  return {
+    endpoint: ep,
+    timeoutMs,
+    graphql: (operationName, query, variables) => counted(graphql(operationName, query, variables)),
+    getBytes: (url, what) => counted(getBytes(url, what))
+  } satisfies Transport
 })

@@ -4,12 +4,13 @@ import { assert, describe, it } from "@effect/vitest"
 import type { StashError } from "@plexsync/domain/Errors"
 import type { SceneId } from "@plexsync/domain/Ids"
 import { StashClient } from "@plexsync/domain/StashClient"
+import * as TargetMetrics from "@plexsync/domain/TargetMetrics"
 import type { StashClientOptions } from "@plexsync/stash/StashClientLive"
 import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakeStash from "@plexsync/testing/FakeStash"
 import { loadRealStashSchema } from "@plexsync/testing/StashSpecs"
 import { describeWithSpec, realStashSchema, withLayer } from "@plexsync/testing/TestSuites"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Metric, Option, Redacted } from "effect"
 import type { OperationDefinitionNode } from "graphql"
 import { getVariableValues, Kind, parse, validate } from "graphql"
 
@@ -398,6 +399,29 @@ describe("StashClientLive faults", () => {
       }
       fake.faults.clear()
       assert.isTrue(Option.isSome(yield* client.screenshot(scene)))
+    }))
+
+  test.scopedLive("counts each request to Stash, and a failed one by its error tag (plexsync_target_*_total)", () =>
+    Effect.gen(function*() {
+      const requests = Metric.tagged(TargetMetrics.targetRequests, "target", "stash")
+      const refused = Metric.tagged(
+        Metric.tagged(TargetMetrics.targetErrors, "target", "stash"),
+        "error_tag",
+        "StashUnavailable"
+      )
+      const count = Effect.map(
+        Effect.all([Metric.value(requests), Metric.value(refused)]),
+        ([r, e]) => [r.count, e.count]
+      )
+      const { client, fake } = yield* setup()
+      const [requestsBefore, refusedBefore] = yield* count
+      yield* client.health
+      yield* fake.stopListening
+      yield* Effect.flip(client.health)
+      const [requestsAfter, refusedAfter] = yield* count
+      assert.strictEqual(requestsAfter! - requestsBefore!, 2)
+      assert.strictEqual(refusedAfter! - refusedBefore!, 1)
+      yield* fake.resumeListening
     }))
 
   test.scopedLive("connection refused → StashUnavailable with ECONNREFUSED; works again after a restart", () =>

@@ -62,7 +62,7 @@ export interface FastHookOptions {
  * added the related-object tables, `object_events` among them, and left `jobs` as it was; migrations 3 and 4 did
  * not touch `jobs` or `object_events` either.)
  */
-export const knownSchemaVersion = 4
+export const knownSchemaVersion = 5
 
 const busyTimeoutMs = 5000
 
