@@ -14,12 +14,14 @@ import { shownUrl } from "@plexsync/runtime/Present"
 import { summaryLine } from "@plexsync/runtime/ReconcileReport"
 import type { SchedulerTuning } from "@plexsync/runtime/Tuning"
 import { Effect, Layer } from "effect"
+import type { Server } from "node:http"
 import { createServer } from "node:http"
 import * as Os from "node:os"
 import { StartError, version } from "./Args.js"
 import * as ChangeFeed from "./ChangeFeed.js"
 import * as EngineWorker from "./EngineWorker.js"
 import * as Http from "./Http.js"
+import { isLoopback } from "./Listen.js"
 import * as RunnerState from "./RunnerState.js"
 import * as Scheduler from "./Scheduler.js"
 import { statusDocument } from "./StatusDocument.js"
@@ -90,28 +92,65 @@ export const duties = (tuning: SchedulerTuning) =>
     reconcile: tuning.reconcile
   })
 
+/** A slow client may take this long to send its headers, and this long for its whole request (bodies are small). */
+const headersTimeoutMs = 10_000
+const requestTimeoutMs = 30_000
+
+/**
+ * On shutdown, idle connections close at once and the rest (a request half sent, an answer not yet read) after
+ * `graceMs`: the listener's close waits for every connection, so one stalled client would otherwise hold the
+ * process up until Node's own timeouts. Runs before the listener's close (layers are released in reverse order).
+ */
+const closeConnectionsWithin = (server: Server, graceMs: number) =>
+  Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      server.closeIdleConnections()
+      setTimeout(() => server.closeAllConnections(), graceMs).unref()
+    })
+  ))
+
+export const httpOptions = (config: AppConfigShape, tuning: SchedulerTuning): Http.HttpOptions => ({
+  guard: {
+    apiToken: config.apiToken,
+    webhookSecret: config.webhookSecret,
+    allowedHosts: config.allowedHosts,
+    machineName: Os.hostname(),
+    loopbackOnly: isLoopback(config.httpAddr.host)
+  },
+  refreshSeconds: 5,
+  statusDocument,
+  api: { reconcile: tuning.engine }
+})
+
 /** The HTTP face on `PLEXSYNC_HTTP_ADDR`; a taken port is a `StartError` that says which setting to change. */
-export const http = (config: AppConfigShape) =>
-  Layer.mergeAll(
-    HttpServer.serve(Http.router({ webhookSecret: config.webhookSecret, refreshSeconds: 5, statusDocument })),
-    Layer.effectDiscard(
-      HttpServer.addressFormattedWith((address) =>
-        Effect.logInfo(
-          `plexsync-scheduler ${version} serving ${address}/ ` +
-            `(Stash ${shownUrl(config.stashUrl)}, Plex ${shownUrl(config.plexUrl)}, database ${config.databaseFile})`
+export const http = (config: AppConfigShape, tuning: SchedulerTuning) =>
+  Layer.unwrapEffect(
+    Effect.sync(() => createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs })).pipe(
+      Effect.map((server) =>
+        Layer.mergeAll(
+          Layer.unwrapEffect(Effect.map(Http.app(httpOptions(config, tuning)), (app) => HttpServer.serve(app))),
+          closeConnectionsWithin(server, tuning.graceMs),
+          Layer.effectDiscard(
+            HttpServer.addressFormattedWith((address) =>
+              Effect.logInfo(
+                `plexsync-scheduler ${version} serving ${address}/ ` +
+                  `(Stash ${shownUrl(config.stashUrl)}, Plex ${
+                    shownUrl(config.plexUrl)
+                  }, database ${config.databaseFile})`
+              )
+            )
+          )
+        ).pipe(
+          Layer.provide(NodeHttpServer.layer(() => server, { host: config.httpAddr.host, port: config.httpAddr.port })),
+          Layer.mapError((error) =>
+            new StartError({
+              message: `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${
+                describeServeError(error)
+              }); set PLEXSYNC_HTTP_ADDR to a free host:port`
+            })
+          )
         )
       )
-    )
-  ).pipe(
-    Layer.provide(
-      NodeHttpServer.layer(() => createServer(), { host: config.httpAddr.host, port: config.httpAddr.port })
-    ),
-    Layer.mapError((error) =>
-      new StartError({
-        message: `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${
-          describeServeError(error)
-        }); set PLEXSYNC_HTTP_ADDR to a free host:port`
-      })
     )
   )
 
@@ -127,7 +166,7 @@ const describeServeError = (error: unknown): string => {
 
 /** Every layer of the running scheduler. The listener comes first: a taken port stops the start before any duty. */
 export const app = (config: AppConfigShape, tuning: SchedulerTuning) =>
-  http(config).pipe(
+  http(config, tuning).pipe(
     Layer.flatMap(() => duties(tuning)),
     Layer.provide(scheduledReconcile(tuning)),
     Layer.provide(services(config, tuning))

@@ -85,6 +85,10 @@ export interface AppConfigShape {
   readonly reconcileSchedule: ReconcileSchedule
   readonly reconcileScope: ReconcileScope
   readonly shutdownGrace: Duration.Duration
+  /** The bearer token of the scheduler's HTTP face (its API, UI, `/status`, `/metrics`; hooks too). */
+  readonly apiToken: Option.Option<Redacted.Redacted<string>>
+  /** Host names the scheduler answers to besides IP addresses, loopback names and this machine's name. */
+  readonly allowedHosts: ReadonlyArray<string>
 }
 
 export type StashUrlSource =
@@ -368,7 +372,9 @@ const settings: ReadonlyArray<Setting> = [
     allowed: `all, or ${durationHint} (scenes added or changed that recently)`,
     default: "all"
   },
-  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" }
+  { key: "shutdownGrace", schema: PositiveDuration, allowed: durationHint, default: "10s" },
+  { key: "apiToken", schema: Secret, allowed: "a secret on one line", secret: true },
+  { key: "allowedHosts", schema: StringList, allowed: "comma-separated host names, e.g. plexsync.lan" }
 ]
 
 /** `plexUrl` → `PLEXSYNC_PLEX_URL` */
@@ -554,7 +560,9 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     dlqRetention: decoded.dlqRetention as Duration.Duration,
     reconcileSchedule: (decoded.reconcileInterval ?? decoded.reconcileAt ?? defaultReconcile) as ReconcileSchedule,
     reconcileScope: decoded.reconcileScope as ReconcileScope,
-    shutdownGrace: decoded.shutdownGrace as Duration.Duration
+    shutdownGrace: decoded.shutdownGrace as Duration.Duration,
+    apiToken: optionalSecret("apiToken"),
+    allowedHosts: ((decoded.allowedHosts as ReadonlyArray<string> | undefined) ?? []).map((h) => h.toLowerCase())
   })
 }
 

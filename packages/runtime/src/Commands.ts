@@ -348,14 +348,25 @@ export const dlqRetry = (options: DlqRetryOptions) =>
     } satisfies Report
   })
 
-export type PurgeSelection = { readonly _tag: "All" } | { readonly _tag: "OlderThan"; readonly ms: number }
+export type PurgeSelection =
+  | { readonly _tag: "All" }
+  | { readonly _tag: "OlderThan"; readonly ms: number }
+  | { readonly _tag: "Ids"; readonly ids: ReadonlyArray<string> }
 
 export const dlqPurge = (selection: PurgeSelection) =>
   Effect.gen(function*() {
     const dlq = yield* DeadLetterQueue
     const now = yield* Clock.currentTimeMillis
-    const deleted = selection._tag === "All" ? yield* dlq.purgeAll : yield* dlq.purgeOlderThan(now - selection.ms)
-    const what = selection._tag === "All" ? "" : ` older than ${formatDuration(selection.ms)}`
+    const deleted = selection._tag === "All"
+      ? yield* dlq.purgeAll
+      : selection._tag === "Ids"
+      ? yield* dlq.purgeIds(yield* Effect.forEach(selection.ids, decodeDeadLetterId))
+      : yield* dlq.purgeOlderThan(now - selection.ms)
+    const what = selection._tag === "OlderThan"
+      ? ` older than ${formatDuration(selection.ms)}`
+      : selection._tag === "Ids"
+      ? ` of the ${plural(selection.ids.length, "id")} given`
+      : ""
     return {
       human: `Deleted ${plural(deleted, "dead-letter entry", "dead-letter entries")}${what}.`,
       json: { deleted }

@@ -202,6 +202,14 @@ export const make = Effect.gen(function*() {
     Effect.withSpan("DeadLetterQueue.purgeAll")
   )
 
+  const purgeIds = Effect.fn("DeadLetterQueue.purgeIds")(function*(ids: ReadonlyArray<DeadLetterId>) {
+    let deleted = 0
+    for (const chunk of chunksOf(ids, 500)) {
+      deleted += changes(yield* sql`DELETE FROM dead_letters WHERE id IN ${sql.in(chunk)}`.raw)
+    }
+    return deleted
+  }, db.operation)
+
   const redrive = Effect.fn("DeadLetterQueue.redrive")(function*(
     entries: ReadonlyArray<{ readonly id: DeadLetterId; readonly sceneId: SceneId }>,
     options: { readonly reason: JobReason }
@@ -274,6 +282,7 @@ export const make = Effect.gen(function*() {
       unrecoveredScenes,
       purgeOlderThan,
       purgeAll,
+      purgeIds,
       redrive
     } satisfies DeadLetterQueueService
   )
