@@ -39,27 +39,30 @@ describe("secrets from <NAME>_FILE", () => {
     Effect.gen(function*() {
       assert.deepStrictEqual(
         [...secretVariables].sort(),
-        ["PLEXSYNC_PLEX_TOKEN", "PLEXSYNC_STASH_API_KEY", "PLEXSYNC_WEBHOOK_SECRET"]
+        ["PLEXSYNC_API_TOKEN", "PLEXSYNC_PLEX_TOKEN", "PLEXSYNC_STASH_API_KEY", "PLEXSYNC_WEBHOOK_SECRET"]
       )
       const dir = temp()
       Fs.writeFileSync(Path.join(dir, "token"), "tok-from-file\n")
       Fs.writeFileSync(Path.join(dir, "key"), "key-from-file")
       Fs.writeFileSync(Path.join(dir, "hook"), "hook-from-file\r\n")
+      Fs.writeFileSync(Path.join(dir, "api"), "api-from-file\n")
       const env = {
         HOME: dir,
         PLEXSYNC_DATA_DIR: dir,
         PLEXSYNC_PLEX_TOKEN_FILE: "token",
         PLEXSYNC_STASH_API_KEY_FILE: Path.join(dir, "key"),
-        PLEXSYNC_WEBHOOK_SECRET_FILE: Path.join(dir, "hook")
+        PLEXSYNC_WEBHOOK_SECRET_FILE: Path.join(dir, "hook"),
+        PLEXSYNC_API_TOKEN_FILE: Path.join(dir, "api")
       }
       const options = { env, configFlag: Option.none(), cwd: dir, homedir: dir }
       const config = yield* loadAppConfig(options).pipe(Effect.provide(NodeFileSystem.layer))
       const values = (c: typeof config) =>
-        [c.plexToken, c.stashApiKey, c.webhookSecret].map((s) => Option.map(s, Redacted.value))
+        [c.plexToken, c.stashApiKey, c.webhookSecret, c.apiToken].map((s) => Option.map(s, Redacted.value))
       assert.deepStrictEqual(values(config), [
         Option.some("tok-from-file"),
         Option.some("key-from-file"),
-        Option.some("hook-from-file")
+        Option.some("hook-from-file"),
+        Option.some("api-from-file")
       ])
       // The hook's synchronous loader reads them the same way.
       const sync = loadAppConfigSync({
