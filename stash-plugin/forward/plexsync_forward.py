@@ -173,7 +173,8 @@ def main():
     except urllib.error.HTTPError as error:
         text = error.read().decode("utf-8", "replace")
         try:
-            detail = json.loads(text).get("error") or text
+            answer = json.loads(text)
+            detail = answer.get("message") or answer.get("error") or text
         except (ValueError, AttributeError):
             detail = text.strip() or error.reason
         hint = ""

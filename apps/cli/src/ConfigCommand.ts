@@ -2,9 +2,9 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import type { AppConfigShape } from "@plexsync/runtime/AppConfig"
 import { ConfigFileError, parseConfigText } from "@plexsync/runtime/AppConfig"
+import type { Report } from "@plexsync/runtime/Commands"
 import { effectiveSettings, renderEffectiveSettings } from "@plexsync/runtime/ConfigReport"
 import { Effect, Option } from "effect"
-import type { Report } from "./Commands.js"
 
 /** `plexsync config`: every effective setting, its value (secrets hidden) and where it came from. */
 export const configReport = (

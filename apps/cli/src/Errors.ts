@@ -1,4 +1,5 @@
 import { shownUrl } from "@plexsync/runtime/Present"
+import { UsageError } from "@plexsync/runtime/UsageError"
 import { Data } from "effect"
 
 /**
@@ -8,7 +9,7 @@ import { Data } from "effect"
  */
 
 /** Bad usage that the argument parser cannot see (exclusive flags, a missing pair): exit 2. */
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+export { UsageError }
 
 /** The work failed after the command already said why (a failed doctor check, an aborted recovery): exit 1. */
 export class CommandFailed extends Data.TaggedError("CommandFailed")<{ readonly message: string }> {}

@@ -1,14 +1,8 @@
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import { BreakerStore } from "@plexsync/domain/BreakerStore"
 import type { StashError } from "@plexsync/domain/Errors"
-import { OutageId } from "@plexsync/domain/Ids"
 import type { LeaseLoss } from "@plexsync/domain/LeaseHolder"
 import { acquireLease, describeHolder, holderText, keepLease, parseHolder } from "@plexsync/domain/LeaseHolder"
-import type { ReconcileProgress, ReconcileResult, ReconcileScope, ReconcileSettings } from "@plexsync/domain/Reconcile"
-import { reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
-import type { RecoverySelection } from "@plexsync/domain/Recovery"
-import { recoverOutageJobs } from "@plexsync/domain/Recovery"
-import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
 import type { EventDrainResult } from "@plexsync/domain/RelatedChanges"
 import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
@@ -20,14 +14,13 @@ import { SyncState } from "@plexsync/domain/SyncState"
 import { targets } from "@plexsync/domain/TargetHealth"
 import { makeWorker } from "@plexsync/domain/Worker"
 import type { DrainSummary, EngineSettings, JobOutcome, SettledJob } from "@plexsync/domain/Worker"
-import { breakerDocument, recoveryResultDocument } from "@plexsync/runtime/Documents"
-import type { Progress } from "@plexsync/runtime/Present"
+import type { Report } from "@plexsync/runtime/Commands"
+import { breakerDocument } from "@plexsync/runtime/Documents"
+import type { Progress, ProgressFactory } from "@plexsync/runtime/Present"
 import { formatDuration, formatTime, formatTimeAgo, plural } from "@plexsync/runtime/Present"
-import { everySkipReason, renderReconcileSummary } from "@plexsync/runtime/ReconcileReport"
 import { thisProcess } from "@plexsync/runtime/ThisProcess"
 import { Database } from "@plexsync/sqlite/Database"
-import { Clock, Deferred, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
-import type { Report } from "./Commands.js"
+import { Clock, Deferred, Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { UsageError } from "./Errors.js"
 import { formatStashTime, laterStashTime, parseStashTime } from "./StashTime.js"
 
@@ -36,7 +29,7 @@ import { formatStashTime, laterStashTime, parseStashTime } from "./StashTime.js"
  * through the `Progress` a caller makes (a bar on a terminal, plain lines otherwise, Stash's progress lines in a
  * plugin task); results come back as a `Report`.
  */
-export type ProgressFactory = (label: string, total?: number) => Effect.Effect<Progress>
+export type { ProgressFactory }
 
 // ---------------------------------------------------------------------------------------------------------------
 // sync
@@ -463,175 +456,9 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
   })
 
 // ---------------------------------------------------------------------------------------------------------------
-// recover
+// recover and reconcile: shared with the scheduler's API, so they live in the runtime package
 
-export type RecoverWindow =
-  | { readonly _tag: "LastOutage" }
-  | { readonly _tag: "Outage"; readonly outageId: number }
-  | { readonly _tag: "Range"; readonly from: number; readonly to: number }
-
-export interface RecoverOptions {
-  readonly window: RecoverWindow
-  readonly includeOptional: boolean
-  readonly dryRun: boolean
-}
-
-const describeRecovery = (r: RecoveryResult, plexDown: boolean): string => {
-  const window = `${formatTime(r.window.from)} to ${formatTime(r.window.to)}${
-    r.window.outageId === null ? "" : ` (outage ${r.window.outageId})`
-  }`
-  const lines = [`Recovery${r.dryRun ? " (dry run)" : ""} of ${r.errorTags.join(", ")} entries from ${window}:`]
-  if (plexDown) {
-    lines.push(
-      `Plex is not healthy: nothing was re-queued (${r.skippedPlexDown} entries wait). Run again once Plex answers.`
-    )
-    return lines.join("\n")
-  }
-  const rows: Array<readonly [string, number]> = [
-    [r.dryRun ? "would recover" : "recovered", r.recovered],
-    ["already queued", r.skippedAlreadyQueued],
-    ["scene deleted", r.skippedSceneMissing],
-    ...(r.skippedPlexDown > 0 ? [["Plex down mid-run", r.skippedPlexDown] as const] : []),
-    ["failed", r.failed]
-  ]
-  const labelWidth = Math.max(...rows.map(([label]) => label.length))
-  const numberWidth = Math.max(...rows.map(([, n]) => String(n).length))
-  for (const [label, n] of rows) lines.push(`  ${label.padEnd(labelWidth)}  ${String(n).padStart(numberWidth)}`)
-  if (!r.dryRun && r.recovered > 0) lines.push("`plexsync run` (or the scheduler) syncs the re-queued scenes.")
-  return lines.join("\n")
-}
-
-/** `recover --json`: the recovery's result, and `message` (why it stopped early, else `null`). */
-const recoverDocument = (result: RecoveryResult, message: string | null) => ({
-  ...recoveryResultDocument(result),
-  message
-})
-
-/** Outage recovery on demand: the domain's three-gate pipeline; why it stopped early, if it did, sets the exit code. */
-export const recover = (options: RecoverOptions, progress: ProgressFactory) =>
-  Effect.gen(function*() {
-    let selection: RecoverySelection
-    switch (options.window._tag) {
-      case "Outage":
-        selection = { outageId: OutageId.make(options.window.outageId) }
-        break
-      case "Range":
-        if (options.window.from > options.window.to) {
-          return yield* new UsageError({ message: "--from is after --to: the window would be empty" })
-        }
-        selection = { from: options.window.from, to: options.window.to }
-        break
-      case "LastOutage":
-        selection = { lastOutage: "any" }
-        break
-    }
-    const bar = yield* Ref.make<{ readonly bar: Progress; done: number } | null>(null)
-    const onProgress = (p: { readonly done: number; readonly total: number }) =>
-      Effect.gen(function*() {
-        const current = yield* Ref.get(bar)
-        if (current === null) {
-          const made = yield* progress("recover", p.total)
-          yield* made.advance(p.done)
-          yield* Ref.set(bar, { bar: made, done: p.done })
-          return
-        }
-        yield* current.bar.setTotal(p.total)
-        yield* current.bar.advance(p.done - current.done)
-        current.done = p.done
-      })
-    const outcome = yield* recoverOutageJobs({
-      window: selection,
-      includeOptional: options.includeOptional,
-      dryRun: options.dryRun,
-      trigger: "manual",
-      onProgress
-    }).pipe(
-      Effect.ensuring(Effect.flatMap(Ref.get(bar), (b) => (b === null ? Effect.void : b.bar.finish))),
-      Effect.map((result) => ({ _tag: "Ran" as const, result, stopped: undefined as string | undefined })),
-      // Stash failed mid-run: what was recovered stays recovered; the counts so far are the result.
-      Effect.catchTag("RecoveryStopped", (e) =>
-        Effect.succeed({ _tag: "Ran" as const, result: e.result, stopped: e.message })),
-      Effect.catchTag("NoCompletedOutage", () =>
-        Effect.succeed({ _tag: "NoOutage" as const }))
-    )
-    if (outcome._tag === "NoOutage") {
-      return {
-        human: "No completed outage is recorded: nothing to recover. Give --from/--to to pick a window yourself.",
-        json: {
-          window: null,
-          errorTags: [],
-          dryRun: options.dryRun,
-          recovered: 0,
-          skippedAlreadyQueued: 0,
-          skippedPlexDown: 0,
-          skippedSceneMissing: 0,
-          failed: 0,
-          recoveredSceneIds: [],
-          message: "no completed outage"
-        } satisfies Record<keyof ReturnType<typeof recoverDocument>, unknown>
-      } satisfies Report
-    }
-    const { result, stopped } = outcome
-    const gateAborted = result.stoppedBy === "PlexDown"
-    const human = describeRecovery(result, gateAborted) + (stopped === undefined ? "" : `\n${stopped}`)
-    const failed = result.stoppedBy === null || result.stoppedBy === "StashFailed"
-      ? stopped
-      : "the Plex health gate stopped the recovery"
-    return {
-      human,
-      json: recoverDocument(result, failed ?? null),
-      ...(failed === undefined ? {} : { failed })
-    } satisfies Report
-  })
-
-// ---------------------------------------------------------------------------------------------------------------
-// reconcile
-
-export interface ReconcileCommandOptions {
-  readonly scope: ReconcileScope
-  readonly dryRun: boolean
-  readonly includeMissing: boolean
-}
-
-/** `reconcile --json`: the domain's document, with every skip reason counted (0 when it did not happen). */
-const reconcileJson = (result: ReconcileResult) => {
-  const doc = reconcileDocument(result)
-  return { ...doc, skipped: everySkipReason(doc.skipped) }
-}
-
-export const reconcile = (
-  settings: ReconcileSettings,
-  options: ReconcileCommandOptions,
-  progress: ProgressFactory
-) =>
-  Effect.gen(function*() {
-    const bars = yield* Ref.make<{ phase: string; bar: Progress; done: number } | null>(null)
-    const onProgress = (p: ReconcileProgress) =>
-      Effect.gen(function*() {
-        const current = yield* Ref.get(bars)
-        const label = p.phase === "plex" ? `reconcile: Plex ${p.section}` : "reconcile: Stash"
-        const done = p.phase === "plex" ? p.read : p.checked
-        if (current === null || current.phase !== label) {
-          if (current !== null) yield* current.bar.finish
-          const bar = yield* progress(label, p.total)
-          yield* bar.advance(done)
-          yield* Ref.set(bars, { phase: label, bar, done })
-          return
-        }
-        yield* current.bar.setTotal(p.total)
-        yield* current.bar.advance(done - current.done)
-        yield* Ref.set(bars, { ...current, done })
-      })
-    const result = yield* runReconcile(settings, {
-      scope: options.scope,
-      dryRun: options.dryRun,
-      includeMissing: options.includeMissing,
-      onProgress
-    })
-    const last = yield* Ref.get(bars)
-    if (last !== null) yield* last.bar.finish
-    return {
-      human: renderReconcileSummary(result) + `\nTook ${formatDuration(result.finishedAt - result.startedAt)}.`,
-      json: reconcileJson(result)
-    } satisfies Report
-  })
+export { reconcile } from "@plexsync/runtime/ReconcileReport"
+export type { ReconcileCommandOptions } from "@plexsync/runtime/ReconcileReport"
+export { recover } from "@plexsync/runtime/Recover"
+export type { RecoverOptions, RecoverWindow } from "@plexsync/runtime/Recover"

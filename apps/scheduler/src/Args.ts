@@ -14,12 +14,14 @@ jobs automatically, purges old DLQ entries, and serves HTTP on PLEXSYNC_HTTP_ADD
   GET /            status page          GET /status    status document (JSON)
   GET /metrics     Prometheus text      GET /healthz   "ok"
   POST /hooks/stash  the Stash plugin's hook input (Authorization: Bearer PLEXSYNC_WEBHOOK_SECRET when set)
+  /api/v1/…        the JSON API (GET /api/v1/openapi.json describes it)   GET /login  log in with the API token
+When PLEXSYNC_API_TOKEN is set, every route but /healthz needs Authorization: Bearer <token> or the login's cookie.
 
 Every setting is a PLEXSYNC_ environment variable (docs/settings.md); --config FILE (or PLEXSYNC_CONFIG) names a
 JSON or YAML file with the same keys in camelCase, else $XDG_CONFIG_HOME/plexsync/plexsync.yml (~/.config/…) or
 /config/plexsync.yml is read when there. The environment wins over the file. Each secret may be given as a file:
-PLEXSYNC_PLEX_TOKEN_FILE, PLEXSYNC_STASH_API_KEY_FILE, PLEXSYNC_WEBHOOK_SECRET_FILE. Listening beyond loopback
-needs PLEXSYNC_WEBHOOK_SECRET.
+PLEXSYNC_PLEX_TOKEN_FILE, PLEXSYNC_STASH_API_KEY_FILE, PLEXSYNC_WEBHOOK_SECRET_FILE, PLEXSYNC_API_TOKEN_FILE.
+Listening beyond loopback needs PLEXSYNC_API_TOKEN (or at least PLEXSYNC_WEBHOOK_SECRET).
 
 Options:
   --config FILE   read settings from FILE

@@ -1,40 +1,42 @@
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Settings } from "@plexsync/domain/Settings"
 import { readStop } from "@plexsync/domain/WorkerStop"
 import { ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import { decodePluginInput } from "@plexsync/runtime/HookInput"
 import type { MetricPair } from "effect"
-import { Cause, Effect, Either, Metric, MetricState, Option, Redacted } from "effect"
-import { createHash, timingSafeEqual } from "node:crypto"
+import { Cause, Effect, Either, Layer, Metric, MetricState, Option } from "effect"
+import { Api } from "./Api.js"
+import * as ApiLive from "./ApiLive.js"
 import { ChangeFeed } from "./ChangeFeed.js"
 import * as Exposition from "./Exposition.js"
+import type { GuardOptions } from "./Guard.js"
+import { errorResponse, guard } from "./Guard.js"
+import * as Login from "./Login.js"
 import * as Prometheus from "./Prometheus.js"
 import { describeWorker, RunnerState } from "./RunnerState.js"
 import * as StatusPage from "./StatusPage.js"
 import * as StatusReport from "./StatusReport.js"
 
 /**
- * The scheduler's HTTP face: `/healthz` (200 `ok`, or 503 saying why while the worker is stopped), `/status` (the `status --json` document), `/metrics` (Prometheus
- * text), `/` (the status page) and `POST /hooks/stash` (the Stash plugin's forwarder).
+ * The scheduler's HTTP face: `/healthz` (200 `ok`, or 503 saying why while the worker is stopped), `/status` (the
+ * `status --json` document), `/metrics` (Prometheus text), `/` (the status page), `POST /hooks/stash` (the Stash
+ * plugin's forwarder), the JSON API under `/api/v1` with its OpenAPI document, and `/login`. `Guard` decides who
+ * may use which, before any route runs.
  */
 
 export interface HttpOptions {
-  readonly webhookSecret: Option.Option<Redacted.Redacted<string>>
+  readonly guard: GuardOptions
   readonly refreshSeconds: number
   /** Builds the `/status` document from a report. */
   readonly statusDocument: (report: StatusReport.SchedulerReport) => unknown
-}
-
-/** Compares in constant time (of the digests), so the response time does not leak how much of a guess was right. */
-const sameSecret = (given: string, expected: string) =>
-  timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest())
-
-const bearer = (header: string | undefined): string | null => {
-  if (header === undefined) return null
-  const m = /^Bearer[ ]+(.+)$/i.exec(header.trim())
-  return m === null ? null : m[1]!
+  readonly api: Omit<ApiLive.ApiOptions, "statusDocument">
 }
 
 const json = (status: number, body: unknown) =>
@@ -76,7 +78,7 @@ const guarded = <E, R>(route: string, handler: Effect.Effect<HttpServerResponse.
     )
   )
 
-export const router = (options: HttpOptions) =>
+const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.HttpRouter.DefaultServices>) =>
   HttpRouter.empty.pipe(
     HttpRouter.get(
       "/healthz",
@@ -155,12 +157,7 @@ export const router = (options: HttpOptions) =>
         "POST /hooks/stash",
         Effect.gen(function*() {
           const request = yield* HttpServerRequest.HttpServerRequest
-          if (Option.isSome(options.webhookSecret)) {
-            const given = bearer(request.headers["authorization"])
-            if (given === null || !sameSecret(given, Redacted.value(options.webhookSecret.value))) {
-              return json(401, { error: "a valid Authorization: Bearer <PLEXSYNC_WEBHOOK_SECRET> header is required" })
-            }
-          }
+          // Guard checked the secret or token, the type and the size, and read the body (kept in memory).
           const text = yield* request.text.pipe(Effect.orElseSucceed(() => null))
           if (text === null) return json(400, { error: "the request body could not be read" })
           // The same decoding and the same action as `plexsync hook`.
@@ -186,4 +183,48 @@ export const router = (options: HttpOptions) =>
         })
       )
     )
+  ).pipe(
+    HttpRouter.get("/api/v1/openapi.json", Effect.succeed(json(200, openApiDocument))),
+    HttpRouter.all("/api/v1/*", api),
+    HttpRouter.concat(Login.routes(options.guard.apiToken))
   )
+
+/** The API's OpenAPI document (it depends on the API's definition only). */
+export const openApiDocument = OpenApi.fromApi(Api)
+
+/** A payload, path or query the API cannot decode: 400 `{error, message}` as every other error. */
+const badRequests = HttpMiddleware.make((app) =>
+  Effect.catchAll(
+    app,
+    (e) =>
+      e instanceof HttpApiDecodeError ? Effect.succeed(errorResponse(400, "BadRequest", e.message)) : Effect.fail(e)
+  )
+)
+
+/** The API's handlers as an app, over the services the scheduler's layers give. */
+const apiApp = (options: HttpOptions) =>
+  Effect.gen(function*() {
+    const middleware = yield* HttpApiBuilder.Middleware
+    yield* middleware.add(badRequests)
+    return yield* HttpApiBuilder.httpApp
+  }).pipe(
+    Effect.provide(
+      ApiLive.layer({ ...options.api, statusDocument: options.statusDocument }).pipe(
+        Layer.provideMerge(Layer.merge(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer))
+      )
+    )
+  )
+
+/** The whole HTTP face as one app: the guard, then the routes (an unknown one is a 404 `{error, message}`). */
+export const app = (options: HttpOptions) =>
+  Effect.map(apiApp(options), (api) =>
+    HttpRouter.toHttpApp(routes(options, api)).pipe(
+      Effect.flatMap((routed) =>
+        Effect.succeed(
+          routed.pipe(
+            Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(404, "NotFound", "no such route"))),
+            guard(options.guard)
+          )
+        )
+      )
+    )).pipe(Effect.flatten)

@@ -17,7 +17,9 @@ import { summaryLine } from "@plexsync/runtime/ReconcileReport"
 import { thisProcess } from "@plexsync/runtime/ThisProcess"
 import type { SchedulerTuning } from "@plexsync/runtime/Tuning"
 import { Effect, Layer } from "effect"
+import type { Server } from "node:http"
 import { createServer } from "node:http"
+import * as Os from "node:os"
 import { StartError, version } from "./Args.js"
 import * as ChangeFeed from "./ChangeFeed.js"
 import * as EngineWorker from "./EngineWorker.js"
@@ -25,6 +27,7 @@ import * as Fatal from "./Fatal.js"
 import * as Http from "./Http.js"
 import * as Notifier from "./Notifier.js"
 import * as NotifySinks from "./NotifySinks.js"
+import { isLoopback } from "./Listen.js"
 import * as RunnerState from "./RunnerState.js"
 import * as Scheduler from "./Scheduler.js"
 import { statusDocument } from "./StatusDocument.js"
@@ -99,28 +102,65 @@ export const duties = (tuning: SchedulerTuning, notify?: Scheduler.SchedulerOpti
     ...(notify === undefined ? {} : { notify })
   }).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
+/** A slow client may take this long to send its headers, and this long for its whole request (bodies are small). */
+const headersTimeoutMs = 10_000
+const requestTimeoutMs = 30_000
+
+/**
+ * On shutdown, idle connections close at once and the rest (a request half sent, an answer not yet read) after
+ * `graceMs`: the listener's close waits for every connection, so one stalled client would otherwise hold the
+ * process up until Node's own timeouts. Runs before the listener's close (layers are released in reverse order).
+ */
+const closeConnectionsWithin = (server: Server, graceMs: number) =>
+  Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      server.closeIdleConnections()
+      setTimeout(() => server.closeAllConnections(), graceMs).unref()
+    })
+  ))
+
+export const httpOptions = (config: AppConfigShape, tuning: SchedulerTuning): Http.HttpOptions => ({
+  guard: {
+    apiToken: config.apiToken,
+    webhookSecret: config.webhookSecret,
+    allowedHosts: config.allowedHosts,
+    machineName: Os.hostname(),
+    loopbackOnly: isLoopback(config.httpAddr.host)
+  },
+  refreshSeconds: 5,
+  statusDocument,
+  api: { reconcile: tuning.engine }
+})
+
 /** The HTTP face on `PLEXSYNC_HTTP_ADDR`; a taken port is a `StartError` that says which setting to change. */
-export const http = (config: AppConfigShape) =>
-  Layer.mergeAll(
-    HttpServer.serve(Http.router({ webhookSecret: config.webhookSecret, refreshSeconds: 5, statusDocument })),
-    Layer.effectDiscard(
-      HttpServer.addressFormattedWith((address) =>
-        Effect.logInfo(
-          `plexsync-scheduler ${version} serving ${address}/ ` +
-            `(Stash ${shownUrl(config.stashUrl)}, Plex ${shownUrl(config.plexUrl)}, database ${config.databaseFile})`
+export const http = (config: AppConfigShape, tuning: SchedulerTuning) =>
+  Layer.unwrapEffect(
+    Effect.sync(() => createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs })).pipe(
+      Effect.map((server) =>
+        Layer.mergeAll(
+          Layer.unwrapEffect(Effect.map(Http.app(httpOptions(config, tuning)), (app) => HttpServer.serve(app))),
+          closeConnectionsWithin(server, tuning.graceMs),
+          Layer.effectDiscard(
+            HttpServer.addressFormattedWith((address) =>
+              Effect.logInfo(
+                `plexsync-scheduler ${version} serving ${address}/ ` +
+                  `(Stash ${shownUrl(config.stashUrl)}, Plex ${
+                    shownUrl(config.plexUrl)
+                  }, database ${config.databaseFile})`
+              )
+            )
+          )
+        ).pipe(
+          Layer.provide(NodeHttpServer.layer(() => server, { host: config.httpAddr.host, port: config.httpAddr.port })),
+          Layer.mapError((error) =>
+            new StartError({
+              message: `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${
+                describeServeError(error)
+              }); set PLEXSYNC_HTTP_ADDR to a free host:port`
+            })
+          )
         )
       )
-    )
-  ).pipe(
-    Layer.provide(
-      NodeHttpServer.layer(() => createServer(), { host: config.httpAddr.host, port: config.httpAddr.port })
-    ),
-    Layer.mapError((error) =>
-      new StartError({
-        message: `cannot listen on ${config.httpAddr.host}:${config.httpAddr.port} (${
-          describeServeError(error)
-        }); set PLEXSYNC_HTTP_ADDR to a free host:port`
-      })
     )
   )
 
@@ -145,7 +185,7 @@ const notifyOptions = (config: AppConfigShape) => ({
  * `Fatal` is kept in the result: `Main` runs until a duty says the scheduler cannot go on.
  */
 export const app = (config: AppConfigShape, tuning: SchedulerTuning) =>
-  http(config).pipe(
+  http(config, tuning).pipe(
     Layer.flatMap(() => duties(tuning, notifyOptions(config))),
     Layer.provide(scheduledReconcile(tuning)),
     Layer.provide(Notifier.sinksLayer(notifyOptions(config).sinks)),

@@ -6,7 +6,8 @@ import { UsageError } from "./Args.js"
 /**
  * Where the scheduler may listen. On loopback only this machine can reach it; anywhere else (`0.0.0.0`, a LAN
  * address, inside a container) anyone who can reach the port could queue work, so a secret is required there:
- * `PLEXSYNC_WEBHOOK_SECRET`, which `POST /hooks/stash` then demands.
+ * `PLEXSYNC_API_TOKEN`, which every route but `/healthz` then demands, or at least `PLEXSYNC_WEBHOOK_SECRET`, which
+ * `POST /hooks/stash` then demands (and without the token, nothing else may change anything from beyond loopback).
  */
 
 /** `127.0.0.0/8`, `::1`, `localhost`. */
@@ -20,12 +21,12 @@ export const isLoopback = (host: string): boolean => {
 
 /** Refuses (exit 2, one line) to listen beyond loopback without a secret. */
 export const requireSecretBeyondLoopback = (config: AppConfigShape): Effect.Effect<void, UsageError> =>
-  isLoopback(config.httpAddr.host) || Option.isSome(config.webhookSecret)
+  isLoopback(config.httpAddr.host) || Option.isSome(config.apiToken) || Option.isSome(config.webhookSecret)
     ? Effect.void
     : Effect.fail(
       new UsageError({
         message: `PLEXSYNC_HTTP_ADDR ${config.httpAddr.host}:${config.httpAddr.port} is reachable beyond this ` +
-          `machine: set PLEXSYNC_WEBHOOK_SECRET (or PLEXSYNC_WEBHOOK_SECRET_FILE) so that only the holder of the ` +
-          `secret can post hooks, or listen on 127.0.0.1`
+          `machine: set PLEXSYNC_API_TOKEN (or PLEXSYNC_API_TOKEN_FILE) so that only its holder can use it, or at ` +
+          `least PLEXSYNC_WEBHOOK_SECRET so that only its holder can post hooks, or listen on 127.0.0.1`
       })
     )

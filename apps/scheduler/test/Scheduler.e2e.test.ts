@@ -290,7 +290,8 @@ describe("plexsync-scheduler end to end", () => {
         `one line: ${open.stderr}`
       )
       assert.include(open.stderr, "PLEXSYNC_HTTP_ADDR 0.0.0.0:0 is reachable beyond this machine")
-      assert.include(open.stderr, "set PLEXSYNC_WEBHOOK_SECRET")
+      assert.include(open.stderr, "set PLEXSYNC_API_TOKEN")
+      assert.include(open.stderr, "PLEXSYNC_WEBHOOK_SECRET")
       assert.strictEqual(help.code, 0)
       assert.include(help.stdout, "Usage: plexsync-scheduler [--config FILE]")
       assert.strictEqual(badConfig.code, 2)

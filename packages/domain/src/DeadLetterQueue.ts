@@ -106,6 +106,8 @@ export interface DeadLetterQueueService {
   /** Deletes entries that failed before `cutoff` (ms); returns how many. */
   readonly purgeOlderThan: (cutoff: number) => Effect.Effect<number, StoreError>
   readonly purgeAll: Effect.Effect<number, StoreError>
+  /** Deletes these entries (ids without an entry are ignored); returns how many were deleted. */
+  readonly purgeIds: (ids: ReadonlyArray<DeadLetterId>) => Effect.Effect<number, StoreError>
   /**
    * Re-queues entries and marks them recovered, in one transaction: each entry either gets a new job
    * (attempts 0, the given reason) and is marked recovered with its id, or is reported as already queued

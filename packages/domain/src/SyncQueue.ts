@@ -3,7 +3,7 @@ import { Context } from "effect"
 import type { ErrorTag } from "./Errors.js"
 import type { DeadLetterId, JobId, OutageId, SceneId } from "./Ids.js"
 import type { LeaseLost, RowDecodeError, StoreError } from "./StoreError.js"
-import type { ClaimedJob, EnqueueInput, EnqueueResult, QueueCounts, SyncJob } from "./SyncJob.js"
+import type { ClaimedJob, EnqueueInput, EnqueueResult, JobState, QueueCounts, SyncJob } from "./SyncJob.js"
 
 export interface JobFailure {
   readonly tag: ErrorTag
@@ -87,10 +87,12 @@ export interface SyncQueueService {
   /** Which of these scenes have a queued or running job: an indexed lookup, not a scan of the queue. */
   readonly activeScenes: (sceneIds: ReadonlyArray<SceneId>) => Effect.Effect<ReadonlySet<SceneId>, StoreError>
   readonly get: (id: number) => Effect.Effect<Option.Option<SyncJob>, StoreError | RowDecodeError>
-  /** Jobs in due order (for `status` and tests). */
+  /** Jobs in due order (for `status`, the API's queue and tests), of one state if given. */
   readonly list: (
-    options: { readonly limit: number }
+    options: { readonly limit: number; readonly state?: JobState }
   ) => Effect.Effect<ReadonlyArray<SyncJob>, StoreError>
+  /** A scene's queued and running jobs (at most one of each), off the per-scene indexes. */
+  readonly forScene: (sceneId: SceneId) => Effect.Effect<ReadonlyArray<SyncJob>, StoreError>
 }
 
 export class SyncQueue extends Context.Tag("@plexsync/domain/SyncQueue")<SyncQueue, SyncQueueService>() {}

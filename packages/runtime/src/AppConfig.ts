@@ -93,6 +93,10 @@ export interface AppConfigShape {
   /** Where the scheduler sends its notifications (each may carry a token: kept redacted). */
   readonly notifyUrls: ReadonlyArray<Redacted.Redacted<string>>
   readonly notifyDlqThreshold: number
+  /** The bearer token of the scheduler's HTTP face (its API, UI, `/status`, `/metrics`; hooks too). */
+  readonly apiToken: Option.Option<Redacted.Redacted<string>>
+  /** Host names the scheduler answers to besides IP addresses, loopback names and this machine's name. */
+  readonly allowedHosts: ReadonlyArray<string>
 }
 
 export type StashUrlSource =
@@ -439,7 +443,9 @@ const settings: ReadonlyArray<Setting> = [
     schema: boundedInt(0, 1_000_000),
     allowed: "a whole number from 0 to 1000000",
     default: "10"
-  }
+  },
+  { key: "apiToken", schema: Secret, allowed: "a secret on one line", secret: true },
+  { key: "allowedHosts", schema: StringList, allowed: "comma-separated host names, e.g. plexsync.lan" }
 ]
 
 /** `plexUrl` → `PLEXSYNC_PLEX_URL` */
@@ -630,7 +636,9 @@ export const decodeAppConfig = (sources: ConfigSources): Either.Either<AppConfig
     requestTimeout: decoded.requestTimeout as Duration.Duration,
     recoveryHistory: decoded.recoveryHistory as Duration.Duration,
     notifyUrls: (decoded.notifyUrls as ReadonlyArray<Redacted.Redacted<string>> | undefined) ?? [],
-    notifyDlqThreshold: decoded.notifyDlqThreshold as number
+    notifyDlqThreshold: decoded.notifyDlqThreshold as number,
+    apiToken: optionalSecret("apiToken"),
+    allowedHosts: ((decoded.allowedHosts as ReadonlyArray<string> | undefined) ?? []).map((h) => h.toLowerCase())
   })
 }
 

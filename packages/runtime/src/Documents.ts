@@ -3,6 +3,8 @@ import type { DeadLetterEntry } from "@plexsync/domain/DeadLetterQueue"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryResult, RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import { recoveryOutcome } from "@plexsync/domain/RecoveryLog"
+import type { SyncJob } from "@plexsync/domain/SyncJob"
+import type { SceneSyncState } from "@plexsync/domain/SyncState"
 import { isoOrNull } from "./Present.js"
 
 /**
@@ -81,4 +83,31 @@ export const deadLetterDetailDocument = (entry: DeadLetterEntry) => ({
   ...deadLetterDocument(entry),
   detail: entry.detail,
   payload: entry.payload
+})
+
+/** A queued or running job (the API's queue and scene documents). */
+export const jobDocument = (job: SyncJob) => ({
+  id: job.id,
+  sceneId: job.sceneId,
+  reason: job.reason,
+  state: job.state,
+  attempts: job.attempts,
+  availableAt: isoOrNull(job.availableAt),
+  createdAt: isoOrNull(job.createdAt),
+  updatedAt: isoOrNull(job.updatedAt),
+  leaseUntil: isoOrNull(job.leaseUntil),
+  heldSince: isoOrNull(job.heldSince),
+  lastErrorTag: job.lastErrorTag,
+  lastError: job.lastError
+})
+
+/** What plexsync last wrote for a scene: when, from which version of the scene, to which Plex items. */
+export const syncStateDocument = (state: SceneSyncState) => ({
+  syncedAt: isoOrNull(state.syncedAt),
+  stashUpdatedAt: state.stashUpdatedAt,
+  contentHash: state.contentHash,
+  imageHash: state.imageHash,
+  ratingKey: state.ratingKey,
+  copies: state.copies,
+  plexFile: state.plexFile
 })

@@ -189,6 +189,18 @@ export interface ProgressOptions {
   readonly columns?: number
 }
 
+/** Makes the `Progress` of one piece of long work (a bar on a terminal, plain lines, Stash's progress lines, nothing). */
+export type ProgressFactory = (label: string, total?: number) => Effect.Effect<Progress>
+
+/** Progress nobody watches (the scheduler's API answers when the work is done). */
+export const noProgress: ProgressFactory = () =>
+  Effect.succeed({
+    advance: () => Effect.void,
+    setTotal: () => Effect.void,
+    setNote: () => Effect.void,
+    finish: Effect.void
+  })
+
 export interface Progress {
   /** `n` more items done. */
   readonly advance: (n: number) => Effect.Effect<void>

@@ -1,7 +1,20 @@
-import type { ReconcileResult, SkipReason } from "@plexsync/domain/Reconcile"
-import { gapClasses } from "@plexsync/domain/Reconcile"
+import type {
+  ReconcileProgress,
+  ReconcileResult,
+  ReconcileScope,
+  ReconcileSettings,
+  SkipReason
+} from "@plexsync/domain/Reconcile"
+import { gapClasses, reconcile as runReconcile, reconcileDocument } from "@plexsync/domain/Reconcile"
+import { Effect, Ref } from "effect"
+import type { Report } from "./Commands.js"
+import type { Progress, ProgressFactory } from "./Present.js"
+import { formatDuration } from "./Present.js"
 
-/** What a person reads of a reconciliation: the log line and the summary `plexsync reconcile` prints. */
+/**
+ * What a person reads of a reconciliation: the log line and the summary `plexsync reconcile` prints; the command
+ * itself, shared by the CLI and the scheduler's `POST /api/v1/reconcile`.
+ */
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
@@ -92,3 +105,52 @@ export const renderReconcileSummary = (result: ReconcileResult): string => {
   }
   return lines.join("\n")
 }
+
+export interface ReconcileCommandOptions {
+  readonly scope: ReconcileScope
+  readonly dryRun: boolean
+  readonly includeMissing: boolean
+}
+
+/** `reconcile --json`: the domain's document, with every skip reason counted (0 when it did not happen). */
+const reconcileJson = (result: ReconcileResult) => {
+  const doc = reconcileDocument(result)
+  return { ...doc, skipped: everySkipReason(doc.skipped) }
+}
+
+export const reconcile = (
+  settings: ReconcileSettings,
+  options: ReconcileCommandOptions,
+  progress: ProgressFactory
+) =>
+  Effect.gen(function*() {
+    const bars = yield* Ref.make<{ phase: string; bar: Progress; done: number } | null>(null)
+    const onProgress = (p: ReconcileProgress) =>
+      Effect.gen(function*() {
+        const current = yield* Ref.get(bars)
+        const label = p.phase === "plex" ? `reconcile: Plex ${p.section}` : "reconcile: Stash"
+        const done = p.phase === "plex" ? p.read : p.checked
+        if (current === null || current.phase !== label) {
+          if (current !== null) yield* current.bar.finish
+          const bar = yield* progress(label, p.total)
+          yield* bar.advance(done)
+          yield* Ref.set(bars, { phase: label, bar, done })
+          return
+        }
+        yield* current.bar.setTotal(p.total)
+        yield* current.bar.advance(done - current.done)
+        yield* Ref.set(bars, { ...current, done })
+      })
+    const result = yield* runReconcile(settings, {
+      scope: options.scope,
+      dryRun: options.dryRun,
+      includeMissing: options.includeMissing,
+      onProgress
+    })
+    const last = yield* Ref.get(bars)
+    if (last !== null) yield* last.bar.finish
+    return {
+      human: renderReconcileSummary(result) + `\nTook ${formatDuration(result.finishedAt - result.startedAt)}.`,
+      json: reconcileJson(result)
+    } satisfies Report
+  })

@@ -24,7 +24,7 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "queue as `MatchAmbiguous` instead of picking one.",
   concurrency: "How many scenes the worker syncs at once.",
   httpAddr: "Where the scheduler serves `/healthz`, `/status`, `/metrics`, `POST /hooks/stash` and its status " +
-    "page. Beyond loopback it refuses to start without `PLEXSYNC_WEBHOOK_SECRET`.",
+    "page. Beyond loopback it refuses to start without `PLEXSYNC_API_TOKEN` or `PLEXSYNC_WEBHOOK_SECRET`.",
   webhookSecret: "The bearer token `POST /hooks/stash` requires (the forwarder plugin's **Webhook secret**). " +
     "Required when `PLEXSYNC_HTTP_ADDR` is not a loopback address.",
   logLevel: "The least important log lines written (to stderr).",
@@ -45,7 +45,6 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "`PLEXSYNC_RECONCILE_AT`'s times. Set one of the two, not both.",
   reconcileAt: "When the scheduler reconciles Stash with Plex: a cron expression in local time.",
   reconcileScope: "What a scheduled reconciliation checks: every scene, or those added or changed that recently.",
-  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released.",
   requestTimeout:
     "How long one request to Plex or to Stash may take in all (connect, answer and body) before it counts as a failure.",
   recoveryHistory: "How long the audit rows of recovery runs are kept (the last completed run always stays).",
@@ -54,7 +53,15 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "(host `ntfy.sh`, or written `ntfy+https://` for your own server) a plain-text message with a title. " +
     "See docs/notifications.md.",
   notifyDlqThreshold: "`dlq.growing` is sent when the dead-letter entries not yet recovered go past this many, " +
-    "once each time they cross it."
+    "once each time they cross it.",
+  shutdownGrace: "On SIGTERM, how long in-flight jobs may take to finish before the rest are released; the HTTP " +
+    "listener closes within it too.",
+  apiToken: "The bearer token of the scheduler's HTTP face: when set, every route but `/healthz` needs " +
+    "`Authorization: Bearer <token>` or the session cookie of `/login`; `POST /hooks/stash` accepts it as well " +
+    "as `PLEXSYNC_WEBHOOK_SECRET`. Required when `PLEXSYNC_HTTP_ADDR` is not a loopback address (or the webhook " +
+    "secret, which then guards only the hook).",
+  allowedHosts: "Host names the scheduler answers to (its `Host` header) besides IP addresses, `localhost` and " +
+    "this machine's name, e.g. the name a reverse proxy forwards. Others are refused (DNS rebinding)."
 }
 
 export interface SettingRow {

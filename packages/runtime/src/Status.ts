@@ -69,7 +69,7 @@ const targets: ReadonlyArray<Target> = Target.literals
 export const effectiveQueueCounts = (counts: QueueCounts, anyBreakerOpen: boolean): QueueCounts =>
   anyBreakerOpen ? { ...counts, held: counts.held + counts.due, due: 0 } : counts
 
-const parseStored = (text: string): unknown => {
+export const parseStored = (text: string): unknown => {
   try {
     return JSON.parse(text) as unknown
   } catch {

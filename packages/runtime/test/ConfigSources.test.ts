@@ -39,7 +39,7 @@ describe("secrets from <NAME>_FILE", () => {
     Effect.gen(function*() {
       assert.deepStrictEqual(
         [...secretVariables].sort(),
-        ["PLEXSYNC_NOTIFY_URLS", "PLEXSYNC_PLEX_TOKEN", "PLEXSYNC_STASH_API_KEY", "PLEXSYNC_WEBHOOK_SECRET"]
+        ["PLEXSYNC_API_TOKEN", "PLEXSYNC_NOTIFY_URLS", "PLEXSYNC_PLEX_TOKEN", "PLEXSYNC_STASH_API_KEY", "PLEXSYNC_WEBHOOK_SECRET"]
       )
       const dir = temp()
       Fs.writeFileSync(Path.join(dir, "token"), "tok-from-file\n")
@@ -47,22 +47,25 @@ describe("secrets from <NAME>_FILE", () => {
       Fs.writeFileSync(Path.join(dir, "hook"), "hook-from-file\r\n")
       // A list secret: one URL a line.
       Fs.writeFileSync(Path.join(dir, "urls"), "https://ntfy.sh/a\nhttps://example.test/b\n")
+      Fs.writeFileSync(Path.join(dir, "api"), "api-from-file\n")
       const env = {
         HOME: dir,
         PLEXSYNC_DATA_DIR: dir,
         PLEXSYNC_PLEX_TOKEN_FILE: "token",
         PLEXSYNC_STASH_API_KEY_FILE: Path.join(dir, "key"),
         PLEXSYNC_WEBHOOK_SECRET_FILE: Path.join(dir, "hook"),
-        PLEXSYNC_NOTIFY_URLS_FILE: Path.join(dir, "urls")
+        PLEXSYNC_NOTIFY_URLS_FILE: Path.join(dir, "urls"),
+        PLEXSYNC_API_TOKEN_FILE: Path.join(dir, "api")
       }
       const options = { env, configFlag: Option.none(), cwd: dir, homedir: dir }
       const config = yield* loadAppConfig(options).pipe(Effect.provide(NodeFileSystem.layer))
       const values = (c: typeof config) =>
-        [c.plexToken, c.stashApiKey, c.webhookSecret].map((s) => Option.map(s, Redacted.value))
+        [c.plexToken, c.stashApiKey, c.webhookSecret, c.apiToken].map((s) => Option.map(s, Redacted.value))
       assert.deepStrictEqual(values(config), [
         Option.some("tok-from-file"),
         Option.some("key-from-file"),
-        Option.some("hook-from-file")
+        Option.some("hook-from-file"),
+        Option.some("api-from-file")
       ])
       assert.deepStrictEqual(config.notifyUrls.map(Redacted.value), ["https://ntfy.sh/a", "https://example.test/b"])
       // The hook's synchronous loader reads them the same way.

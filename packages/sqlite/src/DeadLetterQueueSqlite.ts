@@ -237,6 +237,14 @@ export const make = Effect.gen(function*() {
     Effect.withSpan("DeadLetterQueue.purgeAll")
   )
 
+  const purgeIds = Effect.fn("DeadLetterQueue.purgeIds")(function*(ids: ReadonlyArray<DeadLetterId>) {
+    let deleted = 0
+    for (const chunk of chunksOf(ids, 500)) {
+      deleted += changes(yield* sql`DELETE FROM dead_letters WHERE id IN ${sql.in(chunk)}`.raw)
+    }
+    return deleted
+  }, db.operation)
+
   const redrive = Effect.fn("DeadLetterQueue.redrive")(function*(
     entries: ReadonlyArray<{ readonly id: DeadLetterId; readonly sceneId: SceneId }>,
     options: { readonly reason: JobReason }
@@ -312,6 +320,7 @@ export const make = Effect.gen(function*() {
       resolve,
       purgeOlderThan,
       purgeAll,
+      purgeIds,
       redrive
     } satisfies DeadLetterQueueService
   )

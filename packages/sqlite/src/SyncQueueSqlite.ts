@@ -1,7 +1,7 @@
 import type { ErrorTag } from "@plexsync/domain/Errors"
 import type { DeadLetterId, JobId, SceneId } from "@plexsync/domain/Ids"
 import { LeaseLost, type StoreError } from "@plexsync/domain/StoreError"
-import type { ClaimedJob, EnqueueInput, EnqueueResult, QueueCounts, SyncJob } from "@plexsync/domain/SyncJob"
+import type { ClaimedJob, EnqueueInput, EnqueueResult, JobState, QueueCounts, SyncJob } from "@plexsync/domain/SyncJob"
 import type { JobFailure, SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { Clock, Effect, Either, Layer, Option } from "effect"
@@ -126,6 +126,8 @@ const GET = `SELECT * FROM jobs WHERE id = ?`
 // Both halves come off the (state, available_at) index; merging them avoids sorting the whole table.
 const LIST_RUNNING = `SELECT * FROM jobs WHERE state = 'running' ORDER BY available_at, id LIMIT ?`
 const LIST_QUEUED = `SELECT * FROM jobs WHERE state = 'queued' ORDER BY available_at, id LIMIT ?`
+const FOR_SCENE = `SELECT * FROM jobs INDEXED BY jobs_queued_scene WHERE state = 'queued' AND scene_id = ?
+  UNION ALL SELECT * FROM jobs INDEXED BY jobs_running WHERE state = 'running' AND scene_id = ?`
 
 const leaseLost = (claimed: ClaimedJob) =>
   new LeaseLost({
@@ -413,12 +415,19 @@ export const make = Effect.gen(function*() {
     return Option.some(yield* decodeJob(row))
   }, op)
 
-  const list = Effect.fn("SyncQueue.list")(function*(options: { readonly limit: number }) {
-    const limit = Math.max(0, Math.trunc(options.limit))
-    if (limit === 0) return []
-    const running = yield* query<JobRecord>(LIST_RUNNING, [limit])
-    const queued = yield* query<JobRecord>(LIST_QUEUED, [limit])
-    return yield* decodeAll([...running, ...queued].sort(byDueOrder).slice(0, limit))
+  const list = Effect.fn("SyncQueue.list")(
+    function*(options: { readonly limit: number; readonly state?: JobState }) {
+      const limit = Math.max(0, Math.trunc(options.limit))
+      if (limit === 0) return []
+      const running = options.state === "queued" ? [] : yield* query<JobRecord>(LIST_RUNNING, [limit])
+      const queued = options.state === "running" ? [] : yield* query<JobRecord>(LIST_QUEUED, [limit])
+      return yield* decodeAll([...running, ...queued].sort(byDueOrder).slice(0, limit))
+    },
+    op
+  )
+
+  const forScene = Effect.fn("SyncQueue.forScene")(function*(sceneId: SceneId) {
+    return yield* decodeAll(yield* query<JobRecord>(FOR_SCENE, [sceneId, sceneId]))
   }, op)
 
   return SyncQueue.of(
@@ -438,7 +447,8 @@ export const make = Effect.gen(function*() {
       nextDueAt,
       activeScenes,
       get,
-      list
+      list,
+      forScene
     } satisfies SyncQueueService
   )
 })

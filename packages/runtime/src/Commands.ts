@@ -13,13 +13,13 @@ import { SceneId, Target } from "@plexsync/domain/Ids"
 import type { OutageMetrics } from "@plexsync/domain/OutageHistory"
 import { metricsWindow, OutageHistory, outageMetrics } from "@plexsync/domain/OutageHistory"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "@plexsync/runtime/Documents"
-import { formatDuration, formatTime, iso, keyValues, plural, table } from "@plexsync/runtime/Present"
-import type { StatusOptions } from "@plexsync/runtime/Status"
-import { buildStatus, renderStatus, statusDocument } from "@plexsync/runtime/Status"
-import { didYouMean } from "@plexsync/runtime/Suggest"
 import { Clock, Effect, Either, Option, Schema } from "effect"
-import { UsageError } from "./Errors.js"
+import { deadLetterDetailDocument, deadLetterDocument, outageDocument } from "./Documents.js"
+import { formatDuration, formatTime, iso, keyValues, plural, table } from "./Present.js"
+import type { StatusOptions } from "./Status.js"
+import { buildStatus, renderStatus, statusDocument } from "./Status.js"
+import { didYouMean } from "./Suggest.js"
+import { UsageError } from "./UsageError.js"
 
 /**
  * The commands that only need the store: `status`, `enqueue`, `dlq …`, `outages`. Each returns a `Report`:
@@ -365,14 +365,25 @@ export const dlqRetry = (options: DlqRetryOptions) =>
     } satisfies Report
   })
 
-export type PurgeSelection = { readonly _tag: "All" } | { readonly _tag: "OlderThan"; readonly ms: number }
+export type PurgeSelection =
+  | { readonly _tag: "All" }
+  | { readonly _tag: "OlderThan"; readonly ms: number }
+  | { readonly _tag: "Ids"; readonly ids: ReadonlyArray<string> }
 
 export const dlqPurge = (selection: PurgeSelection) =>
   Effect.gen(function*() {
     const dlq = yield* DeadLetterQueue
     const now = yield* Clock.currentTimeMillis
-    const deleted = selection._tag === "All" ? yield* dlq.purgeAll : yield* dlq.purgeOlderThan(now - selection.ms)
-    const what = selection._tag === "All" ? "" : ` older than ${formatDuration(selection.ms)}`
+    const deleted = selection._tag === "All"
+      ? yield* dlq.purgeAll
+      : selection._tag === "Ids"
+      ? yield* dlq.purgeIds(yield* Effect.forEach(selection.ids, decodeDeadLetterId))
+      : yield* dlq.purgeOlderThan(now - selection.ms)
+    const what = selection._tag === "OlderThan"
+      ? ` older than ${formatDuration(selection.ms)}`
+      : selection._tag === "Ids"
+      ? ` of the ${plural(selection.ids.length, "id")} given`
+      : ""
     return {
       human: `Deleted ${plural(deleted, "dead-letter entry", "dead-letter entries")}${what}.`,
       json: { deleted }
@@ -396,6 +407,9 @@ const metricsLine = (label: string, m: OutageMetrics) =>
     formatDuration(m.downMs)
   }; MTTR ${m.mttrMs === null ? "— (no completed outage)" : formatDuration(m.mttrMs)}, ` +
   `MTBF ${m.mtbfMs === null ? "— (fewer than two outages)" : formatDuration(m.mtbfMs)}`
+
+/** What `outages` measures over unless told otherwise: the last 30 days. */
+export const defaultOutagesWindowMs = 30 * 86_400_000
 
 export const outages = (limit: number, windowMs: number) =>
   Effect.gen(function*() {
