@@ -1,7 +1,7 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
-import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import type { ThisHost } from "@plexsync/domain/LeaseHolder"
 import { forgetBaseline } from "@plexsync/domain/NotificationWatch"
+import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"

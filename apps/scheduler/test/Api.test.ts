@@ -147,7 +147,10 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       const shown = yield* call("GET", `/api/v1/dlq/${id}`)
       assert.deepStrictEqual(shown.json, JSON.parse(JSON.stringify((yield* Commands.dlqShow(String(id))).json)))
       const outages = yield* call("GET", "/api/v1/outages")
-      assert.deepStrictEqual(outages.json, JSON.parse(JSON.stringify((yield* Commands.outages(50, Commands.defaultOutagesWindowMs)).json)))
+      assert.deepStrictEqual(
+        outages.json,
+        JSON.parse(JSON.stringify((yield* Commands.outages(50, Commands.defaultOutagesWindowMs)).json))
+      )
       const status = yield* call("GET", "/api/v1/status")
       assert.deepStrictEqual(Object.keys(status.json), Object.keys((yield* call("GET", "/status")).json))
       assert.strictEqual(status.json.dlq.total, 1)

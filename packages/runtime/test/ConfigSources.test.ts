@@ -39,7 +39,13 @@ describe("secrets from <NAME>_FILE", () => {
     Effect.gen(function*() {
       assert.deepStrictEqual(
         [...secretVariables].sort(),
-        ["PLEXSYNC_API_TOKEN", "PLEXSYNC_NOTIFY_URLS", "PLEXSYNC_PLEX_TOKEN", "PLEXSYNC_STASH_API_KEY", "PLEXSYNC_WEBHOOK_SECRET"]
+        [
+          "PLEXSYNC_API_TOKEN",
+          "PLEXSYNC_NOTIFY_URLS",
+          "PLEXSYNC_PLEX_TOKEN",
+          "PLEXSYNC_STASH_API_KEY",
+          "PLEXSYNC_WEBHOOK_SECRET"
+        ]
       )
       const dir = temp()
       Fs.writeFileSync(Path.join(dir, "token"), "tok-from-file\n")
