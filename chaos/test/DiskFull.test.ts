@@ -3,8 +3,13 @@
  * `full` (the transaction rolled back), nothing is acknowledged that was not stored, nothing stored is lost, and
  * once space returns the queue takes writes again and works through its jobs; the file passes `integrity_check`.
  *
- * Needs a small filesystem of its own: a tmpfs mounted for the test (root, and a kernel that allows it). Where
- * mounting is not allowed the case is skipped with a message saying what was not checked.
+ * Needs a small filesystem of its own: a tmpfs mounted for the test (root, and a kernel that allows it). Its premise
+ * is checked before anything is written — the directory is a tmpfs of about 16 MB, not the host's disk — and after
+ * the ballast: no free block is left, and writing one more byte fails with ENOSPC.
+ *
+ * Where mounting is not allowed the case is skipped, and says so: the quick variant (the normal test run) reports
+ * it skipped; the full run (`pnpm chaos`) fails instead, since "every case passed" would not be true, unless
+ * `CHAOS_ALLOW_SKIP=disk-full` says the skip is accepted on this host.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { SceneId } from "@plexsync/domain/Ids"
@@ -15,7 +20,7 @@ import { Effect, Either } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { openRaw, report, size, tempDir } from "../lib/Chaos.js"
+import { full, openRaw, report, size, tempDir } from "../lib/Chaos.js"
 
 const mountPoint = tempDir("disk-full")
 const mounted = (() => {
@@ -31,6 +36,11 @@ const mounted = (() => {
     return false
   }
 })()
+
+/** The tmpfs magic number of statfs(2): the mount really happened, and at this directory. */
+const TMPFS_MAGIC = 0x01021994
+
+const skipAccepted = (process.env["CHAOS_ALLOW_SKIP"] ?? "").split(",").includes("disk-full")
 
 const unmount = () => {
   if (mounted) execFileSync("umount", ["-l", mountPoint], { stdio: "pipe" })
@@ -61,9 +71,22 @@ const fill = (dir: string) => {
 const scene = (n: number) => SceneId.make(String(n))
 
 describe("chaos: the disk fills up", () => {
+  if (!mounted && full && !skipAccepted) {
+    it("the full run cannot pass without a disk to fill", () => {
+      assert.fail(
+        "disk full was NOT CHECKED: no tmpfs could be mounted here. Run `pnpm chaos` as root on a host that allows " +
+          "mounts, or set CHAOS_ALLOW_SKIP=disk-full to accept the skip (and record it as skipped)."
+      )
+    })
+  }
+
   it.live.skipIf(!mounted)("writes fail typed; acknowledged ⊆ stored; work resumes when space returns", () => {
     const file = path.join(mountPoint, "plexsync.db")
     const tries = size(200, 2_000)
+    // The premise, before the database is created there: a small tmpfs, not the disk the host runs on.
+    const before = fs.statfsSync(mountPoint)
+    assert.strictEqual(before.type, TMPFS_MAGIC, `${mountPoint} is not a tmpfs: the disk would not fill`)
+    assert.isAtMost(before.blocks * before.bsize, 16 * 1024 * 1024, "the tmpfs is larger than asked")
     return Effect.gen(function*() {
       const queue = yield* SyncQueue
       const acknowledged = new Set<string>()
@@ -76,6 +99,20 @@ describe("chaos: the disk fills up", () => {
       const claimedBefore = yield* queue.claim({ limit: 10, leaseMs: 600_000 })
 
       const ballast = fill(mountPoint)
+      // The premise, after the ballast: nothing left, and one more byte in a new file fails with ENOSPC.
+      assert.strictEqual(fs.statfsSync(mountPoint).bavail, 0, "the ballast left free blocks")
+      const probe = path.join(mountPoint, "probe")
+      const noSpace = (() => {
+        try {
+          fs.writeFileSync(probe, Buffer.alloc(4096, 1))
+          return null
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code ?? String(error)
+        } finally {
+          fs.rmSync(probe, { force: true })
+        }
+      })()
+      assert.strictEqual(noSpace, "ENOSPC", "a write to the full tmpfs did not fail with ENOSPC")
       // Single enqueues, batches, completions and DLQ moves, until well past the point where nothing fits.
       for (let i = 0; i < tries; i++) {
         const n = 10_000 + i

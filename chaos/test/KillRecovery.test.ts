@@ -36,7 +36,27 @@ const finalState = (dbFile: string) => {
       "SELECT d.id, d.scene_id, j.scene_id AS job_scene FROM dead_letters d LEFT JOIN jobs j ON j.id = d.recovered_job_id " +
         "WHERE d.recovered_at IS NOT NULL ORDER BY d.id"
     ).all() as Array<{ id: number; scene_id: string; job_scene: string | null }>
-    return { jobs, recovered }
+    const open = db.prepare("SELECT id FROM dead_letters WHERE recovered_at IS NULL AND resolved_at IS NULL").all()
+      .map((r) => Number(r.id))
+    const resolved = Object.fromEntries(
+      (db.prepare(
+        "SELECT resolution, count(*) AS n FROM dead_letters WHERE resolved_at IS NOT NULL GROUP BY resolution"
+      )
+        .all() as Array<{ resolution: string; n: number }>).map((r) => [r.resolution, r.n])
+    )
+    return { jobs, recovered, open, resolved }
+  } finally {
+    db.close()
+  }
+}
+
+/** The audit rows of the recovery runs, oldest first. */
+const auditRows = (dbFile: string) => {
+  const db = openRaw(dbFile)
+  try {
+    return db.prepare("SELECT id, finished_at FROM recovery_runs ORDER BY id").all() as Array<
+      { id: number; finished_at: number | null }
+    >
   } finally {
     db.close()
   }
@@ -49,6 +69,8 @@ describe("chaos: kill -9 during a DLQ recovery", () => {
       // The DLQ: one entry per scene failed during a closed Plex outage, plus entries whose scene is gone from
       // Stash (gate 3), a second entry for some scenes (dedup), and some scenes already queued again (gate 2).
       const missing = Math.floor(SCENES / 20)
+      // Scenes queued before the recovery: every 20th from the 6th (none of them has a second entry).
+      const queuedBefore = Math.ceil((SCENES - 5) / 20)
       yield* Effect.gen(function*() {
         const outages = yield* OutageHistory
         const dlq = yield* DeadLetterQueue
@@ -116,6 +138,7 @@ describe("chaos: kill -9 during a DLQ recovery", () => {
         points.push({ name: `after page ${page + 1}`, ready: () => recoveredCount() > page * PAGE })
       }
       const log: Array<string> = []
+      const kills: Array<{ readonly name: string; readonly recovered: number }> = []
       for (const point of points) {
         const child = recover(world.dir)
         if (point.name === "at start-up") yield* Effect.promise(() => sleep(1_500))
@@ -135,18 +158,42 @@ describe("chaos: kill -9 during a DLQ recovery", () => {
           }
         }
         yield* Effect.promise(() => child.kill9())
+        const { signal } = yield* Effect.promise(() => child.exited)
+        assert.strictEqual(signal, "SIGKILL", `${point.name}: the recovery was not killed by SIGKILL`)
+        kills.push({ name: point.name, recovered: recoveredCount() })
         log.push(`${point.name}: killed with ${recoveredCount()} entries recovered`)
         yield* Effect.sleep(Duration.millis(50))
       }
 
+      // The premise: the recovery was killed mid-run — at least one kill came after some entries were recovered and
+      // before all of them were — and each kill left the audit row of its run unfinished.
+      const expectedRecovered = SCENES - queuedBefore
+      assert.isAbove(kills.length, 0, "no kill landed: every run had finished first")
+      assert.isTrue(
+        kills.some((k) => k.recovered > 0 && k.recovered < expectedRecovered),
+        `no kill landed mid-run: ${log.join("; ")}`
+      )
+      const runsAfterKills = auditRows(world.dbFile)
+      assert.strictEqual(
+        runsAfterKills.filter((r) => r.finished_at === null).length,
+        kills.length,
+        "each killed recovery leaves its audit row unfinished"
+      )
+
       // Rerun to the end, and one clean run on the copy.
       world.stash.server.faults.latencyMs = 0
+      const recoveredBeforeRerun = recoveredCount()
+      const reruns: Array<{ readonly recovered: number }> = []
       for (const dir of [world.dir, cleanDir]) {
         const child = recover(dir)
         const { code } = yield* Effect.promise(() => child.exited)
         assert.strictEqual(code, 0, `plexsync recover exited ${code}: ${child.stderr().slice(-2_000)}`)
         assert.notMatch(child.stderr(), /^\s+at /m, "a stack trace was printed")
+        reruns.push(JSON.parse(child.stdout()) as { recovered: number })
       }
+      // The rerun did the rest, and only the rest: what the killed runs recovered is not recovered again.
+      assert.strictEqual(reruns[0]!.recovered, expectedRecovered - recoveredBeforeRerun)
+      assert.strictEqual(reruns[1]!.recovered, expectedRecovered)
 
       const killed = finalState(world.dbFile)
       const clean = finalState(path.join(cleanDir, "plexsync.db"))
@@ -162,6 +209,18 @@ describe("chaos: kill -9 during a DLQ recovery", () => {
         assert.strictEqual(r.job_scene, r.scene_id, `entry ${r.id} points at a job for another scene, or at none`)
       }
       assert.isTrue(killed.jobs.every((j) => j.state === "queued" && j.attempts === 0))
+      // Not only equal to the clean run: the state a recovery must reach. Every scene of the library has one job
+      // (re-queued from the DLQ, or queued before), every entry of a scene queued before was superseded, every entry
+      // of a scene gone from Stash resolved as deleted: nothing is left open in the DLQ.
+      assert.deepStrictEqual(scenesOf(killed.jobs), [...world.sceneIds].sort())
+      assert.strictEqual(killed.recovered.length, expectedRecovered)
+      assert.strictEqual(killed.jobs.filter((j) => j.reason === "recovery").length, expectedRecovered)
+      assert.deepStrictEqual(killed.open, [], "DLQ entries left open after the recovery")
+      assert.strictEqual(killed.resolved["scene-deleted"], missing)
+      assert.strictEqual(killed.resolved["superseded"], SCENES / 10 + queuedBefore)
+      const finalRuns = auditRows(world.dbFile)
+      assert.strictEqual(finalRuns.filter((r) => r.finished_at === null).length, kills.length)
+      assert.isNotNull(finalRuns.at(-1)!.finished_at, "the last run finished its audit row")
       report(
         `kill -9 during recovery: ${log.length} kill points (${log.join("; ")}); final state equals a clean run: ` +
           `${killed.recovered.length} entries recovered, ${killed.jobs.length} jobs queued`

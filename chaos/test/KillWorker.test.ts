@@ -2,7 +2,8 @@
  * Invariant: `plexsync run --wait` killed with SIGKILL at random points while the queue drains, and started again
  * each time, loses nothing — every job ends synced or in the DLQ; a scene is written to Plex more than once only
  * if its job was running under a live lease at one of the kills (the write landed, the completion did not);
- * nothing stays leased; and the final run exits 0 with an empty queue.
+ * nothing stays leased; and the final run exits 0 with an empty queue. Its premise is checked too: each kill is a
+ * SIGKILL that ended the process while jobs were left, and at least one landed while jobs were running.
  *
  * The worker is the real command line, run from the sources as `pnpm plexsync` runs it, against the fake Stash and
  * the fake Plex in this process; Plex's ledger says what was written.
@@ -41,6 +42,8 @@ describe("chaos: kill -9 of the worker", () => {
         const leasedAtKill = new Set<string>()
         const refusedRestarts: Array<string> = []
         let kills = 0
+        /** Kills that found jobs running under a live lease: the worker died mid-job, not between jobs or idle. */
+        let killsMidJob = 0
         let children: Array<Child> = []
 
         yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all(children.map((c) => c.kill9()))))
@@ -67,14 +70,22 @@ describe("chaos: kill -9 of the worker", () => {
               continue
             }
             assert.strictEqual(code, 0, `plexsync run exited ${code}: ${child.stderr().slice(-2_000)}`)
-            break // drained before all kills were spent
+            // Drained before this kill: the case must still have killed the worker at least once, mid-work.
+            assert.isAbove(kills, 0, "the worker drained the queue before it could be killed: the case proved nothing")
+            break
           }
           assert.isTrue(writing, "the worker did too little within ten minutes")
           yield* Effect.sleep(Duration.millis(Math.floor(Math.random() * 200)))
           const killedAt = Date.now()
           yield* Effect.promise(() => child.kill9())
+          // The premise: the process died of this SIGKILL (not of something else, nor had it exited), with work left.
+          const { signal } = yield* Effect.promise(() => child.exited)
+          assert.strictEqual(signal, "SIGKILL", `kill ${kills + 1}: the worker was not killed by SIGKILL`)
           kills++
-          for (const scene of storeSnapshot(world.dbFile, killedAt).leased) leasedAtKill.add(scene)
+          const atKill = storeSnapshot(world.dbFile, killedAt)
+          assert.isAbove(atKill.jobs.length, 0, `kill ${kills} came after the queue drained`)
+          if (atKill.leased.size > 0) killsMidJob++
+          for (const scene of atKill.leased) leasedAtKill.add(scene)
           children = children.filter((c) => c !== child)
           // The dead worker's lease on the database runs out before a new one can start; a restart before that is
           // refused (checked above), so wait most of it out — sometimes less, to see the refusal.
@@ -95,6 +106,8 @@ describe("chaos: kill -9 of the worker", () => {
           break
         }
 
+        assert.isAbove(kills, 0, "no kill happened")
+        assert.isAbove(killsMidJob, 0, "no kill landed while a job was running")
         const snapshot = storeSnapshot(world.dbFile)
         assert.deepStrictEqual(snapshot.jobs, [], "jobs left queued or leased after the final run")
         const lettered = new Set(snapshot.dead.map((d) => d.scene_id))
@@ -112,7 +125,8 @@ describe("chaos: kill -9 of the worker", () => {
           }
         }
         report(
-          `kill -9: ${kills} kills over ${SCENES} jobs, ${refusedRestarts.length} restarts refused while the dead ` +
+          `kill -9: ${kills} kills over ${SCENES} jobs (${killsMidJob} with jobs running), ${refusedRestarts.length} ` +
+            `restarts refused while the dead ` +
             `worker's lease ran out; ${snapshot.synced.size} synced, ${lettered.size} in the DLQ; ${twice.length} scenes ` +
             `written twice, all ${
               leasedAtKill.size > 0 ? "among the " + leasedAtKill.size : "with"

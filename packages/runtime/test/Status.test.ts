@@ -10,6 +10,22 @@ import { buildStatus, renderStatus, statusDocument } from "../src/Status.js"
 
 const store = () => TestStore.layer({ prefix: "plexsync-status-" })
 
+/** Plex's breaker open since `openedAt`, as the worker stores it. */
+const openPlexBreaker = (openedAt: number) =>
+  Effect.flatMap(BreakerStore, (breakers) =>
+    breakers.put(
+      new BreakerState({
+        target: "plex",
+        state: "open",
+        consecutiveFailures: 5,
+        openedAt,
+        nextProbeAt: openedAt + 700_000,
+        probeAttempt: 2,
+        lastError: "PlexServerDown: connect ECONNREFUSED",
+        updatedAt: openedAt
+      })
+    ))
+
 describe("status", () => {
   it.effect("counts waiting jobs as held while a breaker is open, and shows the outage", () =>
     Effect.gen(function*() {
@@ -21,18 +37,7 @@ describe("status", () => {
       assert.deepStrictEqual([closed.queue.queued, closed.queue.due, closed.queue.held], [2, 2, 0])
 
       const openedAt = 10 * 3_600_000 - 600_000
-      yield* (yield* BreakerStore).put(
-        new BreakerState({
-          target: "plex",
-          state: "open",
-          consecutiveFailures: 5,
-          openedAt,
-          nextProbeAt: openedAt + 700_000,
-          probeAttempt: 2,
-          lastError: "PlexServerDown: connect ECONNREFUSED",
-          updatedAt: openedAt
-        })
-      )
+      yield* openPlexBreaker(openedAt)
       yield* (yield* OutageHistory).open("plex", { startedAt: openedAt, cause: "ECONNREFUSED" })
       yield* (yield* Settings).set(SettingKeys.lastReconcile, JSON.stringify({ scenesChecked: 40, queued: 3 }))
 
@@ -74,18 +79,7 @@ describe("status", () => {
         held: true
       })
       const openedAt = 10 * 3_600_000 - 600_000
-      yield* (yield* BreakerStore).put(
-        new BreakerState({
-          target: "plex",
-          state: "open",
-          consecutiveFailures: 5,
-          openedAt,
-          nextProbeAt: openedAt + 700_000,
-          probeAttempt: 2,
-          lastError: "PlexServerDown: connect ECONNREFUSED",
-          updatedAt: openedAt
-        })
-      )
+      yield* openPlexBreaker(openedAt)
       const doc = statusDocument(yield* buildStatus())
       assert.deepStrictEqual([doc.queue.queued, doc.queue.due, doc.queue.held], [2, 0, 2])
       // The store's own counts: a held job is not due (the worker frees held jobs when the breaker closes).

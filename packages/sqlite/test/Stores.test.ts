@@ -214,18 +214,21 @@ const result = (recovered: number): RecoveryResult => ({
   recoveredSceneIds: [scene(1)]
 })
 
+/** One whole run as the recovery writes it: its row at the start, finished 5 ms later with the result. */
+const recordRun = (startedAt: number, trigger: "automatic" | "manual", r: RecoveryResult) =>
+  Effect.flatMap(RecoveryLog, (log) =>
+    Effect.flatMap(
+      log.start({ startedAt, trigger, result: { ...r, recovered: 0 } }),
+      (row) => log.finish(row.id, { finishedAt: startedAt + 5, result: r })
+    ))
+
 describe("RecoveryLog on SQLite", () => {
   it.scoped("records runs and lists them newest first", () =>
     Effect.gen(function*() {
       const log = yield* RecoveryLog
       assert.isTrue(Option.isNone(yield* log.latest))
-      const record = (startedAt: number, trigger: "automatic" | "manual", r: ReturnType<typeof result>) =>
-        Effect.flatMap(
-          log.start({ startedAt, trigger, result: { ...r, recovered: 0 } }),
-          (row) => log.finish(row.id, { finishedAt: startedAt + 10, result: r })
-        )
-      const first = yield* record(10, "automatic", result(1))
-      const second = yield* record(30, "manual", result(2))
+      const first = yield* recordRun(10, "automatic", result(1))
+      const second = yield* recordRun(30, "manual", result(2))
       assert.deepStrictEqual(first.result, result(1))
       assert.strictEqual(first.trigger, "automatic")
       assert.deepStrictEqual(Option.map(yield* log.latest, (r) => r.id), Option.some(second.id))
@@ -247,11 +250,7 @@ describe("RecoveryLog on SQLite", () => {
   it.scoped("attempts stopped by the Plex gate, one after another, share one row; the last completed run stays", () =>
     Effect.gen(function*() {
       const log = yield* RecoveryLog
-      const run = (at: number, r: ReturnType<typeof result>) =>
-        Effect.flatMap(
-          log.start({ startedAt: at, trigger: "automatic", result: { ...r, recovered: 0 } }),
-          (row) => log.finish(row.id, { finishedAt: at + 5, result: r })
-        )
+      const run = (at: number, r: RecoveryResult) => recordRun(at, "automatic", r)
       const gated = { ...result(0), skippedPlexDown: 7, stoppedBy: "PlexDown" as const }
       const done = yield* run(0, result(3))
       for (let tick = 1; tick <= 50; tick++) yield* run(tick * 1_000, gated)
@@ -268,11 +267,7 @@ describe("RecoveryLog on SQLite", () => {
   it.scoped("prune deletes runs started before the cutoff, never the last completed one", () =>
     Effect.gen(function*() {
       const log = yield* RecoveryLog
-      const run = (at: number, r: ReturnType<typeof result>) =>
-        Effect.flatMap(
-          log.start({ startedAt: at, trigger: "manual", result: r }),
-          (row) => log.finish(row.id, { finishedAt: at + 5, result: r })
-        )
+      const run = (at: number, r: RecoveryResult) => recordRun(at, "manual", r)
       yield* run(10, result(1))
       yield* run(20, result(2))
       yield* run(30, { ...result(0), stoppedBy: "PlexWentDown" })
