@@ -17,7 +17,16 @@ import type { Machine, ResultRow } from "./lib/harness.js"
 import { benchDir, fmtInt, fmtRatio, machine, resultsDir } from "./lib/harness.js"
 
 /** The known benchmarks, in the order they run; any other top-level bench file runs after them. */
-const KNOWN = ["queue", "recovery", "sync-throughput", "hook-startup", "reconcile", "related"]
+const KNOWN = [
+  "queue",
+  "recovery",
+  "sync-throughput",
+  "hook-startup",
+  "reconcile",
+  "related",
+  "scan-latency",
+  "adaptive-concurrency"
+]
 /** Helpers, children and work in progress: not benchmarks. */
 const NOT_BENCHMARKS = /^(run|.*-child|scratch.*|zz-.*|tmp.*|_.*)\.ts$/
 const TIMEOUT_MS = 90 * 60_000

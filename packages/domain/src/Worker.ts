@@ -1,6 +1,7 @@
 import {
   Cause,
   Clock,
+  Context,
   Data,
   Duration,
   Effect,
@@ -15,6 +16,7 @@ import {
   Schema,
   Stream
 } from "effect"
+import { defaultAdaptiveLimit, limitedPlexClient, makeAdaptiveLimiter } from "./AdaptiveLimit.js"
 import type { BreakerStore } from "./BreakerStore.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { errorPolicy } from "./ErrorPolicy.js"
@@ -26,7 +28,7 @@ import { defaultMatchOptions, makeMatcher } from "./Matching.js"
 import type { OutageHistory } from "./OutageHistory.js"
 import type { PathMap } from "./PathMap.js"
 import { sectionsForPath } from "./PathMap.js"
-import type { PlexClient } from "./PlexClient.js"
+import { PlexClient } from "./PlexClient.js"
 import { PlexEvents } from "./PlexEvents.js"
 import type { ScanWaits } from "./ScanWaits.js"
 import { makeScanWaits } from "./ScanWaits.js"
@@ -50,8 +52,13 @@ import { clearStop, recordStop } from "./WorkerStop.js"
 /** The engine's settings (the `PLEXSYNC_*` tunables; see docs/architecture.md), as plain values. */
 /** The engine's settings; breakers, probes, the hold limit and the ramp are `TargetHealthSettings`' (`PLEXSYNC_*`). */
 export interface EngineSettings extends TargetHealthSettings {
-  /** Jobs in flight at once (`PLEXSYNC_CONCURRENCY`). */
+  /**
+   * Jobs in flight at most (`PLEXSYNC_CONCURRENCY`). The worker runs as many as Plex takes without slowing down or
+   * failing, up to this (see `AdaptiveLimit`).
+   */
   readonly concurrency: number
+  /** `fixed`: always `concurrency` jobs at once, whatever Plex's answers (for comparisons). Default `adaptive`. */
+  readonly concurrencyMode?: "adaptive" | "fixed"
   /** A claimed job's lease; renewed every third of it while the job runs (`PLEXSYNC_LEASE`). */
   readonly leaseMs: number
   readonly fields: ReadonlySet<SyncField>
@@ -237,19 +244,27 @@ interface Session {
 export const makeWorker = (settings: EngineSettings) =>
   Effect.gen(function*() {
     const queue = yield* SyncQueue
-    const context = yield* Effect.context<StashClient | PlexClient | SyncState>()
+    const limiter = yield* makeAdaptiveLimiter(defaultAdaptiveLimit(settings.concurrency))
+    const adaptive = settings.concurrencyMode !== "fixed"
+    // Every Plex request of a job (matching included) is a sample of how Plex copes with the load.
+    const plex = adaptive ? limitedPlexClient(yield* PlexClient, limiter) : yield* PlexClient
+    const context = Context.add(yield* Effect.context<StashClient | PlexClient | SyncState>(), PlexClient, plex)
     const health = yield* makeTargetHealth(settings)
     const events = yield* Effect.serviceOption(PlexEvents)
-    const matcher = yield* makeMatcher({
-      strict: settings.strictMatching,
-      libraries: settings.libraries,
-      indexRefreshMs: settings.indexRefreshMs,
-      pageSize: 500,
-      scanOnMiss: settings.scanOnMiss,
-      scanIntervalMs: defaultMatchOptions.scanIntervalMs,
-      pathMap: settings.pathMap,
-      ...Option.match(events, { onNone: () => ({}), onSome: (events) => ({ scanning: events.scanning }) })
-    })
+    const matcher = yield* Effect.provideService(
+      makeMatcher({
+        strict: settings.strictMatching,
+        libraries: settings.libraries,
+        indexRefreshMs: settings.indexRefreshMs,
+        pageSize: 500,
+        scanOnMiss: settings.scanOnMiss,
+        scanIntervalMs: defaultMatchOptions.scanIntervalMs,
+        pathMap: settings.pathMap,
+        ...Option.match(events, { onNone: () => ({}), onSome: (events) => ({ scanning: events.scanning }) })
+      }),
+      PlexClient,
+      plex
+    )
     // Where a stop for a person to act is recorded, when the store is at hand (see `WorkerStop`).
     const stopRecords = yield* Effect.serviceOption(Settings)
     let stopCleared = false
@@ -516,12 +531,12 @@ export const makeWorker = (settings: EngineSettings) =>
         }
       })
 
-    /** How many jobs may start now, by the breakers. */
+    /** How many jobs may start now, by the breakers and the concurrency limit. */
     const admitted = (session: Session) =>
-      Effect.map(health.admission, (admission) => {
+      Effect.map(Effect.zip(health.admission, limiter.limit), ([admission, limit]) => {
         if (admission === "none") return 0
         if (admission === "trial") return session.inFlight === 0 ? 1 : 0
-        return Math.max(0, settings.concurrency - session.inFlight)
+        return Math.max(0, (adaptive ? limit : settings.concurrency) - session.inFlight)
       })
 
     /** The earliest time something may change: a probe, held jobs reaching the hold limit, or the next due job. */

@@ -163,7 +163,7 @@ describe("the hold limit", () => {
         const ids = range(1, 6)
         yield* sim.downBetween(0, 25_000)
         yield* enqueue(ids)
-        const w = yield* worker({ ...policyOverrides, concurrency: 4, holdLimitMs: 5_000 })
+        const w = yield* worker({ ...policyOverrides, concurrency: 4, concurrencyMode: "fixed", holdLimitMs: 5_000 })
         const stop = yield* Deferred.make<void>()
         const fiber = yield* Effect.fork(w.run({ stop: Deferred.await(stop) }))
 

@@ -73,7 +73,7 @@ describe("worker: the happy path", () => {
     Effect.gen(function*() {
       const sim = yield* slowPlex("1 second")
       yield* enqueue(range(1, 8))
-      const fiber = yield* drainInBackground({ concurrency: 4 })
+      const fiber = yield* drainInBackground({ concurrency: 4, concurrencyMode: "fixed" })
       // 8 jobs, 4 at a time: two rounds of one-second steps (the section list once; find the file; read the
       // item; then edit, rating and poster together). Until Plex has taken a write with the token, a job's first
       // write goes out alone: the first round pays one more step, the second does not.
@@ -346,7 +346,8 @@ describe("worker: after an outage", () => {
       const sim = yield* SimPlex.SimPlex
       // A fixed seed: the backoffs drawn are the same on every run (checked below, so the test can fail).
       const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make("s1"))
-      const w = yield* worker({ scanOnMiss: false })
+      // Fixed concurrency: the jobs that fail before the breaker opens are the ones in flight at once.
+      const w = yield* worker({ scanOnMiss: false, concurrencyMode: "fixed" })
 
       // Scene 6 has no Plex item: PlexNotFound, a failure that says nothing about Plex being down.
       yield* enqueue([6])

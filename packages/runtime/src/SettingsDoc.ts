@@ -22,7 +22,8 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "last wrote, instead of making it show what Stash says.",
   strictMatching: "With several equally good Plex candidates for a scene, send the scene to the dead-letter " +
     "queue as `MatchAmbiguous` instead of picking one.",
-  concurrency: "How many scenes the worker syncs at once.",
+  concurrency:
+    "The most scenes the worker syncs at once: it runs as many as Plex takes without slowing down or failing, up to this.",
   httpAddr: "Where the scheduler serves `/healthz`, `/status`, `/metrics`, `POST /hooks/stash` and its status " +
     "page. Beyond loopback it refuses to start without `PLEXSYNC_API_TOKEN` or `PLEXSYNC_WEBHOOK_SECRET`.",
   webhookSecret: "The bearer token `POST /hooks/stash` requires (the forwarder plugin's **Webhook secret**). " +
