@@ -163,7 +163,7 @@ export const decide = (request: RequestFacts, options: GuardOptions): Verdict =>
     return refuse(
       403,
       "ForeignHost",
-      `this scheduler does not answer to the host ${JSON.stringify(hostName(headers["host"] ?? ""))}: ` +
+      `this scheduler does not answer to the host ${JSON.stringify(hostName(headers["host"] ?? "").slice(0, 100))}: ` +
         `add it to PLEXSYNC_ALLOWED_HOSTS, or reach the scheduler by its address`
     )
   }

@@ -17,7 +17,7 @@ import * as ApiLive from "./ApiLive.js"
 import { ChangeFeed } from "./ChangeFeed.js"
 import * as Exposition from "./Exposition.js"
 import type { GuardOptions } from "./Guard.js"
-import { errorResponse, guard } from "./Guard.js"
+import { errorResponse, guard, sessionCookie } from "./Guard.js"
 import * as Login from "./Login.js"
 import * as Prometheus from "./Prometheus.js"
 import { describeWorker, RunnerState } from "./RunnerState.js"
@@ -189,8 +189,24 @@ const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.Htt
     HttpRouter.concat(Login.routes(options.guard.apiToken))
   )
 
-/** The API's OpenAPI document (it depends on the API's definition only). */
-export const openApiDocument = OpenApi.fromApi(Api)
+const spec = OpenApi.fromApi(Api)
+
+/**
+ * The API's OpenAPI document (it depends on the API's definition only), with the credentials every route takes:
+ * they are checked by `Guard` before the API's router, so they are stated here rather than per endpoint.
+ */
+export const openApiDocument = {
+  ...spec,
+  components: {
+    ...spec.components,
+    securitySchemes: {
+      ...spec.components.securitySchemes,
+      bearer: { type: "http", scheme: "bearer", description: "PLEXSYNC_API_TOKEN" },
+      session: { type: "apiKey", in: "cookie", name: sessionCookie, description: "set by POST /login" }
+    }
+  },
+  security: [{ bearer: [] }, { session: [] }]
+} satisfies OpenApi.OpenAPISpec
 
 /** A payload, path or query the API cannot decode: 400 `{error, message}` as every other error. */
 const badRequests = HttpMiddleware.make((app) =>

@@ -193,6 +193,7 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
 
       const spec = yield* call("GET", "/api/v1/openapi.json")
       assert.strictEqual(spec.json.openapi, "3.1.0")
+      assert.deepStrictEqual(spec.json.security, [{ bearer: [] }, { session: [] }])
       for (const path of ["/api/v1/status", "/api/v1/dlq/{id}", "/api/v1/scenes/{id}/sync", "/api/v1/reconcile"]) {
         assert.property(spec.json.paths, path)
       }

@@ -48,6 +48,7 @@ describe("plexsync-scheduler: POST /hooks/stash with a tag hook", () => {
       // A created tag: acknowledged, nothing recorded.
       const created = await fetch(`${s.baseUrl}/hooks/stash`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ args: { hookContext: { id: 50, type: "Tag.Create.Post", input: { name: "New" } } } })
       })
       assert.strictEqual(created.status, 202)
