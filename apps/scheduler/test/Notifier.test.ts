@@ -6,7 +6,7 @@ import { NotificationOutbox } from "@plexsync/domain/Notification"
 import { forgetBaseline } from "@plexsync/domain/NotificationWatch"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { Settings } from "@plexsync/domain/Settings"
-import { recordStop } from "@plexsync/domain/WorkerStop"
+import { clearStop, recordStop } from "@plexsync/domain/WorkerStop"
 import { Effect, Layer, Logger, Metric, Redacted, TestClock } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -127,6 +127,20 @@ describe("Notifier", () => {
       yield* restarted
       assert.deepStrictEqual(events(s), ["worker.stopped", "worker.stopped"])
       assert.strictEqual((yield* outbox.summary(sinks.map((x) => x.id))).pending, 0)
+
+      // The worker records its stop anew at each retry: still one stop. Once cleared, a new stop is news again.
+      const settings = yield* Settings
+      yield* recordStop(settings, { reason: "PlexAuthError", message: "Plex refused the token.", at: t0 + 60_000 })
+      yield* TestClock.setTime(t0 + 61_000)
+      yield* restarted
+      assert.strictEqual(s.received.length, 2)
+      yield* clearStop(settings)
+      yield* restarted
+      yield* recordStop(settings, { reason: "PlexPermissionError", message: "Not the owner.", at: t0 + 62_000 })
+      yield* TestClock.setTime(t0 + 63_000)
+      yield* restarted
+      assert.deepInclude(s.received[2], { event: "worker.stopped", reason: "PlexPermissionError" })
+      assert.strictEqual(s.received.length, 3)
     })))
 
   it.scoped("a URL that refuses for good is given up at once; its URL shows in no log line or stored error", () =>
