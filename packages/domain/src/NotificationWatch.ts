@@ -123,7 +123,10 @@ const outageAndRunEvents = (since: number, lookBack: number) =>
       }
     }
     for (const run of yield* runs.list({ limit: lookBack })) {
-      if (run.finishedAt < since) continue
+      const r = run.result
+      const touched = r.recovered + r.skippedAlreadyQueued + r.skippedSceneMissing + r.skippedPlexDown + r.failed
+      // Every closed outage gets a recovery run; one that found no entry is no news.
+      if (run.finishedAt < since || (touched === 0 && r.stoppedBy === null)) continue
       found.push({
         key: `recovery.finished:${run.id}`,
         event: {
