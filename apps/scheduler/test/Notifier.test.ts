@@ -5,8 +5,9 @@ import { SceneId } from "@plexsync/domain/Ids"
 import { NotificationOutbox } from "@plexsync/domain/Notification"
 import { forgetBaseline } from "@plexsync/domain/NotificationWatch"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import { Settings } from "@plexsync/domain/Settings"
-import { recordStop } from "@plexsync/domain/WorkerStop"
+import { clearStop, recordStop } from "@plexsync/domain/WorkerStop"
 import { Effect, Layer, Logger, Metric, Redacted, TestClock } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -88,6 +89,28 @@ describe("Notifier", () => {
       assert.deepStrictEqual(events(s), ["outage.started", "outage.ended"])
       assert.deepInclude(s.received[1], { durationSeconds: 60, jobsAffected: 3, outageId: outage.id })
       assert.include(String(s.received[1]!["message"]), "ended after 60s; 3 job(s) affected")
+
+      // Its automatic recovery: a run that found nothing is no news; one that re-queued entries is.
+      const log = yield* RecoveryLog
+      const result = (recovered: number) => ({
+        window: { from: t0 + 1_000, to: t0 + 61_000, outageId: outage.id },
+        errorTags: ["PlexServerDown" as const],
+        dryRun: false,
+        recovered,
+        skippedAlreadyQueued: 0,
+        skippedPlexDown: 0,
+        skippedSceneMissing: 0,
+        failed: 0,
+        recoveredSceneIds: [],
+        stoppedBy: null
+      })
+      yield* log.record({ startedAt: t0 + 62_000, finishedAt: t0 + 62_500, trigger: "automatic", result: result(0) })
+      yield* log.record({ startedAt: t0 + 63_000, finishedAt: t0 + 63_500, trigger: "manual", result: result(2) })
+      yield* TestClock.setTime(t0 + 64_000)
+      yield* tick
+      yield* tick
+      assert.deepStrictEqual(events(s), ["outage.started", "outage.ended", "recovery.finished"])
+      assert.deepInclude(s.received[2], { trigger: "manual", recovered: 2, outageId: outage.id })
     })))
 
   it.scoped("a failed delivery is tried again after its backoff, also by the next process, and sent once", () =>
@@ -127,6 +150,20 @@ describe("Notifier", () => {
       yield* restarted
       assert.deepStrictEqual(events(s), ["worker.stopped", "worker.stopped"])
       assert.strictEqual((yield* outbox.summary(sinks.map((x) => x.id))).pending, 0)
+
+      // The worker records its stop anew at each retry: still one stop. Once cleared, a new stop is news again.
+      const settings = yield* Settings
+      yield* recordStop(settings, { reason: "PlexAuthError", message: "Plex refused the token.", at: t0 + 60_000 })
+      yield* TestClock.setTime(t0 + 61_000)
+      yield* restarted
+      assert.strictEqual(s.received.length, 2)
+      yield* clearStop(settings)
+      yield* restarted
+      yield* recordStop(settings, { reason: "PlexPermissionError", message: "Not the owner.", at: t0 + 62_000 })
+      yield* TestClock.setTime(t0 + 63_000)
+      yield* restarted
+      assert.deepInclude(s.received[2], { event: "worker.stopped", reason: "PlexPermissionError" })
+      assert.strictEqual(s.received.length, 3)
     })))
 
   it.scoped("a URL that refuses for good is given up at once; its URL shows in no log line or stored error", () =>

@@ -43,6 +43,8 @@ const startSink = async () => {
 const named = (received: ReadonlyArray<Received>, event: string) => received.filter((r) => r.event === event)
 
 describe("notifications end to end", () => {
+  // Two launches of the scheduler, each allowed the launch helper's 60 s to answer (as the restart test of
+  // Scheduler.e2e); the notifications themselves take a few seconds.
   it("Plex down and up across a scheduler restart: one outage.started, one outage.ended", async () => {
     const sink = await startSink()
     try {
@@ -92,5 +94,5 @@ describe("notifications end to end", () => {
     } finally {
       await sink.close()
     }
-  }, 60_000)
+  }, 150_000)
 })

@@ -15,19 +15,25 @@ import { readStop } from "./WorkerStop.js"
  * names it for good (`outage.started:12`) and the outbox records a key once.
  *
  * Notifications cover what happened from when they were first configured (`notify.since`): switching them on does
- * not replay the history. A scheduler started without notify URLs forgets that point (`forgetBaseline`).
+ * not replay the history. A scheduler started without notify URLs forgets that point (`forgetBaseline`). The DLQ
+ * past its threshold and a stopped worker are conditions: notified when they begin, whenever that was.
  */
 
 export const sinceKey = "notify.since"
 export const dlqStateKey = "notify.dlq"
+export const stopStateKey = "notify.workerStopped"
 
-const DlqState = Schema.parseJson(Schema.Struct({
-  /** Whether the DLQ was past the threshold at the last look. */
+/**
+ * A condition notified when it begins (the DLQ past its threshold, the worker stopped), not again while it lasts
+ * (the worker records its stop anew at each retry), and again after it ended and began anew.
+ */
+const EdgeState = Schema.parseJson(Schema.Struct({
+  /** Whether the condition held at the last look. */
   above: Schema.Boolean,
-  /** How many times it crossed the threshold upwards: the key of the next `dlq.growing`. */
+  /** How many times it began: the key of the next event. */
   crossings: Schema.Int.pipe(Schema.nonNegative())
 }))
-type DlqState = typeof DlqState.Type
+type EdgeState = typeof EdgeState.Type
 
 export interface WatchOptions {
   /** The sinks (digests of the notify URLs) a new event is delivered to. */
@@ -65,18 +71,28 @@ export const forgetBaseline = Effect.flatMap(
     )
 )
 
-const readDlqState = (text: Option.Option<string>): DlqState =>
-  Option.match(Option.flatMap(text, Schema.decodeOption(DlqState)), {
-    onNone: () => ({ above: false, crossings: 0 }),
-    onSome: (state) => state
-  })
+const readEdge = (settings: SettingsService, key: string) =>
+  Effect.map(
+    settings.get(key),
+    (text): EdgeState =>
+      Option.match(Option.flatMap(text, Schema.decodeOption(EdgeState)), {
+        onNone: () => ({ above: false, crossings: 0 }),
+        onSome: (state) => state
+      })
+  )
 
-/** The events the stored state shows (from `since` on), oldest first; the DLQ's crossing state is updated by `watch`. */
+/** The next state of a condition, and the key of its event when it just began. */
+const edge = (state: EdgeState, holds: boolean, name: string) => ({
+  next: { above: holds, crossings: holds && !state.above ? state.crossings + 1 : state.crossings },
+  key: holds && !state.above ? `${name}:${state.crossings + 1}` : null,
+  changed: holds !== state.above
+})
+
+/** The outages' and the recovery runs' events the stored state shows, from `since` on. */
 const outageAndRunEvents = (since: number, lookBack: number) =>
   Effect.gen(function*() {
     const outages = yield* OutageHistory
     const runs = yield* RecoveryLog
-    const settings = yield* Settings
     const found: Array<KeyedEvent> = []
     for (const outage of yield* outages.list({ limit: lookBack })) {
       if (outage.startedAt >= since) {
@@ -107,8 +123,11 @@ const outageAndRunEvents = (since: number, lookBack: number) =>
       }
     }
     for (const run of yield* runs.list({ limit: lookBack })) {
-      // An unfinished run (still going, or killed) is told of once it finishes, if ever.
-      if (run.finishedAt === null || run.finishedAt < since) continue
+      const r = run.result
+      const touched = r.recovered + r.skippedAlreadyQueued + r.skippedSceneMissing + r.skippedPlexDown + r.failed
+      // An unfinished run (still going, or killed) is told of once it finishes, if ever. Every closed outage gets a
+      // recovery run; one that found no entry is no news.
+      if (run.finishedAt === null || run.finishedAt < since || (touched === 0 && r.stoppedBy === null)) continue
       const finishedAt = run.finishedAt
       found.push({
         key: `recovery.finished:${run.id}`,
@@ -127,13 +146,6 @@ const outageAndRunEvents = (since: number, lookBack: number) =>
         }
       })
     }
-    const stop = yield* readStop(settings)
-    if (Option.isSome(stop) && stop.value.reason !== "Unreadable" && stop.value.at >= since) {
-      found.push({
-        key: `worker.stopped:${stop.value.at}`,
-        event: { event: "worker.stopped", at: stop.value.at, reason: stop.value.reason, detail: stop.value.message }
-      })
-    }
     return found
   })
 
@@ -150,15 +162,21 @@ export const watch = (options: WatchOptions) =>
     const since = yield* baseline(settings, now)
     const found = yield* outageAndRunEvents(since, options.lookBack ?? 20)
 
-    const storedDlq = yield* settings.get(dlqStateKey)
-    const dlqState = readDlqState(storedDlq)
     const byErrorTag = yield* dlq.countByTag
     const entries = Object.values(byErrorTag).reduce((sum, n) => sum + n, 0)
-    const above = entries > options.dlqThreshold
-    if (above && !dlqState.above) {
+    const dlqEdge = edge(yield* readEdge(settings, dlqStateKey), entries > options.dlqThreshold, "dlq.growing")
+    if (dlqEdge.key !== null) {
       found.push({
-        key: `dlq.growing:${dlqState.crossings + 1}`,
+        key: dlqEdge.key,
         event: { event: "dlq.growing", at: now, entries, threshold: options.dlqThreshold, byErrorTag }
+      })
+    }
+    const stop = Option.filter(yield* readStop(settings), (s) => s.reason !== "Unreadable")
+    const stopEdge = edge(yield* readEdge(settings, stopStateKey), Option.isSome(stop), "worker.stopped")
+    if (stopEdge.key !== null && Option.isSome(stop)) {
+      found.push({
+        key: stopEdge.key,
+        event: { event: "worker.stopped", at: stop.value.at, reason: stop.value.reason, detail: stop.value.message }
       })
     }
 
@@ -169,9 +187,8 @@ export const watch = (options: WatchOptions) =>
       if (yield* outbox.record(f.key, f.event, options.sinks, now)) recorded.push(f)
     }
     // After the event is recorded: a crash in between sees the crossing again, under the same key.
-    if (above !== dlqState.above) {
-      const next = { above, crossings: above ? dlqState.crossings + 1 : dlqState.crossings }
-      yield* settings.set(dlqStateKey, Schema.encodeSync(DlqState)(next))
+    for (const [key, e] of [[dlqStateKey, dlqEdge], [stopStateKey, stopEdge]] as const) {
+      if (e.changed) yield* settings.set(key, Schema.encodeSync(EdgeState)(e.next))
     }
     return recorded
   }).pipe(Effect.withSpan("NotificationWatch.watch"))

@@ -35,3 +35,13 @@ export const counted = (target: Target) =>
 /** Counts a failure found after the exchange (an answer that does not decode). */
 export const countError = (target: Target, errorTag: string) =>
   Metric.increment(Metric.tagged(Metric.tagged(targetErrors, "target", target), "error_tag", errorTag))
+
+/** The requests counted for `target` so far, and those failed with `errorTag`. */
+export const countsOf = (target: Target, errorTag: string) =>
+  Effect.map(
+    Effect.all([
+      Metric.value(Metric.tagged(targetRequests, "target", target)),
+      Metric.value(Metric.tagged(Metric.tagged(targetErrors, "target", target), "error_tag", errorTag))
+    ]),
+    ([requests, errors]) => ({ requests: requests.count, errors: errors.count })
+  )

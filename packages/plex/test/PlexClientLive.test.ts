@@ -6,7 +6,7 @@ import * as TargetMetrics from "@plexsync/domain/TargetMetrics"
 import * as PlexClientLive from "@plexsync/plex/PlexClientLive"
 import * as FakePlex from "@plexsync/testing/FakePlex"
 import { withLayer } from "@plexsync/testing/TestSuites"
-import { Effect, Metric, Option, Redacted, TestClock } from "effect"
+import { Effect, Option, Redacted, TestClock } from "effect"
 import { createHash } from "node:crypto"
 
 const section = "1"
@@ -572,24 +572,15 @@ describe("PlexClientLive: faults in detail", () => {
 
   test.scopedLive("counts each request to Plex, and a failed one by its error tag (plexsync_target_*_total)", () =>
     Effect.gen(function*() {
-      const requests = Metric.tagged(TargetMetrics.targetRequests, "target", "plex")
-      const refused = Metric.tagged(
-        Metric.tagged(TargetMetrics.targetErrors, "target", "plex"),
-        "error_tag",
-        "PlexServerDown"
-      )
-      const count = Effect.map(
-        Effect.all([Metric.value(requests), Metric.value(refused)]),
-        ([r, e]) => [r.count, e.count]
-      )
+      const count = TargetMetrics.countsOf("plex", "PlexServerDown")
       const { client, fake } = yield* setup()
-      const [requestsBefore, refusedBefore] = yield* count
+      const before = yield* count
       yield* client.health
       yield* fake.faults.refuseConnections
       yield* Effect.flip(client.sections)
-      const [requestsAfter, refusedAfter] = yield* count
-      assert.strictEqual(requestsAfter! - requestsBefore!, 3, "health asks twice, then one refused request")
-      assert.strictEqual(refusedAfter! - refusedBefore!, 1)
+      const after = yield* count
+      assert.strictEqual(after.requests - before.requests, 3, "health asks twice, then one refused request")
+      assert.strictEqual(after.errors - before.errors, 1)
     }))
 
   test.scopedLive("latency below the timeout is only slow", () =>

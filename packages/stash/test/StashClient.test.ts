@@ -10,7 +10,7 @@ import * as StashClientLive from "@plexsync/stash/StashClientLive"
 import * as FakeStash from "@plexsync/testing/FakeStash"
 import { loadRealStashSchema } from "@plexsync/testing/StashSpecs"
 import { describeWithSpec, realStashSchema, withLayer } from "@plexsync/testing/TestSuites"
-import { Effect, Layer, Metric, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import type { OperationDefinitionNode } from "graphql"
 import { getVariableValues, Kind, parse, validate } from "graphql"
 
@@ -403,24 +403,15 @@ describe("StashClientLive faults", () => {
 
   test.scopedLive("counts each request to Stash, and a failed one by its error tag (plexsync_target_*_total)", () =>
     Effect.gen(function*() {
-      const requests = Metric.tagged(TargetMetrics.targetRequests, "target", "stash")
-      const refused = Metric.tagged(
-        Metric.tagged(TargetMetrics.targetErrors, "target", "stash"),
-        "error_tag",
-        "StashUnavailable"
-      )
-      const count = Effect.map(
-        Effect.all([Metric.value(requests), Metric.value(refused)]),
-        ([r, e]) => [r.count, e.count]
-      )
+      const count = TargetMetrics.countsOf("stash", "StashUnavailable")
       const { client, fake } = yield* setup()
-      const [requestsBefore, refusedBefore] = yield* count
+      const before = yield* count
       yield* client.health
       yield* fake.stopListening
       yield* Effect.flip(client.health)
-      const [requestsAfter, refusedAfter] = yield* count
-      assert.strictEqual(requestsAfter! - requestsBefore!, 2)
-      assert.strictEqual(refusedAfter! - refusedBefore!, 1)
+      const after = yield* count
+      assert.strictEqual(after.requests - before.requests, 2)
+      assert.strictEqual(after.errors - before.errors, 1)
       yield* fake.resumeListening
     }))
 
