@@ -104,8 +104,15 @@ describe("Notifier", () => {
         recoveredSceneIds: [],
         stoppedBy: null
       })
-      yield* log.record({ startedAt: t0 + 62_000, finishedAt: t0 + 62_500, trigger: "automatic", result: result(0) })
-      yield* log.record({ startedAt: t0 + 63_000, finishedAt: t0 + 63_500, trigger: "manual", result: result(2) })
+      const record = (
+        run: { startedAt: number; finishedAt: number; trigger: "automatic" | "manual"; recovered: number }
+      ) =>
+        Effect.flatMap(
+          log.start({ startedAt: run.startedAt, trigger: run.trigger, result: result(0) }),
+          (started) => log.finish(started.id, { finishedAt: run.finishedAt, result: result(run.recovered) })
+        )
+      yield* record({ startedAt: t0 + 62_000, finishedAt: t0 + 62_500, trigger: "automatic", recovered: 0 })
+      yield* record({ startedAt: t0 + 63_000, finishedAt: t0 + 63_500, trigger: "manual", recovered: 2 })
       yield* TestClock.setTime(t0 + 64_000)
       yield* tick
       yield* tick
