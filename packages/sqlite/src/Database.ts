@@ -4,12 +4,13 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import { StoreError } from "@plexsync/domain/StoreError"
-import { Context, Effect, Exit, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import migration0001 from "./migrations/0001_create_tables.js"
 import migration0002 from "./migrations/0002_related_objects.js"
 import migration0003 from "./migrations/0003_item_writes.js"
+import migration0004 from "./migrations/0004_queue_due_index.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
@@ -17,7 +18,8 @@ import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 const migrations = Migrator.fromRecord({
   "0001_create_tables": migration0001,
   "0002_related_objects": migration0002,
-  "0003_item_writes": migration0003
+  "0003_item_writes": migration0003,
+  "0004_queue_due_index": migration0004
 })
 
 export interface DatabaseOptions {
@@ -70,34 +72,37 @@ export class Database extends Context.Tag("@plexsync/sqlite/Database")<Database,
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000
 
-const makeImmediate =
-  (sql: SqlClient.SqlClient, conn: Connection) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+/**
+ * Written with plain combinators rather than a generator: the queue takes this path once or twice per job, and the
+ * generator, `Effect.exit` and re-failing cost more than the BEGIN and COMMIT statements themselves.
+ */
+const makeImmediate = (sql: SqlClient.SqlClient, conn: Connection) => {
+  const begin = conn.execute("BEGIN IMMEDIATE", [], undefined)
+  const commit = conn.execute("COMMIT", [], undefined)
+  // SQLite may already have rolled back (e.g. disk full); a failing ROLLBACK changes nothing then.
+  const rollback = Effect.ignore(conn.execute("ROLLBACK", [], undefined))
+  const transaction = [conn, 0] as const
+  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
     Effect.flatMap(
       Effect.serviceOption(SqlClient.TransactionConnection),
       (open): Effect.Effect<A, E | SqlError, R> =>
         Option.isSome(open) ?
           sql.withTransaction(effect) :
           Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function*() {
-              yield* conn.execute("BEGIN IMMEDIATE", [], undefined)
-              const exit = yield* Effect.exit(
-                restore(Effect.provideService(effect, SqlClient.TransactionConnection, [conn, 0] as const))
-              )
-              if (Exit.isSuccess(exit)) {
-                const committed = yield* Effect.exit(conn.execute("COMMIT", [], undefined))
-                if (Exit.isFailure(committed)) {
-                  // SQLite may already have rolled back (e.g. disk full); a failing ROLLBACK changes nothing then.
-                  yield* Effect.ignore(conn.execute("ROLLBACK", [], undefined))
-                  return yield* Effect.failCause(committed.cause)
-                }
-                return exit.value
-              }
-              yield* Effect.ignore(conn.execute("ROLLBACK", [], undefined))
-              return yield* exit
-            })
+            Effect.zipRight(
+              begin,
+              Effect.matchCauseEffect(restore(Effect.provideService(effect, SqlClient.TransactionConnection, transaction)), {
+                onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
+                onSuccess: (value) =>
+                  Effect.matchCauseEffect(commit, {
+                    onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
+                    onSuccess: () => Effect.succeed(value)
+                  })
+              })
+            )
           )
     )
+}
 
 const changesOf = (result: unknown): number => {
   const n = (result as { readonly changes?: unknown } | null)?.changes
