@@ -1,5 +1,5 @@
 import type {
-  DeadLetterEntry,
+  DeadLetterSummary,
   DeadLetterFilter,
   DeadLetterList,
   RedriveOutcome
@@ -124,7 +124,7 @@ const dlqFilter = (
   ...(includeRecovered ? {} : { recovered: false })
 })
 
-const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
+const entryRow = (e: DeadLetterSummary): ReadonlyArray<string> => [
   String(e.id),
   formatTime(e.failedAt),
   e.sceneId,
@@ -304,7 +304,7 @@ export const dlqRetry = (options: DlqRetryOptions) =>
             reason: "manual"
           }))
         )
-        const last: DeadLetterEntry = page.entries.at(-1)!
+        const last: DeadLetterSummary = page.entries.at(-1)!
         after = { failedAt: last.failedAt, id: last.id }
         if (page.entries.length < retryPage) break
       }

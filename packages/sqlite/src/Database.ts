@@ -10,7 +10,7 @@ import * as path from "node:path"
 import migration0001 from "./migrations/0001_create_tables.js"
 import migration0002 from "./migrations/0002_related_objects.js"
 import migration0003 from "./migrations/0003_item_writes.js"
-import migration0004 from "./migrations/0004_queue_due_index.js"
+import migration0004 from "./migrations/0004_queue_indexes.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
@@ -19,7 +19,7 @@ const migrations = Migrator.fromRecord({
   "0001_create_tables": migration0001,
   "0002_related_objects": migration0002,
   "0003_item_writes": migration0003,
-  "0004_queue_due_index": migration0004
+  "0004_queue_indexes": migration0004
 })
 
 export interface DatabaseOptions {

@@ -4,8 +4,7 @@ import { LeaseLost, type StoreError } from "@plexsync/domain/StoreError"
 import type { ClaimedJob, EnqueueInput, EnqueueResult, QueueCounts, SyncJob } from "@plexsync/domain/SyncJob"
 import type { JobFailure, SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import type { ParseResult } from "effect"
-import { Clock, Effect, Either, Layer, Option } from "effect"
+import { Clock, Effect, Either, Layer, Option, ParseResult } from "effect"
 import { randomUUID } from "node:crypto"
 import { Database } from "./Database.js"
 import type { JobRecord } from "./JobRows.js"
@@ -219,8 +218,10 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const gone = yield* query(DELETE_CLAIMED, [row.id, row.lease_token])
       if (gone.length === 0) return
+      const problems = ParseResult.ArrayFormatter.formatErrorSync(error)
+        .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
       const message = `Job ${row.id} (scene ${row.scene_id}) does not decode, so it was moved to the DLQ instead ` +
-        `of running: ${error.message}`
+        `of running (${problems.join("; ")}).`
       const { lease_token: _token, ...stored } = row
       const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
         row.scene_id,
