@@ -1,7 +1,7 @@
 import type {
-  DeadLetterSummary,
   DeadLetterFilter,
   DeadLetterList,
+  DeadLetterSummary,
   RedriveOutcome
 } from "@plexsync/domain/DeadLetterQueue"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"

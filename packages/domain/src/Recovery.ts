@@ -1,5 +1,5 @@
 import { Clock, Data, Effect, Option, Schedule } from "effect"
-import type { DeadLetterSummary, DeadLetterFilter, DeadLetterList, RedriveOutcome } from "./DeadLetterQueue.js"
+import type { DeadLetterFilter, DeadLetterList, DeadLetterSummary, RedriveOutcome } from "./DeadLetterQueue.js"
 import { DeadLetterQueue } from "./DeadLetterQueue.js"
 import { errorTagsForRecovery, recoverableTags } from "./ErrorPolicy.js"
 import type { ErrorTag, StashError } from "./Errors.js"

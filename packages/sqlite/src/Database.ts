@@ -91,14 +91,17 @@ const makeImmediate = (sql: SqlClient.SqlClient, conn: Connection) => {
           Effect.uninterruptibleMask((restore) =>
             Effect.zipRight(
               begin,
-              Effect.matchCauseEffect(restore(Effect.provideService(effect, SqlClient.TransactionConnection, transaction)), {
-                onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
-                onSuccess: (value) =>
-                  Effect.matchCauseEffect(commit, {
-                    onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
-                    onSuccess: () => Effect.succeed(value)
-                  })
-              })
+              Effect.matchCauseEffect(
+                restore(Effect.provideService(effect, SqlClient.TransactionConnection, transaction)),
+                {
+                  onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
+                  onSuccess: (value) =>
+                    Effect.matchCauseEffect(commit, {
+                      onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
+                      onSuccess: () => Effect.succeed(value)
+                    })
+                }
+              )
             )
           )
     )

@@ -40,7 +40,8 @@ interface DeadLetterRecord extends SummaryRecord {
   readonly payload: string
 }
 
-const SUMMARY_COLUMNS = "id, scene_id, error_tag, message, attempts, failed_at, outage_id, recovered_at, recovered_job_id"
+const SUMMARY_COLUMNS =
+  "id, scene_id, error_tag, message, attempts, failed_at, outage_id, recovered_at, recovered_job_id"
 
 const summaryFields = {
   id: DeadLetterId,

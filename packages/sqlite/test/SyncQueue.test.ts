@@ -254,9 +254,15 @@ describe("SyncQueue on SQLite", () => {
         // Neither queued nor running: it cannot be claimed again or hold its scene.
         assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 1, held: 0 })
         const listed = yield* dlq.list({})
-        assert.deepStrictEqual(listed.entries.map((e) => [e.sceneId, e.errorTag, e.attempts]), [["7", "JobUndecodable", 2]])
+        assert.deepStrictEqual(listed.entries.map((e) => [e.sceneId, e.errorTag, e.attempts]), [[
+          "7",
+          "JobUndecodable",
+          2
+        ]])
         assert.match(listed.entries[0]!.message, /Job \d+ \(scene 7\) does not decode.*reason: Expected "hook"/)
-        const [row] = yield* sql<{ error_tag: string; scene_id: string; attempts: number; message: string; detail: string }>`
+        const [row] = yield* sql<
+          { error_tag: string; scene_id: string; attempts: number; message: string; detail: string }
+        >`
           SELECT error_tag, scene_id, attempts, message, detail FROM dead_letters`
         assert.strictEqual(row!.error_tag, "JobUndecodable")
         assert.strictEqual(row!.scene_id, "7")
