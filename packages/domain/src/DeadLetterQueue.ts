@@ -20,23 +20,27 @@ export type DeadLetterPayload = typeof DeadLetterPayload.Type
 export const DeadLetterResolution = Schema.Literal("superseded", "scene-deleted")
 export type DeadLetterResolution = typeof DeadLetterResolution.Type
 
-export class DeadLetterEntry extends Schema.Class<DeadLetterEntry>("DeadLetterEntry")({
+/** What a list shows of an entry: all but the error's detail and the job's payload, which `get` adds. */
+export class DeadLetterSummary extends Schema.Class<DeadLetterSummary>("DeadLetterSummary")({
   id: DeadLetterId,
   sceneId: SceneId,
   errorTag: ErrorTag,
   message: Schema.String,
-  /** The encoded tagged error (status, code, candidates, …). */
-  detail: Schema.Unknown,
   attempts: Schema.Int.pipe(Schema.nonNegative()),
   failedAt: Millis,
   /** The outage that was open when the job failed, if any. */
   outageId: Schema.NullOr(OutageId),
-  payload: DeadLetterPayload,
   recoveredAt: Schema.NullOr(Millis),
   recoveredJobId: Schema.NullOr(JobId),
   /** When and why it was resolved without being re-queued (see `DeadLetterResolution`); null while open. */
   resolvedAt: Schema.NullOr(Millis),
   resolution: Schema.NullOr(DeadLetterResolution)
+}) {}
+
+export class DeadLetterEntry extends DeadLetterSummary.extend<DeadLetterEntry>("DeadLetterEntry")({
+  /** The encoded tagged error (status, code, candidates, …). */
+  detail: Schema.Unknown,
+  payload: DeadLetterPayload
 }) {}
 
 export interface NewDeadLetter {
@@ -69,7 +73,8 @@ export interface DeadLetterFilter {
 }
 
 export interface DeadLetterList {
-  readonly entries: ReadonlyArray<DeadLetterEntry>
+  /** Summaries: a list decodes only what it shows (a window of a large DLQ is mostly decoding otherwise). */
+  readonly entries: ReadonlyArray<DeadLetterSummary>
   /** Rows in the selection that could not be decoded; reported, never blocking the others. */
   readonly undecodable: ReadonlyArray<RowDecodeError>
 }

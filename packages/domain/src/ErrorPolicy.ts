@@ -74,7 +74,9 @@ export const errorPolicy: { readonly [K in ErrorTag]: ErrorRule } = {
   StashAuthError: { target: "stash", breaker: none, retry: stopWorker, recovery: "permanent" },
   // A GraphQL error can be Stash's database being busy; a few retries, then the DLQ for a person to read.
   StashQueryError: { target: "stash", breaker: none, retry: retry(seconds(5), seconds(80), 5), recovery: "optional" },
-  SceneMissing: { target: "stash", breaker: none, retry: { _tag: "Drop" }, recovery: "none" }
+  SceneMissing: { target: "stash", breaker: none, retry: { _tag: "Drop" }, recovery: "none" },
+  // Parked by the claim itself (never thrown by a sync); a person reads it and retries or purges it.
+  JobUndecodable: { target: null, breaker: none, retry: deadLetter, recovery: "permanent" }
 }
 
 const allTags = Object.keys(errorPolicy) as ReadonlyArray<ErrorTag>

@@ -67,6 +67,15 @@ export class SceneMissing extends Schema.TaggedError<SceneMissing>()("SceneMissi
   sceneId: Schema.String
 }) {}
 
+/**
+ * A job row in the queue that does not decode (an unknown reason, a field out of range): the claim that found it
+ * moves it to the DLQ as it was, in the same transaction, so it is neither run nor left running. It belongs to
+ * neither target; `dlq retry` queues the scene again when the scene id and reason were intact.
+ */
+export class JobUndecodable extends Schema.TaggedError<JobUndecodable>()("JobUndecodable", {
+  message: Schema.String
+}) {}
+
 /** Every error class of the taxonomy, once: `SyncError` and `ErrorTag` are built from this list. */
 const syncErrorClasses = [
   PlexServerDown,
@@ -79,7 +88,8 @@ const syncErrorClasses = [
   StashUnavailable,
   StashAuthError,
   StashQueryError,
-  SceneMissing
+  SceneMissing,
+  JobUndecodable
 ] as const
 
 export const SyncError = Schema.Union(...syncErrorClasses)

@@ -1,5 +1,5 @@
 import { Clock, Data, Effect, Option, Schedule } from "effect"
-import type { DeadLetterEntry, DeadLetterFilter, DeadLetterList, RedriveOutcome } from "./DeadLetterQueue.js"
+import type { DeadLetterFilter, DeadLetterList, DeadLetterSummary, RedriveOutcome } from "./DeadLetterQueue.js"
 import { DeadLetterQueue } from "./DeadLetterQueue.js"
 import { errorTagsForRecovery, recoverableTags } from "./ErrorPolicy.js"
 import type { ErrorTag, StashError } from "./Errors.js"
@@ -278,7 +278,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
   })
   yield* reportProgress
 
-  const redriveOne = (entry: DeadLetterEntry) =>
+  const redriveOne = (entry: DeadLetterSummary) =>
     dlq.redrive([{ id: entry.id, sceneId: entry.sceneId }], { reason: "recovery" }).pipe(
       Effect.catchAll((error) =>
         Effect.logWarning(
@@ -300,7 +300,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
   }
 
   /** Re-queues survivors in one transaction; if it fails, one by one, so only the bad entries fail. */
-  const redrive = Effect.fn("Recovery.redrive")(function*(survivors: ReadonlyArray<DeadLetterEntry>) {
+  const redrive = Effect.fn("Recovery.redrive")(function*(survivors: ReadonlyArray<DeadLetterSummary>) {
     if (survivors.length === 0) return
     if (dryRun) {
       for (const entry of survivors) {
@@ -337,7 +337,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
       yield* dlq.resolve(deleted, "scene-deleted")
     })
 
-  const processPage = Effect.fn("Recovery.page")(function*(entries: ReadonlyArray<DeadLetterEntry>) {
+  const processPage = Effect.fn("Recovery.page")(function*(entries: ReadonlyArray<DeadLetterSummary>) {
     yield* Effect.annotateCurrentSpan({ entries: entries.length })
     if (entries.length === 0) return
     // Entries skipped because their scene is queued anyway, or gone from Stash: resolved, so the DLQ lists only
@@ -346,9 +346,9 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     const deleted: Array<DeadLetterId> = []
     // Gate 2: one store lookup for the page's scenes.
     const active = yield* queue.activeScenes(unique(entries.map((e) => e.sceneId)))
-    const candidates: Array<DeadLetterEntry> = []
+    const candidates: Array<DeadLetterSummary> = []
     // Later entries of a scene already among this page's candidates wait for its outcome.
-    const repeats: Array<DeadLetterEntry> = []
+    const repeats: Array<DeadLetterSummary> = []
     const candidateScenes = new Set<SceneId>()
     for (const entry of entries) {
       if (active.has(entry.sceneId) || state.recovered.has(entry.sceneId)) {
@@ -367,7 +367,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
     const existing = yield* stash.existingSceneIds([...candidateScenes]).pipe(
       Effect.retry({ schedule: retryStash, while: (error) => error._tag === "StashUnavailable" })
     )
-    const survivors: Array<DeadLetterEntry> = []
+    const survivors: Array<DeadLetterSummary> = []
     for (const entry of candidates) {
       if (existing.has(entry.sceneId)) survivors.push(entry)
       else {
@@ -414,7 +414,7 @@ export const recoverOutageJobs = Effect.fn("Recovery.recoverOutageJobs")(functio
       state.counts.failed += 1
       yield* Effect.logWarning(`Recovery: DLQ row ${bad.rowId} cannot be read (${bad.message}); it is left as it is.`)
     }
-    const last: DeadLetterEntry | undefined = page.entries.at(-1)
+    const last: DeadLetterSummary | undefined = page.entries.at(-1)
     if (last !== undefined) after = { failedAt: last.failedAt, id: last.id }
 
     const stopped = yield* processPage(page.entries).pipe(

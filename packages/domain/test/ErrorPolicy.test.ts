@@ -61,7 +61,8 @@ describe("error policy", () => {
       StashUnavailable: "stash",
       StashAuthError: "stash",
       StashQueryError: "stash",
-      SceneMissing: "stash"
+      SceneMissing: "stash",
+      JobUndecodable: null
     }
     for (const tag of Errors.allErrorTags) {
       assert.strictEqual(ErrorPolicy.errorPolicy[tag].target, expected[tag], tag)

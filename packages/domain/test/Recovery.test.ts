@@ -565,13 +565,13 @@ describe("recoverOutageJobs", () => {
       Effect.gen(function*() {
         const ids = yield* seed(Array.from({ length: 5 }, (_, i) => ({ scene: i + 1, at: T0 + i })))
         const { sql } = yield* Database
-        yield* sql`UPDATE dead_letters SET payload = 'not json' WHERE id = ${ids[1]!}`
+        yield* sql`UPDATE dead_letters SET scene_id = 'not a scene' WHERE id = ${ids[1]!}`
         const result = yield* recover({ pageSize: 2 })
         assert.deepStrictEqual(counts(result), { ...zero, recovered: 4, failed: 1 })
         assert.deepStrictEqual(result.recoveredSceneIds, sceneIds(1, 3, 4, 5))
-        const row = yield* sql<{ payload: string; recovered_at: number | null }>`SELECT payload, recovered_at
+        const row = yield* sql<{ scene_id: string; recovered_at: number | null }>`SELECT scene_id, recovered_at
           FROM dead_letters WHERE id = ${ids[1]!}`
-        assert.deepStrictEqual(row, [{ payload: "not json", recovered_at: null }])
+        assert.deepStrictEqual(row, [{ scene_id: "not a scene", recovered_at: null }])
       }).pipe(Effect.provide(world())))
 
     it.scoped("a second run recovers nothing and changes nothing", () =>

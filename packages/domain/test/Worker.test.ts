@@ -27,7 +27,12 @@ const plexWrites = Effect.gen(function*() {
   return (yield* sim.requests("edit")) + (yield* sim.requests("rate")) + (yield* sim.requests("uploadPoster"))
 })
 
-const dlqEntries = Effect.flatMap(DeadLetterQueue, (dlq) => Effect.map(dlq.list({}), (l) => l.entries))
+/** Every DLQ entry in full (a list gives summaries; `get` adds the detail and payload). */
+const dlqEntries = Effect.flatMap(
+  DeadLetterQueue,
+  (dlq) =>
+    Effect.flatMap(dlq.list({}), (l) => Effect.forEach(l.entries, (e) => Effect.map(dlq.get(e.id), Option.getOrThrow)))
+)
 const queued = Effect.flatMap(SyncQueue, (q) => q.list({ limit: 10_000 }))
 
 /** The Plex simulator, answering after `latency` (to `op` only, when given). */

@@ -1,7 +1,7 @@
 import type {
-  DeadLetterEntry,
   DeadLetterFilter,
   DeadLetterList,
+  DeadLetterSummary,
   RedriveOutcome
 } from "@plexsync/domain/DeadLetterQueue"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
@@ -131,14 +131,14 @@ const dlqFilter = (
 })
 
 /** What became of an entry: when it was recovered, or resolved and why; empty while it is open. */
-const closedText = (e: DeadLetterEntry): string =>
+const closedText = (e: DeadLetterSummary): string =>
   e.recoveredAt !== null
     ? formatTime(e.recoveredAt)
     : e.resolvedAt !== null
     ? `${e.resolution ?? "resolved"} ${formatTime(e.resolvedAt)}`
     : ""
 
-const entryRow = (e: DeadLetterEntry): ReadonlyArray<string> => [
+const entryRow = (e: DeadLetterSummary): ReadonlyArray<string> => [
   String(e.id),
   formatTime(e.failedAt),
   e.sceneId,
@@ -321,7 +321,7 @@ export const dlqRetry = (options: DlqRetryOptions) =>
             reason: "manual"
           }))
         )
-        const last: DeadLetterEntry = page.entries.at(-1)!
+        const last: DeadLetterSummary = page.entries.at(-1)!
         after = { failedAt: last.failedAt, id: last.id }
         if (page.entries.length < retryPage) break
       }

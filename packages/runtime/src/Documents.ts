@@ -1,5 +1,5 @@
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
-import type { DeadLetterEntry } from "@plexsync/domain/DeadLetterQueue"
+import type { DeadLetterEntry, DeadLetterSummary } from "@plexsync/domain/DeadLetterQueue"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryResult, RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import { recoveryOutcome } from "@plexsync/domain/RecoveryLog"
@@ -65,7 +65,7 @@ export const recoveryRunDocument = (run: RecoveryRun) => ({
 })
 
 /** A DLQ entry for `dlq list --json`; `detail` and `payload` are added by `dlq show`. */
-export const deadLetterDocument = (entry: DeadLetterEntry) => ({
+export const deadLetterDocument = (entry: DeadLetterSummary) => ({
   id: entry.id,
   sceneId: entry.sceneId,
   errorTag: entry.errorTag,

@@ -4,7 +4,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import { StoreError } from "@plexsync/domain/StoreError"
-import { Context, Effect, Exit, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import migration0001 from "./migrations/0001_create_tables.js"
@@ -12,6 +12,7 @@ import migration0002 from "./migrations/0002_related_objects.js"
 import migration0003 from "./migrations/0003_item_writes.js"
 import migration0004 from "./migrations/0004_dlq_resolution_run_audit.js"
 import migration0005 from "./migrations/0005_notify_outbox.js"
+import migration0006 from "./migrations/0006_queue_indexes.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
@@ -21,7 +22,8 @@ const migrationRecord = {
   "0002_related_objects": migration0002,
   "0003_item_writes": migration0003,
   "0004_dlq_resolution_run_audit": migration0004,
-  "0005_notify_outbox": migration0005
+  "0005_notify_outbox": migration0005,
+  "0006_queue_indexes": migration0006
 }
 const migrations = Migrator.fromRecord(migrationRecord)
 
@@ -88,34 +90,40 @@ export class Database extends Context.Tag("@plexsync/sqlite/Database")<Database,
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000
 
-const makeImmediate =
-  (sql: SqlClient.SqlClient, conn: Connection) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+/**
+ * Written with plain combinators rather than a generator: the queue takes this path once or twice per job, and the
+ * generator, `Effect.exit` and re-failing cost more than the BEGIN and COMMIT statements themselves.
+ */
+const makeImmediate = (sql: SqlClient.SqlClient, conn: Connection) => {
+  const begin = conn.execute("BEGIN IMMEDIATE", [], undefined)
+  const commit = conn.execute("COMMIT", [], undefined)
+  // SQLite may already have rolled back (e.g. disk full); a failing ROLLBACK changes nothing then.
+  const rollback = Effect.ignore(conn.execute("ROLLBACK", [], undefined))
+  const transaction = [conn, 0] as const
+  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
     Effect.flatMap(
       Effect.serviceOption(SqlClient.TransactionConnection),
       (open): Effect.Effect<A, E | SqlError, R> =>
         Option.isSome(open) ?
           sql.withTransaction(effect) :
           Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function*() {
-              yield* conn.execute("BEGIN IMMEDIATE", [], undefined)
-              const exit = yield* Effect.exit(
-                restore(Effect.provideService(effect, SqlClient.TransactionConnection, [conn, 0] as const))
-              )
-              if (Exit.isSuccess(exit)) {
-                const committed = yield* Effect.exit(conn.execute("COMMIT", [], undefined))
-                if (Exit.isFailure(committed)) {
-                  // SQLite may already have rolled back (e.g. disk full); a failing ROLLBACK changes nothing then.
-                  yield* Effect.ignore(conn.execute("ROLLBACK", [], undefined))
-                  return yield* Effect.failCause(committed.cause)
+            Effect.zipRight(
+              begin,
+              Effect.matchCauseEffect(
+                restore(Effect.provideService(effect, SqlClient.TransactionConnection, transaction)),
+                {
+                  onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
+                  onSuccess: (value) =>
+                    Effect.matchCauseEffect(commit, {
+                      onFailure: (cause) => Effect.zipRight(rollback, Effect.failCause(cause)),
+                      onSuccess: () => Effect.succeed(value)
+                    })
                 }
-                return exit.value
-              }
-              yield* Effect.ignore(conn.execute("ROLLBACK", [], undefined))
-              return yield* exit
-            })
+              )
+            )
           )
     )
+}
 
 const changesOf = (result: unknown): number => {
   const n = (result as { readonly changes?: unknown } | null)?.changes

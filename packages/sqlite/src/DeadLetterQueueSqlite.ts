@@ -11,7 +11,8 @@ import {
   DeadLetterEntry,
   DeadLetterPayload,
   DeadLetterQueue,
-  DeadLetterResolution
+  DeadLetterResolution,
+  DeadLetterSummary
 } from "@plexsync/domain/DeadLetterQueue"
 import { ErrorTag } from "@plexsync/domain/Errors"
 import { DeadLetterId, JobId, Millis, OutageId, SceneId } from "@plexsync/domain/Ids"
@@ -22,57 +23,78 @@ import { Database } from "./Database.js"
 import { chunksOf, encodeDetail, encodePayload } from "./JobRows.js"
 import { rowDecoder } from "./SqliteErrors.js"
 
-interface DeadLetterRecord {
+/** The columns a list shows (`DeadLetterSummary`): not the JSON detail and payload. */
+interface SummaryRecord {
   readonly id: number
   readonly scene_id: string
   readonly error_tag: string
   readonly message: string
-  readonly detail: string | null
   readonly attempts: number
   readonly failed_at: number
   readonly outage_id: number | null
-  readonly payload: string
   readonly recovered_at: number | null
   readonly recovered_job_id: number | null
   readonly resolved_at: number | null
   readonly resolution: string | null
 }
 
-const DeadLetterRow = Schema.Struct({
+interface DeadLetterRecord extends SummaryRecord {
+  readonly detail: string | null
+  readonly payload: string
+}
+
+const SUMMARY_COLUMNS =
+  "id, scene_id, error_tag, message, attempts, failed_at, outage_id, recovered_at, recovered_job_id, resolved_at, " +
+  "resolution"
+
+const summaryFields = {
   id: DeadLetterId,
   scene_id: SceneId,
   error_tag: ErrorTag,
   message: Schema.String,
-  detail: Schema.NullOr(Schema.parseJson()),
   attempts: Schema.Int.pipe(Schema.nonNegative()),
   failed_at: Millis,
   outage_id: Schema.NullOr(OutageId),
-  payload: Schema.parseJson(DeadLetterPayload),
   recovered_at: Schema.NullOr(Millis),
   recovered_job_id: Schema.NullOr(JobId),
   resolved_at: Schema.NullOr(Millis),
   resolution: Schema.NullOr(DeadLetterResolution)
+}
+
+const decodeSummaryRow = rowDecoder(Schema.Struct(summaryFields), "dead_letters")
+
+const decodeRow = rowDecoder(
+  Schema.Struct({
+    ...summaryFields,
+    detail: Schema.NullOr(Schema.parseJson()),
+    payload: Schema.parseJson(DeadLetterPayload)
+  }),
+  "dead_letters"
+)
+
+// The row schemas have validated every field already.
+const summaryOf = (r: Schema.Struct.Type<typeof summaryFields>) => ({
+  id: r.id,
+  sceneId: r.scene_id,
+  errorTag: r.error_tag,
+  message: r.message,
+  attempts: r.attempts,
+  failedAt: r.failed_at,
+  outageId: r.outage_id,
+  recoveredAt: r.recovered_at,
+  recoveredJobId: r.recovered_job_id,
+  resolvedAt: r.resolved_at,
+  resolution: r.resolution
 })
 
-const decodeRow = rowDecoder(DeadLetterRow, "dead_letters")
+const decodeSummary = (row: SummaryRecord): Either.Either<DeadLetterSummary, RowDecodeError> =>
+  Either.map(decodeSummaryRow(row, row.id), (r) => new DeadLetterSummary(summaryOf(r), true))
 
 const decodeEntry = (row: DeadLetterRecord): Either.Either<DeadLetterEntry, RowDecodeError> =>
-  Either.map(decodeRow(row, row.id), (r) =>
-    new DeadLetterEntry({
-      id: r.id,
-      sceneId: r.scene_id,
-      errorTag: r.error_tag,
-      message: r.message,
-      detail: r.detail,
-      attempts: r.attempts,
-      failedAt: r.failed_at,
-      outageId: r.outage_id,
-      payload: r.payload,
-      recoveredAt: r.recovered_at,
-      recoveredJobId: r.recovered_job_id,
-      resolvedAt: r.resolved_at,
-      resolution: r.resolution
-    }, true))
+  Either.map(
+    decodeRow(row, row.id),
+    (r) => new DeadLetterEntry({ ...summaryOf(r), detail: r.detail, payload: r.payload }, true)
+  )
 
 /** Rows fetched per query while listing; `limit` counts decodable entries only. */
 const PAGE = 1000
@@ -118,7 +140,9 @@ export const pageQuery = (sql: SqlClient, filter: DeadLetterFilter, limit: numbe
   const clauses = conditions(sql, filter)
   return clauses === undefined
     ? undefined
-    : sql<DeadLetterRecord>`SELECT * FROM dead_letters ${whereOf(sql, clauses)} ORDER BY failed_at, id LIMIT ${limit}`
+    : sql<SummaryRecord>`SELECT ${sql.literal(SUMMARY_COLUMNS)} FROM dead_letters ${
+      whereOf(sql, clauses)
+    } ORDER BY failed_at, id LIMIT ${limit}`
 }
 
 export const make = Effect.gen(function*() {
@@ -144,7 +168,7 @@ export const make = Effect.gen(function*() {
   }, db.operation)
 
   const list = Effect.fn("DeadLetterQueue.list")(function*(filter: DeadLetterFilter) {
-    const entries: Array<DeadLetterEntry> = []
+    const entries: Array<DeadLetterSummary> = []
     const undecodable: Array<RowDecodeError> = []
     const limit = filter.limit === undefined ? Infinity : Math.max(0, Math.trunc(filter.limit))
     let after = filter.after
@@ -154,7 +178,7 @@ export const make = Effect.gen(function*() {
       if (query === undefined) break
       const rows = yield* query
       for (const row of rows) {
-        const decoded = decodeEntry(row)
+        const decoded = decodeSummary(row)
         if (Either.isRight(decoded)) entries.push(decoded.right)
         else undecodable.push(decoded.left)
       }

@@ -2,8 +2,9 @@ import { DeadLetterPayload } from "@plexsync/domain/DeadLetterQueue"
 import { ErrorTag } from "@plexsync/domain/Errors"
 import { JobId, Millis, SceneId } from "@plexsync/domain/Ids"
 import { JobReason, JobState, SyncJob } from "@plexsync/domain/SyncJob"
+import type { ParseResult } from "effect"
 import { Either, Schema } from "effect"
-import { rowDecoder } from "./SqliteErrors.js"
+import { rowDecodeError } from "./SqliteErrors.js"
 
 /** A `jobs` row as SQLite returns it. */
 export interface JobRecord {
@@ -37,25 +38,32 @@ const JobRow = Schema.Struct({
   held_since: Schema.NullOr(Millis)
 })
 
-const decodeJobRow = rowDecoder(JobRow, "jobs")
+const decodeJobRow = Schema.decodeUnknownEither(JobRow)
 
+// The row schema has validated every field already.
+const toJob = (r: typeof JobRow.Type) =>
+  new SyncJob({
+    id: r.id,
+    sceneId: r.scene_id,
+    reason: r.reason,
+    state: r.state,
+    attempts: r.attempts,
+    availableAt: r.available_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    leaseUntil: r.lease_until,
+    lastErrorTag: r.last_error_tag,
+    lastError: r.last_error,
+    heldSince: r.held_since
+  }, true)
+
+/** Decodes a job row; a failure names the table and the row. */
 export const decodeJob = (row: JobRecord) =>
-  Either.map(decodeJobRow(row, row.id), (r) =>
-    // The row schema has validated every field already.
-    new SyncJob({
-      id: r.id,
-      sceneId: r.scene_id,
-      reason: r.reason,
-      state: r.state,
-      attempts: r.attempts,
-      availableAt: r.available_at,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      leaseUntil: r.lease_until,
-      lastErrorTag: r.last_error_tag,
-      lastError: r.last_error,
-      heldSince: r.held_since
-    }, true))
+  Either.mapLeft(decodeJobClaimed(row), (error) => rowDecodeError("jobs", row.id, error))
+
+/** Decodes a claimed job row; a failure is the parse error itself (the claim moves that row to the DLQ). */
+export const decodeJobClaimed = (row: JobRecord): Either.Either<SyncJob, ParseResult.ParseError> =>
+  Either.map(decodeJobRow(row), toJob)
 
 const encodePayloadEither = Schema.encodeEither(Schema.parseJson(DeadLetterPayload))
 const encodeJsonEither = Schema.encodeEither(Schema.parseJson())

@@ -4,11 +4,11 @@ import { LeaseLost, type StoreError } from "@plexsync/domain/StoreError"
 import type { ClaimedJob, EnqueueInput, EnqueueResult, JobState, QueueCounts, SyncJob } from "@plexsync/domain/SyncJob"
 import type { JobFailure, SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { Clock, Effect, Either, Layer, Option } from "effect"
+import { Clock, Effect, Either, Layer, Option, ParseResult } from "effect"
 import { randomUUID } from "node:crypto"
 import { Database } from "./Database.js"
 import type { JobRecord } from "./JobRows.js"
-import { chunksOf, decodeJob, encodeDetail, encodePayload } from "./JobRows.js"
+import { chunksOf, decodeJob, decodeJobClaimed, encodeDetail, encodePayload } from "./JobRows.js"
 import { ENQUEUE, upsertText } from "./JobStatements.js"
 import { decodeEach } from "./SqliteErrors.js"
 
@@ -38,9 +38,10 @@ const UPSERT_FULL = upsertText(UPSERT_BATCH)
 
 /**
  * Due queued jobs in due order, skipping scenes whose job is running under a live lease: a range scan of
- * `jobs_state_due`. Parameters: now, now, limit. Exported so a test can check its query plan.
+ * `jobs_due` (queued jobs only). Parameters: now, now, limit. Exported so a test can check its query plan.
  */
-export const CLAIM_CANDIDATES = `SELECT q.id FROM jobs q WHERE q.state = 'queued' AND q.available_at <= ?
+export const CLAIM_CANDIDATES = `SELECT q.id FROM jobs q INDEXED BY jobs_due WHERE q.state = 'queued'
+  AND q.available_at <= ?
   AND NOT EXISTS (SELECT 1 FROM jobs r INDEXED BY jobs_running WHERE r.state = 'running' AND r.scene_id = q.scene_id
     AND r.lease_until > ?)
   ORDER BY q.available_at, q.id LIMIT ?`
@@ -55,15 +56,26 @@ const CLAIM = `UPDATE jobs SET state = 'running', lease_until = ?, lease_token =
 const CLAIM_ONE = `UPDATE jobs SET state = 'running', lease_until = ?, lease_token = ? || '.' || id, updated_at = ?
   WHERE id = (${CLAIM_CANDIDATES}) RETURNING *`
 
-const ANY_EXPIRED = `SELECT 1 FROM jobs WHERE state = 'running' AND lease_until <= ? LIMIT 1`
+// Running jobs are few (one per worker slot): the lease checks read the whole `jobs_running` index.
+const EXPIRED = `SELECT 1 FROM jobs INDEXED BY jobs_running WHERE state = 'running' AND lease_until <= ?`
+const ANY_EXPIRED = `${EXPIRED} LIMIT 1`
+
+/**
+ * The claims as the first statement of a claim's transaction: they claim nothing while some lease has expired, so
+ * the usual claim is one statement and crash recovery (below) runs only when a lease expired or nothing was due.
+ * Parameters: those of `CLAIM`, then now.
+ */
+const GUARD = ` AND NOT EXISTS (${EXPIRED})`
+const CLAIM_GUARDED = CLAIM.replace(" RETURNING *", `${GUARD} RETURNING *`)
+const CLAIM_ONE_GUARDED = CLAIM_ONE.replace(" RETURNING *", `${GUARD} RETURNING *`)
 
 /** An expired lease whose scene is queued again is dropped: the queued job syncs the scene. */
-const DROP_EXPIRED = `DELETE FROM jobs WHERE state = 'running' AND lease_until <= ?
+const DROP_EXPIRED = `DELETE FROM jobs INDEXED BY jobs_running WHERE state = 'running' AND lease_until <= ?
   AND EXISTS (SELECT 1 FROM jobs q WHERE q.state = 'queued' AND q.scene_id = jobs.scene_id)`
 
 /** Any other expired job is queued again, due now, attempts unchanged. */
-const REQUEUE_EXPIRED = `UPDATE jobs SET state = 'queued', available_at = ?, lease_until = NULL, lease_token = NULL,
-  updated_at = ? WHERE state = 'running' AND lease_until <= ?`
+const REQUEUE_EXPIRED = `UPDATE jobs INDEXED BY jobs_running SET state = 'queued', available_at = ?,
+  lease_until = NULL, lease_token = NULL, updated_at = ? WHERE state = 'running' AND lease_until <= ?`
 
 /** The claimant still holds a live lease. Parameters: id, token, now. */
 const HELD = `id = ? AND lease_token = ? AND state = 'running' AND lease_until > ?`
@@ -92,6 +104,7 @@ const INSERT_DEAD_LETTER = `INSERT INTO dead_letters
   VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`
+const DELETE_CLAIMED = `DELETE FROM jobs WHERE id = ? AND lease_token = ? RETURNING id`
 
 const COUNTS = `SELECT
   (SELECT count(*) FROM jobs WHERE state = 'queued') AS queued,
@@ -123,7 +136,7 @@ const REBASE_RUNNING = `UPDATE jobs SET lease_until = ? + max(0, lease_until - u
 const CLOCK_STEP_MS = 1_000
 
 const GET = `SELECT * FROM jobs WHERE id = ?`
-// Both halves come off the (state, available_at) index; merging them avoids sorting the whole table.
+// Queued jobs come off `jobs_due` in order; running ones (a few) are sorted. Merging avoids sorting the queue.
 const LIST_RUNNING = `SELECT * FROM jobs WHERE state = 'running' ORDER BY available_at, id LIMIT ?`
 const LIST_QUEUED = `SELECT * FROM jobs WHERE state = 'queued' ORDER BY available_at, id LIMIT ?`
 const FOR_SCENE = `SELECT * FROM jobs INDEXED BY jobs_queued_scene WHERE state = 'queued' AND scene_id = ?
@@ -196,6 +209,35 @@ export const make = Effect.gen(function*() {
       yield* query(REBASE_RUNNING, [now, now, now])
     }))
 
+  /**
+   * A claimed row that does not decode is moved to the DLQ as `JobUndecodable`, with the row as it was in the
+   * entry's detail: never run, and never left `running` under a lease nobody renews. It happens in an IMMEDIATE
+   * transaction under the lease just taken (the claim's own, or the one right after a one-statement claim; should
+   * the process die in between, the lease expires and the claim that takes the row again parks it).
+   */
+  const park = (row: JobRecord, error: ParseResult.ParseError, now: number) =>
+    Effect.gen(function*() {
+      const gone = yield* query(DELETE_CLAIMED, [row.id, row.lease_token])
+      if (gone.length === 0) return
+      const problems = ParseResult.ArrayFormatter.formatErrorSync(error)
+        .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+      const message = `Job ${row.id} (scene ${row.scene_id}) does not decode, so it was moved to the DLQ instead ` +
+        `of running (${problems.join("; ")}).`
+      const { lease_token: _token, ...stored } = row
+      const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
+        row.scene_id,
+        "JobUndecodable" satisfies ErrorTag,
+        message,
+        encodeDetail({ _tag: "JobUndecodable", message, row: stored }),
+        Number.isSafeInteger(row.attempts) && row.attempts >= 0 ? row.attempts : 0,
+        now,
+        null,
+        // The scene id and reason as stored: the entry decodes (and `dlq retry` works) when they were intact.
+        JSON.stringify({ sceneId: row.scene_id, reason: row.reason })
+      ])
+      yield* Effect.logError(`${message} (DLQ entry ${inserted[0]!.id})`)
+    })
+
   const claim = Effect.fnUntraced(function*(options: { readonly limit: number; readonly leaseMs: number }) {
     const limit = Math.trunc(options.limit)
     if (limit <= 0) return []
@@ -205,19 +247,49 @@ export const make = Effect.gen(function*() {
     }
     lastClaimAt = now
     const leaseUntil = now + Math.max(0, Math.trunc(options.leaseMs))
-    const claimDue = query<JobRecord>(limit === 1 ? CLAIM_ONE : CLAIM, [leaseUntil, randomUUID(), now, now, now, limit])
-    // A lone UPDATE is atomic and takes the write lock up front; crash recovery joins it in one IMMEDIATE
-    // transaction only when some lease has expired.
-    const expired = yield* query(ANY_EXPIRED, [now])
-    const rows = expired.length === 0 ? yield* claimDue : yield* db.immediate(Effect.gen(function*() {
-      yield* query(DROP_EXPIRED, [now])
-      yield* query(REQUEUE_EXPIRED, [now, now, now])
-      return yield* claimDue
+    const token = randomUUID()
+    const claimRows = (n: number, guarded: boolean) =>
+      guarded
+        ? query<JobRecord>(n === 1 ? CLAIM_ONE_GUARDED : CLAIM_GUARDED, [leaseUntil, token, now, now, now, n, now])
+        : query<JobRecord>(n === 1 ? CLAIM_ONE : CLAIM, [leaseUntil, token, now, now, now, n])
+    const claimed: Array<ClaimedJob> = []
+    /** Decodes `rows` into `claimed`; gives those that do not decode. */
+    const decodeInto = (rows: ReadonlyArray<JobRecord>) => {
+      const bad: Array<[JobRecord, ParseResult.ParseError]> = []
+      for (const row of rows.length > 1 ? [...rows].sort(byDueOrder) : rows) {
+        const job = decodeJobClaimed(row)
+        if (Either.isRight(job)) claimed.push({ job: job.right, leaseToken: row.lease_token! })
+        else bad.push([row, job.left])
+      }
+      return bad
+    }
+    // The usual claim is this one statement: it claims nothing while some lease has expired.
+    const first = yield* claimRows(limit, true)
+    let bad = decodeInto(first)
+    if (first.length > 0 && bad.length === 0) return claimed
+    // Otherwise one IMMEDIATE transaction: crash recovery and the claim see the same rows, and a row that does not
+    // decode is parked (under the lease just taken), the next due jobs claimed in its place.
+    return yield* db.immediate(Effect.gen(function*() {
+      let wanted = limit
+      if (first.length === 0) {
+        if ((yield* query(ANY_EXPIRED, [now])).length === 0) return claimed
+        yield* query(DROP_EXPIRED, [now])
+        yield* query(REQUEUE_EXPIRED, [now, now, now])
+        const rows = yield* claimRows(wanted, false)
+        bad = decodeInto(rows)
+        if (rows.length < wanted) wanted = 0
+      } else if (first.length < wanted) wanted = 0
+      while (bad.length > 0) {
+        for (const [row, error] of bad) yield* park(row, error, now)
+        // Fewer rows than asked for: none is left to claim in their place.
+        if (wanted === 0) break
+        wanted = bad.length
+        const rows = yield* claimRows(wanted, false)
+        bad = decodeInto(rows)
+        if (rows.length < wanted) wanted = 0
+      }
+      return claimed
     }))
-    const sorted = rows.length > 1 ? [...rows].sort(byDueOrder) : rows
-    const jobs = yield* decodeAll(sorted)
-    const tokens = new Map(sorted.map((row) => [row.id, row.lease_token!]))
-    return jobs.map((job): ClaimedJob => ({ job, leaseToken: tokens.get(job.id)! }))
   }, op)
 
   const held = (claimed: ClaimedJob, now: number) => [claimed.job.id, claimed.leaseToken, now] as const
@@ -355,7 +427,7 @@ export const make = Effect.gen(function*() {
     const tags = [...new Set(options.errorTags)]
     if (tags.length === 0) return 0
     const now = yield* Clock.currentTimeMillis
-    // Only jobs still waiting (due later) or held can change: a range of `jobs_state_due` and the `jobs_held`
+    // Only jobs still waiting (due later) or held can change: a range of `jobs_due` and the `jobs_held`
     // index, so queued jobs already due are never read (8.6 ms → 0.5 ms with 100 000 due jobs and 100 to change).
     const update = (scenes: ReadonlyArray<SceneId> | undefined) =>
       sql<{ readonly id: JobId }>`UPDATE jobs SET available_at = min(available_at, ${now}),

@@ -193,9 +193,13 @@ describe("DeadLetterQueue on SQLite", () => {
     Effect.gen(function*() {
       const dlq = yield* DeadLetterQueue
       const sql = yield* SqlClient
-      const [, bad, , , worse] = yield* addAll([1, 2, 3, 4, 5, 6].map((n) => letter(n, n * 100)))
-      yield* sql`UPDATE dead_letters SET payload = '{"sceneId": "2", "reas' WHERE id = ${bad}`
+      const [, bad, payloadOnly, , worse] = yield* addAll([1, 2, 3, 4, 5, 6].map((n) => letter(n, n * 100)))
+      yield* sql`UPDATE dead_letters SET scene_id = 'two' WHERE id = ${bad}`
       yield* sql`UPDATE dead_letters SET error_tag = 'NoSuchTag' WHERE id = ${worse}`
+      // A list decodes only what it shows: a damaged payload is reported by `get` (`dlq show`) alone.
+      yield* sql`UPDATE dead_letters SET payload = '{"sceneId": "3", "reas' WHERE id = ${payloadOnly}`
+      const shown = yield* Effect.flip(dlq.get(payloadOnly!))
+      assert.strictEqual(shown._tag, "RowDecodeError")
       const { entries, undecodable } = yield* dlq.list({})
       assert.deepStrictEqual(entries.map((e) => e.sceneId), ["1", "3", "4", "6"])
       assert.deepStrictEqual(undecodable.map((e) => [e.table, e.rowId]), [

@@ -235,10 +235,57 @@ describe("SyncQueue on SQLite", () => {
         ])
         const details = plan.map((row) => row.detail)
         const text = details.join("\n")
-        assert.match(text, /SEARCH q USING (COVERING )?INDEX jobs_state_due \(state=\? AND available_at<\?\)/, text)
+        assert.match(text, /SEARCH q USING (COVERING )?INDEX jobs_due \(available_at<\?\)/, text)
         assert.notMatch(text, /SCAN q\b/, text)
         assert.notMatch(text, /TEMP B-TREE/, text)
         assert.match(text, /SEARCH r USING (COVERING )?INDEX jobs_running/, text)
+      }))
+
+    test.queue("a job that does not decode is moved to the DLQ by the claim, and the next due job claimed instead", (q) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient
+        const dlq = yield* DeadLetterQueue
+        const bad = yield* q.enqueue({ sceneId: scene(7), reason: "hook", availableAt: 100 })
+        yield* q.enqueue({ sceneId: scene(8), reason: "poll", availableAt: 200 })
+        yield* sql`UPDATE jobs SET reason = 'telepathy', attempts = 2 WHERE id = ${bad.jobId}`
+        yield* TestClock.setTime(1000)
+        const claimed = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        assert.deepStrictEqual(claimed.map((c) => c.job.sceneId), ["8"])
+        // Neither queued nor running: it cannot be claimed again or hold its scene.
+        assert.deepStrictEqual(yield* q.counts, { queued: 0, due: 0, running: 1, held: 0 })
+        const listed = yield* dlq.list({})
+        assert.deepStrictEqual(listed.entries.map((e) => [e.sceneId, e.errorTag, e.attempts]), [[
+          "7",
+          "JobUndecodable",
+          2
+        ]])
+        assert.match(listed.entries[0]!.message, /Job \d+ \(scene 7\) does not decode.*reason: Expected "hook"/)
+        const [row] = yield* sql<
+          { error_tag: string; scene_id: string; attempts: number; message: string; detail: string }
+        >`
+          SELECT error_tag, scene_id, attempts, message, detail FROM dead_letters`
+        assert.strictEqual(row!.error_tag, "JobUndecodable")
+        assert.strictEqual(row!.scene_id, "7")
+        assert.strictEqual(JSON.parse(row!.detail).row.reason, "telepathy")
+        // Nothing was left behind to be claimed later.
+        yield* TestClock.adjust(120_000)
+        assert.deepStrictEqual((yield* q.claim({ limit: 5, leaseMs: 60_000 })).map((c) => c.job.sceneId), ["8"])
+      }))
+
+    test.queue("a damaged field other than scene and reason leaves a DLQ entry that `dlq retry` can queue again", (q) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient
+        const dlq = yield* DeadLetterQueue
+        const bad = yield* q.enqueue({ sceneId: scene(7), reason: "hook" })
+        yield* sql`UPDATE jobs SET attempts = -3 WHERE id = ${bad.jobId}`
+        assert.deepStrictEqual(yield* q.claim({ limit: 3, leaseMs: 60_000 }), [])
+        const { entries } = yield* dlq.list({})
+        assert.deepStrictEqual(entries.map((e) => [e.sceneId, e.errorTag]), [["7", "JobUndecodable"]])
+        assert.strictEqual(Option.getOrThrow(yield* dlq.get(entries[0]!.id)).payload.reason, "hook")
+        const [outcome] = yield* dlq.redrive(entries, { reason: "recovery" })
+        assert.strictEqual(outcome!._tag, "Recovered")
+        const [again] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        assert.deepStrictEqual([again!.job.sceneId, again!.job.attempts], ["7", 0])
       }))
   })
 

@@ -59,10 +59,10 @@ export interface FastHookOptions {
 
 /**
  * The migrations this path was written against; a database at another version takes the Effect path. (Migration 2
- * added the related-object tables, `object_events` among them, and left `jobs` as it was; migrations 3 and 4 did
- * not touch `jobs` or `object_events` either.)
+ * added the related-object tables, `object_events` among them, and left `jobs` as it was; migrations 3 to 5 did
+ * not touch `jobs` or `object_events` either, and 6 changed only indexes.)
  */
-export const knownSchemaVersion = 5
+export const knownSchemaVersion = 6
 
 const busyTimeoutMs = 5000
 
