@@ -76,15 +76,16 @@ export const makeWorld = (options: WorldOptions) =>
         idlePollMs: 100,
         ...overrides
       }),
-      /** The live store and clients, as the apps compose them. */
-      layer: () =>
+      /** The live store and clients, as the apps compose them (`plexTimeoutMs`: the Plex client's request limit). */
+      layer: (clients: { readonly plexTimeoutMs?: number } = {}) =>
         Layer.mergeAll(
           storeOnFile(dbFile),
           Layer.mergeAll(
             PlexClientLive.layer({
               url: plex.url,
               token: Redacted.make(plex.token),
-              clientIdentifier: "plexsync-chaos"
+              clientIdentifier: "plexsync-chaos",
+              ...(clients.plexTimeoutMs === undefined ? {} : { timeoutMs: clients.plexTimeoutMs })
             }),
             StashClientLive.layer({ url: stash.url, apiKey: Option.none() }).pipe(Layer.orDie)
           ).pipe(Layer.provide(NodeHttpClient.layerUndici))
