@@ -11,8 +11,15 @@ import { PlexClient } from "@plexsync/domain/PlexClient"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { makeWorker } from "@plexsync/domain/Worker"
 import { Deferred, Duration, Effect, Fiber, Layer, Logger, LogLevel } from "effect"
-import { full, report, size } from "../lib/Chaos.js"
-import { editsByScene, enqueueAll, makeWorld, storeSnapshot } from "../lib/World.js"
+import { report, size } from "../lib/Chaos.js"
+import {
+  assertNothingLost,
+  drainedIfFull,
+  enqueueAll,
+  makeWorld,
+  untilOutageClosed,
+  untilWriting
+} from "../lib/World.js"
 
 const SCENES = size(150, 1_000)
 const HANG_MS = size(3_000, 10_000)
@@ -37,8 +44,7 @@ describe("chaos: Plex hangs", () => {
       const running = yield* worker.run({ stop: Deferred.await(stop), graceMs: GRACE_MS }).pipe(Effect.fork)
       // Plex hangs mid-run: once the worker is writing (its section list loaded; a hang at that first request only
       // delays the breaker, each job waiting its turn for the shared request).
-      for (let i = 0; i < 200 && editsByScene(world).size < 10; i++) yield* Effect.sleep(Duration.millis(100))
-      assert.isAtLeast(editsByScene(world).size, 10, "the worker wrote nothing before Plex hung")
+      assert.isTrue(yield* untilWriting(world), "the worker wrote nothing before Plex hung")
 
       // Plex hangs: every request from now on is accepted and never answered.
       const hangStart = Date.now()
@@ -58,33 +64,16 @@ describe("chaos: Plex hangs", () => {
       world.plex.faults.clear()
       const hangEnd = Date.now()
       // A probe finds Plex answering and closes the outage (probes every 0.2–1 s here).
-      for (let i = 0; i < 100 && (yield* outages.list({ limit: 1, target: "plex" }))[0]?.endedAt == null; i++) {
-        yield* Effect.sleep(Duration.millis(100))
-      }
+      yield* Effect.provide(untilOutageClosed("plex"), context)
 
-      while (full) {
-        const counts = yield* queue.counts
-        if (counts.queued === 0 && counts.running === 0) break
-        yield* Effect.sleep(Duration.millis(200))
-      }
+      yield* Effect.provide(drainedIfFull, context)
       // Nothing stuck: the worker stops within its grace although requests hung a moment ago.
       const stopping = Date.now()
       yield* Deferred.succeed(stop, undefined)
       const summary = yield* Fiber.join(running)
       assert.isBelow(Date.now() - stopping, GRACE_MS + 2_000, "the worker did not stop within its grace")
 
-      const snapshot = storeSnapshot(world.dbFile)
-      assert.strictEqual(snapshot.dead.length, 0, "jobs dead-lettered for Plex hanging")
-      assert.isTrue(snapshot.jobs.every((j) => j.state === "queued"), "a job was left leased")
-      const edits = editsByScene(world)
-      const queued = new Set(snapshot.jobs.map((j) => j.scene_id))
-      for (const id of world.sceneIds) {
-        if (full || !queued.has(id)) {
-          assert.isTrue(snapshot.synced.has(id), `scene ${id} was never synced`)
-          assert.isAtLeast(edits.get(id) ?? 0, 1, `scene ${id}: no edit reached Plex`)
-        }
-      }
-      if (full) assert.strictEqual(snapshot.jobs.length, 0, "jobs left in the queue")
+      const snapshot = assertNothingLost(world, "Plex hanging")
       const after = (yield* outages.list({ limit: 100, target: "plex" }))[0]!
       assert.isNotNull(after.endedAt, "the outage was never closed after Plex answered again")
       assert.isAtLeast(after.endedAt!, hangEnd - 100)
