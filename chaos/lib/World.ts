@@ -6,6 +6,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import type { SceneId } from "@plexsync/domain/Ids"
+import { OutageHistory } from "@plexsync/domain/OutageHistory"
 import { parsePathMap } from "@plexsync/domain/PathMap"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { EngineSettings } from "@plexsync/domain/Worker"
@@ -17,10 +18,10 @@ import * as FakePlex from "@plexsync/testing/FakePlex"
 import * as FakeStash from "@plexsync/testing/FakeStash"
 import { seedLibrary } from "@plexsync/testing/FakeStashSeed"
 import type { FakeScene } from "@plexsync/testing/FakeStashState"
-import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { openRaw, tempDir } from "./Chaos.js"
+import { full, openRaw, tempDir } from "./Chaos.js"
 
 export const STASH_ROOT = "/data/videos"
 export const PLEX_ROOT = "/media/library/videos"
@@ -76,15 +77,16 @@ export const makeWorld = (options: WorldOptions) =>
         idlePollMs: 100,
         ...overrides
       }),
-      /** The live store and clients, as the apps compose them. */
-      layer: () =>
+      /** The live store and clients, as the apps compose them (`plexTimeoutMs`: the Plex client's request limit). */
+      layer: (clients: { readonly plexTimeoutMs?: number } = {}) =>
         Layer.mergeAll(
           storeOnFile(dbFile),
           Layer.mergeAll(
             PlexClientLive.layer({
               url: plex.url,
               token: Redacted.make(plex.token),
-              clientIdentifier: "plexsync-chaos"
+              clientIdentifier: "plexsync-chaos",
+              ...(clients.plexTimeoutMs === undefined ? {} : { timeoutMs: clients.plexTimeoutMs })
             }),
             StashClientLive.layer({ url: stash.url, apiKey: Option.none() }).pipe(Layer.orDie)
           ).pipe(Layer.provide(NodeHttpClient.layerUndici))
@@ -152,4 +154,50 @@ export const editsByScene = (world: World) => {
     }
   }
   return edits
+}
+
+/** Waits (up to 20 s) until Plex has received edits for `scenes` scenes: the worker is writing. */
+export const untilWriting = (world: World, scenes = 10) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200 && editsByScene(world).size < scenes; i++) yield* Effect.sleep(Duration.millis(100))
+    return editsByScene(world).size >= scenes
+  })
+
+/** Waits (up to `ms`) until the target's latest outage has closed. */
+export const untilOutageClosed = (target: "plex" | "stash", ms = 10_000) =>
+  Effect.gen(function*() {
+    const outages = yield* OutageHistory
+    for (let i = 0; i < ms / 100 && (yield* outages.list({ limit: 1, target }))[0]?.endedAt == null; i++) {
+      yield* Effect.sleep(Duration.millis(100))
+    }
+  })
+
+/** The full variant lets the queue drain (jobs wait out their backoff); the quick one goes on at once. */
+export const drainedIfFull = Effect.gen(function*() {
+  const queue = yield* SyncQueue
+  while (full) {
+    const counts = yield* queue.counts
+    if (counts.queued === 0 && counts.running === 0) break
+    yield* Effect.sleep(Duration.millis(200))
+  }
+})
+
+/**
+ * Nothing lost after a worker stopped: none dead-lettered, none left leased, and every scene synced with an edit in
+ * Plex — or, in the quick variant, still queued. The full variant also expects an empty queue.
+ */
+export const assertNothingLost = (world: World, what: string) => {
+  const snapshot = storeSnapshot(world.dbFile)
+  if (snapshot.dead.length > 0) throw new Error(`jobs dead-lettered for ${what}: ${snapshot.dead.length}`)
+  if (!snapshot.jobs.every((j) => j.state === "queued")) throw new Error("a job was left leased")
+  const edits = editsByScene(world)
+  const queued = new Set(snapshot.jobs.map((j) => j.scene_id))
+  for (const id of world.sceneIds) {
+    if (full || !queued.has(id)) {
+      if (!snapshot.synced.has(id)) throw new Error(`scene ${id} was never synced`)
+      if ((edits.get(id) ?? 0) < 1) throw new Error(`scene ${id}: no edit reached Plex`)
+    }
+  }
+  if (full && snapshot.jobs.length > 0) throw new Error(`${snapshot.jobs.length} jobs left in the queue`)
+  return snapshot
 }

@@ -1,8 +1,10 @@
 import { recordingHealth, TargetBreakers } from "@plexsync/domain/CircuitBreaker"
 import type { StashError } from "@plexsync/domain/Errors"
+import type { SceneId } from "@plexsync/domain/Ids"
 import type { EventDrainResult } from "@plexsync/domain/RelatedChanges"
 import { drainObjectEvents } from "@plexsync/domain/RelatedChanges"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
+import type { Page } from "@plexsync/domain/StashClient"
 import { StashClient } from "@plexsync/domain/StashClient"
 import type { SceneRef } from "@plexsync/domain/StashScene"
 import type { StoreError } from "@plexsync/domain/StoreError"
@@ -30,6 +32,8 @@ import * as Watermark from "./Watermark.js"
  *   past the margin, and the engine compares content hashes, so an unchanged scene costs one Stash read and no Plex
  *   request. This converges: that enqueue settles the row for good, whether or not the job records anything.
  * - The watermark advances only after the page's enqueue committed: a crash re-reads, never skips.
+ * - Pages are keyset pages (by time, and by id within a crowded second), so a scene edited during a multi-page read
+ *   is not skipped, nor the one behind it.
  *
  * Then the related objects (tags, performers, studios, groups; `RelatedFeed`): their own changes and deletions
  * never touch the scenes' `updated_at`, so each kind has its own watermark and the scenes using a changed or
@@ -192,12 +196,26 @@ export const make = (options: ChangeFeedOptions) =>
       let queued = 0
       let duplicates = 0
       let sameSecond = 0
-      for (let page = 1;; page++) {
-        const result = yield* stash.scenesUpdatedSince({ since, page, perPage })
-        read += result.items.length
+      // Keyset pages, never an offset: an edit meanwhile moves a scene to the end of the feed, and an offset would
+      // then skip the scene behind it. By time, each request starts one second before the last row read (Stash
+      // compares to the second; the rows of that second read again are dropped as delivered). A page all within one
+      // second (more changes in a second than a page holds) goes on by id over the rest of the window; id order is
+      // not time order, so the watermark then advances once, at the end.
+      let cursor = since
+      let afterId: SceneId | null = null
+      let byId = false
+      let newest = watermark
+      const delivered = new Set<string>()
+      for (;;) {
+        const result: Page<SceneRef> = byId
+          ? yield* stash.scenesUpdatedSinceById({ since: cursor, afterId, perPage })
+          : yield* stash.scenesUpdatedSince({ since: cursor, page: 1, perPage })
+        const items = result.items.filter((ref) => !delivered.has(key(ref)))
+        for (const ref of items) delivered.add(key(ref))
+        read += items.length
         const known = yield* Ref.get(seen)
         const fresh = new Map<string, SceneRef>()
-        for (const ref of result.items) {
+        for (const ref of items) {
           stashClock = Math.max(stashClock, instant(ref.updatedAt) ?? Number.NEGATIVE_INFINITY)
           if (known.get(key(ref))?.settled === true) duplicates++
           else fresh.set(key(ref), ref)
@@ -243,13 +261,29 @@ export const make = (options: ChangeFeedOptions) =>
           for (const [k, entry] of settled) map.set(k, entry)
           return map
         })
-        const next = result.items.reduce<string | null>((mark, ref) => Watermark.later(mark, ref.updatedAt), watermark)
-        if (next !== null && next !== watermark) {
+        newest = items.reduce<string | null>((mark, ref) => Watermark.later(mark, ref.updatedAt), newest)
+        if (!byId && newest !== null && newest !== watermark) {
           // Only now: the page's jobs are committed, so a crash before this line re-reads instead of skipping.
-          yield* settings.set(SettingKeys.stashWatermark, next)
-          watermark = next
+          yield* settings.set(SettingKeys.stashWatermark, newest)
+          watermark = newest
         }
-        if (result.items.length < perPage || page * perPage >= result.count) break
+        const last: SceneRef | undefined = result.items.at(-1)
+        if (last === undefined || result.items.length < perPage) break
+        if (byId) {
+          afterId = last.id
+          continue
+        }
+        const next = Option.getOrNull(Watermark.windowStart(last.updatedAt, 1000))
+        const nextAt = next === null ? null : instant(next)
+        if (next !== null && nextAt !== null && (cursor === null || nextAt > (instant(cursor) ?? Infinity))) {
+          cursor = next
+        } else {
+          byId = true
+        }
+      }
+      if (newest !== null && newest !== watermark) {
+        yield* settings.set(SettingKeys.stashWatermark, newest)
+        watermark = newest
       }
       // Rows older than this window's start will not be returned again: forget them.
       if (since !== null) {

@@ -32,6 +32,14 @@ export interface StashClientService {
   readonly scenesUpdatedSince: (
     options: { readonly since: string | null; readonly page: number; readonly perPage: number }
   ) => Effect.Effect<Page<SceneRef>, StashError>
+  /**
+   * The same scenes (`updated_at` after `since`; null = all) in id order, at most `perPage` after `afterId` (null:
+   * from the start): keyset pages for when more scenes share one `updated_at` second than a page holds — an edit
+   * meanwhile moves a scene's time, never its id, so nothing shifts past the reader.
+   */
+  readonly scenesUpdatedSinceById: (
+    options: { readonly since: string | null; readonly afterId: SceneId | null; readonly perPage: number }
+  ) => Effect.Effect<Page<SceneRef>, StashError>
   /** Full scenes, paged (1-based), optionally only those created or updated after `changedSince` (Stash's string). */
   readonly listScenes: (
     options: { readonly page: number; readonly perPage: number; readonly changedSince?: string }

@@ -1,5 +1,5 @@
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
-import type { DeadLetterEntry } from "@plexsync/domain/DeadLetterQueue"
+import type { DeadLetterSummary } from "@plexsync/domain/DeadLetterQueue"
 import type { SceneId } from "@plexsync/domain/Ids"
 import type { PathMap } from "@plexsync/domain/PathMap"
 import { mapPath, pathKey } from "@plexsync/domain/PathMap"
@@ -38,7 +38,7 @@ const summarize = (input: {
   readonly stash: Either.Either<Option.Option<StashScene>, string>
   readonly lastSync: Option.Option<SceneSyncState>
   readonly jobs: ReadonlyArray<SyncJob>
-  readonly openEntry: DeadLetterEntry | undefined
+  readonly openEntry: DeadLetterSummary | undefined
 }): string => {
   const { jobs, lastSync, openEntry, sceneId, stash } = input
   if (Either.isRight(stash) && Option.isNone(stash.right)) return `Stash has no scene ${sceneId}.`
@@ -82,7 +82,7 @@ export const sceneDocument = Effect.fn("SceneReport.sceneDocument")(function*(ra
     )
   ], { concurrency: "unbounded" })
   const entries = [...dead.entries].sort((a, b) => b.failedAt - a.failedAt)
-  const openEntry = entries.find((e) => e.recoveredAt === null)
+  const openEntry = entries.find((e) => e.recoveredAt === null && e.resolvedAt === null)
   const scene = Either.getOrElse(stash, () => Option.none<StashScene>())
   return {
     sceneId,

@@ -258,6 +258,24 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
     return { items, count: answer.findScenes.count ?? items.length } satisfies Page<SceneRef>
   })
 
+  const scenesUpdatedSinceById = Effect.fn("StashClient.scenesUpdatedSinceById")(function*(
+    options: { readonly since: string | null; readonly afterId: SceneId | null; readonly perPage: number }
+  ) {
+    const after = options.afterId === null ? 0 : Number(options.afterId)
+    if (after >= maxGraphqlInt) return { items: [], count: 0 } satisfies Page<SceneRef>
+    const variables = { after, perPage: options.perPage }
+    const answer = options.since === null
+      ? yield* query("ScenesById", Documents.scenesById, variables, SceneRefsData)
+      : yield* query(
+        "ScenesUpdatedSinceById",
+        Documents.scenesUpdatedSinceById,
+        { ...variables, since: options.since },
+        SceneRefsData
+      )
+    const items = (answer.findScenes.scenes ?? []).map(toSceneRef)
+    return { items, count: answer.findScenes.count ?? items.length } satisfies Page<SceneRef>
+  })
+
   const listScenes = Effect.fn("StashClient.listScenes")(function*(
     options: { readonly page: number; readonly perPage: number; readonly changedSince?: string }
   ) {
@@ -384,6 +402,7 @@ export const make = Effect.fn("StashClient.make")(function*(options: StashClient
       findScenes,
       existingSceneIds,
       scenesUpdatedSince,
+      scenesUpdatedSinceById,
       listScenes,
       relatedUpdatedSince,
       relatedLatest,

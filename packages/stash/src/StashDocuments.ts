@@ -87,6 +87,31 @@ export const scenesUpdatedSince = `query ScenesUpdatedSince($since: String!, $pa
   }
 }`
 
+/** The change feed in id order (keyset on id), for a second holding more changes than a page. */
+export const scenesUpdatedSinceById = `query ScenesUpdatedSinceById($since: String!, $after: Int!, $perPage: Int!) {
+  findScenes(
+    scene_filter: {
+      updated_at: { value: $since, modifier: GREATER_THAN }
+      id: { value: $after, modifier: GREATER_THAN }
+    }
+    filter: { page: 1, per_page: $perPage, sort: "id", direction: ASC }
+  ) {
+    count
+    scenes { id updated_at }
+  }
+}`
+
+/** Every scene in id order (keyset on id): the feed's first read, when one second holds more than a page. */
+export const scenesById = `query ScenesById($after: Int!, $perPage: Int!) {
+  findScenes(
+    scene_filter: { id: { value: $after, modifier: GREATER_THAN } }
+    filter: { page: 1, per_page: $perPage, sort: "id", direction: ASC }
+  ) {
+    count
+    scenes { id updated_at }
+  }
+}`
+
 export interface SceneDocuments {
   readonly sceneById: string
   readonly scenesByIds: string
@@ -294,6 +319,8 @@ export const allDocuments: ReadonlyArray<{ readonly name: string; readonly sourc
   { name: "SceneExists", source: sceneExists },
   { name: "ScenesUpdatedAll", source: scenesUpdatedAll },
   { name: "ScenesUpdatedSince", source: scenesUpdatedSince },
+  { name: "ScenesUpdatedSinceById", source: scenesUpdatedSinceById },
+  { name: "ScenesById", source: scenesById },
   ...(["groups", "movies"] as const).flatMap((list) =>
     Object.entries(sceneDocuments(list)).map(([name, source]) => ({ name: `${name} (${list})`, source }))
   ),

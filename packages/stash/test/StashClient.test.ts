@@ -319,6 +319,21 @@ describe("StashClientLive against the fake Stash", () => {
         assert.deepStrictEqual(none, { items: [], count: 0 })
       }))
 
+    test.scopedLive("in id order after an id (keyset), with or without a watermark", () =>
+      Effect.gen(function*() {
+        const { client, fake } = yield* setup()
+        const { bare, full, monthOnly, yearOnly } = populate(fake)
+        const all = yield* client.scenesUpdatedSince({ since: null, page: 1, perPage: 10 })
+        const first = yield* client.scenesUpdatedSinceById({ since: null, afterId: null, perPage: 2 })
+        assert.deepStrictEqual(first.items.map((s) => s.id), [full.id, bare.id])
+        const rest = yield* client.scenesUpdatedSinceById({ since: null, afterId: bare.id as SceneId, perPage: 5 })
+        assert.deepStrictEqual(rest.items.map((s) => s.id), [yearOnly.id, monthOnly.id])
+        const since = all.items[1]!.updatedAt
+        const later = yield* client.scenesUpdatedSinceById({ since, afterId: full.id as SceneId, perPage: 5 })
+        const newer = all.items.slice(2).map((s) => s.id).sort((a, b) => Number(a) - Number(b))
+        assert.deepStrictEqual(later.items.map((s) => s.id), newer)
+      }))
+
     test.scopedLive("compares watermarks as strings, as Stash does", () =>
       Effect.gen(function*() {
         const { client, fake } = yield* setup({ utcOffsetMinutes: 0 })

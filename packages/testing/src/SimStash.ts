@@ -23,6 +23,7 @@ export type StashOp =
   | "findScenes"
   | "existingSceneIds"
   | "scenesUpdatedSince"
+  | "scenesUpdatedSinceById"
   | "listScenes"
   | "relatedUpdatedSince"
   | "relatedLatest"
@@ -235,6 +236,22 @@ export const make = (options: SimStashOptions = {}) =>
                 .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : byNumericId(a, b)))
                 .map((s) => ({ id: s.id, updatedAt: s.updatedAt }))
               return page(refs, pageNumber, perPage)
+            })
+          )
+        ),
+      scenesUpdatedSinceById: ({ afterId, perPage, since }) =>
+        script.request(
+          "scenesUpdatedSinceById",
+          { since, afterId, perPage },
+          Effect.zipRight(
+            ready,
+            Effect.sync(() => {
+              const refs: Array<SceneRef> = [...scenes.values()]
+                .filter((s) => since === null || s.updatedAt > since)
+                .filter((s) => afterId === null || Number(s.id) > Number(afterId))
+                .sort(byNumericId)
+                .map((s) => ({ id: s.id, updatedAt: s.updatedAt }))
+              return page(refs, 1, perPage)
             })
           )
         ),
