@@ -26,7 +26,13 @@ import {
   writeResult
 } from "./lib/harness.js"
 
-const N = Number(process.env["BENCH_N"] ?? 100_000)
+/** `--recompute` derives the rows for the size the stored measurements were taken at, unless BENCH_N says otherwise. */
+const storedN = (): number | undefined => {
+  if (!process.argv.includes("--recompute")) return undefined
+  const stored = JSON.parse(fs.readFileSync(path.join(resultsDir, "queue.json"), "utf8")) as { readonly n?: unknown }
+  return typeof stored.n === "number" ? stored.n : undefined
+}
+const N = Number(process.env["BENCH_N"] ?? storedN() ?? 100_000)
 const SMALL = Math.max(1, Math.round(N / 10))
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5)
 const DLQ_ROWS = Number(process.env["BENCH_DLQ_ROWS"] ?? 1_000_000)
