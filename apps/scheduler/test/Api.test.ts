@@ -147,10 +147,11 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       const shown = yield* call("GET", `/api/v1/dlq/${id}`)
       assert.deepStrictEqual(shown.json, JSON.parse(JSON.stringify((yield* Commands.dlqShow(String(id))).json)))
       const outages = yield* call("GET", "/api/v1/outages")
-      assert.deepStrictEqual(
-        outages.json,
-        JSON.parse(JSON.stringify((yield* Commands.outages(50, Commands.defaultOutagesWindowMs)).json))
-      )
+      // The window ends "now": the moments of the two calls differ, the rest must not.
+      const outagesCli = JSON.parse(JSON.stringify((yield* Commands.outages(50, Commands.defaultOutagesWindowMs)).json))
+      const windowless = (doc: Record<string, unknown>) => ({ ...doc, window: undefined })
+      assert.deepStrictEqual(windowless(outages.json), windowless(outagesCli))
+      assert.strictEqual(outages.json.window.clippedToDatabase, outagesCli.window.clippedToDatabase)
       const status = yield* call("GET", "/api/v1/status")
       assert.deepStrictEqual(Object.keys(status.json), Object.keys((yield* call("GET", "/status")).json))
       assert.strictEqual(status.json.dlq.total, 1)

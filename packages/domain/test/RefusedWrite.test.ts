@@ -66,7 +66,7 @@ describe("refused writes: the first 401/403 ends the writes", () => {
         yield* refuseWrites(error)
         // Every answer takes a while, so the four jobs claimed together are in flight at once.
         yield* sim.setLatency("200 millis")
-        const w = yield* worker({ concurrency: 4 })
+        const w = yield* worker({ concurrency: 4, concurrencyMode: "fixed" })
         const fiber = yield* Effect.fork(w.drain())
         const summary = yield* runToEnd(fiber, { step: "50 millis" })
 
