@@ -164,8 +164,8 @@ describe("outages end to end", () => {
 
   it("with a short hold limit every held job reaches the DLQ in time and is recovered once", async () => {
     await withScheduler(
-      // Six scenes, two at a time: four fail (each waiting out a backoff of up to a minute) before the fifth failure
-      // opens the breaker; the fifth and the sixth are held. Seeded hours ago: only the first poll queues them.
+      // Six scenes, at most two at a time: four fail (each waiting out a backoff of up to a minute) before the fifth
+      // failure opens the breaker; the jobs tried are held. Seeded hours ago: only the first poll queues them.
       { scenes: 6, env: { PLEXSYNC_CONCURRENCY: "2", PLEXSYNC_HOLD_LIMIT: "2s" }, stashClockOffsetMs: -3 * 3_600_000 },
       async (library) => {
         await Effect.runPromise(library.plex.faults.refuseConnections)
@@ -177,12 +177,14 @@ describe("outages end to end", () => {
         })
         const outageId = open.currentOutage!.id
         const startedAt = Date.parse(open.currentOutage!.startedAt)
-        const dead = await waitFor("every job in the DLQ", async () => {
+        // Every job Plex refused is held and reaches the DLQ at the hold limit. A job the worker had not claimed
+        // when the breaker opened (the adaptive limit shrinks on refusals) waits in the queue, untouched.
+        const dead = await waitFor("every job tried in the DLQ", async () => {
           const s = await status(scheduler)
-          return s.dlq.total === 6 && s.queue.queued === 0 && s.queue.running === 0 ? s : undefined
+          return s.dlq.total >= 5 && s.dlq.total + s.queue.queued === 6 && s.queue.running === 0 ? s : undefined
         }, 20_000)
         assert.isAtMost(Date.now() - startedAt, 2_000 + 6_000, "at the hold limit, not at the end of a backoff")
-        assert.deepStrictEqual(dead.dlq.byErrorTag, { PlexServerDown: 6 })
+        assert.deepStrictEqual(dead.dlq.byErrorTag, { PlexServerDown: dead.dlq.total })
         assert.strictEqual(dead.currentOutage?.id, outageId)
 
         await Effect.runPromise(library.plex.faults.acceptConnections)
@@ -190,7 +192,7 @@ describe("outages end to end", () => {
           const s = await status(scheduler)
           return s.lastRecovery?.trigger === "automatic" && s.lastRecovery.window.outageId === outageId ? s : undefined
         })
-        assert.strictEqual(recovered.lastRecovery!.recovered, 6)
+        assert.strictEqual(recovered.lastRecovery!.recovered, dead.dlq.total)
         await waitFor("the queue to drain", async () => {
           const s = await status(scheduler)
           return s.queue.queued === 0 && s.queue.running === 0 && s.dlq.total === 0 && synced(library) === 6 ||
@@ -204,7 +206,7 @@ describe("outages end to end", () => {
         assert.isTrue([...edits.values()].every((n) => n === 1), "each scene recovered and written once")
         const outages = await outagesIn(database)
         assert.strictEqual(outages.length, 1)
-        assert.strictEqual(outages[0]!.jobsAffected, 6)
+        assert.isAtLeast(outages[0]!.jobsAffected, dead.dlq.total)
       }
     )
   }, 120_000)
