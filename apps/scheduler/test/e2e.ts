@@ -15,7 +15,6 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { inject } from "vitest"
 import type { statusDocument } from "../src/StatusDocument.js"
 
 /** End-to-end helpers: the fake servers in this process, the scheduler as a child process. */
@@ -132,10 +131,16 @@ export const schedulerEnv = (
   ...overrides
 })
 
+/**
+ * How to start the scheduler, as the tests' global setup built it. Imported when needed: scripts outside vitest
+ * (scripts/container-scheduler.ts) use this module's library helpers, and vitest cannot be loaded there.
+ */
+const schedulerCommand = async (): Promise<ReadonlyArray<string>> => (await import("vitest")).inject("schedulerCommand")
+
 /** Starts the built `plexsync-scheduler` (as `pnpm scheduler` does) and waits until it serves. */
 export const launch = async (env: Record<string, string>, logFile: string): Promise<SchedulerProcess> => {
   const scheduler = startScheduler({
-    command: inject("schedulerCommand"),
+    command: await schedulerCommand(),
     cwd: repoRoot,
     env,
     logFile
@@ -150,25 +155,28 @@ export const launch = async (env: Record<string, string>, logFile: string): Prom
 }
 
 /** Runs the scheduler to its exit (for usage and configuration errors): its exit code and output. */
-export const runToExit = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve, reject) => {
-    const [command, ...prefix] = inject("schedulerCommand")
-    const child = spawn(command!, [...prefix, ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.once("error", reject)
-    child.once("exit", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+export const runToExit = async (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const [command, ...prefix] = await schedulerCommand()
+  return new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn(command!, [...prefix, ...args], {
+        cwd: repoRoot,
+        env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
+      child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")))
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+      child.once("error", reject)
+      child.once("exit", (code) => {
+        clearTimeout(timer)
+        resolve({ code, stdout, stderr })
+      })
+    }
+  )
+}
 
 export { freePort }
 
