@@ -110,8 +110,12 @@ export const sync = (selection: SyncSelection, progress: ProgressFactory) =>
     const counts = { read: 0, queued: 0, coalesced: 0, skippedSynced: 0 }
     let newest: string | null = null
     let bar: Progress | undefined
-    for (let page = 1;; page++) {
-      const result = yield* stash.scenesUpdatedSince({ since, page, perPage: syncPageSize })
+    // Pages by key (scene id), never by offset: a scene edited during the read moves to the end of Stash's
+    // `updated_at` order, and an offset would then skip the scene behind it. Its job fetches the edit; the watermark
+    // stays before the edit (not read), so the change feed sees it too.
+    let afterId: SceneRef["id"] | null = null
+    for (;;) {
+      const result = yield* stash.scenesUpdatedSinceById({ since, afterId, perPage: syncPageSize })
       if (bar === undefined) bar = yield* progress("sync", result.count)
       const refs: ReadonlyArray<SceneRef> = result.items
       counts.read += refs.length
@@ -129,7 +133,9 @@ export const sync = (selection: SyncSelection, progress: ProgressFactory) =>
       }
       for (const ref of refs) newest = laterStashTime(newest, ref.updatedAt)
       yield* bar.advance(refs.length)
-      if (refs.length < syncPageSize) break
+      const last = refs.at(-1)
+      if (last === undefined || refs.length < syncPageSize) break
+      afterId = last.id
     }
     if (bar !== undefined) yield* bar.finish
     let newWatermark = watermark
