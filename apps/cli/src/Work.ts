@@ -14,6 +14,7 @@ import { SyncState } from "@plexsync/domain/SyncState"
 import { targets } from "@plexsync/domain/TargetHealth"
 import { makeWorker } from "@plexsync/domain/Worker"
 import type { DrainSummary, EngineSettings, JobOutcome, SettledJob } from "@plexsync/domain/Worker"
+import { takeOverFrom } from "@plexsync/domain/WorkerTakeover"
 import type { Report } from "@plexsync/runtime/Commands"
 import { breakerDocument } from "@plexsync/runtime/Documents"
 import type { Progress, ProgressFactory } from "@plexsync/runtime/Present"
@@ -318,11 +319,7 @@ export const run = (settings: EngineSettings, options: RunOptions, progress: Pro
         attempt = yield* acquireLease(workerLeaseName, here, leaseMs)
       }
     }
-    if (attempt.tookOverFrom !== null) {
-      yield* Effect.logWarning(
-        `took the worker lease over from ${describeHolder(attempt.tookOverFrom)}, which no longer runs`
-      )
-    }
+    if (attempt.tookOverFrom !== null) yield* takeOverFrom(attempt.tookOverFrom)
 
     const events = yield* drainObjectEvents().pipe(
       Effect.map((result): EventDrainResult | string => result),

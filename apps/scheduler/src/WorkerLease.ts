@@ -1,6 +1,7 @@
 import type { LeaseLoss, ThisHost } from "@plexsync/domain/LeaseHolder"
 import { acquireLease, describeHolder, holderText, keepLease } from "@plexsync/domain/LeaseHolder"
 import { ProcessLease } from "@plexsync/domain/Settings"
+import { takeOverFrom } from "@plexsync/domain/WorkerTakeover"
 import { Database } from "@plexsync/sqlite/Database"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Fiber, Option } from "effect"
 import { Fatal } from "./Fatal.js"
@@ -98,8 +99,10 @@ export const superviseWorker = (options: WorkerLeaseOptions) =>
         )
         if (got?._tag === "Acquired") {
           if (got.tookOverFrom !== null) {
-            yield* Effect.logWarning(
-              `took the worker lease over from ${describeHolder(got.tookOverFrom)}, which no longer runs`
+            yield* takeOverFrom(got.tookOverFrom).pipe(
+              Effect.catchAll((error) =>
+                Effect.logWarning(`the dead worker's jobs wait out their leases: ${error.message}`)
+              )
             )
           }
           return

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { SceneId } from "@plexsync/domain/Ids"
 import type { ThisHost } from "@plexsync/domain/LeaseHolder"
 import { holderText } from "@plexsync/domain/LeaseHolder"
 import { ProcessLease } from "@plexsync/domain/Settings"
+import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import type { Context } from "effect"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import * as fs from "node:fs"
@@ -158,12 +160,19 @@ describe("WorkerLease", () => {
   it.scoped("a holder of this host that no longer runs (killed) is taken over at once, not after its lease", () =>
     Effect.gen(function*() {
       const { filename, log } = yield* setup
-      // A scheduler, pid 4242 of this host, was killed holding a lease good for another minute.
+      // A scheduler, pid 4242 of this host, was killed holding a lease good for another minute, with two of its
+      // three jobs in flight (leased for a minute too).
       const dead = hostOf("killed", 4242)
       yield* Effect.scoped(
-        Effect.flatMap(ProcessLease, (lease) => lease.acquire(workerLeaseName, holderText(dead.holder), 60_000)).pipe(
-          Effect.provide(storeAt(filename))
-        )
+        Effect.gen(function*() {
+          yield* Effect.flatMap(
+            ProcessLease,
+            (lease) => lease.acquire(workerLeaseName, holderText(dead.holder), 60_000)
+          )
+          const queue = yield* SyncQueue
+          yield* queue.enqueueMany(["1", "2", "3"].map((id) => ({ sceneId: SceneId.make(id), reason: "hook" })))
+          yield* queue.claim({ limit: 2, leaseMs: 60_000 })
+        }).pipe(Effect.provide(storeAt(filename)))
       )
       const b = yield* runScheduler(filename, "B", log, 0, hostOf("B", undefined, (pid) => pid !== 4242))
       yield* settle(1)
@@ -173,6 +182,12 @@ describe("WorkerLease", () => {
         Option.map(yield* lease.holder(workerLeaseName), (h) => h.holder),
         Option.some(holderOf("B"))
       )
+      // The dead scheduler's jobs are B's to run now, not in a minute.
+      const claimed = yield* Effect.provide(
+        Effect.flatMap(SyncQueue, (queue) => queue.claim({ limit: 10, leaseMs: 60_000 })),
+        b.env
+      )
+      assert.deepStrictEqual(claimed.map((c) => c.job.sceneId).sort(), ["1", "2", "3"])
       yield* Fiber.interrupt(b.fiber).pipe(Effect.fork)
       yield* settle(1)
     }))

@@ -43,6 +43,13 @@ export interface SyncQueueService {
       readonly held: boolean
     }
   ) => Effect.Effect<void, StoreError | LeaseLost>
+  /**
+   * Ends now the lease of every running job: they were claimed by a worker that no longer runs (the worker lease
+   * was just taken over from a dead process, and only the worker lease's holder claims jobs). The next claim takes
+   * them back as it takes back any expired lease, instead of leaving them to wait out a lease nobody renews.
+   * Returns how many jobs it ended.
+   */
+  readonly endLeases: Effect.Effect<number, StoreError>
   /** Back to the queue unchanged and due now (shutdown, or a job claimed but not started). */
   readonly release: (claimed: ClaimedJob) => Effect.Effect<void, StoreError | LeaseLost>
   /** Moves the job to the DLQ in one transaction (delete + insert). */

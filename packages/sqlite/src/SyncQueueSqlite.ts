@@ -442,6 +442,13 @@ export const make = Effect.gen(function*() {
     return changed
   }, op)
 
+  const endLeases = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const rows = yield* sql<{ readonly id: JobId }>`UPDATE jobs INDEXED BY jobs_running SET lease_until = ${now}
+      WHERE state = 'running' AND lease_until > ${now} RETURNING id`
+    return rows.length
+  }).pipe(Effect.withSpan("SyncQueue.endLeases"), op)
+
   const holdFailed = Effect.fn("SyncQueue.holdFailed")(
     function*(options: { readonly errorTags: ReadonlyArray<ErrorTag>; readonly heldSince: number }) {
       const tags = [...new Set(options.errorTags)]
@@ -511,6 +518,7 @@ export const make = Effect.gen(function*() {
       complete,
       retryLater,
       release,
+      endLeases,
       deadLetter,
       deadLetterHeld,
       makeDue,

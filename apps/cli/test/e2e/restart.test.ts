@@ -50,11 +50,18 @@ describe("restarts and the worker lease", () => {
     Effect.gen(function*() {
       const fakes = yield* startFakes()
       assert.strictEqual((yield* plexsync(fakes, ["sync"])).code, 0)
-      // The killed worker's lease would hold for ten more minutes.
+      // The killed worker's lease would hold for ten more minutes, and so would those of its two jobs in flight.
       assert.isTrue(yield* holdLease(fakes.dataDir, runOnThisHost(deadPid()), 600_000))
+      const inFlight = yield* Effect.flatMap(SyncQueue, (queue) => queue.claim({ limit: 2, leaseMs: 600_000 })).pipe(
+        withStore(fakes.dataDir)
+      )
+      assert.lengthOf(inFlight, 2)
       const ran = yield* plexsync(fakes, ["run", "--wait"])
       assert.strictEqual(ran.code, 0, ran.stdout + ran.stderr)
-      assert.match(ran.stderr, /took the worker lease over from plexsync run on .+ \(pid \d+\), which no longer runs/)
+      assert.match(
+        ran.stderr,
+        /took the worker lease over from plexsync run on .+ \(pid \d+\), which no longer runs; its 2 jobs in flight are taken back/
+      )
       assert.include(ran.stdout, `${fakes.scenes.length} synced`)
       assert.lengthOf(yield* queuedJobs(fakes.dataDir), 0)
     }))
