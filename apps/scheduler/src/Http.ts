@@ -10,6 +10,7 @@ import { Settings } from "@plexsync/domain/Settings"
 import { readStop } from "@plexsync/domain/WorkerStop"
 import { ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import { decodePluginInput } from "@plexsync/runtime/HookInput"
+import { Database } from "@plexsync/sqlite/Database"
 import type { MetricPair } from "effect"
 import { Cause, Effect, Either, Layer, Metric, MetricState, Option } from "effect"
 import { Api } from "./Api.js"
@@ -168,10 +169,16 @@ const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.Htt
             return json(422, { error: `the scheduler records hooks only; run the task "${hook.mode}" with plexsync` })
           }
           if (hook._tag === "OtherHook") return json(202, ignoredHook(hook.type))
+          // What is acknowledged is on disk before the answer (the process's connection syncs only at checkpoints).
+          const flushed = Effect.flatMap(
+            Effect.serviceOption(Database),
+            (db) => Option.isSome(db) ? db.value.flush : Effect.void
+          )
           if (hook._tag === "ObjectHook") {
             const recorded = yield* recordObjectHook(hook).pipe(
               Effect.annotateLogs({ kind: hook.kind, objectId: hook.objectId })
             )
+            yield* flushed
             // Its scenes are queued at once, after the answer (the expansion asks Stash, which waits for this).
             if (recorded.eventId !== null) {
               const feed = yield* Effect.serviceOption(ChangeFeed)
@@ -179,7 +186,9 @@ const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.Htt
             }
             return json(202, recorded.reply)
           }
-          return json(202, yield* recordSceneHook(hook).pipe(Effect.annotateLogs({ sceneId: hook.sceneId })))
+          const reply = yield* recordSceneHook(hook).pipe(Effect.annotateLogs({ sceneId: hook.sceneId }))
+          yield* flushed
+          return json(202, reply)
         })
       )
     )
