@@ -2,11 +2,12 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as CircuitBreaker from "@plexsync/domain/CircuitBreaker"
 import type { ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { parseReconcileScope } from "@plexsync/domain/Reconcile"
+import { ReconcileLog } from "@plexsync/domain/ReconcileLog"
 import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as Commands from "@plexsync/runtime/Commands"
-import { jobDocument, recoveryRunDocument } from "@plexsync/runtime/Documents"
+import { jobDocument, reconcileRunDocument, recoveryRunDocument } from "@plexsync/runtime/Documents"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { noProgress } from "@plexsync/runtime/Present"
 import { reconcile } from "@plexsync/runtime/ReconcileReport"
@@ -183,14 +184,15 @@ export const layer = (options: ApiOptions) =>
       HttpApiBuilder.group(Api, "runs", (handlers) =>
         handlers.handle("list", ({ urlParams }) =>
           answer(Effect.gen(function*() {
-            const log = yield* RecoveryLog
-            const settings = yield* Settings
-            const [recoveries, lastReconcile] = yield* Effect.all([
-              log.list({ limit: urlParams.limit ?? defaultLimit }),
-              settings.get(SettingKeys.lastReconcile)
+            const limit = urlParams.limit ?? defaultLimit
+            const [recoveries, reconciliations, lastReconcile] = yield* Effect.all([
+              Effect.flatMap(RecoveryLog, (log) => log.list({ limit })),
+              Effect.flatMap(ReconcileLog, (log) => log.list({ limit })),
+              Effect.flatMap(Settings, (settings) => settings.get(SettingKeys.lastReconcile))
             ])
             return {
               recoveries: recoveries.map(recoveryRunDocument),
+              reconciliations: reconciliations.map(reconcileRunDocument),
               lastReconcile: Option.getOrNull(Option.map(lastReconcile, parseStored))
             }
           })))),

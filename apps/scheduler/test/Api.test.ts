@@ -349,4 +349,24 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       const json = yield* call("POST", "/login", { body: { token } })
       assert.strictEqual(json.status, 200)
     }))
+
+  it.effect("lists every reconciliation (not dry runs) next to the recoveries, newest first", () =>
+    Effect.gen(function*() {
+      const call = yield* client(null)
+      for (const body of [{ scope: "all" }, { scope: "7d" }, { scope: "24h", dryRun: true }]) {
+        const ran = yield* call("POST", "/api/v1/reconcile", { body })
+        assert.strictEqual(ran.status, 200, ran.text)
+      }
+      const runs = yield* call("GET", "/api/v1/runs")
+      assert.strictEqual(runs.status, 200, runs.text)
+      const reconciliations: ReadonlyArray<{ scope: string; id: number; scenesChecked: number; startedAt: string }> =
+        runs.json.reconciliations
+      assert.deepStrictEqual(reconciliations.map((r) => r.scope), ["7d", "all"])
+      assert.isAbove(reconciliations[0]!.id, reconciliations[1]!.id)
+      assert.strictEqual(reconciliations[1]!.scenesChecked, 2)
+      assert.isFalse(Number.isNaN(Date.parse(reconciliations[0]!.startedAt)))
+      assert.strictEqual(runs.json.lastReconcile.scope, "7d")
+      assert.isArray(runs.json.recoveries)
+      assert.deepStrictEqual((yield* call("GET", "/api/v1/runs?limit=1")).json.reconciliations.length, 1)
+    }))
 })
