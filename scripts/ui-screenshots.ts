@@ -66,28 +66,39 @@ try {
   Fs.mkdirSync(outDir, { recursive: true })
   const browser = await launchBrowser()
   try {
-    const shoot = async (width: number, height: number, shots: ReadonlyArray<readonly [string, string]>) => {
+    const session = async (width: number, height: number) => {
       const page = await browser.newPage({ viewport: { width, height } })
       await logIn(page, scheduler.baseUrl)
-      for (const [path, name] of shots) {
+      return async (path: string, name: string) => {
         await page.goto(`${scheduler.baseUrl}${path}`)
         if (path.startsWith("/scenes")) await page.getByTestId("scene-summary").waitFor()
-        if (path === "/dlq") await page.getByTestId("dlq-check-1").check().catch(() => undefined)
+        if (path === "/dlq") await page.getByTestId("dlq-check-1").check()
         const file = Path.join(outDir, `${name}.png`)
         await page.screenshot({ path: file, fullPage: true })
-        say(`${file}`)
+        say(file)
       }
-      await page.close()
     }
-    await shoot(1200, 800, [
-      ["/", "ui-overview"],
-      ["/queue", "ui-queue"],
-      ["/dlq", "ui-dlq"],
-      ["/outages", "ui-outages"],
-      ["/runs", "ui-runs"],
-      ["/scenes?id=5", "ui-scene"]
-    ])
-    await shoot(390, 844, [["/", "ui-phone-overview"], ["/dlq", "ui-phone-dlq"]])
+    const desktop = await session(1200, 800)
+    for (
+      const [path, name] of [
+        ["/", "ui-overview"],
+        ["/dlq", "ui-dlq"],
+        ["/outages", "ui-outages"],
+        ["/runs", "ui-runs"],
+        ["/scenes?id=5", "ui-scene"]
+      ] as const
+    ) await desktop(path, name)
+    const phone = await session(390, 844)
+    await phone("/", "ui-phone-overview")
+    await phone("/dlq", "ui-phone-dlq")
+    // A busy queue: Plex answers slowly while scenes changed in Stash wait their turn.
+    library.plex.faults.inject({ _tag: "Latency", ms: 3000 })
+    for (const id of ["3", "4", "6", "7", "8", "10", "12", "13", "15", "16"]) {
+      library.stash.state.updateScene(id, { rating100: 60 })
+    }
+    await waitFor("jobs to queue", async () => (await status(scheduler)).queue.queued >= 5 || undefined)
+    await desktop("/queue", "ui-queue")
+    library.plex.faults.clear()
   } finally {
     await browser.close()
   }

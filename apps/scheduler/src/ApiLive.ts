@@ -169,7 +169,8 @@ export const layer = (options: ApiOptions) =>
             )
           ))),
       HttpApiBuilder.group(Api, "runs", (handlers) =>
-        handlers.handle("list", ({ urlParams }) => answer(runsListing(urlParams.limit ?? defaultLimit)))),
+        handlers.handle("list", ({ urlParams }) =>
+          answer(runsListing(urlParams.limit ?? defaultLimit)))),
       HttpApiBuilder.group(Api, "scenes", (handlers) =>
         handlers
           .handle("show", ({ path }) =>

@@ -14,7 +14,9 @@ export const queueListing = (options: { readonly state?: "queued" | "running" | 
     const queue = yield* SyncQueue
     const [counts, jobs] = yield* Effect.all([
       queue.counts,
-      queue.list(options.state === undefined ? { limit: options.limit } : { limit: options.limit, state: options.state })
+      queue.list(
+        options.state === undefined ? { limit: options.limit } : { limit: options.limit, state: options.state }
+      )
     ])
     return { counts, jobs: jobs.map(jobDocument) }
   })

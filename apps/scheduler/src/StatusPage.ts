@@ -220,10 +220,12 @@ ${figure("queue-held", "held by breaker", model.queue.held, model.queue.held > 0
 </div>
 <p class="muted" data-testid="worker">Worker: ${escape(model.worker)}</p>
 <p class="muted" data-testid="processed">Since start: ${
-    Object.keys(model.processed).length === 0
-      ? "no job settled yet"
-      : Object.entries(model.processed).map(([outcome, n]) => `${n} ${escape(outcome.replace(/_/g, " "))}`).join(" · ")
-  }</p>
+      Object.keys(model.processed).length === 0
+        ? "no job settled yet"
+        : Object.entries(model.processed).map(([outcome, n]) => `${n} ${escape(outcome.replace(/_/g, " "))}`).join(
+          " · "
+        )
+    }</p>
 </section>
 ${throughputSection(model)}
 <section>
@@ -235,19 +237,19 @@ ${breakerCards}
 <section>
 <h2>Dead-letter queue</h2>
 <div class="figs">${
-    figure("dlq-total", "entries awaiting a person or a recovery", model.dlq.total, model.dlq.total > 0 ? "bad" : "")
-  }</div>
+      figure("dlq-total", "entries awaiting a person or a recovery", model.dlq.total, model.dlq.total > 0 ? "bad" : "")
+    }</div>
 <table><tbody>
 ${
-    tags.length === 0
-      ? `<tr><td class="muted">Empty.</td></tr>`
-      : tags.map(([tag, n]) =>
-        `<tr><td>${link(`/dlq?error=${encodeURIComponent(tag)}`, tag)}</td><td class="num" data-testid="dlq-${
-          escape(tag)
-        }">${n}</td></tr>`
-      )
-        .join("\n")
-  }
+      tags.length === 0
+        ? `<tr><td class="muted">Empty.</td></tr>`
+        : tags.map(([tag, n]) =>
+          `<tr><td>${link(`/dlq?error=${encodeURIComponent(tag)}`, tag)}</td><td class="num" data-testid="dlq-${
+            escape(tag)
+          }">${n}</td></tr>`
+        )
+          .join("\n")
+    }
 </tbody></table>
 </section>
 <section class="wide">
@@ -260,10 +262,10 @@ ${recoveryLine(model.lastRecovery, model.now)}
 <section class="wide">
 <h2>Stash change feed</h2>
 <p data-testid="change-feed">Watermark <code>${escape(model.changeFeed.watermark ?? "none yet")}</code>${
-    model.changeFeed.lastPollAt === null
-      ? " · not polled yet"
-      : ` · last poll ${ago(model.changeFeed.lastPollAt, model.now)}, queued ${model.changeFeed.lastQueued}`
-  }</p>
+      model.changeFeed.lastPollAt === null
+        ? " · not polled yet"
+        : ` · last poll ${ago(model.changeFeed.lastPollAt, model.now)}, queued ${model.changeFeed.lastQueued}`
+    }</p>
 </section>
 ${notifySection(model)}`
   }, frame ?? { now: model.now, csrf: null, loggedIn: false })

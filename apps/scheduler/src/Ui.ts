@@ -14,13 +14,13 @@ import { queueListing, runsListing } from "./Listings.js"
 import { describeWorker } from "./RunnerState.js"
 import * as StatusPage from "./StatusPage.js"
 import * as StatusReport from "./StatusReport.js"
-import { contentSecurityPolicy, css, script } from "./UiAssets.js"
+import { contentSecurityPolicy, css, icon, script } from "./UiAssets.js"
 import type { Frame } from "./UiLayout.js"
 import * as UiPages from "./UiPages.js"
 
 /**
- * The web UI's routes: the overview at `/`, `/queue`, `/dlq`, `/outages`, `/runs`, `/scenes`, and the two assets
- * `/ui.css` and `/ui.js`. Pages are read from the store as the API reads it; `Guard` has let the request in (a
+ * The web UI's routes: the overview at `/`, `/queue`, `/dlq`, `/outages`, `/runs`, `/scenes`, and the assets
+ * `/ui.css`, `/ui.js` and `/favicon.svg`. Pages are read from the store as the API reads it; `Guard` has let the request in (a
  * browser without a session was sent to the login form).
  */
 
@@ -91,8 +91,7 @@ const DlqQuery = Schema.Struct({
 })
 const SceneQuery = Schema.Struct({ id: optionalParam(Schema.String.pipe(Schema.maxLength(40))) })
 
-const decodeQuery = <A, I>(schema: Schema.Schema<A, I>) =>
-  Effect.map(query, (q) => Schema.decodeUnknownSync(schema)(q))
+const decodeQuery = <A, I>(schema: Schema.Schema<A, I>) => Effect.map(query, (q) => Schema.decodeUnknownSync(schema)(q))
 
 /** The frame of a page: now, and the session's CSRF token for the script (with a token set). */
 const frame = (options: UiOptions) =>
@@ -236,6 +235,7 @@ export const routes = (
     page("/runs", runsPage(options)),
     page("/scenes", scenePage(options)),
     HttpRouter.get("/ui.css", asset(css, "text/css; charset=utf-8")),
-    HttpRouter.get("/ui.js", asset(script, "text/javascript; charset=utf-8"))
+    HttpRouter.get("/ui.js", asset(script, "text/javascript; charset=utf-8")),
+    HttpRouter.get("/favicon.svg", asset(icon, "image/svg+xml"))
   )
 }

@@ -9,6 +9,11 @@
 export const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
   "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+/** The tab's icon: two squares in step. */
+export const icon =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d232b"/><rect x="3" y="4" width="4" height="8" rx="1" fill="#1f8a4c"/><rect x="9" y="4" width="4" height="8" rx="1" fill="#e5a00d"/></svg>
+`
+
 export const css = `:root { --bg:#f6f7f9; --card:#fff; --ink:#1d232b; --muted:#5f6876; --ok:#1f8a4c; --bad:#c8362b;
   --warn:#b06f00; --line:#e2e5ea; --accent:#2f5fb3; }
 * { box-sizing:border-box; }

@@ -103,14 +103,15 @@ export const layout = (
 ${page.refreshSeconds === undefined ? "" : `<meta http-equiv="refresh" content="${page.refreshSeconds}">\n`}${
     frame.csrf === null ? "" : `<meta name="csrf-token" content="${escape(frame.csrf)}">\n`
   }<title>plexsync — ${escape(page.title)}</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/ui.css">
 <script src="/ui.js" defer></script>
 </head>
 <body data-page="${page.id}">
 <header>
-<div class="top"><h1>${link("/", "plexsync")}</h1>${page.badge ?? ""}<span class="meta">updated ${
-    iso(frame.now)
-  }${page.refreshSeconds === undefined ? "" : ` · refreshes every ${page.refreshSeconds}s`}</span>${
+<div class="top"><h1>${link("/", "plexsync")}</h1>${page.badge ?? ""}<span class="meta">updated ${iso(frame.now)}${
+    page.refreshSeconds === undefined ? "" : ` · refreshes every ${page.refreshSeconds}s`
+  }</span>${
     frame.loggedIn
       ? `<form method="post" action="/logout" class="logout"><button type="submit">Log out</button></form>`
       : ""

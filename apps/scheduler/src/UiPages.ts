@@ -37,6 +37,15 @@ export const apiButton = (
 
 const msOrDash = (ms: number | null) => (ms === null ? "–" : duration(ms))
 
+/** When a job is due: now, or how long from now (the exact time on hover). */
+const due = (text: string | null, now: number) => {
+  const ms = text === null ? Number.NaN : Date.parse(text)
+  if (Number.isNaN(ms)) return "–"
+  return `<time datetime="${escape(text!)}" title="${escape(text!)}">${
+    ms <= now ? "now" : `in ${duration(ms - now)}`
+  }</time>`
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Queue
 
@@ -87,7 +96,7 @@ ${
             escape(job.heldSince === null ? job.state : `${job.state}, held`),
             escape(job.reason),
             String(job.attempts),
-            job.availableAt === null ? "–" : escape(job.availableAt.replace(/\.\d{3}Z$/, "Z")),
+            due(job.availableAt, frame.now),
             job.lastError === null
               ? ""
               : `<span class="err" title="${escape(job.lastError)}">${escape(job.lastErrorTag ?? "error")}: ${

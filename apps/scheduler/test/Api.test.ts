@@ -122,7 +122,14 @@ const everyRoute: ReadonlyArray<readonly [string, string, unknown?]> = [
   ["GET", "/api/v1/openapi.json"],
   ["GET", "/status"],
   ["GET", "/metrics"],
-  ["GET", "/"]
+  ["GET", "/"],
+  ["GET", "/queue?state=queued"],
+  ["GET", "/dlq?error=PlexNotFound&window=24h"],
+  ["GET", "/outages"],
+  ["GET", "/runs"],
+  ["GET", "/scenes?id=7"],
+  ["GET", "/ui.js"],
+  ["GET", "/ui.css"]
 ]
 
 layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
@@ -348,6 +355,20 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: tampered })).status, 401)
       const json = yield* call("POST", "/login", { body: { token } })
       assert.strictEqual(json.status, 200)
+
+      // A page of the UI carries the session's CSRF token, for its script to send with each change.
+      const dlqPage = yield* call("GET", "/dlq", { headers: cookie })
+      assert.strictEqual(dlqPage.status, 200)
+      assert.include(dlqPage.headers.get("content-security-policy") ?? "", "script-src 'self'")
+      const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(dlqPage.text)?.[1]
+      assert.isDefined(csrf)
+      const withCsrf = yield* call("POST", "/api/v1/scenes/7/sync", { headers: { ...cookie, "x-csrf-token": csrf! } })
+      assert.strictEqual(withCsrf.status, 202, withCsrf.text)
+      const otherSession = yield* call("POST", "/api/v1/scenes/7/sync", {
+        headers: { ...tampered, "x-csrf-token": csrf! }
+      })
+      assert.strictEqual(otherSession.status, 401)
+      assert.notInclude((yield* call("GET", "/dlq", { headers: bearer })).text, "csrf-token")
     }))
 
   it.effect("lists every reconciliation (not dry runs) next to the recoveries, newest first", () =>

@@ -14,6 +14,11 @@ import { waitFor } from "./e2e.js"
 export const chromiumPath = "/usr/bin/chromium"
 export const hasChromium = Fs.existsSync(chromiumPath)
 
+/** Says, once per test file, what was not checked for want of a browser. */
+export const sayIfNoBrowser = (what: string) => {
+  if (!hasChromium) console.warn(`${chromiumPath} is missing: ${what} (install Debian's chromium package)`)
+}
+
 export const apiToken = "ui-tour-token"
 
 /** Headless Chromium (Debian's package), nothing fetched from the network. */

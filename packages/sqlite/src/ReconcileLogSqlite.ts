@@ -1,5 +1,5 @@
 import type { ReconcileLogService, ReconcileRun } from "@plexsync/domain/ReconcileLog"
-import { ReconcileLog, reconcileHistoryLimit } from "@plexsync/domain/ReconcileLog"
+import { reconcileHistoryLimit, ReconcileLog } from "@plexsync/domain/ReconcileLog"
 import { Effect, Layer } from "effect"
 import { Database } from "./Database.js"
 

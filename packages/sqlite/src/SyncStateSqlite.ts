@@ -233,9 +233,10 @@ export const make = Effect.gen(function*() {
     const from = Math.trunc(window.from)
     const bucketMs = Math.max(1, Math.trunc(window.bucketMs))
     const buckets = Math.max(0, Math.trunc(window.buckets))
-    const rows = yield* sql<{ readonly bucket: number; readonly n: number }>`SELECT CAST((synced_at - ${from}) / ${bucketMs}
-      AS INTEGER) AS bucket, count(*) AS n FROM sync_state WHERE synced_at >= ${from} AND synced_at < ${from + bucketMs * buckets}
-      GROUP BY bucket`
+    const to = from + bucketMs * buckets
+    const rows = yield* sql<{ readonly bucket: number; readonly n: number }>`SELECT
+      CAST((synced_at - ${from}) / ${bucketMs} AS INTEGER) AS bucket, count(*) AS n
+      FROM sync_state WHERE synced_at >= ${from} AND synced_at < ${to} GROUP BY bucket`
     const counts = Array.from({ length: buckets }, () => 0)
     for (const row of rows) if (row.bucket >= 0 && row.bucket < buckets) counts[row.bucket] = row.n
     return counts as ReadonlyArray<number>
