@@ -226,6 +226,7 @@ ${figure("queue-held", "held by breaker", model.queue.held, model.queue.held > 0
           " · "
         )
     }</p>
+<p>${link("/queue", "The jobs →")}</p>
 </section>
 ${throughputSection(model)}
 <section>
@@ -251,6 +252,7 @@ ${
           .join("\n")
     }
 </tbody></table>
+<p>${link("/dlq", "Retry or purge entries →")}</p>
 </section>
 <section class="wide">
 <h2>Outages</h2>

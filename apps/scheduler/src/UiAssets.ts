@@ -198,7 +198,22 @@ export const script = `"use strict";
     }
   };
 
-  const reloadSoon = () => setTimeout(() => location.reload(), 1200);
+  // The page is read again after a change; what the change did stays on screen across the reload.
+  const reloadSoon = () => setTimeout(() => {
+    const box = document.getElementById("notice");
+    if (box !== null && !box.hidden) {
+      sessionStorage.setItem("plexsync-notice", JSON.stringify({ text: box.textContent, tone: box.className }));
+    }
+    location.reload();
+  }, 1200);
+  const kept = sessionStorage.getItem("plexsync-notice");
+  if (kept !== null) {
+    sessionStorage.removeItem("plexsync-notice");
+    try {
+      const { text, tone } = JSON.parse(kept);
+      notice(String(text), String(tone).replace(/^notice ?/, ""));
+    } catch { /* not ours */ }
+  }
 
   // Buttons that post to the API: data-api (the path), data-body (JSON), data-confirm (asked first).
   document.addEventListener("click", (event) => {

@@ -310,8 +310,6 @@ const recoveryWindow = (run: RunsListing["recoveries"][number], now: number) =>
     ? `${agoIso(run.window.from, now)} – ${agoIso(run.window.to, now)}`
     : `outage #${run.window.outageId}`
 
-const reconcileField = (record: Record<string, unknown>, key: string): unknown => record[key]
-
 const numberOf = (value: unknown) => (typeof value === "number" ? String(value) : "–")
 
 const gapsOf = (value: unknown) => {
@@ -384,17 +382,17 @@ ${
         ],
         rows: reconciliations.map((r) => {
           const record = r as Record<string, unknown>
-          const took = reconcileField(record, "durationMs")
+          const took = record["durationMs"]
           return {
             attributes: `data-testid="reconciliation-${r.id}"`,
             cells: [
               String(r.id),
-              escape(String(reconcileField(record, "scope") ?? "–")),
+              escape(String(record["scope"] ?? "–")),
               agoIso(r.startedAt, frame.now),
               typeof took === "number" ? duration(took) : "–",
-              numberOf(reconcileField(record, "scenesChecked")),
-              gapsOf(reconcileField(record, "gaps")),
-              numberOf(reconcileField(record, "queued"))
+              numberOf(record["scenesChecked"]),
+              gapsOf(record["gaps"]),
+              numberOf(record["queued"])
             ]
           }
         }),

@@ -86,12 +86,17 @@ describe("the web UI end to end", () => {
           assert.isTrue(await page.getByTestId("dlq-retry").isDisabled())
           await page.getByTestId(`dlq-check-${retried}`).check()
           assert.strictEqual(await text(page, "dlq-selected"), "1 selected")
+          await page.evaluate("window.beforeRetry = true")
           await page.getByTestId("dlq-retry").click()
           await noticeSays(page, "Re-queued 1 entry.")
-          await waitFor("the retried entry to leave the DLQ page", async () => {
-            await page.waitForLoadState()
-            return (await page.getByTestId(`dlq-entry-${retried}`).count()) === 0 || undefined
-          })
+          await waitFor(
+            "the DLQ page to be read again, without the entry",
+            async () =>
+              (await page.evaluate("window.beforeRetry === undefined")) === true &&
+                (await page.getByTestId(`dlq-entry-${retried}`).count()) === 0 || undefined
+          )
+          // … and it still says what the retry did.
+          await noticeSays(page, "Re-queued 1 entry.")
           await waitFor("the new title in Plex", () => library.item("3")?.title === "Retitled in Stash" || undefined)
           assert.strictEqual((await status(scheduler)).dlq.total, 1)
 
