@@ -371,6 +371,28 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       assert.notInclude((yield* call("GET", "/dlq", { headers: bearer })).text, "csrf-token")
     }))
 
+  it.effect("serves the UI's pages and assets; a filter it cannot read is left out, never echoed as markup", () =>
+    Effect.gen(function*() {
+      const call = yield* client(null)
+      for (const path of ["/", "/queue", "/dlq", "/outages", "/runs", "/scenes"]) {
+        const page = yield* call("GET", path)
+        assert.strictEqual(page.status, 200, `${path}: ${page.text}`)
+        assert.match(page.headers.get("content-type") ?? "", /^text\/html/)
+        assert.include(page.text, `<script src="/ui.js" defer></script>`)
+        assert.notInclude(page.text, "csrf-token", "no token, no session")
+      }
+      const odd = yield* call("GET", "/dlq?error=%3Cscript%3E&window=soon&scene=x1")
+      assert.strictEqual(odd.status, 200)
+      assert.notInclude(odd.text, "<script>")
+      assert.include(odd.text, `<option value="" selected>every error</option>`)
+      assert.include(odd.text, `<option value="" selected>any time</option>`)
+      const lookup = yield* call("GET", "/scenes?id=%22%3E%3Cscript%3E")
+      assert.include(lookup.text, `value="&quot;&gt;&lt;script&gt;"`)
+      const js = yield* call("GET", "/ui.js")
+      assert.match(js.headers.get("content-type") ?? "", /^text\/javascript/)
+      assert.match((yield* call("GET", "/ui.css")).headers.get("content-type") ?? "", /^text\/css/)
+    }))
+
   it.effect("lists every reconciliation (not dry runs) next to the recoveries, newest first", () =>
     Effect.gen(function*() {
       const call = yield* client(null)
