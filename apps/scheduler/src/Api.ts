@@ -112,7 +112,10 @@ const runs = HttpApiGroup.make("runs").add(
   HttpApiEndpoint.get("list", "/runs")
     .setUrlParams(Schema.Struct({ limit: Schema.optional(Limit) }))
     .addSuccess(
-      document("`{recoveries, lastReconcile}`: recovery runs newest first, and the last reconciliation's record.")
+      document(
+        "`{recoveries, reconciliations, lastReconcile}`: recovery runs and reconciliation runs, each newest first " +
+          "(a reconciliation's record lists its first 100 queued scene ids), and the last reconciliation's record."
+      )
     )
 )
 

@@ -2,22 +2,18 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as CircuitBreaker from "@plexsync/domain/CircuitBreaker"
 import type { ReconcileSettings } from "@plexsync/domain/Reconcile"
 import { parseReconcileScope } from "@plexsync/domain/Reconcile"
-import { RecoveryLog } from "@plexsync/domain/RecoveryLog"
-import { SettingKeys, Settings } from "@plexsync/domain/Settings"
-import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as Commands from "@plexsync/runtime/Commands"
-import { jobDocument, recoveryRunDocument } from "@plexsync/runtime/Documents"
 import { parseDurationMs } from "@plexsync/runtime/Duration"
 import { noProgress } from "@plexsync/runtime/Present"
 import { reconcile } from "@plexsync/runtime/ReconcileReport"
 import type { RecoverWindow } from "@plexsync/runtime/Recover"
 import { recover } from "@plexsync/runtime/Recover"
 import { sceneDocument } from "@plexsync/runtime/SceneReport"
-import { parseStored } from "@plexsync/runtime/Status"
 import { UsageError } from "@plexsync/runtime/UsageError"
 import { Effect, Either, Layer, Option } from "effect"
 import type { ApiError } from "./Api.js"
 import { Api } from "./Api.js"
+import { queueListing, runsListing } from "./Listings.js"
 import * as StatusReport from "./StatusReport.js"
 
 /**
@@ -104,15 +100,7 @@ export const layer = (options: ApiOptions) =>
           answer(StatusReport.read({ outages: 50 }).pipe(Effect.map(options.statusDocument))))),
       HttpApiBuilder.group(Api, "queue", (handlers) =>
         handlers.handle("list", ({ urlParams }) =>
-          answer(Effect.gen(function*() {
-            const queue = yield* SyncQueue
-            const limit = urlParams.limit ?? defaultLimit
-            const [counts, jobs] = yield* Effect.all([
-              queue.counts,
-              queue.list(urlParams.state === undefined ? { limit } : { limit, state: urlParams.state })
-            ])
-            return { counts, jobs: jobs.map(jobDocument) }
-          })))),
+          answer(queueListing({ state: urlParams.state, limit: urlParams.limit ?? defaultLimit })))),
       HttpApiBuilder.group(Api, "dlq", (handlers) =>
         handlers
           .handle("list", ({ urlParams }) =>
@@ -182,18 +170,7 @@ export const layer = (options: ApiOptions) =>
           ))),
       HttpApiBuilder.group(Api, "runs", (handlers) =>
         handlers.handle("list", ({ urlParams }) =>
-          answer(Effect.gen(function*() {
-            const log = yield* RecoveryLog
-            const settings = yield* Settings
-            const [recoveries, lastReconcile] = yield* Effect.all([
-              log.list({ limit: urlParams.limit ?? defaultLimit }),
-              settings.get(SettingKeys.lastReconcile)
-            ])
-            return {
-              recoveries: recoveries.map(recoveryRunDocument),
-              lastReconcile: Option.getOrNull(Option.map(lastReconcile, parseStored))
-            }
-          })))),
+          answer(runsListing(urlParams.limit ?? defaultLimit)))),
       HttpApiBuilder.group(Api, "scenes", (handlers) =>
         handlers
           .handle("show", ({ path }) =>

@@ -11,7 +11,7 @@ Usage: plexsync-scheduler [--config FILE]
 
 Runs the worker (one per database), polls Stash's change feed, probes open breakers, recovers outage
 jobs automatically, purges old DLQ entries, and serves HTTP on PLEXSYNC_HTTP_ADDR (default 127.0.0.1:8765):
-  GET /            status page          GET /status    status document (JSON)
+  GET /            web UI               GET /status    status document (JSON)
   GET /metrics     Prometheus text      GET /healthz   "ok"
   POST /hooks/stash  the Stash plugin's hook input (Authorization: Bearer PLEXSYNC_WEBHOOK_SECRET when set)
   /api/v1/…        the JSON API (GET /api/v1/openapi.json describes it)   GET /login  log in with the API token

@@ -79,7 +79,8 @@ export const sessionCookieHeader = (value: string, secure: boolean): string =>
 
 export const clearedCookieHeader = `${sessionCookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`
 
-const cookieValue = (header: string | undefined, name: string): string | null => {
+/** A cookie of a `Cookie` header, or null. */
+export const cookieValue = (header: string | undefined, name: string): string | null => {
   if (header === undefined) return null
   for (const part of header.split(";")) {
     const eq = part.indexOf("=")

@@ -11,8 +11,7 @@ import { readStop } from "@plexsync/domain/WorkerStop"
 import { ignoredHook, recordObjectHook, recordSceneHook } from "@plexsync/runtime/Hook"
 import { decodePluginInput } from "@plexsync/runtime/HookInput"
 import { Database } from "@plexsync/sqlite/Database"
-import type { MetricPair } from "effect"
-import { Cause, Effect, Either, Layer, Metric, MetricState, Option } from "effect"
+import { Cause, Effect, Either, Layer, Option } from "effect"
 import { Api } from "./Api.js"
 import * as ApiLive from "./ApiLive.js"
 import { ChangeFeed } from "./ChangeFeed.js"
@@ -21,14 +20,14 @@ import type { GuardOptions } from "./Guard.js"
 import { errorResponse, guard, sessionCookie } from "./Guard.js"
 import * as Login from "./Login.js"
 import * as Prometheus from "./Prometheus.js"
-import { describeWorker, RunnerState } from "./RunnerState.js"
-import * as StatusPage from "./StatusPage.js"
+import { RunnerState } from "./RunnerState.js"
 import * as StatusReport from "./StatusReport.js"
+import * as Ui from "./Ui.js"
 
 /**
  * The scheduler's HTTP face: `/healthz` (200 `ok`, or 503 saying why while the worker is stopped), `/status` (the
- * `status --json` document), `/metrics` (Prometheus text), `/` (the status page), `POST /hooks/stash` (the Stash
- * plugin's forwarder), the JSON API under `/api/v1` with its OpenAPI document, and `/login`. `Guard` decides who
+ * `status --json` document), `/metrics` (Prometheus text), the web UI (`/` and its pages, see `Ui`), `POST /hooks/stash`
+ * (the Stash plugin's forwarder), the JSON API under `/api/v1` with its OpenAPI document, and `/login`. `Guard` decides who
  * may use which, before any route runs.
  */
 
@@ -42,20 +41,6 @@ export interface HttpOptions {
 
 const json = (status: number, body: unknown) =>
   HttpServerResponse.unsafeJson(body, { status, headers: { "cache-control": "no-store" } })
-
-/** The worker's `plexsync_jobs_processed_total` counter, by its `outcome` tag. */
-const processedByOutcome = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): Record<string, number> => {
-  const out: Record<string, number> = {}
-  for (const pair of pairs) {
-    if (pair.metricKey.name !== "plexsync_jobs_processed_total" || !MetricState.isCounterState(pair.metricState)) {
-      continue
-    }
-    const outcome = pair.metricKey.tags.find((t) => t.key === "outcome")?.value
-    const count = Number(pair.metricState.count)
-    if (outcome !== undefined && count > 0) out[outcome] = count
-  }
-  return out
-}
 
 /** One line for the log and the answer; the cause itself (with its stack) only at debug level. */
 const describeCause = (cause: Cause.Cause<unknown>): string => {
@@ -113,45 +98,6 @@ const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.Htt
         Effect.map(Exposition.render, (text) => HttpServerResponse.text(text, { contentType: Prometheus.contentType }))
       )
     ),
-    HttpRouter.get(
-      "/",
-      guarded(
-        "GET /",
-        Effect.all([StatusReport.read({ outages: 20 }), Metric.snapshot]).pipe(Effect.map((
-          [{ notify, outages, runner, status, watermark }, metrics]
-        ) =>
-          HttpServerResponse.html(StatusPage.render({
-            processed: processedByOutcome(metrics),
-            now: status.now,
-            startedAt: runner.startedAt,
-            refreshSeconds: options.refreshSeconds,
-            queue: status.queue,
-            dlq: status.dlq,
-            breakers: StatusReport.targets.map((target) => status.breakers[target]),
-            outages,
-            lastRecovery: Option.getOrNull(status.lastRecovery),
-            worker: Option.match(status.workerStopped, {
-              onNone: () => describeWorker(runner.worker, status.now),
-              onSome: (stopped) => `stopped until a person acts: ${stopped.message}`
-            }),
-            changeFeed: {
-              watermark,
-              lastPollAt: runner.lastPoll?.at ?? null,
-              lastQueued: runner.lastPoll?.queued ?? 0
-            },
-            notify: {
-              urls: notify.sinks.length,
-              pending: notify.outbox.pending,
-              abandoned: notify.outbox.abandoned,
-              lastFailure: notify.outbox.lastFailure === null ? null : {
-                ...notify.outbox.lastFailure,
-                sink: notify.sinks.find((s) => s.id === notify.outbox.lastFailure?.sink)?.label ?? "(removed)"
-              }
-            }
-          })).pipe(HttpServerResponse.setHeader("cache-control", "no-store"))
-        ))
-      )
-    ),
     HttpRouter.post(
       "/hooks/stash",
       guarded(
@@ -195,7 +141,8 @@ const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.Htt
   ).pipe(
     HttpRouter.get("/api/v1/openapi.json", Effect.succeed(json(200, openApiDocument))),
     HttpRouter.all("/api/v1/*", api),
-    HttpRouter.concat(Login.routes(options.guard.apiToken))
+    HttpRouter.concat(Login.routes(options.guard.apiToken)),
+    HttpRouter.concat(Ui.routes({ guard: options.guard, refreshSeconds: options.refreshSeconds }, guarded))
   )
 
 const spec = OpenApi.fromApi(Api)

@@ -6,6 +6,7 @@ import type { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import { holderText } from "@plexsync/domain/LeaseHolder"
 import type { PlexClient } from "@plexsync/domain/PlexClient"
 import { reconcile } from "@plexsync/domain/Reconcile"
+import type { ReconcileLog } from "@plexsync/domain/ReconcileLog"
 import type { Settings } from "@plexsync/domain/Settings"
 import type { StashClient } from "@plexsync/domain/StashClient"
 import type { SyncQueue } from "@plexsync/domain/SyncQueue"
@@ -70,6 +71,7 @@ type ReconcileRequirements =
   | StashClient
   | SyncQueue
   | Settings
+  | ReconcileLog
   | SyncState
   | DeadLetterQueue
   | CircuitBreaker.TargetBreakers

@@ -13,6 +13,7 @@ const page = (message: string | null) =>
   `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>plexsync: log in</title>
+<link rel="icon" href="data:,">
 <style>body{font:16px system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}
 input,button{font:inherit;width:100%;box-sizing:border-box;padding:.6rem;margin:.4rem 0}
 .error{color:#b00020}</style></head>

@@ -2,7 +2,7 @@ import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { Clock, Context, Effect, Layer, Ref } from "effect"
 
 /**
- * What this scheduler process is doing, for the status page and `/status`: kept in memory, because it
+ * What this scheduler process is doing, for the web UI and `/status`: kept in memory, because it
  * describes this process only (the shared state lives in the database).
  */
 

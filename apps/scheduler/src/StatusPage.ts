@@ -3,12 +3,21 @@ import { Target } from "@plexsync/domain/Ids"
 import type { Outage } from "@plexsync/domain/OutageHistory"
 import type { RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import type { QueueCounts } from "@plexsync/domain/SyncJob"
-import { formatDuration } from "@plexsync/runtime/Present"
+import type { Frame } from "./UiLayout.js"
+import { ago, clip, duration, escape, iso, layout, link, table } from "./UiLayout.js"
 
 /**
- * The status page at `GET /`: one self-contained HTML document (inline CSS and SVG, no scripts, no external
- * assets) that a person reads at a glance and that refreshes itself.
+ * The web UI's overview at `GET /`: the queue, the breakers, the DLQ by error, the outage timeline and the last
+ * hour's throughput (inline SVG charts), the change feed and notifications — read at a glance, refreshing itself.
  */
+
+/** Scenes synced and entries dead-lettered per time bucket, oldest bucket first. */
+export interface Throughput {
+  readonly from: number
+  readonly bucketMs: number
+  readonly synced: ReadonlyArray<number>
+  readonly deadLettered: ReadonlyArray<number>
+}
 
 export interface PageModel {
   readonly now: number
@@ -29,6 +38,8 @@ export interface PageModel {
   }
   /** Jobs this process settled since it started, by outcome (`synced`, `held`, …). */
   readonly processed: Readonly<Record<string, number>>
+  /** The last hour's throughput; absent, the chart is left out. */
+  readonly throughput?: Throughput
   /** The notify URLs' deliveries, when notifications are on. */
   readonly notify?: {
     readonly urls: number
@@ -39,19 +50,6 @@ export interface PageModel {
       | null
   }
 }
-
-const escape = (text: string) =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
-
-/** `1h 5m`, `42s`, `3d 4h`: as the CLI writes durations. */
-export const duration = formatDuration
-
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
-
-const ago = (ms: number, now: number) =>
-  `<time datetime="${iso(ms)}" title="${iso(ms)}">${duration(now - ms)} ago</time>`
 
 const stateLabel: Record<string, string> = { closed: "closed", open: "OPEN", half_open: "half-open" }
 
@@ -77,7 +75,8 @@ const notifySection = (model: PageModel) => {
 </section>`
 }
 
-const timeline = (model: PageModel) => {
+/** The outages of each target as bars over time, from a little before the oldest shown to now. */
+export const timeline = (model: Pick<PageModel, "now" | "outages">) => {
   const targets = Target.literals
   // From a little before the oldest outage shown (at least the last ten minutes) to now, so a short outage is
   // still a visible bar.
@@ -85,44 +84,97 @@ const timeline = (model: PageModel) => {
   const oldest = Math.min(model.now - 10 * 60_000, model.now - Math.ceil((model.now - first) * 1.1))
   const span = Math.max(1, model.now - oldest)
   const width = 600
-  const rowHeight = 22
   const x = (t: number) => ((t - oldest) / span) * width
-  const rows = targets.map((target, row) => {
-    const y = row * rowHeight + 4
+  // Labels are HTML and each row's bars an SVG stretched to the row: text keeps its size on a phone and a desktop.
+  const rows = targets.map((target) => {
     const bars = model.outages.filter((o) => o.target === target).map((o) => {
       const end = o.endedAt ?? model.now
-      const w = Math.max(3, x(end) - x(o.startedAt))
+      const w = Math.max(4, x(end) - x(o.startedAt))
       const tip = `outage ${o.id} (${target}): ${iso(o.startedAt)} → ${o.endedAt === null ? "ongoing" : iso(end)}, ${
         duration(end - o.startedAt)
       }, ${o.jobsAffected} job(s) affected`
-      return `<rect x="${x(o.startedAt).toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${
-        rowHeight - 8
-      }" class="${o.endedAt === null ? "ongoing" : "past"}"><title>${escape(tip)}</title></rect>`
+      return `<rect x="${x(o.startedAt).toFixed(1)}" y="0" width="${w.toFixed(1)}" height="10" class="${
+        o.endedAt === null ? "ongoing" : "past"
+      }"><title>${escape(tip)}</title></rect>`
     })
-    return `<text x="-8" y="${
-      y + 11
-    }" text-anchor="end">${target}</text><rect x="0" y="${y}" width="${width}" height="${
-      rowHeight - 8
-    }" class="track"/>${bars.join("")}`
+    return `<div class="tl-row"><span class="tl-label">${target}</span><svg class="tl-bars" viewBox="0 0 ${width} 10" preserveAspectRatio="none" aria-hidden="true"><rect x="0" y="0" width="${width}" height="10" class="track"/>${
+      bars.join("")
+    }</svg></div>`
   })
-  return `<svg viewBox="-60 0 ${width + 70} ${targets.length * rowHeight + 22}" role="img" aria-label="outage timeline">
+  return `<div class="timeline" role="img" aria-label="outage timeline: ${
+    escape(`${model.outages.length} outage(s) over the last ${duration(span)}`)
+  }">
 ${rows.join("\n")}
-<text x="0" y="${targets.length * rowHeight + 16}">${escape(duration(span))} ago</text>
-<text x="${width}" y="${targets.length * rowHeight + 16}" text-anchor="end">now</text>
+<div class="tl-axis"><span>${escape(duration(span))} ago</span><span>now</span></div>
+</div>`
+}
+
+/** Stacked bars per bucket: synced (green) under dead-lettered (red), scaled to the busiest bucket. */
+const throughputChart = (t: Throughput) => {
+  const width = 300
+  const height = 90
+  const n = t.synced.length
+  const totals = t.synced.map((s, i) => s + (t.deadLettered[i] ?? 0))
+  const top = Math.max(1, ...totals)
+  const slot = width / Math.max(1, n)
+  const bars = t.synced.map((synced, i) => {
+    const failed = t.deadLettered[i] ?? 0
+    const x = (i * slot + 1).toFixed(1)
+    const w = Math.max(1, slot - 2).toFixed(1)
+    const hs = (synced / top) * height
+    const hf = (failed / top) * height
+    const start = t.from + i * t.bucketMs
+    const tip = `${iso(start)} – ${iso(start + t.bucketMs)}: ${synced} synced, ${failed} dead-lettered`
+    return `<g><title>${escape(tip)}</title><rect x="${x}" y="${(height - hs).toFixed(1)}" width="${w}" height="${
+      hs.toFixed(1)
+    }" class="synced"/><rect x="${x}" y="${(height - hs - hf).toFixed(1)}" width="${w}" height="${
+      hf.toFixed(1)
+    }" class="failed"/></g>`
+  })
+  return `<svg viewBox="-30 -8 ${width + 36} ${height + 30}" role="img" aria-label="throughput over the last hour">
+<line x1="0" y1="${height}" x2="${width}" y2="${height}" class="axis"/>
+<text x="-6" y="4" text-anchor="end">${top}</text><text x="-6" y="${height}" text-anchor="end">0</text>
+${bars.join("\n")}
+<text x="0" y="${height + 18}">${escape(duration(n * t.bucketMs))} ago</text>
+<text x="${width}" y="${height + 18}" text-anchor="end">now</text>
 </svg>`
 }
 
-const outageRows = (model: PageModel) =>
-  model.outages.length === 0
-    ? `<tr><td colspan="6" class="muted">No outages recorded.</td></tr>`
-    : model.outages.slice(0, 10).map((o) => {
-      const end = o.endedAt ?? model.now
-      return `<tr data-testid="outage-${o.id}"><td>#${o.id}</td><td>${o.target}</td><td>${
-        ago(o.startedAt, model.now)
-      }</td><td>${o.endedAt === null ? "<strong class=\"bad\">ongoing</strong>" : ago(o.endedAt, model.now)}</td><td>${
-        duration(end - o.startedAt)
-      }</td><td class="num">${o.jobsAffected}</td></tr>`
-    }).join("\n")
+const throughputSection = (model: PageModel) => {
+  const t = model.throughput
+  if (t === undefined) return ""
+  const synced = t.synced.reduce((a, b) => a + b, 0)
+  const failed = t.deadLettered.reduce((a, b) => a + b, 0)
+  return `<section>
+<h2>Throughput, last hour</h2>
+${throughputChart(t)}
+<p class="muted"><span class="key synced"></span><span data-testid="throughput-synced">${synced}</span> scene(s) synced · <span class="key failed"></span><span data-testid="throughput-dead-lettered">${failed}</span> dead-lettered</p>
+</section>`
+}
+
+const outageTable = (model: PageModel) =>
+  table({
+    columns: [
+      { label: "ID" },
+      { label: "Target" },
+      { label: "Started" },
+      { label: "Ended" },
+      { label: "Lasted" },
+      { label: "Jobs affected", numeric: true }
+    ],
+    rows: model.outages.slice(0, 10).map((o) => ({
+      attributes: `data-testid="outage-${o.id}"`,
+      cells: [
+        `#${o.id}`,
+        o.target,
+        ago(o.startedAt, model.now),
+        o.endedAt === null ? "<strong class=\"bad\">ongoing</strong>" : ago(o.endedAt, model.now),
+        duration((o.endedAt ?? model.now) - o.startedAt),
+        String(o.jobsAffected)
+      ]
+    })),
+    empty: "No outages recorded."
+  })
 
 const recoveryLine = (run: RecoveryRun | null, now: number) => {
   if (run === null) return `<p class="muted" data-testid="last-recovery">No recovery has run yet.</p>`
@@ -135,7 +187,7 @@ const recoveryLine = (run: RecoveryRun | null, now: number) => {
   }: <strong>${r.recovered}</strong> re-queued, ${r.skippedAlreadyQueued} already queued, ${r.skippedSceneMissing} scene(s) gone, ${r.skippedPlexDown} skipped (Plex down), ${r.failed} failed.</p>`
 }
 
-export const render = (model: PageModel): string => {
+export const render = (model: PageModel, frame?: Frame): string => {
   const open = model.breakers.filter((b) => b.state !== "closed")
   const verdict = open.length === 0
     ? `<span class="badge ok" data-testid="verdict">All systems normal</span>`
@@ -152,52 +204,12 @@ export const render = (model: PageModel): string => {
         : `<span class="sub err" title="${escape(b.lastError)}">${escape(clip(b.lastError, 90))}</span>`
     }</div>`
   ).join("\n")
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${model.refreshSeconds}">
-<title>plexsync — ${open.length === 0 ? "ok" : "degraded"}</title>
-<style>
-:root { --bg:#f6f7f9; --card:#fff; --ink:#1d232b; --muted:#6b7482; --ok:#1f8a4c; --bad:#c8362b; --warn:#c07a00; --line:#e2e5ea; }
-* { box-sizing: border-box; }
-body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; background:var(--bg); color:var(--ink); }
-header { display:flex; align-items:center; gap:16px; padding:14px 24px; background:#1d232b; color:#fff; }
-header h1 { margin:0; font-size:19px; letter-spacing:.3px; }
-header .meta { margin-left:auto; color:#aab2bf; font-size:13px; }
-main { display:grid; grid-template-columns:repeat(auto-fit,minmax(300px,1fr)); gap:16px; padding:20px 24px; max-width:1200px; }
-section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px 16px; }
-section.wide { grid-column:1/-1; }
-h2 { margin:0 0 10px; font-size:13px; text-transform:uppercase; letter-spacing:.6px; color:var(--muted); }
-h3 { margin:0; font-size:15px; }
-.figs { display:flex; gap:10px; flex-wrap:wrap; }
-.fig { flex:1; min-width:64px; padding:8px 10px; border-radius:6px; background:var(--bg); }
-.fig .n { display:block; font-size:26px; font-weight:600; font-variant-numeric:tabular-nums; }
-.fig .l { color:var(--muted); font-size:12px; }
-.fig.warn .n { color:var(--warn); } .fig.bad .n { color:var(--bad); }
-.badge { padding:3px 10px; border-radius:12px; font-size:13px; font-weight:600; }
-.badge.ok { background:#d8f1e2; color:var(--ok); } .badge.bad { background:#fbdcd9; color:var(--bad); }
-.breakers { display:flex; gap:10px; }
-.breaker { flex:1; padding:10px; border-radius:6px; border-left:5px solid var(--ok); background:var(--bg); }
-.breaker.open { border-color:var(--bad); } .breaker.half_open { border-color:var(--warn); }
-.breaker .state { display:block; font-size:20px; font-weight:600; }
-.breaker.closed .state { color:var(--ok); } .breaker.open .state { color:var(--bad); } .breaker.half_open .state { color:var(--warn); }
-.sub { display:block; color:var(--muted); font-size:12px; } .sub.err { color:var(--bad); }
-table { width:100%; border-collapse:collapse; font-size:14px; }
-td, th { padding:4px 6px; border-bottom:1px solid var(--line); text-align:left; }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
-.muted { color:var(--muted); } .bad { color:var(--bad); }
-svg { width:100%; height:auto; font-size:12px; fill:var(--muted); }
-svg .track { fill:#e9f5ee; } svg .past { fill:var(--bad); opacity:.75; } svg .ongoing { fill:var(--bad); }
-p { margin:6px 0; }
-</style>
-</head>
-<body>
-<header><h1>plexsync</h1>${verdict}<span class="meta">updated ${iso(model.now)} · up ${
-    duration(model.now - model.startedAt)
-  } · refreshes every ${model.refreshSeconds}s</span></header>
-<main>
+  return layout({
+    id: "overview",
+    title: open.length === 0 ? "ok" : "degraded",
+    badge: verdict,
+    refreshSeconds: model.refreshSeconds,
+    body: `<p class="meta-line">up ${duration(model.now - model.startedAt)}</p>
 <section>
 <h2>Queue</h2>
 <div class="figs">
@@ -208,11 +220,15 @@ ${figure("queue-held", "held by breaker", model.queue.held, model.queue.held > 0
 </div>
 <p class="muted" data-testid="worker">Worker: ${escape(model.worker)}</p>
 <p class="muted" data-testid="processed">Since start: ${
-    Object.keys(model.processed).length === 0
-      ? "no job settled yet"
-      : Object.entries(model.processed).map(([outcome, n]) => `${n} ${escape(outcome.replace(/_/g, " "))}`).join(" · ")
-  }</p>
+      Object.keys(model.processed).length === 0
+        ? "no job settled yet"
+        : Object.entries(model.processed).map(([outcome, n]) => `${n} ${escape(outcome.replace(/_/g, " "))}`).join(
+          " · "
+        )
+    }</p>
+<p>${link("/queue", "The jobs →")}</p>
 </section>
+${throughputSection(model)}
 <section>
 <h2>Breakers</h2>
 <div class="breakers">
@@ -222,39 +238,37 @@ ${breakerCards}
 <section>
 <h2>Dead-letter queue</h2>
 <div class="figs">${
-    figure("dlq-total", "entries awaiting a person or a recovery", model.dlq.total, model.dlq.total > 0 ? "bad" : "")
-  }</div>
+      figure("dlq-total", "entries awaiting a person or a recovery", model.dlq.total, model.dlq.total > 0 ? "bad" : "")
+    }</div>
 <table><tbody>
 ${
-    tags.length === 0
-      ? `<tr><td class="muted">Empty.</td></tr>`
-      : tags.map(([tag, n]) =>
-        `<tr><td>${escape(tag)}</td><td class="num" data-testid="dlq-${escape(tag)}">${n}</td></tr>`
-      )
-        .join("\n")
-  }
+      tags.length === 0
+        ? `<tr><td class="muted">Empty.</td></tr>`
+        : tags.map(([tag, n]) =>
+          `<tr><td>${link(`/dlq?error=${encodeURIComponent(tag)}`, tag)}</td><td class="num" data-testid="dlq-${
+            escape(tag)
+          }">${n}</td></tr>`
+        )
+          .join("\n")
+    }
 </tbody></table>
+<p>${link("/dlq", "Retry or purge entries →")}</p>
 </section>
 <section class="wide">
 <h2>Outages</h2>
 ${timeline(model)}
-<table><thead><tr><th>id</th><th>target</th><th>started</th><th>ended</th><th>lasted</th><th class="num">jobs affected</th></tr></thead>
-<tbody>
-${outageRows(model)}
-</tbody></table>
+${outageTable(model)}
 ${recoveryLine(model.lastRecovery, model.now)}
+<p>${link("/outages", "Outage history, MTTR and recovery →")}</p>
 </section>
 <section class="wide">
 <h2>Stash change feed</h2>
 <p data-testid="change-feed">Watermark <code>${escape(model.changeFeed.watermark ?? "none yet")}</code>${
-    model.changeFeed.lastPollAt === null
-      ? " · not polled yet"
-      : ` · last poll ${ago(model.changeFeed.lastPollAt, model.now)}, queued ${model.changeFeed.lastQueued}`
-  }</p>
+      model.changeFeed.lastPollAt === null
+        ? " · not polled yet"
+        : ` · last poll ${ago(model.changeFeed.lastPollAt, model.now)}, queued ${model.changeFeed.lastQueued}`
+    }</p>
 </section>
-${notifySection(model)}
-</main>
-</body>
-</html>
-`
+${notifySection(model)}`
+  }, frame ?? { now: model.now, csrf: null, loggedIn: false })
 }

@@ -16,7 +16,7 @@ import type { Snapshot } from "./RunnerState.js"
 import { RunnerState } from "./RunnerState.js"
 
 /**
- * One read of everything the HTTP face shows — the status page, `/status` and `/metrics`: the `status`
+ * One read of everything the HTTP face shows — the UI's overview, `/status` and `/metrics`: the `status`
  * report the CLI builds (so both tell the same story), the recent outages for the timeline, the change-feed
  * watermark, and what this process is doing.
  */

@@ -122,7 +122,14 @@ const everyRoute: ReadonlyArray<readonly [string, string, unknown?]> = [
   ["GET", "/api/v1/openapi.json"],
   ["GET", "/status"],
   ["GET", "/metrics"],
-  ["GET", "/"]
+  ["GET", "/"],
+  ["GET", "/queue?state=queued"],
+  ["GET", "/dlq?error=PlexNotFound&window=24h"],
+  ["GET", "/outages"],
+  ["GET", "/runs"],
+  ["GET", "/scenes?id=7"],
+  ["GET", "/ui.js"],
+  ["GET", "/ui.css"]
 ]
 
 layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
@@ -348,5 +355,61 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: tampered })).status, 401)
       const json = yield* call("POST", "/login", { body: { token } })
       assert.strictEqual(json.status, 200)
+
+      // A page of the UI carries the session's CSRF token, for its script to send with each change.
+      const dlqPage = yield* call("GET", "/dlq", { headers: cookie })
+      assert.strictEqual(dlqPage.status, 200)
+      assert.include(dlqPage.headers.get("content-security-policy") ?? "", "script-src 'self'")
+      const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(dlqPage.text)?.[1]
+      assert.isDefined(csrf)
+      const withCsrf = yield* call("POST", "/api/v1/scenes/7/sync", { headers: { ...cookie, "x-csrf-token": csrf! } })
+      assert.strictEqual(withCsrf.status, 202, withCsrf.text)
+      const otherSession = yield* call("POST", "/api/v1/scenes/7/sync", {
+        headers: { ...tampered, "x-csrf-token": csrf! }
+      })
+      assert.strictEqual(otherSession.status, 401)
+      assert.notInclude((yield* call("GET", "/dlq", { headers: bearer })).text, "csrf-token")
+    }))
+
+  it.effect("serves the UI's pages and assets; a filter it cannot read is left out, never echoed as markup", () =>
+    Effect.gen(function*() {
+      const call = yield* client(null)
+      for (const path of ["/", "/queue", "/dlq", "/outages", "/runs", "/scenes"]) {
+        const page = yield* call("GET", path)
+        assert.strictEqual(page.status, 200, `${path}: ${page.text}`)
+        assert.match(page.headers.get("content-type") ?? "", /^text\/html/)
+        assert.include(page.text, `<script src="/ui.js" defer></script>`)
+        assert.notInclude(page.text, "csrf-token", "no token, no session")
+      }
+      const odd = yield* call("GET", "/dlq?error=%3Cscript%3E&window=soon&scene=x1")
+      assert.strictEqual(odd.status, 200)
+      assert.notInclude(odd.text, "<script>")
+      assert.include(odd.text, `<option value="" selected>every error</option>`)
+      assert.include(odd.text, `<option value="" selected>any time</option>`)
+      const lookup = yield* call("GET", "/scenes?id=%22%3E%3Cscript%3E")
+      assert.include(lookup.text, `value="&quot;&gt;&lt;script&gt;"`)
+      const js = yield* call("GET", "/ui.js")
+      assert.match(js.headers.get("content-type") ?? "", /^text\/javascript/)
+      assert.match((yield* call("GET", "/ui.css")).headers.get("content-type") ?? "", /^text\/css/)
+    }))
+
+  it.effect("lists every reconciliation (not dry runs) next to the recoveries, newest first", () =>
+    Effect.gen(function*() {
+      const call = yield* client(null)
+      for (const body of [{ scope: "all" }, { scope: "7d" }, { scope: "24h", dryRun: true }]) {
+        const ran = yield* call("POST", "/api/v1/reconcile", { body })
+        assert.strictEqual(ran.status, 200, ran.text)
+      }
+      const runs = yield* call("GET", "/api/v1/runs")
+      assert.strictEqual(runs.status, 200, runs.text)
+      const reconciliations: ReadonlyArray<{ scope: string; id: number; scenesChecked: number; startedAt: string }> =
+        runs.json.reconciliations
+      assert.deepStrictEqual(reconciliations.map((r) => r.scope), ["7d", "all"])
+      assert.isAbove(reconciliations[0]!.id, reconciliations[1]!.id)
+      assert.strictEqual(reconciliations[1]!.scenesChecked, 2)
+      assert.isFalse(Number.isNaN(Date.parse(reconciliations[0]!.startedAt)))
+      assert.strictEqual(runs.json.lastReconcile.scope, "7d")
+      assert.isArray(runs.json.recoveries)
+      assert.deepStrictEqual((yield* call("GET", "/api/v1/runs?limit=1")).json.reconciliations.length, 1)
     }))
 })

@@ -12,7 +12,6 @@ import {
   freePort,
   launch,
   logTail,
-  repoRoot,
   rootVersion,
   runToExit,
   schedulerEnv,
@@ -23,6 +22,7 @@ import {
   withCleanup
 } from "./e2e.js"
 import { storeAt } from "./support.js"
+import { hasChromium, launchBrowser, sayIfNoBrowser } from "./uiTour.js"
 
 /**
  * `plexsync-scheduler` as a user runs it: a child process started from the sources, against the fake Stash and
@@ -75,13 +75,7 @@ const writesByItem = (library: Library) => {
   return out
 }
 
-const chromium = "/usr/bin/chromium"
-const hasChromium = Fs.existsSync(chromium)
-if (!hasChromium) {
-  console.warn(
-    `${chromium} is missing: the status page was not checked in a real browser (install Debian's chromium package)`
-  )
-}
+sayIfNoBrowser("the overview was not checked in a real browser")
 
 describe("plexsync-scheduler end to end", () => {
   it(
@@ -366,22 +360,9 @@ describe("plexsync-scheduler end to end", () => {
     }, 60_000)
 
     it.skipIf(!hasChromium)(
-      "shows the queue and the open breaker on the status page in headless Chromium",
+      "shows the queue and the open breaker on the overview in headless Chromium",
       async () => {
-        const { chromium: browserType } = await import("playwright-core")
-        const browser = await browserType.launch({
-          executablePath: chromium,
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync"
-          ]
-        })
+        const browser = await launchBrowser()
         try {
           const page = await browser.newPage({ viewport: { width: 1100, height: 700 } })
           const response = await page.goto(`${scheduler.baseUrl}/`)
@@ -395,12 +376,11 @@ describe("plexsync-scheduler end to end", () => {
           assert.strictEqual(await figure("dlq-PlexServerDown"), String(s.dlq.byErrorTag["PlexServerDown"]))
           assert.isTrue(await page.getByTestId(`outage-${outageId}`).isVisible())
           assert.include(await page.title(), "degraded")
-          // The README shows this page: `PLEXSYNC_UPDATE_SCREENSHOT=1` refreshes docs/status-page.png (otherwise the
-          // shot stays in the temp dir, so a test run leaves the tree clean).
-          const shot = process.env["PLEXSYNC_UPDATE_SCREENSHOT"] === "1"
-            ? Path.join(repoRoot, "docs", "status-page.png")
-            : Path.join(dir, "status-page.png")
-          Fs.mkdirSync(Path.dirname(shot), { recursive: true })
+          // The overview links to the rest of the UI, and its chart draws the outage.
+          assert.strictEqual(await page.getByTestId("nav-dlq").getAttribute("href"), "/dlq")
+          assert.strictEqual(await page.locator(".timeline rect.ongoing").count(), 1)
+          // (README's screenshots are taken by scripts/ui-screenshots.ts; this one stays in the temp dir.)
+          const shot = Path.join(dir, "overview.png")
           await page.screenshot({ path: shot, fullPage: true })
           assert.isAbove(Fs.statSync(shot).size, 10_000)
         } finally {

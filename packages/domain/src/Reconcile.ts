@@ -11,6 +11,7 @@ import type { PathMap } from "./PathMap.js"
 import { mapPath } from "./PathMap.js"
 import type { PlexIndex } from "./PlexIndex.js"
 import { buildPlexIndex, listedDifferences } from "./PlexIndex.js"
+import { ReconcileLog } from "./ReconcileLog.js"
 import { SettingKeys, Settings } from "./Settings.js"
 import { StashClient } from "./StashClient.js"
 import type { StashScene } from "./StashScene.js"
@@ -293,7 +294,7 @@ export type ReconcileError = PlexError | StashError | StoreError
 
 /**
  * Runs one reconciliation (see the module note) and, unless it is a dry run, records the result in `Settings`
- * under `reconcile.last` for `status`.
+ * under `reconcile.last` for `status` and in the history (`ReconcileLog`).
  */
 export const reconcile = Effect.fn("Reconcile.run")(function*(
   settings: ReconcileSettings,
@@ -494,7 +495,11 @@ export const reconcile = Effect.fn("Reconcile.run")(function*(
     startedAt,
     finishedAt: yield* Clock.currentTimeMillis
   }
-  if (!dryRun) yield* store.set(SettingKeys.lastReconcile, JSON.stringify(storedRecord(result)))
+  if (!dryRun) {
+    const record = storedRecord(result)
+    yield* store.set(SettingKeys.lastReconcile, JSON.stringify(record))
+    yield* Effect.flatMap(ReconcileLog, (log) => log.record({ startedAt, finishedAt: result.finishedAt, record }))
+  }
   return result
 })
 

@@ -82,6 +82,13 @@ export interface SyncStateService {
   readonly scenesWithUnknownRelated: Effect.Effect<ReadonlyArray<SceneId>, StoreError>
   /** When a scene was last synced (epoch ms), if any was: an indexed lookup. */
   readonly lastSyncedAt: Effect.Effect<Option.Option<number>, StoreError>
+  /**
+   * Scenes whose last sync falls in each of `buckets` consecutive windows of `bucketMs` from `from` (epoch ms): an
+   * indexed range. A scene synced twice counts in the window of its last sync only.
+   */
+  readonly syncedPerBucket: (
+    window: { readonly from: number; readonly bucketMs: number; readonly buckets: number }
+  ) => Effect.Effect<ReadonlyArray<number>, StoreError>
 }
 
 export class SyncState extends Context.Tag("@plexsync/domain/SyncState")<SyncState, SyncStateService>() {}

@@ -1,6 +1,7 @@
 import type { BreakerState } from "@plexsync/domain/BreakerStore"
 import type { DeadLetterEntry, DeadLetterSummary } from "@plexsync/domain/DeadLetterQueue"
 import type { Outage } from "@plexsync/domain/OutageHistory"
+import type { ReconcileRun } from "@plexsync/domain/ReconcileLog"
 import type { RecoveryResult, RecoveryRun } from "@plexsync/domain/RecoveryLog"
 import { recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import type { SyncJob } from "@plexsync/domain/SyncJob"
@@ -62,6 +63,17 @@ export const recoveryRunDocument = (run: RecoveryRun) => ({
   stoppedBy: run.result.stoppedBy,
   /** Attempts folded into this row: tries that the Plex gate stopped the same way, one after another. */
   attempts: run.attempts
+})
+
+/**
+ * A reconciliation of the history: its id, then its stored record (the `reconcile --json` document, ids cut to the
+ * first 100; `startedAt` and `finishedAt` as the row has them).
+ */
+export const reconcileRunDocument = (run: ReconcileRun) => ({
+  ...(typeof run.record === "object" && run.record !== null ? run.record : {}),
+  id: run.id,
+  startedAt: isoOrNull(run.startedAt),
+  finishedAt: isoOrNull(run.finishedAt)
 })
 
 /** A DLQ entry for `dlq list --json`; `detail` and `payload` are added by `dlq show`. */

@@ -24,8 +24,8 @@ export const settingMeanings: Readonly<Record<string, string>> = {
     "queue as `MatchAmbiguous` instead of picking one.",
   concurrency:
     "The most scenes the worker syncs at once: it runs as many as Plex takes without slowing down or failing, up to this.",
-  httpAddr: "Where the scheduler serves `/healthz`, `/status`, `/metrics`, `POST /hooks/stash` and its status " +
-    "page. Beyond loopback it refuses to start without `PLEXSYNC_API_TOKEN` or `PLEXSYNC_WEBHOOK_SECRET`.",
+  httpAddr: "Where the scheduler serves `/healthz`, `/status`, `/metrics`, `POST /hooks/stash`, the JSON API and " +
+    "the web UI. Beyond loopback it refuses to start without `PLEXSYNC_API_TOKEN` or `PLEXSYNC_WEBHOOK_SECRET`.",
   webhookSecret: "The bearer token `POST /hooks/stash` requires (the forwarder plugin's **Webhook secret**). " +
     "Required when `PLEXSYNC_HTTP_ADDR` is not a loopback address.",
   logLevel: "The least important log lines written (to stderr).",

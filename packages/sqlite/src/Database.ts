@@ -13,6 +13,7 @@ import migration0003 from "./migrations/0003_item_writes.js"
 import migration0004 from "./migrations/0004_dlq_resolution_run_audit.js"
 import migration0005 from "./migrations/0005_notify_outbox.js"
 import migration0006 from "./migrations/0006_queue_indexes.js"
+import migration0007 from "./migrations/0007_reconcile_runs.js"
 import type { ErrorContext } from "./SqliteErrors.js"
 import { mapSqlError, storeErrorFrom } from "./SqliteErrors.js"
 
@@ -23,7 +24,8 @@ const migrationRecord = {
   "0003_item_writes": migration0003,
   "0004_dlq_resolution_run_audit": migration0004,
   "0005_notify_outbox": migration0005,
-  "0006_queue_indexes": migration0006
+  "0006_queue_indexes": migration0006,
+  "0007_reconcile_runs": migration0007
 }
 const migrations = Migrator.fromRecord(migrationRecord)
 

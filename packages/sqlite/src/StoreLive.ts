@@ -6,6 +6,7 @@ import * as KnownObjectsSqlite from "./KnownObjectsSqlite.js"
 import * as NotificationOutboxSqlite from "./NotificationOutboxSqlite.js"
 import * as ObjectEventsSqlite from "./ObjectEventsSqlite.js"
 import * as OutageHistorySqlite from "./OutageHistorySqlite.js"
+import * as ReconcileLogSqlite from "./ReconcileLogSqlite.js"
 import * as RecoveryLogSqlite from "./RecoveryLogSqlite.js"
 import * as SettingsSqlite from "./SettingsSqlite.js"
 import * as SyncQueueSqlite from "./SyncQueueSqlite.js"
@@ -21,6 +22,7 @@ export const StoreLive = Layer.mergeAll(
   SettingsSqlite.settingsLayer,
   SettingsSqlite.processLeaseLayer,
   RecoveryLogSqlite.layer,
+  ReconcileLogSqlite.layer,
   KnownObjectsSqlite.layer,
   ObjectEventsSqlite.layer,
   NotificationOutboxSqlite.layer

@@ -225,6 +225,23 @@ export const make = Effect.gen(function*() {
     (rows) => Option.fromNullable(rows[0]?.at)
   ).pipe(db.operation, Effect.withSpan("SyncState.lastSyncedAt"))
 
+  const syncedPerBucket = Effect.fn("SyncState.syncedPerBucket")(function*(window: {
+    readonly from: number
+    readonly bucketMs: number
+    readonly buckets: number
+  }) {
+    const from = Math.trunc(window.from)
+    const bucketMs = Math.max(1, Math.trunc(window.bucketMs))
+    const buckets = Math.max(0, Math.trunc(window.buckets))
+    const to = from + bucketMs * buckets
+    const rows = yield* sql<{ readonly bucket: number; readonly n: number }>`SELECT
+      CAST((synced_at - ${from}) / ${bucketMs} AS INTEGER) AS bucket, count(*) AS n
+      FROM sync_state WHERE synced_at >= ${from} AND synced_at < ${to} GROUP BY bucket`
+    const counts = Array.from({ length: buckets }, () => 0)
+    for (const row of rows) if (row.bucket >= 0 && row.bucket < buckets) counts[row.bucket] = row.n
+    return counts as ReadonlyArray<number>
+  }, db.operation)
+
   return SyncState.of(
     {
       get,
@@ -236,7 +253,8 @@ export const make = Effect.gen(function*() {
       forgetMatch,
       scenesRelatedTo,
       scenesWithUnknownRelated,
-      lastSyncedAt
+      lastSyncedAt,
+      syncedPerBucket
     } satisfies SyncStateService
   )
 })

@@ -73,7 +73,7 @@ describe("Database", () => {
           const job = Option.getOrThrow(yield* q.get(jobId))
           assert.strictEqual(job.sceneId, "7")
           const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM effect_sql_migrations`
-          assert.deepStrictEqual(migrations.map((m) => m.migration_id), [1, 2, 3, 4, 5, 6])
+          assert.deepStrictEqual(migrations.map((m) => m.migration_id), [1, 2, 3, 4, 5, 6, 7])
         })
       )
     }))

@@ -3,11 +3,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { BreakerState, BreakerStore, closedBreaker } from "@plexsync/domain/BreakerStore"
 import type { OutageId } from "@plexsync/domain/Ids"
 import { OutageHistory } from "@plexsync/domain/OutageHistory"
+import { reconcileHistoryLimit, ReconcileLog } from "@plexsync/domain/ReconcileLog"
 import type { RecoveryResult } from "@plexsync/domain/RecoveryLog"
 import { RecoveryLog, recoveryOutcome } from "@plexsync/domain/RecoveryLog"
 import { ProcessLease, SettingKeys, Settings } from "@plexsync/domain/Settings"
 import { ItemWrite, SceneSyncState, SyncState } from "@plexsync/domain/SyncState"
 import { Effect, Option, TestClock } from "effect"
+import migration0007 from "../src/migrations/0007_reconcile_runs.js"
 import { freshStore, scene } from "./support.js"
 
 describe("OutageHistory on SQLite", () => {
@@ -165,6 +167,18 @@ describe("SyncState on SQLite", () => {
       assert.deepStrictEqual(found.map((s) => s.sceneId).sort(), ["1201", "3", "700"])
       assert.deepStrictEqual(yield* states.getMany([]), [])
     }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("counts last syncs per time bucket, in the window only", () =>
+    Effect.gen(function*() {
+      const states = yield* SyncState
+      for (const [n, at] of [[1, 999], [2, 1000], [3, 1299], [4, 1300], [5, 1950], [6, 2000]] as const) {
+        yield* states.put(syncState(n, { syncedAt: at }))
+      }
+      // Scene 2 synced again later: it counts where its last sync is.
+      yield* states.put(syncState(2, { syncedAt: 1700 }))
+      assert.deepStrictEqual(yield* states.syncedPerBucket({ from: 1000, bucketMs: 300, buckets: 4 }), [1, 1, 1, 2])
+      assert.deepStrictEqual(yield* states.syncedPerBucket({ from: 5000, bucketMs: 300, buckets: 2 }), [0, 0])
+    }).pipe(Effect.provide(freshStore())))
 })
 
 describe("Settings and ProcessLease on SQLite", () => {
@@ -221,6 +235,48 @@ const recordRun = (startedAt: number, trigger: "automatic" | "manual", r: Recove
       log.start({ startedAt, trigger, result: { ...r, recovered: 0 } }),
       (row) => log.finish(row.id, { finishedAt: startedAt + 5, result: r })
     ))
+
+describe("ReconcileLog on SQLite", () => {
+  it.scoped("keeps reconciliation runs newest first, as recorded, up to its limit", () =>
+    Effect.gen(function*() {
+      const log = yield* ReconcileLog
+      const sql = yield* SqlClient
+      for (let i = 1; i <= reconcileHistoryLimit + 2; i++) {
+        yield* log.record({ startedAt: i * 1000, finishedAt: i * 1000 + 5, record: { scope: "all", queued: i } })
+      }
+      const runs = yield* log.list({ limit: 2 })
+      assert.deepStrictEqual(runs.map((r) => [r.startedAt, r.finishedAt, r.record]), [
+        [(reconcileHistoryLimit + 2) * 1000, (reconcileHistoryLimit + 2) * 1000 + 5, {
+          scope: "all",
+          queued: reconcileHistoryLimit + 2
+        }],
+        [(reconcileHistoryLimit + 1) * 1000, (reconcileHistoryLimit + 1) * 1000 + 5, {
+          scope: "all",
+          queued: reconcileHistoryLimit + 1
+        }]
+      ])
+      const [{ n }] = yield* sql<{ n: number }>`SELECT count(*) AS n FROM reconcile_runs`
+      assert.strictEqual(n, reconcileHistoryLimit)
+      // A damaged row reads as a run without its record.
+      yield* sql`UPDATE reconcile_runs SET record = 'not json' WHERE id = ${runs[0]!.id}`
+      assert.isNull((yield* log.list({ limit: 1 }))[0]!.record)
+    }).pipe(Effect.provide(freshStore())))
+
+  it.scoped("the migration starts the history with the run reconcile.last holds", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient
+      yield* sql`DROP TABLE reconcile_runs`
+      const startedAt = "2026-02-15T19:17:49.000Z"
+      const finishedAt = "2026-02-15T19:17:51.250Z"
+      yield* (yield* Settings).set(SettingKeys.lastReconcile, JSON.stringify({ scope: "7d", startedAt, finishedAt }))
+      yield* migration0007
+      const runs = yield* (yield* ReconcileLog).list({ limit: 10 })
+      assert.deepStrictEqual(
+        runs.map((r) => [r.startedAt, r.finishedAt, r.record]),
+        [[Date.parse(startedAt), Date.parse(finishedAt), { scope: "7d", startedAt, finishedAt }]]
+      )
+    }).pipe(Effect.provide(freshStore())))
+})
 
 describe("RecoveryLog on SQLite", () => {
   it.scoped("records runs and lists them newest first", () =>

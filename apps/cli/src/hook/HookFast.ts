@@ -60,9 +60,9 @@ export interface FastHookOptions {
 /**
  * The migrations this path was written against; a database at another version takes the Effect path. (Migration 2
  * added the related-object tables, `object_events` among them, and left `jobs` as it was; migrations 3 to 5 did
- * not touch `jobs` or `object_events` either, and 6 changed only indexes.)
+ * not touch `jobs` or `object_events` either, 6 changed only indexes, and 7 added the reconciliation history.)
  */
-export const knownSchemaVersion = 6
+export const knownSchemaVersion = 7
 
 const busyTimeoutMs = 5000
 
