@@ -18,6 +18,7 @@
 import { concurrencyLimit } from "@plexsync/domain/AdaptiveLimit"
 import { defaultEngineSettings, makeWorker } from "@plexsync/domain/Worker"
 import { Duration, Effect, Fiber, Logger, LogLevel, Metric } from "effect"
+import * as os from "node:os"
 import { fakeWorld, pathMap } from "./lib/fakeWorld.js"
 import type { ResultRow } from "./lib/harness.js"
 import { machine, median, writeResult } from "./lib/harness.js"
@@ -101,6 +102,8 @@ const trajectory = (runs: ReadonlyArray<Run>, best: number) => {
   }
 }
 
+const loadBefore = os.loadavg()[0]!
+
 const program = Effect.gen(function*() {
   const configs: ReadonlyArray<readonly [Mode, number]> = [
     ...FIXED.map((c) => ["fixed", c] as const),
@@ -146,7 +149,10 @@ const program = Effect.gen(function*() {
           } above; it first reached ${best.concurrency} after ${path.reachSeconds.toFixed(1)} s. Fixed ` +
           `concurrencies in this run: ${
             fixedMedians.map((f) => `${f.concurrency}: ${f.jobsPerSec.toFixed(1)}`).join(", ")
-          } jobs/s (the per-round ratios: ${ratios.map((r) => r.toFixed(2)).join(", ")}).`
+          } jobs/s (the per-round ratios: ${ratios.map((r) => r.toFixed(2)).join(", ")}). The worker and both fake ` +
+          `servers share one process, and the machine's load average was ${loadBefore.toFixed(1)} before the run ` +
+          `and ${os.loadavg()[0]!.toFixed(1)} after (${os.cpus().length} cores): the latency the limiter reads ` +
+          `includes the wait for a core, and the fixed runs' spread shows how much of each rate is the machine's.`
       })
     },
     {
