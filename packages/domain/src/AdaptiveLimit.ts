@@ -9,16 +9,24 @@ import type { PlexClientService } from "./PlexClient.js"
  *
  * Every Plex request is a sample, compared with its own kind (a listing, an edit and a poster upload take different
  * times): each kind keeps a smoothed latency (EWMA) and a baseline, the lowest that smoothed latency has been over the
- * last one to two `windowMs`. Their ratio says whether Plex slows down:
+ * last one to two `windowMs`. From a sample's latency over that baseline and the requests in flight when it was
+ * sent, it estimates how many of them Plex was holding in its queue (as TCP Vegas does): `n × (1 − baseline ÷
+ * latency)`. The same latency growth weighs more the more requests are in flight: with few in flight the limit
+ * keeps growing through a slower moment, with many it backs off.
  *
- * - ratio ≤ `growBelow` and the limit in use (at least half of it in flight): grow — by one per sample until the
- *   first shrink (slow start), then by one per `limit` samples (additive increase);
- * - ratio > `shrinkAbove`: shrink by `latencyBackoff`; an overload error (5xx, a timeout): shrink by `errorBackoff`;
+ * The limit changes at most once a round trip: after a change, it waits for answers to requests sent since (as many
+ * as the limit, at least `epochSamples`; answers to older requests tell about the old limit), then judges the mean of
+ * their estimates:
+ *
+ * - < `growBelow` requests queued, with the limit in use (at least half of it in flight): grow — doubling while in
+ *   slow start (the start of the run), one at a time after;
+ * - > `shrinkAbove` queued: shrink — in slow start back to the last limit that held, after it by one (at least, and
+ *   at most to `latencyBackoff` of it);
  * - between the two: hold.
  *
- * A shrink is judged only from requests started after the last shrink: a burst of answers to requests sent at the
- * old limit shrinks once, not once per answer. The window lets the baseline follow a Plex that has become slower
- * for good instead of holding the limit at its floor.
+ * An overload error (5xx, a timeout) shrinks by `errorBackoff` at once, once for the requests sent before it: a
+ * burst of answers to requests sent at the old limit shrinks once, not once per answer. The window lets the baseline
+ * follow a Plex that has become slower for good instead of holding the limit at its floor.
  */
 
 export interface AdaptiveLimitSettings {
@@ -33,18 +41,21 @@ export interface AdaptiveLimitSettings {
   /** EWMA weight of a new sample. */
   readonly smoothing: number
   readonly windowMs: number
+  /** Answers to requests sent since the last change that a decision waits for (at least; see `step`). */
+  readonly epochSamples: number
 }
 
 export const defaultAdaptiveLimit = (max: number): AdaptiveLimitSettings => ({
   max,
   min: 1,
   initial: Math.min(max, 2),
-  growBelow: 1.15,
-  shrinkAbove: 1.3,
-  latencyBackoff: 0.8,
+  growBelow: 1,
+  shrinkAbove: 2.5,
+  latencyBackoff: 0.9,
   errorBackoff: 0.5,
   smoothing: 0.25,
-  windowMs: 60_000
+  windowMs: 60_000,
+  epochSamples: 3
 })
 
 /** One answered (or failed) Plex request. */
@@ -69,20 +80,31 @@ interface KindStats {
 export interface LimitState {
   limit: number
   slowStart: boolean
+  /** The last limit a round trip held at without latency growth (slow start falls back to it). */
+  lastGood: number
+  /** When the limit last changed: answers to requests sent before say nothing about it. */
+  changedAt: number
   lastShrinkAt: number
+  /** The requests queued at Plex by this round trip's answers, and the most in flight among them. */
+  readonly queued: Array<number>
+  inUse: number
   readonly kinds: Map<string, KindStats>
 }
 
 export const initialLimitState = (settings: AdaptiveLimitSettings): LimitState => ({
   limit: settings.initial,
   slowStart: true,
+  lastGood: settings.min,
+  changedAt: -Infinity,
   lastShrinkAt: -Infinity,
+  queued: [],
+  inUse: 0,
   kinds: new Map()
 })
 
 const clamp = (settings: AdaptiveLimitSettings, limit: number) => Math.max(settings.min, Math.min(settings.max, limit))
 
-/** The latency of the sample's kind against its baseline (1 = as fast as lately at its fastest). */
+/** The sample's latency over its kind's baseline (1 = as fast as lately at its fastest). */
 const latencyRatio = (
   settings: AdaptiveLimitSettings,
   stats: KindStats | undefined,
@@ -100,30 +122,53 @@ const latencyRatio = (
     stats.windowStart = now
   } else stats.lowest = Math.min(stats.lowest, stats.smoothed)
   const baseline = Math.max(1, Math.min(stats.lowest, stats.lowestBefore))
-  // The smoothed latency lags: after a shrink, answers at the new load are quick again while it is still high.
-  return { stats, ratio: Math.max(1, Math.min(stats.smoothed, sample.latencyMs)) / baseline }
+  return { stats, ratio: Math.max(1, sample.latencyMs) / baseline }
 }
 
 /** The limit after one sample (the state is updated in place). */
 export const step = (settings: AdaptiveLimitSettings, state: LimitState, sample: LimitSample, now: number): number => {
-  const fresh = sample.startedAt >= state.lastShrinkAt
-  const shrink = (factor: number) => {
-    state.limit = clamp(settings, Math.floor(state.limit * factor))
-    state.slowStart = false
-    state.lastShrinkAt = now
+  const change = (limit: number) => {
+    const next = clamp(settings, limit)
+    if (next !== state.limit) state.changedAt = now
+    state.limit = next
+    state.queued.length = 0
+    state.inUse = 0
   }
   if (sample.overload) {
-    if (fresh) shrink(settings.errorBackoff)
-    return Math.floor(state.limit)
+    if (sample.startedAt >= state.lastShrinkAt) {
+      state.slowStart = false
+      state.lastShrinkAt = now
+      change(Math.floor(state.limit * settings.errorBackoff))
+    }
+    return state.limit
   }
   const { ratio, stats } = latencyRatio(settings, state.kinds.get(sample.kind), sample, now)
   state.kinds.set(sample.kind, stats)
-  if (ratio > settings.shrinkAbove) {
-    if (fresh) shrink(settings.latencyBackoff)
-  } else if (ratio <= settings.growBelow && sample.inFlight * 2 >= Math.floor(state.limit)) {
-    state.limit = clamp(settings, state.limit + (state.slowStart ? 1 : 1 / state.limit))
+  // Sent before the last change: it was answered under the old limit.
+  if (sample.startedAt < state.changedAt) return state.limit
+  state.queued.push(sample.inFlight * Math.max(0, 1 - 1 / ratio))
+  state.inUse = Math.max(state.inUse, sample.inFlight)
+  if (state.queued.length < Math.max(settings.epochSamples, state.limit)) return state.limit
+  const judged = state.queued.reduce((a, b) => a + b, 0) / state.queued.length
+  if (judged > settings.shrinkAbove) {
+    state.lastShrinkAt = now
+    if (state.slowStart) {
+      state.slowStart = false
+      change(Math.min(state.lastGood, state.limit - 1))
+    } else {
+      change(Math.min(state.limit - 1, Math.floor(state.limit * settings.latencyBackoff)))
+    }
+  } else if (judged < settings.growBelow && state.inUse * 2 >= state.limit) {
+    state.lastGood = state.limit
+    change(state.slowStart ? state.limit * 2 : state.limit + 1)
+  } else {
+    if (judged < settings.growBelow) state.lastGood = state.limit
+    else state.slowStart = false
+    // Hold: the next round trip is judged afresh.
+    state.queued.length = 0
+    state.inUse = 0
   }
-  return Math.floor(state.limit)
+  return state.limit
 }
 
 /** The adaptive limit of Plex requests' concurrency, as a gauge. */
@@ -146,7 +191,7 @@ export const makeAdaptiveLimiter = (settings: AdaptiveLimitSettings): Effect.Eff
   Effect.gen(function*() {
     const state = initialLimitState(settings)
     let inFlight = 0
-    yield* Metric.set(concurrencyLimit, Math.floor(state.limit))
+    yield* Metric.set(concurrencyLimit, state.limit)
     const track = <A, E, R>(kind: string, request: Effect.Effect<A, E, R>, overload: (error: E) => boolean) =>
       Effect.gen(function*() {
         const startedAt = yield* Clock.currentTimeMillis
@@ -156,7 +201,7 @@ export const makeAdaptiveLimiter = (settings: AdaptiveLimitSettings): Effect.Eff
         if (Exit.isFailure(exit) && exit.cause._tag !== "Fail") return yield* exit
         const now = yield* Clock.currentTimeMillis
         const overloaded = Exit.isFailure(exit) && exit.cause._tag === "Fail" && overload(exit.cause.error)
-        const before = Math.floor(state.limit)
+        const before = state.limit
         const after = step(settings, state, {
           kind,
           startedAt,
@@ -167,7 +212,7 @@ export const makeAdaptiveLimiter = (settings: AdaptiveLimitSettings): Effect.Eff
         if (after !== before) yield* Metric.set(concurrencyLimit, after)
         return yield* exit
       })
-    return { limit: Effect.sync(() => Math.floor(state.limit)), track }
+    return { limit: Effect.sync(() => state.limit), track }
   })
 
 /** Plex's answers that mean it is overloaded or down, as the limiter reads them. */

@@ -55,8 +55,9 @@ export interface MatchOptions {
   /** The path map, read backwards: which Stash file a Plex path would be (to refuse another scene's file). */
   readonly pathMap: PathMap
   /**
-   * Whether Plex is scanning the library now (its event stream says so): no folder of it is asked meanwhile — the
-   * scan's end makes the waiting jobs due, and a miss after it asks again.
+   * Whether Plex is scanning the library now (its event stream says so): no folder of it that was asked before is
+   * asked again meanwhile — the scan's end makes the waiting jobs due, and a miss after it asks again. A folder
+   * never asked is asked at once.
    */
   readonly scanning?: (sectionKey: string) => Effect.Effect<boolean>
 }
@@ -311,8 +312,12 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
           const scanKey = `${section.key}\u0000${pathKey(folder)}`
           const last = scanned.get(scanKey)
           if (last !== undefined && now - last < options.scanIntervalMs) continue
-          if (options.scanning !== undefined && (yield* options.scanning(section.key))) {
-            yield* Effect.logDebug(`Plex is scanning library ${section.title}: not asking it to scan ${folder} now`)
+          // A folder asked before may be what Plex is scanning now; a folder never asked is not (the scans of other
+          // folders do not bring its file in, and their ends would only run its job to miss again).
+          if (last !== undefined && options.scanning !== undefined && (yield* options.scanning(section.key))) {
+            yield* Effect.logDebug(
+              `Plex is scanning library ${section.title}: not asking it to scan ${folder} again now`
+            )
             continue
           }
           scanned.set(scanKey, now)

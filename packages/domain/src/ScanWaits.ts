@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import type { SceneId } from "./Ids.js"
 import type { LibraryChange } from "./PlexEvents.js"
 import type { StoreError } from "./StoreError.js"
@@ -13,6 +13,12 @@ import type { SyncQueueService } from "./SyncQueue.js"
  * makes every `PlexNotFound` job due once, and those that fail again are known from then on. A change whose library
  * the event does not name makes every `PlexNotFound` job due. A change that arrives while a job of its library is
  * running (its lookup may have just missed the new item) makes that job due as soon as it settles.
+ *
+ * Several scans of a library may be in flight at once (each job asks for its own file's folder). The end of one
+ * while others are still in flight concerns only the jobs whose run began before that scan started: a job begun
+ * since waits for the end of a later scan, instead of running (and missing) once per scan that ended without its
+ * file while it held one of the worker's slots. An item added while a scan of its library is in flight waits for
+ * that scan's end in the same way. The last scan's end concerns every waiting job of the library.
  */
 export interface ScanWaits {
   /**
@@ -37,11 +43,21 @@ export interface ScanWaits {
 
 const notFound = ["PlexNotFound"] as const
 
+/** A scan announced as started but never as ended stops counting as in flight after this. */
+const scanMaxMs = 600_000
+
 export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
   const sectionsOf = new Map<SceneId, ReadonlyArray<string>>()
+  /** `mark()` when each waiting scene's last run began. */
+  const startedAt = new Map<SceneId, number>()
   const bySection = new Map<string, Set<SceneId>>()
-  /** Each library's last change, numbered in arrival order; `null` key: a change without a library. */
+  /**
+   * Each library's latest change, as the mark a job's run must have begun before for the change to concern it (the
+   * change's own mark, or the start of the scan that ended); `null` key: a change without a library.
+   */
   const changedAt = new Map<string | null, number>()
+  /** Scans started and not ended yet, by activity: their library, mark and clock time when they started. */
+  const inFlight = new Map<string, { readonly sectionKey: string | null; readonly mark: number; readonly at: number }>()
   let changes = 0
   let unknownMayWait = true
 
@@ -52,6 +68,7 @@ export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
       if (scenes?.size === 0) bySection.delete(section)
     }
     sectionsOf.delete(sceneId)
+    startedAt.delete(sceneId)
   }
 
   const waiting = (sceneId: SceneId, sections: ReadonlyArray<string>, startMark: number) =>
@@ -59,6 +76,7 @@ export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
       settled(sceneId)
       if (sections.length === 0) return
       sectionsOf.set(sceneId, sections)
+      startedAt.set(sceneId, startMark)
       for (const section of sections) {
         const scenes = bySection.get(section) ?? new Set()
         scenes.add(sceneId)
@@ -68,17 +86,44 @@ export const makeScanWaits = (queue: SyncQueueService): ScanWaits => {
       if (missed) yield* queue.makeDue({ errorTags: notFound, sceneIds: [sceneId] })
     })
 
+  /** Scans of the library still in flight (a scan of an unnamed library counts for every library). */
+  const scanning = (sectionKey: string | null, now: number) => {
+    for (const [activity, scan] of inFlight) {
+      if (now - scan.at > scanMaxMs) inFlight.delete(activity)
+    }
+    return [...inFlight.values()].some((scan) =>
+      sectionKey === null || scan.sectionKey === null || scan.sectionKey === sectionKey
+    )
+  }
+
   const changed = (change: LibraryChange) =>
     Effect.gen(function*() {
-      if (change._tag === "ScanStarted") return 0
-      changedAt.set(change.sectionKey, ++changes)
+      const now = yield* Clock.currentTimeMillis
+      const mark = ++changes
+      if (change._tag === "ScanStarted") {
+        inFlight.set(change.activity, { sectionKey: change.sectionKey, mark, at: now })
+        return 0
+      }
+      // Which runs the change concerns: those begun before it, or for a scan that ended while others of the
+      // library are still in flight, those begun before that scan started (a job begun since asked for a scan of
+      // its own, or was not asked because one was in flight; the last scan's end makes every waiting job due).
+      let since = mark
+      if (change._tag === "ScanEnded") {
+        const scan = inFlight.get(change.activity)
+        inFlight.delete(change.activity)
+        if (scan !== undefined && scanning(change.sectionKey, now)) since = scan.mark
+      } else if (scanning(change.sectionKey, now)) {
+        // An item added during a scan: the scan's end follows, and tells which waiting jobs it concerns.
+        return 0
+      }
+      changedAt.set(change.sectionKey, Math.max(changedAt.get(change.sectionKey) ?? 0, since))
       if (unknownMayWait || change.sectionKey === null) {
         unknownMayWait = false
         return yield* queue.makeDue({ errorTags: notFound })
       }
-      const scenes = bySection.get(change.sectionKey)
-      if (scenes === undefined) return 0
-      return yield* queue.makeDue({ errorTags: notFound, sceneIds: [...scenes] })
+      const scenes = [...bySection.get(change.sectionKey) ?? []].filter((scene) => (startedAt.get(scene) ?? 0) < since)
+      if (scenes.length === 0) return 0
+      return yield* queue.makeDue({ errorTags: notFound, sceneIds: scenes })
     })
 
   return { waiting, settled, changed, mark: () => changes, size: () => sectionsOf.size }

@@ -60,14 +60,41 @@ describe("the adaptive concurrency limit", () => {
     assert.isAtMost(run.limits.indexOf(16), 500, "slow start reaches the ceiling quickly")
   })
 
-  it("settles where Plex is fastest when its latency rises with load, never at the ceiling", () => {
+  it("settles next to where Plex is fastest when its latency rises with load, never at the ceiling", () => {
     const run = simulate(defaultAdaptiveLimit(32), loaded, 20_000)
     const late = window(run, 10_000, 20_000)
     assert.isAtMost(Math.max(...late), 6)
     assert.isAtLeast(Math.min(...late), 3)
-    // The best fixed concurrency here is 4: 4 answers per 20 ms, 200 a second.
+    // The best fixed concurrency here is 4: 4 answers per 20 ms, 200 a second. The limit holds while Plex queues
+    // about one of its requests (5 in flight: 178 a second), as it must where the jobs spend part of their time
+    // outside Plex.
     const perSecond = answeredBetween(run, 10_000, 20_000) / 10
-    assert.isAtLeast(perSecond, 0.9 * 200, `${perSecond} answers a second`)
+    assert.isAtLeast(perSecond, 0.85 * 200, `${perSecond} answers a second`)
+  })
+
+  it("leaves slow start without overshooting the knee far, and gets there within a second", () => {
+    const run = simulate(defaultAdaptiveLimit(32), loaded, 5_000)
+    assert.isAtMost(Math.max(...run.limits), 8, "slow start doubles at most once past the knee")
+    assert.isAtMost(run.limits.findIndex((l) => l >= 4), 1_000)
+  })
+
+  it("backs off before a server that answers 503 above 12 in flight, with only a few failed answers", () => {
+    const server: Server = (n) => ({ latencyMs: 20 + 4 * Math.max(0, n - 8), fails: n > 12 })
+    const run = simulate(defaultAdaptiveLimit(24), server, 10_000)
+    const failed = run.answered.filter((a) => a.failed).length
+    assert.isAtMost(Math.max(...window(run, 2_000, 10_000)), 12)
+    assert.isAtMost(failed, run.answered.length * 0.01, `${failed} of ${run.answered.length} answers failed`)
+  })
+
+  it("drops to one job at a time when Plex times out, and grows back when it answers again", () => {
+    // From 1 s to 22 s every request times out after 5 s (a timeout counts as overload): each round of timeouts
+    // halves the limit once, at 6, 11, 16 and 21 s.
+    const down = (now: number) => now >= 1_000 && now < 22_000
+    const server: Server = (_, now) => down(now) ? { latencyMs: 5_000, fails: true } : { latencyMs: 20, fails: false }
+    const run = simulate(defaultAdaptiveLimit(16), server, 30_000)
+    assert.strictEqual(run.limits[999], 16)
+    assert.deepStrictEqual([5_999, 6_001, 11_001, 16_001, 21_001].map((ms) => run.limits[ms]), [16, 8, 4, 2, 1])
+    assert.strictEqual(run.limits.at(-1), 16, "grows back once Plex answers in time")
   })
 
   it("halves on 503s — once for a burst of answers to requests sent together — and grows back after", () => {

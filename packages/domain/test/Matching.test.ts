@@ -359,6 +359,23 @@ describe("errors while matching", () => {
       assert.deepStrictEqual(found.items.map((i) => i.ratingKey), ["7"])
     }).pipe(withPlex()))
 
+  it.effect("while Plex scans a library, a folder never asked is asked at once; one asked before waits for the end", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      const m = yield* matcher({ libraries: ["Scenes"], scanning: () => Effect.succeed(true) })
+      yield* sim.addItemOnScan(SimPlex.sampleItem(7, "/data/scenes/a/a.mp4", { sectionKey: "2" }), { delayMs: 1_000 })
+      yield* sim.addItemOnScan(SimPlex.sampleItem(8, "/data/scenes/b/b.mp4", { sectionKey: "2" }), { delayMs: 1_000 })
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/scenes/a/a.mp4"])))), "PlexNotFound")
+      // Another folder of the same library, while the first folder's scan is in flight.
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/scenes/b/b.mp4"])))), "PlexNotFound")
+      assert.deepStrictEqual((yield* sim.scans).map((s) => s.folder), ["/data/scenes/a", "/data/scenes/b"])
+      // Past the interval, still scanning: a folder asked before is not asked again.
+      yield* TestClock.adjust("1 minute")
+      yield* sim.addItemOnScan(SimPlex.sampleItem(9, "/data/scenes/a/c.mp4", { sectionKey: "2" }), { delayMs: 1_000 })
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/scenes/a/c.mp4"])))), "PlexNotFound")
+      assert.strictEqual((yield* sim.scans).length, 2)
+    }).pipe(withPlex()))
+
   it.effect("a second new file in a folder asked about before gets a scan of its own, once the interval has passed", () =>
     Effect.gen(function*() {
       const sim = yield* SimPlex.SimPlex

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { LibraryChange } from "@plexsync/domain/PlexEvents"
 import { PlexEvents } from "@plexsync/domain/PlexEvents"
+import { makeScanWaits } from "@plexsync/domain/ScanWaits"
+import type { SyncQueueService } from "@plexsync/domain/SyncQueue"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as SimPlex from "@plexsync/testing/SimPlex"
 import { Effect, Fiber, Option, PubSub, Random, Stream, TestClock } from "effect"
@@ -87,4 +89,61 @@ describe("jobs waiting for Plex to scan their file", () => {
       yield* advanceUntil(Effect.map(jobOf(2), (job) => job === undefined), { step: "10 millis" })
       assert.isBelow(yield* TestClock.currentTimeMillis, waiting.availableAt)
     }).pipe(Effect.provide(world({ scenes: [1, 2], plexItems: [1] }))))
+})
+
+describe("scans of one library in flight together", () => {
+  /** The waits over a queue that only records which scenes were made due. */
+  const recorded = () => {
+    const due: Array<ReadonlyArray<string> | "all"> = []
+    const queue = {
+      makeDue: (options: { readonly sceneIds?: ReadonlyArray<string> }) =>
+        Effect.sync(() => {
+          due.push(options.sceneIds ?? "all")
+          return options.sceneIds?.length ?? 0
+        })
+    } as unknown as SyncQueueService
+    return { waits: makeScanWaits(queue), due }
+  }
+  const started = (activity: string): LibraryChange => ({ _tag: "ScanStarted", sectionKey: "1", activity })
+  const endedScan = (activity: string): LibraryChange => ({ _tag: "ScanEnded", sectionKey: "1", activity })
+
+  it.effect("the end of one concerns the jobs begun before it started; the last end concerns every job", () =>
+    Effect.gen(function*() {
+      const { due, waits } = recorded()
+      // A first change makes every PlexNotFound job due once (jobs of earlier runs); then the waits are known.
+      yield* waits.changed(endedScan("earlier"))
+      due.length = 0
+      // Scene 1's run asks for a scan of its folder (x); scene 2's run begins while x is in flight and asks for y.
+      const first = waits.mark()
+      yield* waits.changed(started("x"))
+      yield* waits.waiting(sceneIdOf(1), ["1"], first)
+      const second = waits.mark()
+      yield* waits.changed(started("y"))
+      yield* waits.waiting(sceneIdOf(2), ["1"], second)
+      assert.deepStrictEqual(due, [])
+      // x ends while y is in flight: scene 2's file cannot have come with x.
+      yield* waits.changed(endedScan("x"))
+      assert.deepStrictEqual(due, [[sceneIdOf(1)]])
+      // An item added during y waits for y's end; y's end concerns every waiting job.
+      yield* waits.changed({ _tag: "ItemAdded", sectionKey: "1", itemId: "7" })
+      assert.deepStrictEqual(due, [[sceneIdOf(1)]])
+      yield* waits.changed(endedScan("y"))
+      assert.deepStrictEqual(due, [[sceneIdOf(1)], [sceneIdOf(1), sceneIdOf(2)]])
+    }))
+
+  it.effect("a job begun after a scan started, and settled as waiting while it was in flight, waits for a later one", () =>
+    Effect.gen(function*() {
+      const { due, waits } = recorded()
+      yield* waits.changed(endedScan("earlier"))
+      due.length = 0
+      yield* waits.changed(started("x"))
+      const begun = waits.mark()
+      yield* waits.changed(started("y"))
+      yield* waits.changed(endedScan("x"))
+      // Scene 3's run began after x started and settles after x ended: not due for x's end.
+      yield* waits.waiting(sceneIdOf(3), ["1"], begun)
+      assert.deepStrictEqual(due, [])
+      yield* waits.changed(endedScan("y"))
+      assert.deepStrictEqual(due, [[sceneIdOf(3)]])
+    }))
 })

@@ -1,12 +1,13 @@
 import { SqlClient } from "@effect/sql/SqlClient"
-import { assert, describe } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { NewDeadLetter } from "@plexsync/domain/DeadLetterQueue"
 import { DeadLetterQueue } from "@plexsync/domain/DeadLetterQueue"
 import type { ErrorTag } from "@plexsync/domain/Errors"
 import type { DeadLetterId } from "@plexsync/domain/Ids"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
-import { Effect, Option, TestClock } from "effect"
-import { pageQuery } from "../src/DeadLetterQueueSqlite.js"
+import { Arbitrary, Effect, Either, FastCheck as fc, Option, Schema, TestClock } from "effect"
+import type { SummaryRecord } from "../src/DeadLetterQueueSqlite.js"
+import { pageQuery, SummaryRow, surelySummary } from "../src/DeadLetterQueueSqlite.js"
 import { refuseInserts, scene, test } from "./support.js"
 
 const letter = (n: number, failedAt: number, errorTag: ErrorTag = "PlexServerDown"): NewDeadLetter => ({
@@ -271,4 +272,38 @@ describe("DeadLetterQueue on SQLite", () => {
       assert.strictEqual((yield* dlq.unrecoveredScenes(asked, [])).size, 0)
       assert.strictEqual((yield* dlq.unrecoveredScenes([], ["MatchAmbiguous"])).size, 0)
     }))
+
+  it("a list's quick row check accepts exactly the rows the schema decodes", () => {
+    const decode = Schema.decodeUnknownEither(SummaryRow)
+    const valid = Arbitrary.make(SummaryRow) as fc.Arbitrary<SummaryRecord>
+    const odd = fc.constantFrom<unknown>(
+      null,
+      -1,
+      0,
+      1,
+      1.5,
+      Number.NaN,
+      2 ** 53,
+      "1",
+      "",
+      "abc",
+      "12345678901234567890",
+      "PlexServerDown",
+      "superseded",
+      "Unknown",
+      undefined
+    )
+    const fields = Object.keys(SummaryRow.fields)
+    // Rows as SQLite could hand them over: valid ones, and valid ones with one column holding something else.
+    const row = fc.oneof(
+      valid,
+      fc.tuple(valid, fc.constantFrom(...fields), odd).map(([r, field, value]) => ({ ...r, [field]: value }))
+    )
+    fc.assert(
+      fc.property(row, (r) => surelySummary(r) === Either.isRight(decode(r))),
+      { numRuns: 2000 }
+    )
+    // The quick check is what lists take: every valid row passes it.
+    fc.assert(fc.property(valid, (r) => surelySummary(r)), { numRuns: 500 })
+  })
 })
