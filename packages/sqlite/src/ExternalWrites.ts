@@ -1,16 +1,23 @@
-import { Effect, Stream } from "effect"
+import { Duration, Effect, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Database } from "./Database.js"
 
+/** How often `PRAGMA data_version` is read where the database's folder cannot be watched. */
+export const unwatchedPollMs = 1_000
+
 /**
  * Commits by other connections to the database file — another process's `plexsync hook`, a CLI `enqueue` — as a
- * stream, with no polling: the file system reports each write to the database's WAL (inotify on Linux), and SQLite's
+ * stream: the file system reports each write to the database's WAL (inotify on Linux), and SQLite's
  * `PRAGMA data_version` tells another connection's commit from this connection's own (it changes only for the
- * former). A burst of writes wakes once. Where the file system cannot watch the folder (some network file systems),
- * the stream ends at once: this only speeds work up, the worker's idle poll still finds every job.
+ * former), so this process's own writes (a lease renewal) wake nothing. A burst of writes wakes once. Where the file
+ * system cannot watch the folder (some network file systems), or the watch fails later, `data_version` is read
+ * every `unwatchedPollMs` instead.
  */
-export const externalWrites = (filename: string): Stream.Stream<void, never, Database> =>
+export const externalWrites = (
+  filename: string,
+  options: { readonly unwatchedPollMs?: number } = {}
+): Stream.Stream<void, never, Database> =>
   Stream.unwrap(Effect.gen(function*() {
     const db = yield* Database
     const read = db.operation(db.query<{ readonly data_version: number }>("PRAGMA data_version", [])).pipe(
@@ -20,7 +27,7 @@ export const externalWrites = (filename: string): Stream.Stream<void, never, Dat
     let last = yield* read
     const folder = path.dirname(filename)
     const names = new Set([path.basename(filename), `${path.basename(filename)}-wal`])
-    const changes = Stream.async<void>((emit) => {
+    const watched = Stream.async<void>((emit) => {
       let watcher: fs.FSWatcher
       try {
         watcher = fs.watch(folder, { persistent: false }, (_, name) => {
@@ -33,7 +40,8 @@ export const externalWrites = (filename: string): Stream.Stream<void, never, Dat
       watcher.on("error", () => void emit.end())
       return Effect.sync(() => watcher.close())
     })
-    return changes.pipe(
+    const polled = Stream.fromSchedule(Schedule.spaced(Duration.millis(options.unwatchedPollMs ?? unwatchedPollMs)))
+    return Stream.concat(watched, polled).pipe(
       Stream.buffer({ capacity: 1, strategy: "sliding" }),
       Stream.mapEffect(() => read),
       Stream.filter((version) => {
