@@ -60,7 +60,10 @@ export const dutyWoken = <E, R>(
     const guarded = yield* guard(name, tick, `trying again in ${Duration.format(Duration.millis(options.pendingMs))}`)
     while (true) {
       const pending = Option.getOrElse(yield* guarded, () => true)
-      yield* Effect.raceFirst(Queue.take(woken), Effect.sleep(Duration.millis(pending ? options.pendingMs : options.everyMs)))
+      yield* Effect.raceFirst(
+        Queue.take(woken),
+        Effect.sleep(Duration.millis(pending ? options.pendingMs : options.everyMs))
+      )
       yield* Queue.takeAll(woken)
     }
   }).pipe(Effect.scoped, Effect.annotateLogs("duty", name)) as Effect.Effect<never, never, R>

@@ -34,20 +34,25 @@ export const layer = (databaseFile: string): Layer.Layer<Wakeups, never, Databas
     })
   )
 
+/** `tag`'s service from below, with the calls `wrap` gives notifying the wake-ups. */
+const signalling = <I, S>(tag: Context.Tag<I, S>, wrap: (service: S, notify: Effect.Effect<void>) => S) =>
+  Layer.effect(
+    tag,
+    Effect.gen(function*() {
+      const service = yield* tag
+      const wakeups = yield* Wakeups
+      return wrap(service, wakeups.notify)
+    })
+  )
+
 /** The queue, waking the worker after each enqueue, and after jobs were made due early. */
-export const signallingQueue: Layer.Layer<SyncQueue, never, SyncQueue | Wakeups> = Layer.effect(
+export const signallingQueue: Layer.Layer<SyncQueue, never, SyncQueue | Wakeups> = signalling(
   SyncQueue,
-  Effect.gen(function*() {
-    const queue = yield* SyncQueue
-    const wakeups = yield* Wakeups
-    return SyncQueue.of(
-      {
-        ...queue,
-        enqueue: (job) => Effect.tap(queue.enqueue(job), () => wakeups.notify),
-        enqueueMany: (jobs) => Effect.tap(queue.enqueueMany(jobs), () => wakeups.notify),
-        makeDue: (options) => Effect.tap(queue.makeDue(options), (changed) => changed > 0 ? wakeups.notify : Effect.void)
-      } satisfies SyncQueueService
-    )
+  (queue, notify): SyncQueueService => ({
+    ...queue,
+    enqueue: (job) => Effect.tap(queue.enqueue(job), () => notify),
+    enqueueMany: (jobs) => Effect.tap(queue.enqueueMany(jobs), () => notify),
+    makeDue: (options) => Effect.tap(queue.makeDue(options), (changed) => changed > 0 ? notify : Effect.void)
   })
 )
 
@@ -55,36 +60,24 @@ export const signallingQueue: Layer.Layer<SyncQueue, never, SyncQueue | Wakeups>
  * The outage history, waking the listeners when an outage closes: automatic recovery re-queues its DLQ entries at
  * once instead of at its next look.
  */
-export const signallingOutages: Layer.Layer<OutageHistory, never, OutageHistory | Wakeups> = Layer.effect(
+export const signallingOutages: Layer.Layer<OutageHistory, never, OutageHistory | Wakeups> = signalling(
   OutageHistory,
-  Effect.gen(function*() {
-    const history = yield* OutageHistory
-    const wakeups = yield* Wakeups
-    return OutageHistory.of(
-      {
-        ...history,
-        close: (target, endedAt) =>
-          Effect.tap(history.close(target, endedAt), (closed) => Option.isSome(closed) ? wakeups.notify : Effect.void)
-      } satisfies OutageHistoryService
-    )
+  (history, notify): OutageHistoryService => ({
+    ...history,
+    close: (target, endedAt) =>
+      Effect.tap(history.close(target, endedAt), (closed) => Option.isSome(closed) ? notify : Effect.void)
   })
 )
 
 /** The DLQ, waking the worker after a redrive (a recovery, `POST /api/v1/dlq/retry`) queued jobs. */
-export const signallingDeadLetters: Layer.Layer<DeadLetterQueue, never, DeadLetterQueue | Wakeups> = Layer.effect(
+export const signallingDeadLetters: Layer.Layer<DeadLetterQueue, never, DeadLetterQueue | Wakeups> = signalling(
   DeadLetterQueue,
-  Effect.gen(function*() {
-    const dlq = yield* DeadLetterQueue
-    const wakeups = yield* Wakeups
-    return DeadLetterQueue.of(
-      {
-        ...dlq,
-        redrive: (entries, options) =>
-          Effect.tap(
-            dlq.redrive(entries, options),
-            (outcomes) => outcomes.some((outcome) => outcome._tag === "Recovered") ? wakeups.notify : Effect.void
-          )
-      } satisfies DeadLetterQueueService
-    )
+  (dlq, notify): DeadLetterQueueService => ({
+    ...dlq,
+    redrive: (entries, options) =>
+      Effect.tap(
+        dlq.redrive(entries, options),
+        (outcomes) => outcomes.some((outcome) => outcome._tag === "Recovered") ? notify : Effect.void
+      )
   })
 )

@@ -537,10 +537,11 @@ describe("worker: an idle run sleeps until the next due job", () => {
       const w = yield* worker({ idlePollMs: 24 * 3_600_000 }).pipe(
         Effect.updateService(SyncQueue, (queue) => ({
           ...queue,
-          claim: (options: Parameters<SyncQueueService["claim"]>[0]) => Effect.suspend(() => {
-            claims++
-            return queue.claim(options)
-          })
+          claim: (options: Parameters<SyncQueueService["claim"]>[0]) =>
+            Effect.suspend(() => {
+              claims++
+              return queue.claim(options)
+            })
         }))
       )
       const wakeups = yield* Queue.unbounded<void>()

@@ -72,9 +72,10 @@ export const externalWrites = (
       watcher.on("error", () => void emit.end())
       return Effect.sync(() => watcher.close())
     })
-    const polled = Stream.fromSchedule(Schedule.spaced(Duration.millis(options.unwatchedPollMs ?? unwatchedPollMs))).pipe(
-      Stream.as([0])
-    )
+    const polled = Stream.fromSchedule(Schedule.spaced(Duration.millis(options.unwatchedPollMs ?? unwatchedPollMs)))
+      .pipe(
+        Stream.as([0])
+      )
     return Stream.concat(watched, polled).pipe(
       Stream.buffer({ capacity: 1, strategy: "sliding" }),
       Stream.mapEffect(committedElsewhere),
