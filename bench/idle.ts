@@ -202,7 +202,8 @@ const main = async () => {
   const mb = (x: number) => `${x.toFixed(1)} MB`
   const rate = (x: number) => `${x.toFixed(2)} /s`
   const nativeMb = scheduler.anonMb - heap.totalMb
-  const rssLimit = `Of its ${mb(scheduler.maxRssMb)}: ${mb(scheduler.fileMb)} mapped files (node's own code and ` +
+  const rssLimit = `Of its ${mb(scheduler.maxRssMb)} (mean over the minute ${mb(scheduler.meanRssMb)}): ` +
+    `${mb(scheduler.fileMb)} mapped files (node's own code and ` +
     `libraries; bare node ${mb(baseline.fileMb)}) and ${mb(scheduler.anonMb)} anonymous memory — V8's heap ` +
     `${mb(heap.totalMb)} (${mb(heap.usedMb)} in use, mostly the compiled code and objects of the modules loaded: ` +
     `effect, @effect/platform, @effect/sql, the HTTP API) and ${mb(nativeMb)} native (the allocator's arenas ` +
@@ -213,10 +214,12 @@ const main = async () => {
   const wakeupsLimit = `${rate(scheduler.mainWakeupsPerSec)} on the main thread, for its periodic work: the worker ` +
     `lease renewed every 5 s (a third of PLEXSYNC_LEASE's 15 s default; one SQLite write each) and the change feed ` +
     `(PLEXSYNC_POLL_INTERVAL, 30 s: ${pollsDuring} polls, ${stashDuring} Stash requests and ${plexDuring} Plex ` +
-    `requests in ${SECONDS} s); ${rate(scheduler.otherWakeupsPerSec)} on V8's ${scheduler.threads - 1} other ` +
-    `threads, which each burst of JavaScript on the main thread wakes for garbage collection and compilation tasks ` +
-    `(bare node ${rate(baseline.otherWakeupsPerSec)}). Not counted: ${rate(scheduler.preemptedPerSec)} preemptions ` +
-    `(a running thread descheduled: the machine's load).`
+    `requests in ${SECONDS} s); ${rate(scheduler.otherWakeupsPerSec)} on its ${scheduler.threads - 1} other ` +
+    `threads, nearly all V8's helper threads, which each burst of JavaScript on the main thread wakes for garbage ` +
+    `collection and compilation tasks (bare node ${rate(baseline.otherWakeupsPerSec)}; their number is node's ` +
+    `--v8-pool-size, a command-line option a process cannot change for itself, and --single-threaded-gc crashes V8 ` +
+    `when set at run time). Not counted: ${rate(scheduler.preemptedPerSec)} preemptions (a running thread ` +
+    `descheduled: the machine's load).`
   const rows: Array<ResultRow> = [
     {
       figure: `idle scheduler${FLAGS.length === 0 ? "" : ` (${FLAGS.join(" ")})`}, resident memory (largest of ` +
