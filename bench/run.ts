@@ -25,7 +25,9 @@ const KNOWN = [
   "reconcile",
   "related",
   "scan-latency",
-  "adaptive-concurrency"
+  "adaptive-concurrency",
+  "idle",
+  "edit-latency"
 ]
 /** Helpers, children and work in progress: not benchmarks. */
 const NOT_BENCHMARKS = /^(run|.*-child|scratch.*|zz-.*|tmp.*|_.*)\.ts$/

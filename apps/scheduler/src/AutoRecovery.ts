@@ -33,17 +33,29 @@ const summary = (outage: Outage, r: RecoveryResult) =>
   `${r.recovered} re-queued, ${r.skippedAlreadyQueued} already queued, ${r.skippedSceneMissing} scene(s) gone, ` +
   `${r.skippedPlexDown} skipped (Plex down), ${r.failed} failed`
 
+const readCursor = Effect.flatMap(Settings, (settings) => settings.get(cursorKey)).pipe(
+  Effect.map(Option.flatMap((text) => {
+    const n = Number(text)
+    return Number.isSafeInteger(n) && n >= 0 ? Option.some(n) : Option.none()
+  })),
+  Effect.map(Option.getOrElse(() => 0))
+)
+
+/**
+ * Whether an outage after the cursor is still open or waits for its recovery (a run the health gate refused): then
+ * the next tick should come soon. Otherwise only an outage closing can give a tick work.
+ */
+export const recoveryPending = Effect.gen(function*() {
+  const cursor = yield* readCursor
+  const recent = yield* Effect.flatMap(OutageHistory, (outages) => outages.list({ limit: lookBack }))
+  return recent.some((o) => o.id > cursor)
+})
+
 /** One tick: recovers every closed outage after the cursor, oldest first; returns what it recovered. */
 export const recoverClosedOutages = Effect.gen(function*() {
   const outages = yield* OutageHistory
   const settings = yield* Settings
-  const cursor = yield* settings.get(cursorKey).pipe(
-    Effect.map(Option.flatMap((text) => {
-      const n = Number(text)
-      return Number.isSafeInteger(n) && n >= 0 ? Option.some(n) : Option.none()
-    })),
-    Effect.map(Option.getOrElse(() => 0))
-  )
+  const cursor = yield* readCursor
   const recent = yield* outages.list({ limit: lookBack })
   // Ids grow with time; an open outage stops the walk so the cursor never skips past it.
   const pending = recent.filter((o) => o.id > cursor).sort((a, b) => a.id - b.id)

@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, Ref, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Option, Queue, Ref, Schedule, Stream } from "effect"
 
 /**
  * A duty is one of the scheduler's recurring jobs (poll Stash, recover outages, purge the DLQ, …): a tick on a
@@ -45,7 +45,31 @@ export const dutyAt = <A, E, R, R2>(
   }).pipe(Effect.annotateLogs("duty", name)) as Effect.Effect<never, never, R | R2>
 
 /**
- * The tick, made to outlive its failures: the first failure of a streak is a warning, repeats of the same failure
+ * A duty for work that only events create (an outage closing): it runs at the start, whenever `wakeups` emits, and
+ * otherwise `everyMs` after its last run — `pendingMs` after a run that says more is pending (`true`) or that
+ * failed. An idle scheduler does not wake for it.
+ */
+export const dutyWoken = <E, R>(
+  name: string,
+  tick: Effect.Effect<boolean, E, R>,
+  options: { readonly wakeups: Stream.Stream<void>; readonly everyMs: number; readonly pendingMs: number }
+): Effect.Effect<never, never, R> =>
+  Effect.gen(function*() {
+    const woken = yield* Queue.sliding<void>(1)
+    yield* Effect.forkScoped(Stream.runForEach(options.wakeups, () => Queue.offer(woken, undefined)))
+    const guarded = yield* guard(name, tick, `trying again in ${Duration.format(Duration.millis(options.pendingMs))}`)
+    while (true) {
+      const pending = Option.getOrElse(yield* guarded, () => true)
+      yield* Effect.raceFirst(
+        Queue.take(woken),
+        Effect.sleep(Duration.millis(pending ? options.pendingMs : options.everyMs))
+      )
+      yield* Queue.takeAll(woken)
+    }
+  }).pipe(Effect.scoped, Effect.annotateLogs("duty", name)) as Effect.Effect<never, never, R>
+
+/**
+ * The tick, made to outlive its failures (its value, or none when it failed): the first failure of a streak is a warning, repeats of the same failure
  * are logged at debug level, and the first success after a streak says so.
  */
 const guard = <A, E, R>(name: string, tick: Effect.Effect<A, E, R>, retry: string) =>
@@ -58,7 +82,7 @@ const guard = <A, E, R>(name: string, tick: Effect.Effect<A, E, R>, retry: strin
           )
         )
       ),
-      Effect.asVoid,
+      Effect.map(Option.some),
       Effect.catchAllCause((cause) => {
         if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
         const text = describe(cause)
@@ -70,7 +94,8 @@ const guard = <A, E, R>(name: string, tick: Effect.Effect<A, E, R>, retry: strin
                 // The full cause (with its stack) only at debug level.
                 Effect.zipRight(Effect.logDebug(`${name} failure detail`, cause))
               )
-          )
+          ),
+          Effect.as(Option.none<A>())
         )
       })
     ))

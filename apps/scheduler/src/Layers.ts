@@ -59,7 +59,9 @@ export const services = (config: AppConfigShape, tuning: SchedulerTuning) =>
       probeMaxMs: tuning.engine.probeMaxMs
     })),
     // Every enqueue of this process (the hook endpoint's too) wakes the worker; so do other processes' commits.
-    Layer.provideMerge(Wakeups.signallingQueue),
+    Layer.provideMerge(
+      Layer.mergeAll(Wakeups.signallingQueue, Wakeups.signallingDeadLetters, Wakeups.signallingOutages)
+    ),
     Layer.provideMerge(Wakeups.layer(config.databaseFile)),
     // Jobs waiting for a scan become due when Plex says a scan of their library ended.
     Layer.provideMerge(plexEventsLayer(config)),

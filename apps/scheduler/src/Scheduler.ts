@@ -6,13 +6,14 @@ import type { ReconcileSchedule } from "@plexsync/runtime/AppConfig"
 import { lastReconcileFinishedAt } from "@plexsync/runtime/Status"
 import { nextReconcileAt } from "@plexsync/runtime/Tuning"
 import { Clock, Context, Effect, Layer } from "effect"
-import { recoverClosedOutages } from "./AutoRecovery.js"
+import { recoverClosedOutages, recoveryPending } from "./AutoRecovery.js"
 import { ChangeFeed } from "./ChangeFeed.js"
-import { duty, dutyAt } from "./Duty.js"
+import { duty, dutyAt, dutyWoken } from "./Duty.js"
 import * as Exposition from "./Exposition.js"
 import * as Notifier from "./Notifier.js"
 import type { Sink } from "./NotifySinks.js"
 import { RunnerState } from "./RunnerState.js"
+import { Wakeups } from "./Wakeups.js"
 import { superviseWorker } from "./WorkerLease.js"
 
 /**
@@ -35,7 +36,10 @@ export interface SchedulerOptions {
   readonly shutdownGraceMs: number
   /** How often the Stash change feed is read. */
   readonly pollIntervalMs: number
-  /** How often closed outages are looked for (the breaker's shortest probe interval: an outage closes on a probe). */
+  /**
+   * How often closed outages are looked for while one is open (the breaker's shortest probe interval: an outage
+   * closes on a probe); with none open, a closing outage wakes the look.
+   */
   readonly recoveryCheckMs: number
   readonly dlqRetentionMs: number
   /** How long recovery runs' audit rows are kept (`PLEXSYNC_RECOVERY_HISTORY`); pruned with the DLQ. */
@@ -113,6 +117,9 @@ const whileHoldingLease = <A, E, R>(tick: Effect.Effect<A, E, R>) =>
     Effect.flatMap((snapshot) => (snapshot.worker._tag === "Running" ? Effect.asVoid(tick) : Effect.void))
   )
 
+/** How often automatic recovery looks with no outage open: a closed outage wakes it, this only bounds one missed. */
+export const recoveryIdleCheckMs = 300_000
+
 /** Forks every duty into the current scope. */
 export const startDuties = (options: SchedulerOptions) =>
   Effect.gen(function*() {
@@ -128,8 +135,24 @@ export const startDuties = (options: SchedulerOptions) =>
     yield* Effect.forkScoped(duty("change feed", pollTick, options.pollIntervalMs))
     // Waits on the HTTP face's requests: no interval of its own.
     yield* Effect.forkScoped(duty("hook events", hookEventsTick, 0))
+    // An outage closing (here, or a commit of another process) wakes it; it looks every `recoveryCheckMs` only while
+    // an outage is open or waits for its recovery, or while another process holds the worker lease.
     yield* Effect.forkScoped(
-      duty("outage recovery", whileHoldingLease(recoverClosedOutages), options.recoveryCheckMs)
+      dutyWoken(
+        "outage recovery",
+        Effect.flatMap(RunnerState, (state) => state.snapshot).pipe(
+          Effect.flatMap((snapshot) =>
+            snapshot.worker._tag === "Running"
+              ? Effect.zipRight(recoverClosedOutages, recoveryPending)
+              : Effect.succeed(true)
+          )
+        ),
+        {
+          wakeups: (yield* Wakeups).stream,
+          everyMs: Math.max(options.recoveryCheckMs, recoveryIdleCheckMs),
+          pendingMs: options.recoveryCheckMs
+        }
+      )
     )
     yield* Effect.forkScoped(
       duty(

@@ -46,7 +46,9 @@ export const statusDocument = (report: SchedulerReport) => ({
     plexEvents: report.plexEvents === null ? null : {
       connected: report.plexEvents.connected,
       detail: report.plexEvents.detail,
-      lastEventAt: isoOrNull(report.plexEvents.lastEventAt)
+      connectedSince: isoOrNull(report.plexEvents.connectedSince),
+      lastEventAt: isoOrNull(report.plexEvents.lastEventAt),
+      reconnects: report.plexEvents.reconnects
     },
     notify: notifyJson(report.notify)
   }

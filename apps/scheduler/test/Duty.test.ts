@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, TestClock } from "effect"
-import { duty, dutyAt } from "../src/Duty.js"
+import { Effect, Fiber, Queue, Ref, Stream, TestClock } from "effect"
+import { duty, dutyAt, dutyWoken } from "../src/Duty.js"
 
 describe("Duty", () => {
   it.effect("keeps ticking on its schedule through failures and defects, and stops when interrupted", () =>
@@ -29,6 +29,33 @@ describe("Duty", () => {
       assert.strictEqual(yield* Ref.get(ticks), 1)
       yield* TestClock.adjust("1 day")
       assert.strictEqual(yield* Ref.get(ticks), 2)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("a woken duty runs at the start and when woken; it looks again soon only while work is pending", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const pending = yield* Ref.make(false)
+      const wakeups = yield* Queue.unbounded<void>()
+      const tick = Effect.zipRight(Ref.update(runs, (n) => n + 1), Ref.get(pending))
+      const fiber = yield* Effect.fork(
+        dutyWoken("recovery", tick, { wakeups: Stream.fromQueue(wakeups), everyMs: 300_000, pendingMs: 5_000 })
+      )
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Ref.get(runs), 1, "at the start")
+      yield* TestClock.adjust("2 minutes")
+      assert.strictEqual(yield* Ref.get(runs), 1, "nothing pending: no look for minutes")
+      yield* Ref.set(pending, true)
+      yield* Queue.offer(wakeups, undefined)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* Ref.get(runs), 2, "woken: at once")
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Ref.get(runs), 4, "pending: every 5 s")
+      yield* Ref.set(pending, false)
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Ref.get(runs), 5, "settled: the long interval again")
+      yield* TestClock.adjust("5 minutes")
+      assert.strictEqual(yield* Ref.get(runs), 6)
       yield* Fiber.interrupt(fiber)
     }))
 

@@ -163,6 +163,10 @@ export interface PlexEventsStatus {
   readonly detail: string | null
   /** Clock ms of the last event received; null before the first. */
   readonly lastEventAt: number | null
+  /** Clock ms the current connection was answered; null while disconnected. */
+  readonly connectedSince: number | null
+  /** Connections made after the first one (a dropped stream resumed, Plex restarted). */
+  readonly reconnects: number
 }
 
 export interface PlexEventsService {

@@ -67,7 +67,10 @@ export interface EngineSettings extends TargetHealthSettings {
   readonly pathMap: PathMap
   /** Plex section titles to match in; empty: every movie section. */
   readonly libraries: ReadonlyArray<string>
-  /** `run`: how often an idle worker looks for new work. */
+  /**
+   * `run`: the longest an idle worker sleeps when no job is due, no lease expires and no probe is due before. With
+   * `wakeups` (every enqueue wakes it) this only bounds a lost wake-up; without, it is how often new work is found.
+   */
   readonly idlePollMs: number
   /** On a match miss, ask Plex once per folder to scan it. */
   readonly scanOnMiss: boolean

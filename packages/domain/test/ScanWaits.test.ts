@@ -21,7 +21,7 @@ const runWithEvents = Effect.gen(function*() {
     Effect.provideService(PlexEvents, {
       changes: Stream.fromPubSub(hub),
       scanning: () => Effect.succeed(false),
-      status: Effect.succeed({ connected: true, detail: null, lastEventAt: null })
+      status: Effect.succeed({ connected: true, detail: null, lastEventAt: null, connectedSince: 0, reconnects: 0 })
     })
   )
   const fiber = yield* Effect.fork(Effect.withRandom(w.run({ stop: Effect.never }), Random.make("scan")))

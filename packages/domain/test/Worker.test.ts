@@ -529,6 +529,44 @@ describe("worker: wake-ups", () => {
     }).pipe(Effect.provide(world({ scenes: [3] }))))
 })
 
+describe("worker: an idle run sleeps until the next due job", () => {
+  it.scoped("a job due later runs at its due time, with no look at the queue in between", () =>
+    Effect.gen(function*() {
+      let claims = 0
+      // No idle poll to speak of: only the job's due time can wake the worker.
+      const w = yield* worker({ idlePollMs: 24 * 3_600_000 }).pipe(
+        Effect.updateService(SyncQueue, (queue) => ({
+          ...queue,
+          claim: (options: Parameters<SyncQueueService["claim"]>[0]) =>
+            Effect.suspend(() => {
+              claims++
+              return queue.claim(options)
+            })
+        }))
+      )
+      const wakeups = yield* Queue.unbounded<void>()
+      const stop = yield* Effect.makeLatch(false)
+      const fiber = yield* Effect.fork(w.run({ stop: stop.await, wakeups: Stream.fromQueue(wakeups) }))
+      yield* TestClock.adjust("5 seconds")
+      const dueAt = (yield* TestClock.currentTimeMillis) + 90_000
+      yield* Effect.flatMap(SyncQueue, (q) => q.enqueue({ sceneId: sceneIdOf(3), reason: "hook", availableAt: dueAt }))
+      // The enqueue's wake-up: the worker looks once, finds nothing due yet, and sleeps until the due time.
+      yield* Queue.offer(wakeups, undefined)
+      const synced = Effect.map(queued, (jobs) => jobs.length === 0)
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      const claimsAfterWake = claims
+      yield* TestClock.adjust("89 seconds")
+      assert.isFalse(yield* synced, "not before its due time")
+      assert.strictEqual(claims, claimsAfterWake, "the sleeping worker does not look at the queue")
+      yield* TestClock.adjust("1 second")
+      for (let i = 0; i < 2_000 && !(yield* synced); i++) yield* Effect.yieldNow()
+      assert.isTrue(yield* synced, "taken at its due time")
+      yield* stop.open
+      assert.strictEqual((yield* runToEnd(fiber)).synced, 1)
+      yield* assertAllSynced([3])
+    }).pipe(Effect.provide(world({ scenes: [3] }))))
+})
+
 // A 401 while probing also stops the worker (a token revoked during an outage).
 describe("worker: probes", () => {
   it.scoped("a refused token on a health probe stops the worker", () =>

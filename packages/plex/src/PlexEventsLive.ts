@@ -77,8 +77,12 @@ export const make = (options: PlexEventsOptions) =>
     const status = yield* Ref.make<PlexEventsStatus>({
       connected: false,
       detail: "not connected yet",
-      lastEventAt: null
+      lastEventAt: null,
+      connectedSince: null,
+      reconnects: 0
     })
+    /** Whether a connection was ever answered: each later one is a reconnection. */
+    let answeredBefore = false
     /** Scans in flight: library → activity → Clock ms it started. */
     const scans = new Map<string, Map<string, number>>()
 
@@ -123,7 +127,15 @@ export const make = (options: PlexEventsOptions) =>
           })
         }
         yield* Ref.set(connected, true)
-        const before = yield* Ref.getAndSet(status, { connected: true, detail: null, lastEventAt: null })
+        const answeredAt = yield* Clock.currentTimeMillis
+        const before = yield* Ref.getAndUpdate(status, (s) => ({
+          connected: true,
+          detail: null,
+          lastEventAt: null,
+          connectedSince: answeredAt,
+          reconnects: s.reconnects + (answeredBefore ? 1 : 0)
+        }))
+        answeredBefore = true
         const listening = `Listening to Plex's events at ${shown}`
         yield* announce ? Effect.logInfo(listening) : Effect.logDebug(listening)
         // Scans that were in flight when the stream dropped may have ended unseen: their libraries changed.
@@ -163,7 +175,7 @@ export const make = (options: PlexEventsOptions) =>
         const failure = yield* Effect.flip(connectOnce(connected, !quiet))
         quiet = false
         const wasConnected = yield* Ref.get(connected)
-        yield* Ref.update(status, (s) => ({ ...s, connected: false, detail: failure.detail }))
+        yield* Ref.update(status, (s) => ({ ...s, connected: false, detail: failure.detail, connectedSince: null }))
         if (wasConnected) {
           // A stream that worked and ended (a restart of Plex, an idle connection closed): reconnect quietly.
           yield* Effect.logDebug(`Plex's event stream ended: ${failure.detail}; reconnecting`)

@@ -55,10 +55,17 @@ describe("Plex's event stream, live", () => {
       yield* Effect.sleep(Duration.millis(20))
       yield* plex.scan("2", "/data")
       yield* eventually(events.scanning("2"))
+      const first = yield* events.status
+      assert.strictEqual(first.reconnects, 0)
+      assert.isNotNull(first.connectedSince)
       fake.events.drop()
       yield* eventually(Effect.map(events.status, (s) => !s.connected))
+      assert.isNull((yield* events.status).connectedSince, "not connected: no connection to date")
       assert.isFalse(yield* events.scanning("2"), "nothing is known to scan while disconnected")
       yield* eventually(Effect.map(events.status, (s) => s.connected))
+      const resumed = yield* events.status
+      assert.strictEqual(resumed.reconnects, 1, "the resumed stream counts as one reconnection")
+      assert.isAtLeast(resumed.connectedSince!, first.connectedSince!)
       assert.deepStrictEqual(yield* changesOf(seen), ["ScanStarted 2", "ScanEnded 2"])
       // Events flow again on the new connection.
       fake.state.setScanDelay(50)

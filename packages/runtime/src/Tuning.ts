@@ -56,10 +56,14 @@ export interface SchedulerTuning {
   readonly reconcileScope: ReconcileScope
 }
 
+/** The longest an idle scheduler's worker sleeps without a due job or a wake-up. */
+export const schedulerIdleFloorMs = 60_000
+
 export const schedulerTuning = (config: AppConfigShape): SchedulerTuning => {
   const base = engineSettings(config)
-  // An idle worker looks for new work this often: hooks and polls enqueue while it sleeps.
-  const engine: EngineSettings = { ...base, idlePollMs: Math.min(1_000, ms(config.pollInterval)) }
+  // The idle worker sleeps until the next due job, lease expiry or probe; a job queued meanwhile wakes it (the
+  // scheduler's `Wakeups`: its own enqueues, other processes' commits). This floor only bounds a wake-up lost.
+  const engine: EngineSettings = { ...base, idlePollMs: schedulerIdleFloorMs }
   const dlqRetentionMs = ms(config.dlqRetention)
   return {
     engine,

@@ -28,4 +28,21 @@ describe("externalWrites", () => {
       yield* Effect.provide(enqueue("2"), theirs)
       assert.strictEqual(Chunk.size(yield* Fiber.join(woken)), 1, "another connection's commit wakes at once")
     }))
+
+  it.scopedLive("where the folder cannot be watched, reads data_version on a timer instead", () =>
+    Effect.gen(function*() {
+      const filename = yield* dbFile
+      const ours = yield* Layer.build(storeOnFile(filename, { quickCheck: false }))
+      const theirs = yield* Layer.build(storeOnFile(filename, { quickCheck: false }))
+      // A folder that does not exist cannot be watched; the store is the real one.
+      const woken = yield* Stream.runCollect(
+        Stream.take(externalWrites("/nonexistent-plexsync-folder/plexsync.db", { unwatchedPollMs: 50 }), 1)
+      ).pipe(Effect.provide(ours), Effect.timeout("3 seconds"), Effect.fork)
+      yield* Effect.sleep("100 millis")
+      yield* Effect.provide(
+        Effect.flatMap(SyncQueue, (queue) => queue.enqueue({ sceneId: SceneId.make("1"), reason: "hook" })),
+        theirs
+      )
+      assert.strictEqual(Chunk.size(yield* Fiber.join(woken)), 1, "another connection's commit still wakes")
+    }))
 })
