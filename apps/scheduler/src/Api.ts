@@ -3,6 +3,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
+import type { ParseResult } from "effect"
 import { Schema } from "effect"
 
 /**
@@ -35,10 +36,22 @@ export type ApiError =
   | typeof Internal.Type
   | typeof Unavailable.Type
 
-const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))
+/** What a field must be, for a person: `expected a whole number from 1 to 1000, got "abc"` (input clipped). */
+const expected = (what: string) => ({
+  message: (issue: ParseResult.ParseIssue) => {
+    const got = issue.actual === undefined ? "nothing" : JSON.stringify(issue.actual) ?? String(issue.actual)
+    return { message: `expected ${what}, got ${got.length > 100 ? `${got.slice(0, 100)}…` : got}`, override: true }
+  }
+})
+
+const Flag = Schema.Boolean.annotations(expected("true or false"))
+const Limit = Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)).annotations(
+  expected("a whole number from 1 to 1000")
+)
 /** An instant as ISO-8601 (`2026-02-15T19:17:49Z`), or milliseconds since the epoch. */
 const Instant = Schema.String.annotations({ description: "ISO-8601, e.g. 2026-02-15T19:17:49Z" })
 const PositiveIds = Schema.Array(Schema.Int.pipe(Schema.positive())).pipe(Schema.minItems(1), Schema.maxItems(5000))
+  .annotations(expected("a list of entry ids (1 to 5000 positive whole numbers)"))
 
 const status = HttpApiGroup.make("status").add(
   HttpApiEndpoint.get("status", "/status").addSuccess(
@@ -55,7 +68,9 @@ const queue = HttpApiGroup.make("queue").add(
     .addSuccess(document("`{counts, jobs}`: the queue's counts by state and its jobs in due order."))
 )
 
-const DlqId = Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()) })
+const DlqId = Schema.Struct({
+  id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()).annotations(expected("a DLQ entry id"))
+})
 
 const dlq = HttpApiGroup.make("dlq")
   .add(
@@ -99,11 +114,11 @@ const outages = HttpApiGroup.make("outages").add(
 const recover = HttpApiGroup.make("recover").add(
   HttpApiEndpoint.post("recover", "/recover")
     .setPayload(Schema.Struct({
-      outageId: Schema.optional(Schema.Int.pipe(Schema.positive())),
+      outageId: Schema.optional(Schema.Int.pipe(Schema.positive()).annotations(expected("an outage id"))),
       from: Schema.optional(Instant),
       to: Schema.optional(Instant),
-      dryRun: Schema.optional(Schema.Boolean),
-      includeOptional: Schema.optional(Schema.Boolean)
+      dryRun: Schema.optional(Flag),
+      includeOptional: Schema.optional(Flag)
     }))
     .addSuccess(document("`plexsync recover --json`: the recovery's counts; `message` says why it stopped early."))
 )
@@ -142,8 +157,8 @@ const reconcile = HttpApiGroup.make("reconcile").add(
   HttpApiEndpoint.post("reconcile", "/reconcile")
     .setPayload(Schema.Struct({
       scope: Schema.optional(Schema.String.annotations({ description: "all (default), or a duration such as 7d" })),
-      dryRun: Schema.optional(Schema.Boolean),
-      includeMissing: Schema.optional(Schema.Boolean)
+      dryRun: Schema.optional(Flag),
+      includeMissing: Schema.optional(Flag)
     }))
     .addSuccess(document("`plexsync reconcile --json`: what differs between Stash and Plex, and what was queued."))
 )

@@ -3,6 +3,7 @@ import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
+import { RequestError } from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -164,13 +165,34 @@ export const openApiDocument = {
   security: [{ bearer: [] }, { session: [] }]
 } satisfies OpenApi.OpenAPISpec
 
-/** A payload, path or query the API cannot decode: 400 `{error, message}` as every other error. */
+/** A decoding failure for a person: `ids: expected a list of entry ids, got "x"`, one line per field. */
+const decodeMessage = (error: HttpApiDecodeError): string => {
+  // The first issue of each field: an optional field also reports that it is not `undefined`.
+  const byField = new Map<string, string>()
+  for (const issue of error.issues) {
+    const field = issue.path.map(String).join(".")
+    if (!byField.has(field)) byField.set(field, field === "" ? issue.message : `${field}: ${issue.message}`)
+  }
+  return byField.size === 0 ? error.message : Array.from(byField.values()).join("; ")
+}
+
+/**
+ * A payload, path or query the API cannot decode, or a body that is not JSON at all: 400 `{error, message}` as
+ * every other error (the platform answered an empty 400 for the latter).
+ */
 const badRequests = HttpMiddleware.make((app) =>
-  Effect.catchAll(
-    app,
-    (e) =>
-      e instanceof HttpApiDecodeError ? Effect.succeed(errorResponse(400, "BadRequest", e.message)) : Effect.fail(e)
-  )
+  Effect.catchAllCause(app, (cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && failure.value instanceof HttpApiDecodeError) {
+      return Effect.succeed(errorResponse(400, "BadRequest", decodeMessage(failure.value)))
+    }
+    // The platform reads the body as JSON and dies when it is not.
+    const defect = Cause.dieOption(cause)
+    if (Option.isSome(defect) && defect.value instanceof RequestError && defect.value.reason === "Decode") {
+      return Effect.succeed(errorResponse(400, "BadRequest", "the request body is not valid JSON"))
+    }
+    return Effect.failCause(cause)
+  })
 )
 
 /** The API's handlers as an app, over the services the scheduler's layers give. */

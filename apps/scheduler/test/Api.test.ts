@@ -222,13 +222,43 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
         ["POST", "/api/v1/recover", { outageId: 42 }, 404, /42/],
         ["GET", "/api/v1/scenes/abc", undefined, 400, /not a Stash scene id/],
         ["POST", "/api/v1/reconcile", { scope: "sometimes" }, 400, /not all or a duration/],
-        ["GET", "/api/v1/nothing-here", undefined, 404, /no such route/]
+        ["GET", "/api/v1/nothing-here", undefined, 404, /no such route/],
+        // Messages name the field and say what it must be, in one line (not Schema's tree of types).
+        [
+          "POST",
+          "/api/v1/dlq/retry",
+          { ids: "x" },
+          400,
+          /^ids: expected a list of entry ids \(1 to 5000 positive whole numbers\), got "x"$/
+        ],
+        ["POST", "/api/v1/recover", { dryRun: "yes" }, 400, /^dryRun: expected true or false, got "yes"$/],
+        [
+          "GET",
+          "/api/v1/queue?limit=abc",
+          undefined,
+          400,
+          /^limit: expected a whole number from 1 to 1000, got "abc"$/
+        ],
+        // A body that is not JSON at all, although it says it is.
+        ["POST", "/api/v1/dlq/retry", "{bad", 400, /^the request body is not valid JSON/]
       ]
       for (const [method, path, body, status, message] of cases) {
-        const answer = yield* call(method, path, body === undefined ? {} : { body })
+        const answer = yield* call(
+          method,
+          path,
+          body === undefined
+            ? {}
+            : typeof body === "string"
+            ? { body, headers: { "content-type": "application/json" } }
+            : { body }
+        )
         assert.strictEqual(answer.status, status, `${method} ${path}: ${answer.text}`)
-        assert.deepStrictEqual(Object.keys(answer.json).sort(), ["error", "message"], `${method} ${path}`)
-        assert.match(answer.json.message, message, `${method} ${path}`)
+        assert.deepStrictEqual(
+          Object.keys(answer.json ?? {}).sort(),
+          ["error", "message"],
+          `${method} ${path}: ${answer.text}`
+        )
+        assert.match(answer.json.message, message, `${method} ${path}: ${answer.json.message}`)
       }
     }))
 
@@ -306,6 +336,12 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       const page = yield* call("GET", "/", { headers: { accept: "text/html" } })
       assert.strictEqual(page.status, 303)
       assert.strictEqual(page.headers.get("location"), "/login")
+      // The form itself may not be framed, and runs no script.
+      const form = yield* call("GET", "/login")
+      assert.strictEqual(form.status, 200)
+      assert.include(form.headers.get("content-security-policy") ?? "", "frame-ancestors 'none'")
+      assert.notInclude(form.headers.get("content-security-policy") ?? "", "script-src")
+      assert.strictEqual(form.headers.get("x-content-type-options"), "nosniff")
 
       // The hook takes the webhook secret or the API token.
       const hook = JSON.stringify({
