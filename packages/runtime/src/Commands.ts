@@ -284,8 +284,11 @@ export const dlqRetry = (options: DlqRetryOptions) =>
     const byIds = options.ids.length > 0
     const byTags = options.errorTags.length > 0
     if (byIds === byTags) {
+      const which = "entry ids (plexsync dlq retry 12 13) or --error TAG (with --since/--until)"
       return yield* new UsageError({
-        message: "give entry ids (plexsync dlq retry 12 13) or --error TAG (with --since/--until), not both"
+        message: byIds
+          ? `give ${which}, not both`
+          : `say which entries to retry: ${which}; plexsync dlq list shows them`
       })
     }
     if (byIds && (Option.isSome(options.since) || Option.isSome(options.until))) {
