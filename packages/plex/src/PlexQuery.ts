@@ -5,9 +5,18 @@
  */
 import type { PlexEdit, PlexScalarField, PlexTagField } from "@plexsync/domain/PlexClient"
 
-/** Percent-encodes everything but RFC 3986 unreserved characters (Python's `quote(v, safe="")`). */
+/** A lone UTF-16 surrogate: not a character, and `encodeURIComponent` throws on it. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/**
+ * Percent-encodes everything but RFC 3986 unreserved characters (Python's `quote(v, safe="")`). A lone surrogate
+ * (garbage in a Plex key or a Stash title) is sent as U+FFFD rather than failing the whole job.
+ */
 export const encodeValue = (value: string): string =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  encodeURIComponent(value.replace(loneSurrogate, "\ufffd")).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+  )
 
 export type QueryParam = readonly [key: string, value: string]
 
