@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import { StashClient } from "@plexsync/domain/StashClient"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import { noProgress } from "@plexsync/runtime/Present"
 import { storeOnFile } from "@plexsync/sqlite/StoreLive"
@@ -18,28 +17,6 @@ import * as Work from "../src/Work.js"
 const base = Date.parse("2026-02-15T10:00:00Z")
 const tempDir = TestStore.tempDir("plexsync-sync-keyset-")
 
-/** Stash with one scene of the first page edited right after that page was answered. */
-const editedAfterFirstPage = (sceneId: string) =>
-  Layer.effect(
-    StashClient,
-    Effect.gen(function*() {
-      const inner = yield* StashClient
-      const sim = yield* SimStash.SimStash
-      let answered = 0
-      // A one-row read is `sync` finding Stash's time format, not a page.
-      const thenEdit = <A, E>(answer: Effect.Effect<A, E>, perPage: number) =>
-        Effect.tap(answer, () =>
-          perPage > 1 && ++answered === 1
-            ? Effect.asVoid(sim.updateScene(sceneId, { title: "edited between pages" }))
-            : Effect.void)
-      return StashClient.of({
-        ...inner,
-        scenesUpdatedSince: (options) => thenEdit(inner.scenesUpdatedSince(options), options.perPage),
-        scenesUpdatedSinceById: (options) => thenEdit(inner.scenesUpdatedSinceById(options), options.perPage)
-      })
-    })
-  )
-
 describe("plexsync sync pages", () => {
   const selections: ReadonlyArray<readonly [string, Work.SyncSelection]> = [
     ["every scene", { _tag: "All" }],
@@ -54,7 +31,7 @@ describe("plexsync sync pages", () => {
           (_, i) => SimStash.sampleScene(i + 1, { updatedAt: SimStash.stashTime(base + i * 60_000) })
         )
         const store = storeOnFile(path.join(yield* tempDir, "plexsync.db"))
-        const stash = editedAfterFirstPage("5").pipe(Layer.provideMerge(SimStash.layer({ scenes })))
+        const stash = SimStash.editedAfterFirstPage("5").pipe(Layer.provideMerge(SimStash.layer({ scenes })))
         const env = yield* Layer.build(Layer.mergeAll(stash, store))
         yield* Effect.gen(function*() {
           // The edit is stamped now: after every scene, so it moves to the end of Stash's order.

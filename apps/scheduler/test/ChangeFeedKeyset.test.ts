@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import { StashClient } from "@plexsync/domain/StashClient"
 import { SyncQueue } from "@plexsync/domain/SyncQueue"
 import * as SimStash from "@plexsync/testing/SimStash"
 import { Effect, Layer, TestClock } from "effect"
@@ -15,27 +14,6 @@ import { storeAt, tempDir } from "./support.js"
 
 const base = Date.parse("2026-02-15T10:00:00Z")
 
-/** Stash as the feed sees it, with one scene of the first page edited right after that page was answered. */
-const editedAfterFirstPage = (sceneId: string) =>
-  Layer.effect(
-    StashClient,
-    Effect.gen(function*() {
-      const inner = yield* StashClient
-      const sim = yield* SimStash.SimStash
-      let answered = 0
-      const thenEdit = <A, E>(answer: Effect.Effect<A, E>) =>
-        Effect.tap(answer, () =>
-          ++answered === 1 ? Effect.asVoid(sim.updateScene(sceneId, { title: "edited between pages" })) : Effect.void)
-      return StashClient.of({
-        ...inner,
-        scenesUpdatedSince: (options) =>
-          thenEdit(inner.scenesUpdatedSince(options)),
-        scenesUpdatedSinceById: (options) =>
-          thenEdit(inner.scenesUpdatedSinceById(options))
-      })
-    })
-  )
-
 describe("ChangeFeed keyset pages", () => {
   for (
     const [name, stepMs] of [["a minute apart", 60_000], ["all in one second", 0]] as const
@@ -47,7 +25,7 @@ describe("ChangeFeed keyset pages", () => {
           (_, i) => SimStash.sampleScene(i + 1, { updatedAt: SimStash.stashTime(base + i * stepMs) })
         )
         const store = storeAt(path.join(yield* tempDir, "plexsync.db"))
-        const stash = editedAfterFirstPage("5").pipe(Layer.provideMerge(SimStash.layer({ scenes })))
+        const stash = SimStash.editedAfterFirstPage("5").pipe(Layer.provideMerge(SimStash.layer({ scenes })))
         const env = yield* Layer.build(
           ChangeFeed.layer({ overlapMs: 60 * 60 * 1000, perPage: 100 }).pipe(
             Layer.provideMerge(Layer.mergeAll(stash, store))

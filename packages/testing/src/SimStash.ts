@@ -421,3 +421,28 @@ export const layer = (options: SimStashOptions = {}): Layer.Layer<StashClient | 
     Effect.map(make(options), ({ client, handle }) =>
       Context.make(StashClient, client).pipe(Context.add(SimStash, handle)))
   )
+
+/**
+ * `StashClient` over the simulation, with scene `sceneId` edited right after the first page of a paged read of the
+ * changed scenes was answered (a one-row read, which samples Stash's time format, is not a page). The edit moves
+ * the scene to the end of Stash's `updated_at` order: a reader paging by offset then skips the scene behind it.
+ */
+export const editedAfterFirstPage = (sceneId: string): Layer.Layer<StashClient, never, StashClient | SimStash> =>
+  Layer.effect(
+    StashClient,
+    Effect.gen(function*() {
+      const inner = yield* StashClient
+      const sim = yield* SimStash
+      let answered = 0
+      const thenEdit = <A, E>(answer: Effect.Effect<A, E>, perPage: number) =>
+        Effect.tap(answer, () =>
+          perPage > 1 && ++answered === 1
+            ? Effect.asVoid(sim.updateScene(sceneId, { title: "edited between pages" }))
+            : Effect.void)
+      return StashClient.of({
+        ...inner,
+        scenesUpdatedSince: (options) => thenEdit(inner.scenesUpdatedSince(options), options.perPage),
+        scenesUpdatedSinceById: (options) => thenEdit(inner.scenesUpdatedSinceById(options), options.perPage)
+      })
+    })
+  )
