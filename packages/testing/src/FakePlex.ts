@@ -35,6 +35,7 @@ import { errorReply, HttpFailure } from "./FakePlexRender.js"
 import { FakePlexRoutes, isWrite, ratingKeyOf } from "./FakePlexRoutes.js"
 import type { FakePlexState } from "./FakePlexState.js"
 import { FakePlexLibrary } from "./FakePlexState.js"
+import { holdPort, releasePort } from "./Ports.js"
 
 export type { FakePlexEventsApi } from "./FakePlexEvents.js"
 export type { FakePlexFault, FakePlexFaultOptions, FakePlexFaults } from "./FakePlexFaults.js"
@@ -200,6 +201,7 @@ class Fake {
       this.server.listen(port, "127.0.0.1", () => {
         this.server.off("error", onError)
         this.port = (this.server.address() as AddressInfo).port
+        holdPort(this.port)
         this.listening = true
         resolve()
       })
@@ -221,6 +223,7 @@ class Fake {
   async shutdown(): Promise<void> {
     this.events.close()
     await this.stopListening()
+    releasePort(this.port)
   }
 
   handle(): FakePlexServer {

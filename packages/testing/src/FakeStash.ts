@@ -11,6 +11,7 @@ import type { FakeStashSchemaVersion } from "./FakeStashSchema.js"
 import { fakeStashSdl } from "./FakeStashSchema.js"
 import type { FakeStashClockOptions } from "./FakeStashState.js"
 import { FakeStashState } from "./FakeStashState.js"
+import { holdPort, releasePort } from "./Ports.js"
 
 /**
  * A fake Stash over real HTTP on loopback. GraphQL is executed by graphql-js against a schema written
@@ -182,6 +183,7 @@ export class FakeStashServer {
 
   async close(): Promise<void> {
     await this.stopListening()
+    releasePort(this.portNumber)
   }
 
   private listen(port: number): Promise<void> {
@@ -191,6 +193,7 @@ export class FakeStashServer {
       this.server.listen(port, this.host, () => {
         this.server.off("error", onError)
         this.portNumber = (this.server.address() as AddressInfo).port
+        holdPort(this.portNumber)
         resolve()
       })
     })

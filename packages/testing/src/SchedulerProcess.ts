@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 
 /**
  * Runs `plexsync-scheduler` as a child process, the way a user runs it: for the demo and the end-to-end
@@ -33,17 +32,7 @@ export interface SchedulerProcess {
   readonly getJson: <A = unknown>(path: string) => Promise<A>
 }
 
-/** A free loopback port (the kernel picks one; it is released for the child to take). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+export { freePort } from "./Ports.js"
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
