@@ -1,4 +1,4 @@
-import { Clock, Effect, Option, Ref } from "effect"
+import { Clock, Effect, Either, Option, Ref } from "effect"
 import type { PlexError, StashError } from "./Errors.js"
 import { MatchAmbiguous, PlexNotFound, PlexPermanentError } from "./Errors.js"
 import type { SceneId } from "./Ids.js"
@@ -25,7 +25,12 @@ import { StashClient } from "./StashClient.js"
  * 2. **file**: a part whose path equals one of the scene's files under the path map — every file, the primary
  *    first — found with Plex's `file` filter in every library whose location holds the path;
  * 3. **index**: the same, in an index of each library's files built from paged listings and reused across jobs
- *    (rebuilt on a miss at most once per `indexRefreshMs`, so an item Plex scanned since is found);
+ *    (rebuilt on a miss at most once per `indexRefreshMs`, so an item Plex scanned since is found). Once a
+ *    library has answered `indexAfterLookups` file-filter lookups in one run (a bulk sync), its index is built and
+ *    consulted *before* the filter: a file it holds costs no lookup, only the item's read, which verifies it still
+ *    holds the file; a file it lacks, or an entry gone stale, goes on to the filter as before. Plex's `file` filter
+ *    can answer a whole folder of candidates, paged: over a folder of thousands of files that is several pages per
+ *    job, and the index turns a bulk sync's cost from O(folder) per scene into O(library) once;
  * 4. **content**: a part with the same file name whose size and duration equal the Stash file's, and whose path
  *    is no other Stash scene's file — a file moved or renamed on one side only. A name alone never matches.
  *
@@ -45,6 +50,11 @@ export interface MatchOptions {
   readonly indexRefreshMs: number
   /** Items per `listSection` page while building the index. */
   readonly pageSize: number
+  /**
+   * After this many file-filter lookups in one library, its index is built and consulted first (a bulk sync);
+   * `Infinity`: never.
+   */
+  readonly indexAfterLookups: number
   /** On a miss, ask Plex to scan the folder the file is in (at most once per `scanIntervalMs` per folder). */
   readonly scanOnMiss: boolean
   /**
@@ -67,6 +77,7 @@ export const defaultMatchOptions: MatchOptions = {
   libraries: [],
   indexRefreshMs: 300_000,
   pageSize: 500,
+  indexAfterLookups: 50,
   scanOnMiss: true,
   scanIntervalMs: 30_000,
   pathMap: []
@@ -128,7 +139,8 @@ interface IndexEntry {
 
 interface SectionIndex {
   readonly builtAt: number
-  readonly byPath: ReadonlyMap<string, ReadonlyArray<IndexEntry>>
+  /** Kept up to date by lookups: what the file filter found is added, a stale entry dropped. */
+  readonly byPath: Map<string, ReadonlyArray<IndexEntry>>
   readonly byName: ReadonlyMap<string, ReadonlyArray<IndexEntry>>
 }
 
@@ -164,6 +176,8 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
     const indexLock = yield* Effect.makeSemaphore(1)
     /** When each (library, folder) was last asked to scan. */
     const scanned = new Map<string, number>()
+    /** File-filter lookups per library in this run. */
+    const lookups = new Map<string, number>()
 
     const loadSections = Effect.gen(function*() {
       const all = yield* plex.sections
@@ -244,6 +258,27 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         }
         return { index: existing, fresh: false }
       }))
+
+    /**
+     * After a file-filter lookup in a library: what it found goes into the library's index, if built; the
+     * `indexAfterLookups`-th lookup builds it (a bulk sync is under way).
+     */
+    const lookedUp = (section: PlexSection, key: string, found: ReadonlyArray<IndexEntry>) =>
+      Effect.gen(function*() {
+        const count = (lookups.get(section.key) ?? 0) + 1
+        lookups.set(section.key, count)
+        const index = indexes.get(section.key)
+        if (index !== undefined) {
+          if (found.length > 0) index.byPath.set(key, found)
+          return
+        }
+        if (count >= options.indexAfterLookups) {
+          yield* Effect.logDebug(
+            `${count} file lookups in library "${section.title}": indexing it, to match from the index first`
+          )
+          yield* indexOf(section, false)
+        }
+      })
 
     /** The libraries to look for a path in: those whose location holds it, or every one for a path outside all. */
     const librariesFor = (allowed: ReadonlyArray<PlexSection>, plexPath: string) => {
@@ -414,37 +449,68 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
         })
 
       // 2. Plex's `file` filter, for every file; a library holding a Windows path where the filter found nothing
-      // (the path spelled in another case there) is looked up in its index.
-      const byFilter: Array<{ file: MatchFile; entries: ReadonlyArray<IndexEntry> }> = []
-      let indexed = false
-      for (const file of input.files) {
-        const key = pathKey(file.plexPath)
-        const { holding, targets } = librariesFor(allowed, file.plexPath)
-        const entries: Array<IndexEntry> = []
-        for (const section of targets) {
-          for (const item of yield* plex.findByFile(section.key, file.plexPath)) {
-            if (!hasFile(item, key)) continue
-            entries.push({
-              ratingKey: item.ratingKey,
-              title: item.title,
-              sectionKey: section.key,
-              file: file.plexPath,
-              size: null,
-              duration: null
-            })
+      // (the path spelled in another case there) is looked up in its index. In a bulk sync (the library indexed),
+      // a file the index holds (one item per library) is taken from it instead, and checked once read.
+      const byFilter = (useIndex: boolean) =>
+        Effect.gen(function*() {
+          const found: Array<{ file: MatchFile; entries: ReadonlyArray<IndexEntry> }> = []
+          /** Entries taken from an index, to check against the items read. */
+          const fromIndex: Array<{ key: string; entry: IndexEntry }> = []
+          let indexed = false
+          for (const file of input.files) {
+            const key = pathKey(file.plexPath)
+            const { holding, targets } = librariesFor(allowed, file.plexPath)
+            const entries: Array<IndexEntry> = []
+            for (const section of targets) {
+              const known = useIndex ? indexes.get(section.key)?.byPath.get(key) : undefined
+              if (known !== undefined && known.length === 1) {
+                entries.push(known[0]!)
+                fromIndex.push({ key, entry: known[0]! })
+                indexed = true
+                continue
+              }
+              const inSection: Array<IndexEntry> = []
+              for (const item of yield* plex.findByFile(section.key, file.plexPath)) {
+                if (!hasFile(item, key)) continue
+                inSection.push({
+                  ratingKey: item.ratingKey,
+                  title: item.title,
+                  sectionKey: section.key,
+                  file: file.plexPath,
+                  size: null,
+                  duration: null
+                })
+              }
+              entries.push(...inSection)
+              yield* lookedUp(section, key, inSection)
+            }
+            if (entries.length === 0) continue
+            // Plex's filter compares as the text is spelled; a Windows path is the same file in any case.
+            for (const section of isWindowsPath(file.plexPath) ? holding : []) {
+              if (entries.some((entry) => entry.sectionKey === section.key)) continue
+              const { index } = yield* indexOf(section, false)
+              indexed = true
+              entries.push(...(index.byPath.get(key) ?? []))
+            }
+            found.push({ file, entries })
           }
-        }
-        if (entries.length === 0) continue
-        // Plex's filter compares as the text is spelled; a Windows path is the same file in any case.
-        for (const section of isWindowsPath(file.plexPath) ? holding : []) {
-          if (entries.some((entry) => entry.sectionKey === section.key)) continue
-          const { index } = yield* indexOf(section, false)
-          indexed = true
-          entries.push(...(index.byPath.get(key) ?? []))
-        }
-        byFilter.push({ file, entries })
-      }
-      if (byFilter.length > 0) return yield* matched(byFilter, indexed ? "index" : "file")
+          if (found.length === 0) return Option.none<Match>()
+          if (fromIndex.length === 0) return Option.some(yield* matched(found, indexed ? "index" : "file"))
+          // An indexed entry may be stale: its item deleted, or holding another file now.
+          // (All of them gone is "not found": matched afresh too. Any other failure is what it is.)
+          const result = yield* Effect.either(matched(found, "index"))
+          if (Either.isLeft(result) && result.left._tag !== "PlexNotFound") return yield* result.left
+          const stale = fromIndex.filter(({ entry, key }) =>
+            Either.isLeft(result) ||
+            !result.right.items.some((item) => item.ratingKey === entry.ratingKey && hasFile(item, key))
+          )
+          if (Either.isRight(result) && stale.length === 0) return Option.some(result.right)
+          for (const { entry, key } of stale) indexes.get(entry.sectionKey)?.byPath.delete(key)
+          return "stale" as const
+        })
+      const first = yield* byFilter(true)
+      const filtered = first === "stale" ? yield* byFilter(false) : first
+      if (filtered !== "stale" && Option.isSome(filtered)) return filtered.value
 
       // 3. The libraries' indexes: the paths, then (4) same-content namesakes.
       const lookup = (refresh: boolean) =>

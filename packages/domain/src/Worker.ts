@@ -260,6 +260,7 @@ export const makeWorker = (settings: EngineSettings) =>
         libraries: settings.libraries,
         indexRefreshMs: settings.indexRefreshMs,
         pageSize: 500,
+        indexAfterLookups: defaultMatchOptions.indexAfterLookups,
         scanOnMiss: settings.scanOnMiss,
         scanIntervalMs: defaultMatchOptions.scanIntervalMs,
         pathMap: settings.pathMap,

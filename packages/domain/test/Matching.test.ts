@@ -439,4 +439,47 @@ describe("section index", () => {
       assert.deepStrictEqual(late.items.map((item) => item.ratingKey), ["200"])
       assert.strictEqual(yield* sim.requests("listSection"), 6)
     }).pipe(withPlex()))
+
+  it.effect("a bulk sync: after enough file lookups the library is indexed, and the rest need no lookup", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      for (let i = 0; i < 30; i++) yield* sim.addItem(analysed(100 + i, `/data/lib/${i}.mp4`, GiB + i, 600))
+      const m = yield* matcher({ pageSize: 10, indexAfterLookups: 5, scanOnMiss: false, libraries: ["Movies"] })
+      const vias: Array<string> = []
+      for (let i = 0; i < 30; i++) {
+        const found = yield* m.match(scene1([`/data/lib/${i}.mp4`]))
+        assert.deepStrictEqual(found.items.map((item) => item.ratingKey), [String(100 + i)])
+        vias.push(found.via)
+      }
+      assert.deepStrictEqual(vias, [...Array(5).fill("file"), ...Array(25).fill("index")])
+      assert.strictEqual(yield* sim.requests("findByFile"), 5, "no lookup once the library is indexed")
+      assert.strictEqual(yield* sim.requests("listSection"), 3, "30 items in pages of 10, listed once")
+      assert.strictEqual(yield* sim.requests("getItem"), 30, "each item read once, which verifies it")
+    }).pipe(withPlex()))
+
+  it.effect("with the library indexed, a new file is found by the filter at once, and a stale entry is matched again", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      for (let i = 0; i < 10; i++) yield* sim.addItem(analysed(100 + i, `/data/lib/${i}.mp4`, GiB + i, 600))
+      const m = yield* matcher({ pageSize: 10, indexAfterLookups: 2, scanOnMiss: false, libraries: ["Movies"] })
+      for (let i = 0; i < 2; i++) yield* m.match(scene1([`/data/lib/${i}.mp4`]))
+      assert.strictEqual(yield* sim.requests("listSection"), 1, "indexed")
+
+      // A file Plex scanned after the index was built: no waiting for a rebuild.
+      yield* sim.addItem(analysed(200, "/data/lib/late.mp4", 5 * GiB, 600))
+      const late = yield* m.match(scene1(["/data/lib/late.mp4"]))
+      assert.deepStrictEqual([late.via, late.items[0].ratingKey], ["file", "200"])
+      assert.strictEqual((yield* m.match(scene1(["/data/lib/late.mp4"]))).via, "index", "what the filter found is kept")
+
+      // The item of an indexed file deleted and the file added again under a new key: never the old key.
+      yield* sim.removeItem("105")
+      yield* sim.addItem(analysed(300, "/data/lib/5.mp4", GiB + 5, 600))
+      const readded = yield* m.match(scene1(["/data/lib/5.mp4"]))
+      assert.deepStrictEqual([readded.via, readded.items[0].ratingKey], ["file", "300"])
+      // An indexed item that now holds another file is not this file's.
+      yield* sim.removeItem("106")
+      yield* sim.addItem(analysed(106, "/data/lib/elsewhere.mp4", GiB + 6, 600))
+      assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/lib/6.mp4"])))), "PlexNotFound")
+      assert.strictEqual(yield* sim.requests("listSection"), 1, "never rebuilt: the filter answered")
+    }).pipe(withPlex()))
 })

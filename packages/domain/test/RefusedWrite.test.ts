@@ -128,6 +128,7 @@ describe("refused writes: the first 401/403 ends the writes", () => {
         libraries: [],
         indexRefreshMs: 300_000,
         pageSize: 500,
+        indexAfterLookups: 50,
         scanOnMiss: false,
         scanIntervalMs: 30_000,
         pathMap: []
