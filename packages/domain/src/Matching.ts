@@ -26,11 +26,12 @@ import { StashClient } from "./StashClient.js"
  *    first — found with Plex's `file` filter in every library whose location holds the path;
  * 3. **index**: the same, in an index of each library's files built from paged listings and reused across jobs
  *    (rebuilt on a miss at most once per `indexRefreshMs`, so an item Plex scanned since is found). Once a
- *    library has answered `indexAfterLookups` file-filter lookups in one run (a bulk sync), its index is built and
- *    consulted *before* the filter: a file it holds costs no lookup, only the item's read, which verifies it still
- *    holds the file; a file it lacks, or an entry gone stale, goes on to the filter as before. Plex's `file` filter
- *    can answer a whole folder of candidates, paged: over a folder of thousands of files that is several pages per
- *    job, and the index turns a bulk sync's cost from O(folder) per scene into O(library) once;
+ *    library has answered `indexAfterLookups` file-filter lookups in one run (a bulk sync), or one lookup answered
+ *    `indexWhenCandidates` candidates, its index is built and consulted *before* the filter: a file it holds costs
+ *    no lookup, only the item's read, which verifies it still holds the file; a file it lacks, or an entry gone
+ *    stale, goes on to the filter as before. Plex's `file` filter can answer a whole folder of candidates, paged:
+ *    over a folder of thousands of files that is several pages per job, and the index turns a bulk sync's cost
+ *    from O(folder) per scene into O(library) once;
  * 4. **content**: a part with the same file name whose size and duration equal the Stash file's, and whose path
  *    is no other Stash scene's file — a file moved or renamed on one side only. A name alone never matches.
  *
@@ -55,6 +56,11 @@ export interface MatchOptions {
    * `Infinity`: never.
    */
   readonly indexAfterLookups: number
+  /**
+   * A file-filter lookup that answered at least this many candidates (the server answers whole folders, and this
+   * one is big) builds the library's index at once.
+   */
+  readonly indexWhenCandidates: number
   /** On a miss, ask Plex to scan the folder the file is in (at most once per `scanIntervalMs` per folder). */
   readonly scanOnMiss: boolean
   /**
@@ -78,6 +84,7 @@ export const defaultMatchOptions: MatchOptions = {
   indexRefreshMs: 300_000,
   pageSize: 500,
   indexAfterLookups: 50,
+  indexWhenCandidates: 200,
   scanOnMiss: true,
   scanIntervalMs: 30_000,
   pathMap: []
@@ -261,9 +268,10 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
 
     /**
      * After a file-filter lookup in a library: what it found goes into the library's index, if built; the
-     * `indexAfterLookups`-th lookup builds it (a bulk sync is under way).
+     * `indexAfterLookups`-th lookup builds it (a bulk sync is under way), and so does a lookup that answered a
+     * whole big folder (each further one would read it again).
      */
-    const lookedUp = (section: PlexSection, key: string, found: ReadonlyArray<IndexEntry>) =>
+    const lookedUp = (section: PlexSection, key: string, found: ReadonlyArray<IndexEntry>, candidates: number) =>
       Effect.gen(function*() {
         const count = (lookups.get(section.key) ?? 0) + 1
         lookups.set(section.key, count)
@@ -272,9 +280,10 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
           if (found.length > 0) index.byPath.set(key, found)
           return
         }
-        if (count >= options.indexAfterLookups) {
+        if (count >= options.indexAfterLookups || candidates >= options.indexWhenCandidates) {
           yield* Effect.logDebug(
-            `${count} file lookups in library "${section.title}": indexing it, to match from the index first`
+            `${count} file lookup(s) in library "${section.title}", the last answering ${candidates} candidate(s): ` +
+              `indexing it, to match from the index first`
           )
           yield* indexOf(section, false)
         }
@@ -470,7 +479,8 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
                 continue
               }
               const inSection: Array<IndexEntry> = []
-              for (const item of yield* plex.findByFile(section.key, file.plexPath)) {
+              const answered = yield* plex.findByFile(section.key, file.plexPath)
+              for (const item of answered) {
                 if (!hasFile(item, key)) continue
                 inSection.push({
                   ratingKey: item.ratingKey,
@@ -482,7 +492,7 @@ export const makeMatcher = (options: MatchOptions): Effect.Effect<Matcher, never
                 })
               }
               entries.push(...inSection)
-              yield* lookedUp(section, key, inSection)
+              yield* lookedUp(section, key, inSection, answered.candidates ?? answered.length)
             }
             if (entries.length === 0) continue
             // Plex's filter compares as the text is spelled; a Windows path is the same file in any case.

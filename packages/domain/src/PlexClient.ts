@@ -92,12 +92,18 @@ export interface PlexHealth {
   readonly sections: number
 }
 
+/**
+ * What the file filter found, exactly; `candidates`, where known, is how many items Plex answered before they were
+ * checked (a server that answers a whole folder shows it here).
+ */
+export type FoundByFile = ReadonlyArray<PlexItem> & { readonly candidates?: number }
+
 export interface PlexClientService {
   /** Deep health: lists the sections with the token, so a bad token fails here. */
   readonly health: Effect.Effect<PlexHealth, PlexError>
   readonly sections: Effect.Effect<ReadonlyArray<PlexSection>, PlexError>
   /** Items of a section whose `Part.file` is exactly `path` (Plex's `file` filter, then verified). */
-  readonly findByFile: (sectionKey: string, path: string) => Effect.Effect<ReadonlyArray<PlexItem>, PlexError>
+  readonly findByFile: (sectionKey: string, path: string) => Effect.Effect<FoundByFile, PlexError>
   /** The item with its tags and locked fields; none when Plex answers 404. */
   readonly getItem: (ratingKey: string) => Effect.Effect<Option.Option<PlexItem>, PlexError>
   /** One page of a whole section's video items (0-based `start`). */

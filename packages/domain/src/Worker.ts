@@ -261,6 +261,7 @@ export const makeWorker = (settings: EngineSettings) =>
         indexRefreshMs: settings.indexRefreshMs,
         pageSize: 500,
         indexAfterLookups: defaultMatchOptions.indexAfterLookups,
+        indexWhenCandidates: defaultMatchOptions.indexWhenCandidates,
         scanOnMiss: settings.scanOnMiss,
         scanIntervalMs: defaultMatchOptions.scanIntervalMs,
         pathMap: settings.pathMap,

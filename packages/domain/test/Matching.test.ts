@@ -482,4 +482,25 @@ describe("section index", () => {
       assert.strictEqual(failureTag(yield* Effect.exit(m.match(scene1(["/data/lib/6.mp4"])))), "PlexNotFound")
       assert.strictEqual(yield* sim.requests("listSection"), 1, "never rebuilt: the filter answered")
     }).pipe(withPlex()))
+
+  it.effect("a file filter that answers a whole big folder indexes the library at once", () =>
+    Effect.gen(function*() {
+      const sim = yield* SimPlex.SimPlex
+      for (let i = 0; i < 12; i++) yield* sim.addItem(analysed(100 + i, `/data/big/${i}.mp4`, GiB + i, 600))
+      yield* sim.addItem(analysed(200, "/data/small/a.mp4", GiB, 600))
+      const m = yield* matcher({
+        pageSize: 50,
+        indexWhenCandidates: 10,
+        scanOnMiss: false,
+        libraries: ["Movies"]
+      })
+      // A lookup in a small folder answers one candidate: no index.
+      assert.strictEqual((yield* m.match(scene1(["/data/small/a.mp4"]))).via, "file")
+      assert.strictEqual(yield* sim.requests("listSection"), 0)
+      // One in the big folder answers twelve: the library is indexed, and the rest of the folder needs no lookup.
+      assert.strictEqual((yield* m.match(scene1(["/data/big/0.mp4"]))).via, "file")
+      assert.strictEqual(yield* sim.requests("listSection"), 1)
+      for (let i = 1; i < 12; i++) assert.strictEqual((yield* m.match(scene1([`/data/big/${i}.mp4`]))).via, "index")
+      assert.strictEqual(yield* sim.requests("findByFile"), 2)
+    }).pipe(withPlex({ folderLevelFileFilter: true })))
 })

@@ -129,6 +129,7 @@ describe("refused writes: the first 401/403 ends the writes", () => {
         indexRefreshMs: 300_000,
         pageSize: 500,
         indexAfterLookups: 50,
+        indexWhenCandidates: 200,
         scanOnMiss: false,
         scanIntervalMs: 30_000,
         pathMap: []

@@ -10,7 +10,14 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { PlexError } from "@plexsync/domain/Errors"
 import { pathKey } from "@plexsync/domain/PathMap"
 import { PlexClient } from "@plexsync/domain/PlexClient"
-import type { PlexClientService, PlexEdit, PlexHealth, PlexItem, PlexSection } from "@plexsync/domain/PlexClient"
+import type {
+  FoundByFile,
+  PlexClientService,
+  PlexEdit,
+  PlexHealth,
+  PlexItem,
+  PlexSection
+} from "@plexsync/domain/PlexClient"
 import { readCappedText, ResponseLimits } from "@plexsync/domain/ResponseLimit"
 import { SettingKeys, Settings } from "@plexsync/domain/Settings"
 import type { StoreError } from "@plexsync/domain/StoreError"
@@ -251,6 +258,7 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
 
     const findByFile = Effect.fn("PlexClient.findByFile")(function*(sectionKey: string, path: string) {
       const matches: Array<PlexItem> = []
+      let candidates = 0
       // A Windows path is the same file whatever its case and separators (`pathKey`).
       const key = pathKey(path)
       let start = 0
@@ -266,10 +274,11 @@ export const make = (options: PlexClientOptions): Effect.Effect<PlexClientServic
             matches.push(item)
           }
         }
+        candidates += items.length
         start += items.length
         if (items.length === 0 || start >= totalSize) break
       }
-      return matches
+      return Object.assign(matches, { candidates }) as FoundByFile
     })
 
     const getItem = Effect.fn("PlexClient.getItem")(function*(ratingKey: string) {

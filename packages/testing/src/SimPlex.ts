@@ -32,6 +32,11 @@ export interface SimPlexOptions {
   readonly version?: string
   readonly machineIdentifier?: string
   readonly logLimit?: number
+  /**
+   * The `file` filter answers every item of the file's folder (as some servers do): `findByFile` then reports them
+   * as its `candidates`. Default: exact matches only.
+   */
+  readonly folderLevelFileFilter?: boolean
 }
 
 export interface Poster {
@@ -188,9 +193,18 @@ export const make = (options: SimPlexOptions = {}) =>
           { sectionKey, path },
           Effect.zipRight(
             sectionExists(sectionKey),
-            withVisible((now) =>
-              Effect.succeed(sectionItems(sectionKey, now).filter((item) => item.files.includes(path)))
-            )
+            withVisible((now) => {
+              const listed = sectionItems(sectionKey, now)
+              const exact = listed.filter((item) => item.files.includes(path))
+              if (options.folderLevelFileFilter !== true) return Effect.succeed(exact)
+              const folder = path.slice(0, path.lastIndexOf("/") + 1)
+              const candidates = listed.filter((item) =>
+                item.files.some((f) =>
+                  f.startsWith(folder) && !f.slice(folder.length).includes("/")
+                )
+              ).length
+              return Effect.succeed(Object.assign(exact, { candidates }))
+            })
           )
         ),
       getItem: (ratingKey) =>
