@@ -1,7 +1,7 @@
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Either, Option, Redacted } from "effect"
+import { Deferred, Effect, Either, Option, Redacted, Stream } from "effect"
 import { createHash, createHmac, timingSafeEqual } from "node:crypto"
 import * as Net from "node:net"
 
@@ -233,17 +233,66 @@ const typeVerdict = (request: HttpServerRequest.HttpServerRequest, path: string,
   return refuse(415, "UnsupportedMediaType", `the body must be application/json (it is ${type || "untyped"})`)
 }
 
-/** Reads the body under the cap: a declared length over it is refused before anything is read. */
+const unreadable = refuse(400, "BadRequest", "the request body could not be read")
+
+/** How much of an oversized body sent without a length is read (and dropped) so that the client hears the 413. */
+const drainBytes = 16 * 1024 * 1024
+
+/** The request as the routes see it, its body already read: `text` (and `json`, read from it) answer from memory. */
+const withBody = (request: HttpServerRequest.HttpServerRequest, body: string): HttpServerRequest.HttpServerRequest =>
+  Object.create(request, {
+    text: { value: Effect.succeed(body) },
+    modify: {
+      value: (options: Parameters<HttpServerRequest.HttpServerRequest["modify"]>[0]) =>
+        withBody(request.modify(options), body)
+    }
+  }) as HttpServerRequest.HttpServerRequest
+
+/**
+ * A body sent without a length (chunked), read under the cap. Past the cap the answer is a 413 at once, while the
+ * rest of the body is read and dropped on the side (up to `drainBytes`): stopping the read would close the
+ * connection under the client, which would then never see the answer.
+ */
+const readUnsized = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const outcome = yield* Deferred.make<Either.Either<string, Refusal>>()
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    const reading = Stream.runForEachWhile(request.stream, (chunk) =>
+      Effect.gen(function*() {
+        size += chunk.length
+        if (size <= maxBodyBytes) {
+          chunks.push(chunk)
+          return true
+        }
+        chunks.length = 0
+        yield* Deferred.succeed(outcome, Either.left(tooLarge))
+        return size <= drainBytes
+      })).pipe(
+        Effect.matchEffect({
+          onFailure: () => Deferred.succeed(outcome, Either.left(unreadable)),
+          onSuccess: () => Deferred.succeed(outcome, Either.right(Buffer.concat(chunks).toString("utf8")))
+        })
+      )
+    yield* Effect.forkDaemon(reading)
+    return yield* Deferred.await(outcome)
+  })
+
+/**
+ * Reads the body under the cap: a declared length over it is refused before anything is read; a body without a
+ * length is read by `readUnsized`.
+ */
 const readBody = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function*() {
     const length = request.headers["content-length"]
     if (length !== undefined && Number(length) > maxBodyBytes) return Either.left<Refusal>(tooLarge)
+    if (length === undefined && request.headers["transfer-encoding"] !== undefined) return yield* readUnsized(request)
     const read = yield* request.text.pipe(IncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)), Effect.either)
     if (Either.isRight(read)) return Either.right<string>(read.right)
     return Either.left<Refusal>(
       String((read.left as { cause?: unknown }).cause).includes("maxBytes")
         ? tooLarge
-        : refuse(400, "BadRequest", "the request body could not be read")
+        : unreadable
     )
   })
 
@@ -270,6 +319,7 @@ export const guard =
         if (Either.isLeft(body)) return refusal(body.left)
         const typed = typeVerdict(request, path, body.right)
         if (typed._tag === "Refuse") return refusal(typed)
+        return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, withBody(request, body.right))
       }
       return yield* app
     })

@@ -1,4 +1,5 @@
 import { describe, it } from "@effect/vitest"
+import * as Http from "node:http"
 import * as Net from "node:net"
 import { assert } from "vitest"
 import { sleep, withLibrary } from "./e2e.js"
@@ -10,6 +11,35 @@ import { sleep, withLibrary } from "./e2e.js"
  */
 
 const token = "api-token-e2e"
+
+/**
+ * POSTs a hook body in chunks (no Content-Length): a JSON hook with `chunks` chunks of `size` bytes of padding,
+ * written one after another, and reads the whole answer.
+ */
+const postChunked = (
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  chunks: number,
+  size: number
+) =>
+  new Promise<{ readonly status: number; readonly text: string }>((resolve, reject) => {
+    const request = Http.request(`${baseUrl}${path}`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json", "transfer-encoding": "chunked" }
+    }, (response) => {
+      let text = ""
+      response.on("data", (chunk: Buffer) => void (text += chunk.toString("utf8")))
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }))
+    })
+    request.on("error", reject)
+    request.write(`{"args":{"mode":"hook","hookContext":{"id":1,"type":"Scene.Update.Post"}},"padding":"`)
+    const write = (i: number) => {
+      if (i >= chunks) return void request.end(`"}`)
+      request.write("x".repeat(size), () => write(i + 1))
+    }
+    write(0)
+  })
 
 describe("the scheduler's API end to end", () => {
   it(
@@ -33,6 +63,14 @@ describe("the scheduler's API end to end", () => {
         })
         assert.strictEqual(huge.status, 413)
         assert.strictEqual(((await huge.json()) as { error: string }).error, "PayloadTooLarge")
+
+        // The same refusal for a body sent without a length (chunked, as a streaming client sends it): the answer
+        // is a 413 the client reads, not a dropped connection; and a small chunked body is taken as usual.
+        const chunked = await postChunked(scheduler.baseUrl, "/hooks/stash", auth, 20, 8 * 1024)
+        assert.strictEqual(chunked.status, 413, chunked.text)
+        assert.strictEqual((JSON.parse(chunked.text) as { error: string }).error, "PayloadTooLarge")
+        const small = await postChunked(scheduler.baseUrl, "/hooks/stash", auth, 0, 0)
+        assert.strictEqual(small.status, 202, small.text)
 
         // A client sends the head of a request and a tenth of its body, then goes quiet.
         const port = Number(new URL(scheduler.baseUrl).port)
