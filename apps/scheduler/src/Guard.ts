@@ -2,7 +2,7 @@ import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Deferred, Effect, Either, Option, Redacted, Stream } from "effect"
-import { createHash, createHmac, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import * as Net from "node:net"
 
 /**
@@ -28,6 +28,8 @@ export interface GuardOptions {
   readonly machineName: string
   /** Whether the listener is on loopback only. */
   readonly loopbackOnly: boolean
+  /** Sessions ended by a logout (by id). */
+  readonly revoked?: (sessionId: string) => boolean
 }
 
 /** Every request body's cap: hooks are a few KiB, the API's payloads smaller still. */
@@ -54,19 +56,28 @@ const mac = (token: Redacted.Redacted<string>, text: string) =>
   createHmac("sha256", Redacted.value(token)).update(text).digest("base64url")
 
 /**
- * A session cookie's value: its expiry and a MAC of it under the token. Nothing is kept on the server: a restart
- * keeps sessions, and a new token ends them all.
+ * A session cookie's value: its expiry, a random id and a MAC of both under the token. A restart keeps sessions, a
+ * new token ends them all, and `POST /logout` ends one (its id is kept as revoked until it would expire; see
+ * `Sessions`).
  */
 export const makeSession = (token: Redacted.Redacted<string>, now: number): string => {
   const expires = now + sessionDays * 86_400_000
-  return `${expires}.${mac(token, `session:${expires}`)}`
+  const id = randomBytes(12).toString("base64url")
+  return `${expires}.${id}.${mac(token, `session:${expires}.${id}`)}`
 }
 
-export const validSession = (token: Redacted.Redacted<string>, value: string, now: number): boolean => {
-  const m = /^(\d{1,16})\.([A-Za-z0-9_-]{1,100})$/.exec(value)
-  if (m === null) return false
+/** A session's id and expiry, when the value is one this token made and it has not expired. */
+export const parseSession = (
+  token: Redacted.Redacted<string>,
+  value: string,
+  now: number
+): Option.Option<{ readonly id: string; readonly expires: number }> => {
+  const m = /^(\d{1,16})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{1,100})$/.exec(value)
+  if (m === null) return Option.none()
   const expires = Number(m[1])
-  return expires > now && sameSecret(m[2]!, mac(token, `session:${expires}`))
+  return expires > now && sameSecret(m[3]!, mac(token, `session:${expires}.${m[2]}`))
+    ? Option.some({ id: m[2]!, expires })
+    : Option.none()
 }
 
 /** The CSRF token of a session: pages send it back in `X-CSRF-Token`. */
@@ -194,7 +205,8 @@ export const decide = (request: RequestFacts, options: GuardOptions): Verdict =>
     )
   }
   const session = cookieValue(headers["cookie"], sessionCookie)
-  if (session === null || !validSession(token.value, session, request.now)) {
+  const parsed = session === null ? Option.none() : parseSession(token.value, session, request.now)
+  if (session === null || Option.isNone(parsed) || options.revoked?.(parsed.value.id) === true) {
     return refuse(
       401,
       "Unauthorized",

@@ -22,6 +22,7 @@ import { errorResponse, guard, sessionCookie } from "./Guard.js"
 import * as Login from "./Login.js"
 import * as Prometheus from "./Prometheus.js"
 import { RunnerState } from "./RunnerState.js"
+import * as Sessions from "./Sessions.js"
 import * as StatusReport from "./StatusReport.js"
 import * as Ui from "./Ui.js"
 
@@ -65,7 +66,11 @@ const guarded = <E, R>(route: string, handler: Effect.Effect<HttpServerResponse.
     )
   )
 
-const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.HttpRouter.DefaultServices>) =>
+const routes = (
+  options: HttpOptions,
+  api: HttpApp.Default<never, HttpRouter.HttpRouter.DefaultServices>,
+  revocations: Sessions.Revocations
+) =>
   HttpRouter.empty.pipe(
     HttpRouter.get(
       "/healthz",
@@ -142,7 +147,7 @@ const routes = (options: HttpOptions, api: HttpApp.Default<never, HttpRouter.Htt
   ).pipe(
     HttpRouter.get("/api/v1/openapi.json", Effect.succeed(json(200, openApiDocument))),
     HttpRouter.all("/api/v1/*", api),
-    HttpRouter.concat(Login.routes(options.guard.apiToken)),
+    HttpRouter.concat(Login.routes(options.guard.apiToken, revocations)),
     HttpRouter.concat(Ui.routes({ guard: options.guard, refreshSeconds: options.refreshSeconds }, guarded))
   )
 
@@ -211,14 +216,12 @@ const apiApp = (options: HttpOptions) =>
 
 /** The whole HTTP face as one app: the guard, then the routes (an unknown one is a 404 `{error, message}`). */
 export const app = (options: HttpOptions) =>
-  Effect.map(apiApp(options), (api) =>
-    HttpRouter.toHttpApp(routes(options, api)).pipe(
-      Effect.flatMap((routed) =>
-        Effect.succeed(
-          routed.pipe(
-            Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(404, "NotFound", "no such route"))),
-            guard(options.guard)
-          )
-        )
-      )
-    )).pipe(Effect.flatten)
+  Effect.gen(function*() {
+    const api = yield* apiApp(options)
+    const revocations = yield* Sessions.make
+    const routed = yield* HttpRouter.toHttpApp(routes(options, api, revocations))
+    return routed.pipe(
+      Effect.catchTag("RouteNotFound", () => Effect.succeed(errorResponse(404, "NotFound", "no such route"))),
+      guard({ ...options.guard, revoked: revocations.isRevoked })
+    )
+  })

@@ -2,11 +2,22 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option, Redacted, Schema } from "effect"
-import { clearedCookieHeader, errorResponse, makeSession, sameSecret, sessionCookieHeader } from "./Guard.js"
+import {
+  clearedCookieHeader,
+  cookieValue,
+  errorResponse,
+  makeSession,
+  parseSession,
+  sameSecret,
+  sessionCookie,
+  sessionCookieHeader
+} from "./Guard.js"
+import type { Revocations } from "./Sessions.js"
 
 /**
  * `GET /login` (a small form), `POST /login` (the token, as the form posts it or as JSON `{token}`: sets the
- * session cookie) and `POST /logout`. Without `PLEXSYNC_API_TOKEN` there is nothing to log in to.
+ * session cookie) and `POST /logout` (ends the session for good). Without `PLEXSYNC_API_TOKEN` there is nothing to log
+ * in to. Ten wrong tokens from one address within a minute make it wait out the minute (429).
  */
 
 const page = (message: string | null) =>
@@ -54,8 +65,35 @@ const givenToken = (request: HttpServerRequest.HttpServerRequest) =>
     return Option.fromNullable(new URLSearchParams(text).get("token"))
   })
 
-export const routes = (apiToken: Option.Option<Redacted.Redacted<string>>) =>
-  HttpRouter.empty.pipe(
+/** Wrong tokens from one address within `throttleWindowMs` before it must wait: guessing a token stays slow. */
+const maxFailures = 10
+const throttleWindowMs = 60_000
+
+/** Failed logins by client address, within the current window. */
+const makeThrottle = () => {
+  const failures = new Map<string, { count: number; since: number }>()
+  return {
+    /** Milliseconds the address must still wait; 0 when it may try. */
+    waitMs: (address: string, now: number) => {
+      const entry = failures.get(address)
+      if (entry === undefined || now - entry.since >= throttleWindowMs) return 0
+      return entry.count >= maxFailures ? throttleWindowMs - (now - entry.since) : 0
+    },
+    failed: (address: string, now: number) => {
+      const entry = failures.get(address)
+      if (entry === undefined || now - entry.since >= throttleWindowMs) failures.set(address, { count: 1, since: now })
+      else entry.count++
+      if (failures.size > 10_000) {
+        for (const [key, value] of failures) if (now - value.since >= throttleWindowMs) failures.delete(key)
+      }
+    },
+    succeeded: (address: string) => void failures.delete(address)
+  }
+}
+
+export const routes = (apiToken: Option.Option<Redacted.Redacted<string>>, revocations: Revocations) => {
+  const throttle = makeThrottle()
+  return HttpRouter.empty.pipe(
     HttpRouter.get("/login", Effect.succeed(html(200, null))),
     HttpRouter.post(
       "/login",
@@ -65,12 +103,24 @@ export const routes = (apiToken: Option.Option<Redacted.Redacted<string>>) =>
         if (Option.isNone(apiToken)) {
           return errorResponse(404, "NotFound", "PLEXSYNC_API_TOKEN is not set: there is nothing to log in to")
         }
+        const address = Option.getOrElse(request.remoteAddress, () => "unknown")
+        const now = Date.now()
+        const wait = throttle.waitMs(address, now)
+        if (wait > 0) {
+          const seconds = Math.ceil(wait / 1000)
+          const message = `${maxFailures} wrong tokens in a row: try again in ${seconds} s`
+          return (json ? errorResponse(429, "TooManyRequests", message) : html(429, message)).pipe(
+            HttpServerResponse.setHeader("retry-after", String(seconds))
+          )
+        }
         const given = yield* givenToken(request).pipe(Effect.orElseSucceed(() => Option.none<string>()))
         if (Option.isNone(given) || !sameSecret(given.value, Redacted.value(apiToken.value))) {
+          throttle.failed(address, now)
           return json
             ? errorResponse(401, "Unauthorized", "the token is not PLEXSYNC_API_TOKEN")
             : html(401, "That is not the API token.")
         }
+        throttle.succeeded(address)
         const cookie = sessionCookieHeader(
           makeSession(apiToken.value, Date.now()),
           request.headers["x-forwarded-proto"] === "https"
@@ -86,10 +136,26 @@ export const routes = (apiToken: Option.Option<Redacted.Redacted<string>>) =>
     ),
     HttpRouter.post(
       "/logout",
-      Effect.succeed(
-        HttpServerResponse.redirect("/login", { status: 303 }).pipe(
+      Effect.gen(function*() {
+        // The session ends here, not only in this browser: a copy of the cookie opens nothing from now on.
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const session = cookieValue(request.headers["cookie"], sessionCookie)
+        const parsed = Option.isNone(apiToken) || session === null
+          ? Option.none()
+          : parseSession(apiToken.value, session, Date.now())
+        if (Option.isSome(parsed)) {
+          yield* revocations.revoke(parsed.value.id, parsed.value.expires).pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning(
+                `logout: the ended session could not be stored (${error.message}); it ends until restart`
+              )
+            )
+          )
+        }
+        return HttpServerResponse.redirect("/login", { status: 303 }).pipe(
           HttpServerResponse.setHeader("set-cookie", clearedCookieHeader)
         )
-      )
+      })
     )
   )
+}

@@ -407,6 +407,41 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       assert.notInclude((yield* call("GET", "/dlq", { headers: bearer })).text, "csrf-token")
     }))
 
+  it.effect("logging out ends the session for good, also across a restart: a copy of the cookie opens nothing", () =>
+    Effect.gen(function*() {
+      const call = yield* client(token)
+      const login = (yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? ""
+      const cookie = { cookie: login.split(";")[0]! }
+      const other = {
+        cookie: ((yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? "").split(";")[0]!
+      }
+      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 200)
+      const out = yield* call("POST", "/logout", { headers: { ...cookie, origin } })
+      assert.strictEqual(out.status, 303)
+      assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/)
+      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 401)
+      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: other })).status, 200, "another session")
+      // The scheduler started again on the same database still refuses it.
+      const restarted = yield* client(token)
+      assert.strictEqual((yield* restarted("GET", "/api/v1/status", { headers: cookie })).status, 401)
+      assert.strictEqual((yield* restarted("GET", "/api/v1/status", { headers: other })).status, 200)
+    }))
+
+  it.effect("ten wrong tokens in a minute make the next login wait (429 with Retry-After), even with the right one", () =>
+    Effect.gen(function*() {
+      const call = yield* client(token)
+      for (let i = 0; i < 10; i++) {
+        assert.strictEqual((yield* call("POST", "/login", { body: { token: `guess-${i}` } })).status, 401)
+      }
+      const blocked = yield* call("POST", "/login", { body: { token } })
+      assert.strictEqual(blocked.status, 429)
+      assert.strictEqual(blocked.json.error, "TooManyRequests")
+      assert.isAtLeast(Number(blocked.headers.get("retry-after")), 1)
+      assert.isNull(blocked.headers.get("set-cookie"))
+      // The bearer token is not a login: the API still answers it.
+      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: bearer })).status, 200)
+    }))
+
   it.effect("serves the UI's pages and assets; a filter it cannot read is left out, never echoed as markup", () =>
     Effect.gen(function*() {
       const call = yield* client(null)
