@@ -103,6 +103,13 @@ const INSERT_DEAD_LETTER = `INSERT INTO dead_letters
   (scene_id, error_tag, message, detail, attempts, failed_at, outage_id, payload)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
+/**
+ * A scene dead-lettered again supersedes its older open entries (neither recovered nor resolved): the newest failure
+ * is what needs a person, and the DLQ shows each scene once. Parameters: now, scene id, the new entry's id.
+ */
+const SUPERSEDE_OLDER = `UPDATE dead_letters SET resolved_at = ?, resolution = 'superseded'
+  WHERE scene_id = ? AND id < ? AND resolved_at IS NULL AND recovered_at IS NULL`
+
 const DELETE_JOB = `DELETE FROM jobs WHERE id = ?`
 const DELETE_CLAIMED = `DELETE FROM jobs WHERE id = ? AND lease_token = ? RETURNING id`
 
@@ -235,6 +242,7 @@ export const make = Effect.gen(function*() {
         // The scene id and reason as stored: the entry decodes (and `dlq retry` works) when they were intact.
         JSON.stringify({ sceneId: row.scene_id, reason: row.reason })
       ])
+      yield* query(SUPERSEDE_OLDER, [now, row.scene_id, inserted[0]!.id])
       yield* Effect.logError(`${message} (DLQ entry ${inserted[0]!.id})`)
     })
 
@@ -379,6 +387,7 @@ export const make = Effect.gen(function*() {
         options.outageId,
         payload
       ])
+      yield* query(SUPERSEDE_OLDER, [now, claimed.job.sceneId, inserted[0]!.id])
       return inserted[0]!.id
     }))
   }, op)
@@ -403,7 +412,7 @@ export const make = Effect.gen(function*() {
       for (const job of jobs) {
         const payload = encodePayload({ sceneId: job.sceneId, reason: job.reason })
         if (Either.isLeft(payload)) continue
-        yield* query(INSERT_DEAD_LETTER, [
+        const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
           job.sceneId,
           options.failure.tag,
           options.failure.message,
@@ -413,6 +422,7 @@ export const make = Effect.gen(function*() {
           options.outageId,
           payload.right
         ])
+        yield* query(SUPERSEDE_OLDER, [now, job.sceneId, inserted[0]!.id])
         yield* query(DELETE_JOB, [job.id])
         moved++
       }

@@ -394,6 +394,33 @@ describe("SyncQueue on SQLite", () => {
         assert.isNull(entry.recoveredAt)
       }))
 
+    test.queue("a scene dead-lettered again supersedes its older open entry: the DLQ shows each scene once", (q) =>
+      Effect.gen(function*() {
+        const dlq = yield* DeadLetterQueue
+        const fail = (n: number, at: number) =>
+          Effect.gen(function*() {
+            yield* q.enqueue({ sceneId: scene(n), reason: "poll" })
+            yield* TestClock.setTime(at)
+            const [claimed] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+            return yield* q.deadLetter(claimed!, { failure: down, outageId: null, countAttempt: true })
+          })
+        const first = yield* fail(42, 1_000)
+        const other = yield* fail(43, 2_000)
+        const recovered = yield* fail(44, 2_500)
+        yield* dlq.redrive([{ id: recovered, sceneId: scene(44) }], { reason: "recovery" })
+        const [claimed44] = yield* q.claim({ limit: 1, leaseMs: 60_000 })
+        yield* q.complete(claimed44!)
+        const second = yield* fail(42, 3_000)
+        const again44 = yield* fail(44, 4_000)
+        const open = yield* dlq.list({ recovered: false, resolved: false })
+        assert.deepStrictEqual(open.entries.map((e) => e.id), [other, second, again44])
+        const older = Option.getOrThrow(yield* dlq.get(first))
+        assert.strictEqual(older.resolution, "superseded")
+        assert.strictEqual(older.resolvedAt, 3_000)
+        const kept = Option.getOrThrow(yield* dlq.get(recovered))
+        assert.isNull(kept.resolution, "a recovered entry stays what it was")
+      }))
+
     test.queue("deadLetter is atomic: when the DLQ insert fails the job stays, still leased to its worker", (q) =>
       Effect.gen(function*() {
         const dlq = yield* DeadLetterQueue
