@@ -28,8 +28,8 @@ export interface GuardOptions {
   readonly machineName: string
   /** Whether the listener is on loopback only. */
   readonly loopbackOnly: boolean
-  /** Sessions ended by a logout (by id). */
-  readonly revoked?: (sessionId: string) => boolean
+  /** Sessions ended by a logout (by id and expiry). */
+  readonly revoked?: (sessionId: string, expires: number) => boolean
 }
 
 /** Every request body's cap: hooks are a few KiB, the API's payloads smaller still. */
@@ -46,10 +46,18 @@ const openPaths = new Set(["/healthz", "/login"])
 export const sameSecret = (given: string, expected: string) =>
   timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest())
 
+/**
+ * The bearer token of an `Authorization` header. Node hands header values over as Latin-1; a client sends a
+ * non-ASCII token as UTF-8 bytes, so such a value is read back as UTF-8 (when it is valid UTF-8).
+ */
 export const bearerOf = (header: string | undefined): string | null => {
   if (header === undefined) return null
   const m = /^Bearer[ ]+(.+)$/i.exec(header.trim())
-  return m === null ? null : m[1]!
+  if (m === null) return null
+  const value = m[1]!
+  if (!/[\u0080-\u00ff]/.test(value) || [...value].some((c) => c.charCodeAt(0) > 0xff)) return value
+  const utf8 = Buffer.from(value, "latin1").toString("utf8")
+  return utf8.includes("\ufffd") ? value : utf8
 }
 
 const mac = (token: Redacted.Redacted<string>, text: string) =>
@@ -188,6 +196,9 @@ export const decide = (request: RequestFacts, options: GuardOptions): Verdict =>
     return refuse(401, "Unauthorized", "the bearer token is not valid")
   }
   if (openPaths.has(path)) return allow
+  // Logging out needs no live session: one ended in another tab, or expired, still clears the cookie and goes to
+  // the login page (only a live session is ended there). A foreign origin was refused above.
+  if (path === "/logout" && method === "POST") return allow
 
   if (isHook && (Option.isSome(token) || Option.isSome(options.webhookSecret))) {
     return refuse(
@@ -206,7 +217,7 @@ export const decide = (request: RequestFacts, options: GuardOptions): Verdict =>
   }
   const session = cookieValue(headers["cookie"], sessionCookie)
   const parsed = session === null ? Option.none() : parseSession(token.value, session, request.now)
-  if (session === null || Option.isNone(parsed) || options.revoked?.(parsed.value.id) === true) {
+  if (session === null || Option.isNone(parsed) || options.revoked?.(parsed.value.id, parsed.value.expires) === true) {
     return refuse(
       401,
       "Unauthorized",

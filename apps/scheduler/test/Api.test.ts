@@ -407,24 +407,53 @@ layer(env, { excludeTestServices: true })("the scheduler's API", (it) => {
       assert.notInclude((yield* call("GET", "/dlq", { headers: bearer })).text, "csrf-token")
     }))
 
-  it.effect("logging out ends the session for good, also across a restart: a copy of the cookie opens nothing", () =>
+  it.effect(
+    "logging out ends the session for good, also across a restart: a copy of the cookie opens nothing",
+    () =>
+      Effect.gen(function*() {
+        const call = yield* client(token)
+        const login = (yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? ""
+        const cookie = { cookie: login.split(";")[0]! }
+        const other = {
+          cookie: ((yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? "").split(";")[0]!
+        }
+        assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 200)
+        const out = yield* call("POST", "/logout", { headers: { ...cookie, origin } })
+        assert.strictEqual(out.status, 303)
+        assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/)
+        assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 401)
+        assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: other })).status, 200, "another session")
+        // The scheduler started again on the same database still refuses it.
+        const restarted = yield* client(token)
+        assert.strictEqual((yield* restarted("GET", "/api/v1/status", { headers: cookie })).status, 401)
+        assert.strictEqual((yield* restarted("GET", "/api/v1/status", { headers: other })).status, 200)
+        // Logging out again with the ended session (another tab): back to the login page, the cookie cleared.
+        const again = yield* call("POST", "/logout", { headers: { ...cookie, origin, accept: "text/html" } })
+        assert.strictEqual(again.status, 303)
+        assert.strictEqual(again.headers.get("location"), "/login")
+        assert.match(again.headers.get("set-cookie") ?? "", /Max-Age=0/)
+        // However many logouts follow, the ended session stays ended.
+        for (let i = 0; i < 1_001; i++) {
+          const next = (yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? ""
+          assert.strictEqual(
+            (yield* call("POST", "/logout", { headers: { cookie: next.split(";")[0]!, origin } })).status,
+            303
+          )
+        }
+        assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 401)
+        assert.strictEqual((yield* (yield* client(token))("GET", "/api/v1/status", { headers: cookie })).status, 401)
+      }),
+    60_000
+  )
+
+  it.effect("a token that is not ASCII works as a bearer token (sent as UTF-8 bytes, as clients send it)", () =>
     Effect.gen(function*() {
-      const call = yield* client(token)
-      const login = (yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? ""
-      const cookie = { cookie: login.split(";")[0]! }
-      const other = {
-        cookie: ((yield* call("POST", "/login", { body: { token } })).headers.get("set-cookie") ?? "").split(";")[0]!
-      }
-      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 200)
-      const out = yield* call("POST", "/logout", { headers: { ...cookie, origin } })
-      assert.strictEqual(out.status, 303)
-      assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/)
-      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: cookie })).status, 401)
-      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: other })).status, 200, "another session")
-      // The scheduler started again on the same database still refuses it.
-      const restarted = yield* client(token)
-      assert.strictEqual((yield* restarted("GET", "/api/v1/status", { headers: cookie })).status, 401)
-      assert.strictEqual((yield* restarted("GET", "/api/v1/status", { headers: other })).status, 200)
+      const unicode = "tökén-123456"
+      const call = yield* client(unicode)
+      const asSent = Buffer.from(`Bearer ${unicode}`, "utf8").toString("latin1")
+      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: { authorization: asSent } })).status, 200)
+      const wrong = Buffer.from("Bearer tökén-654321", "utf8").toString("latin1")
+      assert.strictEqual((yield* call("GET", "/api/v1/status", { headers: { authorization: wrong } })).status, 401)
     }))
 
   it.effect("ten wrong tokens in a minute make the next login wait (429 with Retry-After), even with the right one", () =>
