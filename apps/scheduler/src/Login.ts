@@ -108,7 +108,7 @@ export const routes = (apiToken: Option.Option<Redacted.Redacted<string>>, revoc
         const wait = throttle.waitMs(address, now)
         if (wait > 0) {
           const seconds = Math.ceil(wait / 1000)
-          const message = `${maxFailures} wrong tokens in a row: try again in ${seconds} s`
+          const message = `${maxFailures} wrong tokens within a minute: try again in ${seconds} s`
           return (json ? errorResponse(429, "TooManyRequests", message) : html(429, message)).pipe(
             HttpServerResponse.setHeader("retry-after", String(seconds))
           )

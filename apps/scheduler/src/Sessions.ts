@@ -56,6 +56,3 @@ export const make: Effect.Effect<Revocations, StoreError, Settings> = Effect.gen
       })
   }
 })
-
-/** None revoked: for a scheduler without a store at hand (tests of the routes alone). */
-export const none: Revocations = { isRevoked: () => false, revoke: () => Effect.void }

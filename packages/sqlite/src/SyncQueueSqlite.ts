@@ -222,6 +222,18 @@ export const make = Effect.gen(function*() {
    * transaction under the lease just taken (the claim's own, or the one right after a one-statement claim; should
    * the process die in between, the lease expires and the claim that takes the row again parks it).
    */
+  /**
+   * Writes a DLQ entry (the values of `INSERT_DEAD_LETTER`, the scene first and the time sixth) and supersedes the
+   * scene's older open entries, in the caller's transaction; returns the new entry's id.
+   */
+  const insertDeadLetter = (values: readonly [string, ...ReadonlyArray<unknown>], now: number) =>
+    Effect.gen(function*() {
+      const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, values)
+      const id = inserted[0]!.id
+      yield* query(SUPERSEDE_OLDER, [now, values[0], id])
+      return id
+    })
+
   const park = (row: JobRecord, error: ParseResult.ParseError, now: number) =>
     Effect.gen(function*() {
       const gone = yield* query(DELETE_CLAIMED, [row.id, row.lease_token])
@@ -231,7 +243,7 @@ export const make = Effect.gen(function*() {
       const message = `Job ${row.id} (scene ${row.scene_id}) does not decode, so it was moved to the DLQ instead ` +
         `of running (${problems.join("; ")}).`
       const { lease_token: _token, ...stored } = row
-      const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
+      const id = yield* insertDeadLetter([
         row.scene_id,
         "JobUndecodable" satisfies ErrorTag,
         message,
@@ -241,9 +253,8 @@ export const make = Effect.gen(function*() {
         null,
         // The scene id and reason as stored: the entry decodes (and `dlq retry` works) when they were intact.
         JSON.stringify({ sceneId: row.scene_id, reason: row.reason })
-      ])
-      yield* query(SUPERSEDE_OLDER, [now, row.scene_id, inserted[0]!.id])
-      yield* Effect.logError(`${message} (DLQ entry ${inserted[0]!.id})`)
+      ], now)
+      yield* Effect.logError(`${message} (DLQ entry ${id})`)
     })
 
   const claim = Effect.fnUntraced(function*(options: { readonly limit: number; readonly leaseMs: number }) {
@@ -377,7 +388,7 @@ export const make = Effect.gen(function*() {
       const gone = yield* query<Pick<JobRecord, "attempts">>(TAKE_FOR_DLQ, held(claimed, now))
       const row = gone[0]
       if (row === undefined) return yield* leaseLost(claimed)
-      const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
+      return yield* insertDeadLetter([
         claimed.job.sceneId,
         options.failure.tag,
         options.failure.message,
@@ -386,9 +397,7 @@ export const make = Effect.gen(function*() {
         now,
         options.outageId,
         payload
-      ])
-      yield* query(SUPERSEDE_OLDER, [now, claimed.job.sceneId, inserted[0]!.id])
-      return inserted[0]!.id
+      ], now)
     }))
   }, op)
 
@@ -412,7 +421,7 @@ export const make = Effect.gen(function*() {
       for (const job of jobs) {
         const payload = encodePayload({ sceneId: job.sceneId, reason: job.reason })
         if (Either.isLeft(payload)) continue
-        const inserted = yield* query<{ readonly id: DeadLetterId }>(INSERT_DEAD_LETTER, [
+        yield* insertDeadLetter([
           job.sceneId,
           options.failure.tag,
           options.failure.message,
@@ -421,8 +430,7 @@ export const make = Effect.gen(function*() {
           now,
           options.outageId,
           payload.right
-        ])
-        yield* query(SUPERSEDE_OLDER, [now, job.sceneId, inserted[0]!.id])
+        ], now)
         yield* query(DELETE_JOB, [job.id])
         moved++
       }
