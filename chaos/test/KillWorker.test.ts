@@ -54,9 +54,10 @@ describe("chaos: kill -9 of the worker", () => {
           children.push(child)
           let exited = false
           void child.exited.then(() => (exited = true))
-          // Kill once this incarnation has done a random share of the work (about SCENES / KILLS jobs of five to
-          // six Plex requests each, from half to one and a half of that), so the kills spread over the whole drain.
-          const share = Math.max(8, Math.round((SCENES / (KILLS + 1)) * 5 * (0.5 + Math.random())))
+          // Kill once this incarnation has done a random share of the work (about SCENES / KILLS jobs of at least
+          // three Plex requests each — the item's read, the edit, the rating, once matching takes known files from
+          // the index — from half to one and a half of that), so the kills spread over the whole drain.
+          const share = Math.max(8, Math.round((SCENES / (KILLS + 1)) * 3 * (0.5 + Math.random())))
           const writing = yield* Effect.promise(() =>
             until(() => exited || world.plex.requests.count() >= requestsBefore + share, 600_000)
           )
